@@ -1,0 +1,1 @@
+//! Writing captures (pcap, pcapng). (Being written.)

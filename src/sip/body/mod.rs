@@ -1,0 +1,1 @@
+//! SIP body dissectors, one module per content type. (Being written.)

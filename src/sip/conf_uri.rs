@@ -1,0 +1,1 @@
+//! Lync / Skype for Business conference URIs. (Being written.)

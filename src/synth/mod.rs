@@ -1,0 +1,1 @@
+//! Deterministic generator of the sample captures. (Being written.)
