@@ -1,1 +1,133 @@
-fn main() {}
+//! The `lyncscope` command: reads captures, runs the pipeline, prints a report.
+
+use clap::{Parser, ValueEnum};
+use lyncscope::capture::{CaptureError, CaptureFiles};
+use lyncscope::pipeline::Pipeline;
+use lyncscope::report::{self, ReportInput};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lyncscope",
+    version,
+    about = "SIP dissector that correlates Lync / Skype for Business conference joins",
+    after_help = "Exit codes: 0 success (undecodable packets are counted, not fatal), \
+                  1 runtime failure, 2 usage error or an input that is not a capture file."
+)]
+struct Cli {
+    /// Capture file(s): pcap or pcapng, optionally gzip-compressed; "-" reads standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<String>,
+
+    /// Capture file to read (same as a FILE argument; repeatable).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Vec<String>,
+
+    /// Live capture on an interface (needs a build with the `live` feature).
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    interface: Vec<String>,
+
+    /// Print a report to standard output instead of opening the terminal UI.
+    #[arg(long, value_name = "FMT")]
+    report: Option<ReportFormat>,
+
+    /// With --report json: include the per-message list.
+    #[arg(long)]
+    messages: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, message }) => {
+            eprintln!("lyncscope: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure { code: 2, message: message.into() }
+    }
+}
+
+impl From<CaptureError> for Failure {
+    fn from(e: CaptureError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    if !cli.interface.is_empty() {
+        return Err(Failure::usage(
+            "live capture (-i) is not in this build: rebuild with `cargo build --release --features live` \
+             (needs libpcap-dev), or read a capture file instead",
+        ));
+    }
+    let mut paths = cli.read;
+    paths.extend(cli.files);
+    if paths.is_empty() {
+        return Err(Failure::usage(
+            "no input: give a capture file (lyncscope FILE.pcapng) or - for standard input; see --help",
+        ));
+    }
+    if cli.messages && cli.report != Some(ReportFormat::Json) {
+        return Err(Failure::usage("--messages goes with --report json"));
+    }
+    // The terminal UI is not part of this build yet; the text report stands in for it.
+    let format = cli.report.unwrap_or(ReportFormat::Text);
+
+    let mut files = CaptureFiles::open(&paths)?;
+    let mut pipeline = Pipeline::new(cli.messages);
+    while let Some(frame) = files.next_frame() {
+        pipeline.push(&frame);
+    }
+    pipeline.finish();
+    for w in files.warnings() {
+        eprintln!("lyncscope: warning: {w}");
+    }
+
+    let input = ReportInput {
+        sources: files.source_names(),
+        warnings: files.warnings(),
+        messages: cli.messages,
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let stats = pipeline.stats();
+    let written = match format {
+        ReportFormat::Json => report::json::write(&mut out, &input, &stats, pipeline.analysis()),
+        ReportFormat::Text => report::text::write(&mut out, &input, &stats, pipeline.analysis()),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure { code: 1, message: format!("writing the report: {e}") }),
+        Ok(()) => {
+            let _ = io::stdout().is_terminal();
+            Ok(())
+        }
+    }
+}

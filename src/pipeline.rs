@@ -1,1 +1,71 @@
-//! (Being written.)
+//! The pipeline: frames in, analysis out. One direction, one layer after the other.
+//!
+//! ```text
+//! Frame ─▶ NetDecoder ─▶ IpPacket ─▶ TransportLayer ─▶ Message ─▶ Analysis
+//! ```
+//!
+//! [`Pipeline::push`] takes one frame at a time, so the same pipeline serves a file, standard
+//! input and (later) a live capture; [`Pipeline::finish`] ends the streams at the end of input.
+
+use crate::analysis::Analysis;
+use crate::capture::Frame;
+use crate::net::{NetDecoder, NetOutput, NetStats};
+use crate::transport::{TransportLayer, TransportStats};
+
+pub struct Pipeline {
+    net: NetDecoder,
+    transport: TransportLayer,
+    analysis: Analysis,
+    packets: u64,
+    bytes: u64,
+}
+
+/// Every counter of every layer, for the reports.
+#[derive(Debug, Clone)]
+pub struct Stats<'a> {
+    pub packets: u64,
+    pub bytes: u64,
+    pub net: &'a NetStats,
+    pub transport: &'a TransportStats,
+    pub analysis: &'a crate::analysis::AnalysisStats,
+}
+
+impl Pipeline {
+    /// `keep_messages`: list every message (needed for `--messages` and the views).
+    pub fn new(keep_messages: bool) -> Self {
+        Pipeline {
+            net: NetDecoder::new(),
+            transport: TransportLayer::new(),
+            analysis: Analysis::new(keep_messages),
+            packets: 0,
+            bytes: 0,
+        }
+    }
+
+    pub fn push(&mut self, frame: &Frame<'_>) {
+        self.packets += 1;
+        self.bytes += frame.data.len() as u64;
+        if let NetOutput::Packet(pkt) = self.net.decode(frame) {
+            self.transport.handle(frame, &pkt, &mut self.analysis);
+        }
+    }
+
+    /// End of input: streams still waiting for bytes are closed and counted.
+    pub fn finish(&mut self) {
+        self.transport.finish(&mut self.analysis);
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    pub fn stats(&self) -> Stats<'_> {
+        Stats {
+            packets: self.packets,
+            bytes: self.bytes,
+            net: self.net.stats(),
+            transport: self.transport.stats(),
+            analysis: self.analysis.stats(),
+        }
+    }
+}

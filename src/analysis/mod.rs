@@ -1,1 +1,424 @@
-//! (Being written.)
+//! Analysis: what the SIP messages of a capture mean together.
+//!
+//! [`Analysis`] receives every framed message (it is the transport layer's [`SipSink`]) and
+//! keeps:
+//!
+//! * a compact [`MessageRecord`] per message (numbers and interned strings, no message bytes);
+//! * the [`Dialog`]s, found by Call-ID and tags, with transactions by CSeq and top-Via branch so
+//!   that retransmissions are recognised: they stay visible in the message list but are not
+//!   counted as new messages of their dialog;
+//! * the final status of each dialog's initial request.
+//!
+//! It is incremental: a file and a live capture feed it the same way, and it can be read at any
+//! moment. Every map that input can grow is bounded, and what is dropped is counted.
+
+pub mod dialog;
+pub mod symbols;
+
+pub use dialog::{Dialog, DialogKind, DialogState};
+pub use symbols::{Sym, Symbols};
+
+use crate::capture::Timestamp;
+use crate::sip::message::{ContentLength, Message};
+use crate::transport::{MsgContext, SipSink, Transport};
+use ahash::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::SocketAddr;
+
+/// Most dialogs tracked; messages of further Call-IDs are still recorded, without a dialog.
+const MAX_DIALOGS: usize = 4_000_000;
+/// Most messages recorded; beyond, messages are counted but not listed.
+const MAX_MESSAGES: usize = 50_000_000;
+
+/// A request's method or a response's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartKind {
+    Request(Sym),
+    Response(u16),
+}
+
+/// One SIP message, as the report and the views need it.
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    pub frame: u64,
+    pub time: Timestamp,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    pub start: StartKind,
+    /// CSeq number and method, when the CSeq header parses.
+    pub cseq: Option<(u32, Sym)>,
+    pub content_type: Option<Sym>,
+    pub dialog: Option<u32>,
+    pub retransmission: bool,
+    /// The message's size in bytes.
+    pub size: u32,
+    pub ip_reassembled: bool,
+    pub reassembled: bool,
+}
+
+/// Counters of the analysis.
+#[derive(Debug, Default, Clone)]
+pub struct AnalysisStats {
+    pub sip_messages: u64,
+    pub sip_requests: u64,
+    pub sip_responses: u64,
+    pub retransmissions: u64,
+    /// Messages dissected with defects: no Call-ID, no usable CSeq, header lines without a colon,
+    /// an invalid Content-Length, or a body shorter than its Content-Length.
+    pub defective_messages: u64,
+    pub without_call_id: u64,
+    /// Dialogs not tracked because the dialog table was full.
+    pub dialogs_dropped: u64,
+    /// Messages not listed because the message list was full.
+    pub messages_not_listed: u64,
+}
+
+pub struct Analysis {
+    pub symbols: Symbols,
+    messages: Vec<MessageRecord>,
+    dialogs: Vec<Dialog>,
+    /// First dialog of each Call-ID; further dialogs of the same Call-ID are chained.
+    by_call_id: HashMap<Box<[u8]>, u32, RandomState>,
+    hasher: RandomState,
+    stats: AnalysisStats,
+    keep_messages: bool,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl Analysis {
+    /// `keep_messages`: whether to list every message (for `--messages` and the views); the
+    /// counts and dialogs are kept either way.
+    pub fn new(keep_messages: bool) -> Self {
+        Analysis {
+            symbols: Symbols::default(),
+            messages: Vec::new(),
+            dialogs: Vec::new(),
+            by_call_id: HashMap::default(),
+            hasher: RandomState::new(),
+            stats: AnalysisStats::default(),
+            keep_messages,
+        }
+    }
+
+    pub fn messages(&self) -> &[MessageRecord] {
+        &self.messages
+    }
+
+    pub fn dialogs(&self) -> &[Dialog] {
+        &self.dialogs
+    }
+
+    pub fn stats(&self) -> &AnalysisStats {
+        &self.stats
+    }
+
+    /// The Call-ID of a message record, through its dialog.
+    pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
+        rec.dialog
+            .and_then(|d| self.dialogs.get(d as usize))
+            .map(|d| &*d.call_id)
+    }
+
+    pub fn start_text(&self, start: StartKind) -> String {
+        match start {
+            StartKind::Request(m) => self.symbols.name(m).to_string(),
+            StartKind::Response(s) => s.to_string(),
+        }
+    }
+
+    fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.stats.sip_messages += 1;
+        let start = match msg.method() {
+            Some(m) => {
+                self.stats.sip_requests += 1;
+                StartKind::Request(self.symbols.intern(m))
+            }
+            None => {
+                self.stats.sip_responses += 1;
+                StartKind::Response(msg.status().unwrap_or(0))
+            }
+        };
+        let cseq = msg.cseq().map(|(n, m)| (n, self.symbols.intern(m)));
+        let content_type = msg.content_type().map(|c| self.symbols.intern(c));
+        let defective = msg.call_id().is_none()
+            || cseq.is_none()
+            || msg.bad_header_lines > 0
+            || msg.content_length() == ContentLength::Invalid
+            || !msg.body_complete;
+        if defective {
+            self.stats.defective_messages += 1;
+        }
+        let (dialog, retransmission) = match msg.call_id() {
+            Some(call_id) => self.track_dialog(ctx, msg, call_id, start, cseq),
+            None => {
+                self.stats.without_call_id += 1;
+                (None, false)
+            }
+        };
+        if retransmission {
+            self.stats.retransmissions += 1;
+        }
+        if !self.keep_messages {
+            return;
+        }
+        if self.messages.len() >= MAX_MESSAGES {
+            self.stats.messages_not_listed += 1;
+            return;
+        }
+        self.messages.push(MessageRecord {
+            frame: ctx.frame,
+            time: ctx.time,
+            src: ctx.src,
+            dst: ctx.dst,
+            transport: ctx.transport,
+            start,
+            cseq,
+            content_type,
+            dialog,
+            retransmission,
+            size: msg.raw().len().min(u32::MAX as usize) as u32,
+            ip_reassembled: ctx.ip_reassembled,
+            reassembled: ctx.reassembled,
+        });
+    }
+
+    /// Finds (or opens) the message's dialog and tells whether the message is a retransmission.
+    fn track_dialog(
+        &mut self,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        call_id: &[u8],
+        start: StartKind,
+        cseq: Option<(u32, Sym)>,
+    ) -> (Option<u32>, bool) {
+        let from_tag = msg.from_tag().unwrap_or_default();
+        let to_tag = msg.to_tag();
+        let id = match self.by_call_id.get(call_id).copied() {
+            Some(first) => self.match_dialog(first, msg, from_tag, to_tag, start),
+            None => None,
+        };
+        let id = match id {
+            Some(id) => id,
+            None => {
+                if self.dialogs.len() >= MAX_DIALOGS {
+                    self.stats.dialogs_dropped += 1;
+                    return (None, false);
+                }
+                let id = self.dialogs.len() as u32;
+                let method = match start {
+                    StartKind::Request(m) => m,
+                    StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
+                };
+                let dialog = Dialog::open(call_id, from_tag, msg, method, cseq, ctx);
+                match self.by_call_id.get(call_id).copied() {
+                    Some(first) => {
+                        // Chain after the last dialog of this Call-ID.
+                        let mut last = first;
+                        while let Some(next) = self
+                            .dialogs
+                            .get(last as usize)
+                            .and_then(|d| d.next_same_call_id)
+                        {
+                            last = next;
+                        }
+                        if let Some(d) = self.dialogs.get_mut(last as usize) {
+                            d.next_same_call_id = Some(id);
+                        }
+                    }
+                    None => {
+                        self.by_call_id.insert(call_id.into(), id);
+                    }
+                }
+                self.dialogs.push(dialog);
+                id
+            }
+        };
+        let key = self.transaction_key(ctx, msg, start, cseq);
+        let Some(dialog) = self.dialogs.get_mut(id as usize) else {
+            return (None, false);
+        };
+        let retransmission = dialog.observe(ctx, msg, start, cseq, key, &self.symbols);
+        (Some(id), retransmission)
+    }
+
+    /// The dialog of a Call-ID that this message belongs to, if any. Only a new INVITE,
+    /// SUBSCRIBE or REFER with a From tag no dialog of the Call-ID has opens another dialog.
+    fn match_dialog(
+        &self,
+        first: u32,
+        msg: &Message<'_>,
+        from_tag: &[u8],
+        to_tag: Option<&[u8]>,
+        start: StartKind,
+    ) -> Option<u32> {
+        let mut cur = Some(first);
+        while let Some(id) = cur {
+            let d = self.dialogs.get(id as usize)?;
+            let tag = d.initiator_tag.as_bytes();
+            if tag == from_tag || to_tag == Some(tag) {
+                return Some(id);
+            }
+            cur = d.next_same_call_id;
+        }
+        let opens_dialog = matches!(start, StartKind::Request(_))
+            && to_tag.is_none()
+            && msg.method().is_some_and(|m| {
+                m.eq_ignore_ascii_case(b"INVITE")
+                    || m.eq_ignore_ascii_case(b"SUBSCRIBE")
+                    || m.eq_ignore_ascii_case(b"REFER")
+            });
+        if opens_dialog {
+            None
+        } else {
+            Some(first)
+        }
+    }
+
+    /// A hash that is equal for a message and its retransmissions: same direction, same start
+    /// line, same CSeq, same top-Via branch (a proxy's copy of a request has another branch, so
+    /// it is a new hop, not a retransmission), and for responses the same To tag.
+    fn transaction_key(
+        &self,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        start: StartKind,
+        cseq: Option<(u32, Sym)>,
+    ) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        ctx.src.hash(&mut h);
+        ctx.dst.hash(&mut h);
+        match start {
+            StartKind::Request(m) => (0u8, m).hash(&mut h),
+            StartKind::Response(s) => {
+                (1u8, s).hash(&mut h);
+                msg.to_tag().hash(&mut h);
+            }
+        }
+        cseq.hash(&mut h);
+        msg.via_branch().hash(&mut h);
+        if msg.via_branch().is_none() {
+            // Without a branch (RFC 2543 peers), the body tells copies from new requests.
+            msg.body().len().hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+impl SipSink for Analysis {
+    fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.record(ctx, msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::frame_stream;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    pub(crate) fn ctx(frame: u64, from_a: bool) -> MsgContext {
+        let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 5060);
+        let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 5060);
+        let (src, dst) = if from_a { (a, b) } else { (b, a) };
+        MsgContext {
+            frame,
+            time: Timestamp(frame as i64 * 1_000_000),
+            src,
+            dst,
+            transport: Transport::Udp,
+            ip_reassembled: false,
+            reassembled: false,
+        }
+    }
+
+    fn feed(a: &mut Analysis, frame: u64, from_a: bool, text: &str) {
+        let text = text.replace('\n', "\r\n");
+        let (m, _) = frame_stream(text.as_bytes()).unwrap();
+        a.message(&ctx(frame, from_a), &m);
+    }
+
+    fn req(method: &str, cseq: &str, branch: &str, to_tag: &str) -> String {
+        format!(
+            "{method} sip:bob@b SIP/2.0\nVia: SIP/2.0/UDP a;branch={branch}\nFrom: <sip:alice@a>;tag=f1\nTo: <sip:bob@b>{to_tag}\nCall-ID: call-1\nCSeq: {cseq}\nContent-Length: 0\n\n"
+        )
+    }
+
+    fn resp(status: &str, cseq: &str, branch: &str) -> String {
+        format!(
+            "SIP/2.0 {status}\nVia: SIP/2.0/UDP a;branch={branch}\nFrom: <sip:alice@a>;tag=f1\nTo: <sip:bob@b>;tag=t1\nCall-ID: call-1\nCSeq: {cseq}\nContent-Length: 0\n\n"
+        )
+    }
+
+    #[test]
+    fn invite_dialog_with_retransmissions() {
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        feed(&mut a, 2, true, &req("INVITE", "1 INVITE", "z9hG4bK1", "")); // retransmission
+        feed(
+            &mut a,
+            3,
+            false,
+            &resp("180 Ringing", "1 INVITE", "z9hG4bK1"),
+        );
+        feed(&mut a, 4, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        feed(&mut a, 5, false, &resp("200 OK", "1 INVITE", "z9hG4bK1")); // retransmission
+        feed(&mut a, 6, true, &req("ACK", "1 ACK", "z9hG4bK2", ";tag=t1"));
+        feed(&mut a, 7, false, &format!(
+            "BYE sip:alice@a SIP/2.0\nVia: SIP/2.0/UDP b;branch=z9hG4bK3\nFrom: <sip:bob@b>;tag=t1\nTo: <sip:alice@a>;tag=f1\nCall-ID: call-1\nCSeq: 1 BYE\nContent-Length: 0\n\n"
+        ));
+        assert_eq!(a.dialogs().len(), 1);
+        let d = &a.dialogs()[0];
+        assert_eq!(d.messages, 5);
+        assert_eq!(d.retransmissions, 2);
+        assert_eq!(d.final_status, Some(200));
+        assert_eq!(d.state, DialogState::Completed);
+        assert_eq!(&*d.from, "sip:alice@a");
+        assert_eq!(&*d.to, "sip:bob@b");
+        assert_eq!((d.first_frame, d.last_frame), (1, 7));
+        assert_eq!(a.messages().len(), 7);
+        assert!(a.messages()[1].retransmission && a.messages()[4].retransmission);
+        assert_eq!(a.stats().retransmissions, 2);
+    }
+
+    #[test]
+    fn rejected_and_forked_register() {
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        feed(
+            &mut a,
+            2,
+            false,
+            &resp("486 Busy Here", "1 INVITE", "z9hG4bK1"),
+        );
+        assert_eq!(a.dialogs()[0].final_status, Some(486));
+        assert_eq!(a.dialogs()[0].state, DialogState::Busy);
+        // A second INVITE with another From tag in the same Call-ID is another dialog.
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("tag=f1", "tag=f2");
+        feed(&mut a, 3, true, &other);
+        assert_eq!(a.dialogs().len(), 2);
+        // A REGISTER refresh with a new From tag stays in the Call-ID's dialog.
+        let mut b = Analysis::new(false);
+        feed(
+            &mut b,
+            1,
+            true,
+            &req("REGISTER", "1 REGISTER", "z9hG4bK1", ""),
+        );
+        feed(
+            &mut b,
+            2,
+            true,
+            &req("REGISTER", "2 REGISTER", "z9hG4bK2", "").replace("tag=f1", "tag=f9"),
+        );
+        assert_eq!(b.dialogs().len(), 1);
+        assert_eq!(b.dialogs()[0].messages, 2);
+        assert!(b.messages().is_empty());
+    }
+}

@@ -23,7 +23,10 @@ impl CaptureFiles {
     /// Opens and identifies every input up front, so that a bad input is reported before any
     /// output. `"-"` is standard input.
     pub fn open(paths: &[String]) -> Result<Self, CaptureError> {
-        Ok(CaptureFiles { names: paths.to_vec(), warnings: Vec::new() })
+        Ok(CaptureFiles {
+            names: paths.to_vec(),
+            warnings: Vec::new(),
+        })
     }
 
     /// The next frame of the run, or `None` at the end of the last input. Problems inside a

@@ -1,1 +1,14 @@
-//! (Being written.)
+//! Reports: the analysis rendered for a script ([`json`]) or a person ([`text`]).
+//!
+//! Both read the pipeline's analysis and counters; neither parses packets.
+
+pub mod json;
+pub mod text;
+
+/// What a report covers besides the analysis itself.
+pub struct ReportInput<'a> {
+    pub sources: &'a [String],
+    pub warnings: &'a [String],
+    /// Include the per-message list (`--messages`).
+    pub messages: bool,
+}

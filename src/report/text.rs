@@ -1,0 +1,117 @@
+//! The text report (`--report text`, or the default when standard output is not a terminal):
+//! totals a person can read at a glance, then a table of dialogs.
+
+use super::ReportInput;
+use crate::analysis::Analysis;
+use crate::pipeline::Stats;
+use std::io::{self, Write};
+
+pub fn write(
+    out: &mut impl Write,
+    input: &ReportInput<'_>,
+    stats: &Stats<'_>,
+    analysis: &Analysis,
+) -> io::Result<()> {
+    let a = stats.analysis;
+    let t = stats.transport;
+    let n = stats.net;
+    writeln!(out, "lyncscope {} — {}", env!("CARGO_PKG_VERSION"), input.sources.join(", "))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {} packets ({}), {} SIP messages ({} requests, {} responses, {} retransmissions)",
+        stats.packets,
+        human_bytes(stats.bytes),
+        a.sip_messages,
+        a.sip_requests,
+        a.sip_responses,
+        a.retransmissions
+    )?;
+    writeln!(out, "  {} dialogs, 0 conferences", analysis.dialogs().len())?;
+    writeln!(
+        out,
+        "  IP: {} fragments, {} datagrams reassembled, {} fragments expired",
+        n.ip_fragments, n.ip_reassembled, n.fragments_expired
+    )?;
+    writeln!(
+        out,
+        "  TCP: {} streams, {} segments out of order, {} retransmitted, {} gaps",
+        t.tcp_streams, t.tcp_out_of_order, t.tcp_retransmissions, t.tcp_gaps
+    )?;
+    let undecoded = n.undecoded + t.bad_transport_headers;
+    writeln!(
+        out,
+        "  Problems: {} incomplete messages, {} malformed, {} undecoded packets",
+        t.incomplete_messages,
+        t.malformed_messages + a.defective_messages,
+        undecoded
+    )?;
+    for (reason, count) in &n.undecoded_reasons {
+        writeln!(out, "    undecoded: {reason}: {count}")?;
+    }
+    for w in input.warnings {
+        writeln!(out, "  warning: {w}")?;
+    }
+    writeln!(out)?;
+    dialog_table(out, analysis)
+}
+
+fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    if a.dialogs().is_empty() {
+        return writeln!(out, "No SIP dialogs.");
+    }
+    writeln!(out, "Dialogs")?;
+    writeln!(
+        out,
+        "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} {}",
+        "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID", "KIND"
+    )?;
+    for d in a.dialogs() {
+        let status = d.final_status.map_or_else(|| "-".to_string(), |s| s.to_string());
+        writeln!(
+            out,
+            "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} {}",
+            format!("{}-{}", d.first_frame, d.last_frame),
+            clip(a.symbols.name(d.method), 10),
+            status,
+            d.state.as_str(),
+            d.messages,
+            clip(&d.from, 28),
+            clip(&d.to, 28),
+            clip(&d.call_id, 26),
+            d.kind.as_str(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Cuts a string to `max` characters, marking the cut with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    let clean: String = s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        0..=9_999 => format!("{n} B"),
+        10_000..=9_999_999 => format!("{:.1} KB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_and_sizes() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
+        assert_eq!(human_bytes(12_345), "12.3 KB");
+    }
+}
