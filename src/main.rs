@@ -4,7 +4,7 @@ use clap::{Parser, ValueEnum};
 use lyncscope::capture::{CaptureError, CaptureFiles};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -68,7 +68,10 @@ struct Failure {
 
 impl Failure {
     fn usage(message: impl Into<String>) -> Self {
-        Failure { code: 2, message: message.into() }
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
     }
 }
 
@@ -124,10 +127,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match written {
         // A reader that stops early (`| head`) is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure { code: 1, message: format!("writing the report: {e}") }),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: format!("writing the report: {e}"),
+        }),
         Ok(()) => {
-            let _ = io::stdout().is_terminal();
+            report_peak_rss();
             Ok(())
         }
+    }
+}
+
+/// With `LYNCSCOPE_PEAK_RSS=1`, prints the process's peak resident set (Linux) to stderr; the
+/// benchmark reads it.
+fn report_peak_rss() {
+    if std::env::var_os("LYNCSCOPE_PEAK_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        eprintln!("lyncscope: peak RSS {:.1} MB", kb as f64 / 1024.0);
     }
 }

@@ -193,7 +193,9 @@ impl Serialize for MessageOut<'_> {
             }
         }
         map.serialize_entry("call_id", &dialog.map(|d| &*d.call_id))?;
-        let cseq = m.cseq.map(|(n, method)| format!("{n} {}", a.symbols.name(method)));
+        let cseq = m
+            .cseq
+            .map(|(n, method)| format!("{n} {}", a.symbols.name(method)));
         map.serialize_entry("cseq", &cseq)?;
         map.serialize_entry("content_type", &m.content_type.map(|c| a.symbols.name(c)))?;
         map.serialize_entry("dialog_kind", &dialog.map(|d| d.kind.as_str()))?;

@@ -15,7 +15,12 @@ pub fn write(
     let a = stats.analysis;
     let t = stats.transport;
     let n = stats.net;
-    writeln!(out, "lyncscope {} — {}", env!("CARGO_PKG_VERSION"), input.sources.join(", "))?;
+    writeln!(
+        out,
+        "lyncscope {} — {}",
+        env!("CARGO_PKG_VERSION"),
+        input.sources.join(", ")
+    )?;
     writeln!(out)?;
     writeln!(
         out,
@@ -67,7 +72,9 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
         "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID", "KIND"
     )?;
     for d in a.dialogs() {
-        let status = d.final_status.map_or_else(|| "-".to_string(), |s| s.to_string());
+        let status = d
+            .final_status
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
         writeln!(
             out,
             "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} {}",
@@ -87,7 +94,10 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
 
 /// Cuts a string to `max` characters, marking the cut with `…`.
 pub fn clip(s: &str, max: usize) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if clean.chars().count() <= max {
         return clean;
     }
