@@ -12,9 +12,11 @@
 //! It is incremental: a file and a live capture feed it the same way, and it can be read at any
 //! moment. Every map that input can grow is bounded, and what is dropped is counted.
 
+pub mod conference;
 pub mod dialog;
 pub mod symbols;
 
+pub use conference::{Conference, Conferences, JoinState, JoinStep, Participant, Step};
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use symbols::{Sym, Symbols};
 
@@ -84,6 +86,7 @@ pub struct Analysis {
     hasher: RandomState,
     stats: AnalysisStats,
     keep_messages: bool,
+    conferences: Conferences,
 }
 
 impl Default for Analysis {
@@ -104,6 +107,7 @@ impl Analysis {
             hasher: RandomState::new(),
             stats: AnalysisStats::default(),
             keep_messages,
+            conferences: Conferences::default(),
         }
     }
 
@@ -117,6 +121,10 @@ impl Analysis {
 
     pub fn stats(&self) -> &AnalysisStats {
         &self.stats
+    }
+
+    pub fn conferences(&self) -> &Conferences {
+        &self.conferences
     }
 
     /// The Call-ID of a message record, through its dialog.
@@ -216,7 +224,8 @@ impl Analysis {
                     StartKind::Request(m) => m,
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
-                let dialog = Dialog::open(call_id, from_tag, msg, method, cseq, ctx);
+                let mut dialog = Dialog::open(call_id, from_tag, msg, method, cseq, ctx);
+                self.conferences.classify(id, &mut dialog, ctx, msg);
                 match self.by_call_id.get(call_id).copied() {
                     Some(first) => {
                         // Chain after the last dialog of this Call-ID.
@@ -245,6 +254,9 @@ impl Analysis {
             return (None, false);
         };
         let retransmission = dialog.observe(ctx, msg, start, cseq, key, &self.symbols);
+        if !retransmission && dialog.kind != DialogKind::Other {
+            self.conferences.message(id, dialog, ctx, msg);
+        }
         (Some(id), retransmission)
     }
 

@@ -2,6 +2,7 @@
 //!
 //! Both read the pipeline's analysis and counters; neither parses packets.
 
+mod conferences;
 pub mod json;
 pub mod text;
 

@@ -1,0 +1,685 @@
+//! Conference analysis: the dialogs of every Lync / Skype for Business conference join,
+//! correlated by conference, and the first failed step with a reason a person can act on.
+//!
+//! A join has up to three steps, each its own SIP dialog with its own Call-ID
+//! (protocol.md §0): the **invitation** (INVITE with `application/ms-conf-invite+xml`, from the
+//! inviter), the **focus** (INVITE to the focus URI carrying C3P `addUser`, plus the roster
+//! SUBSCRIBE), and the **media** (INVITE to the A/V MCU, or another MCU such as IM `chat`).
+//! Dialogs are tied together by the conference key — (organizer, conference ID) from the focus
+//! or MCU URI, or from the invitation's `focus-uri` — never by their order, which varies.
+//!
+//! Dialogs are classified once, when they open; after that only messages of conference dialogs
+//! reach this module, so ordinary traffic costs one cheap test per dialog. Bodies are decoded
+//! only for the messages that matter here (the invitation, C3P, rosters, SDP of MCU INVITEs).
+
+use super::dialog::{Dialog, DialogKind};
+use crate::capture::Timestamp;
+use crate::sip::body::{self, c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind};
+use crate::sip::conf_uri::{ConfUri, McuType};
+use crate::sip::message::{Hdr, Message};
+use crate::sip::uri::{aor_bytes, may_be_conference};
+use crate::transport::MsgContext;
+use ahash::RandomState;
+use std::collections::HashMap;
+
+/// Most conferences tracked, and participants per conference; beyond, they are counted.
+const MAX_CONFERENCES: usize = 100_000;
+const MAX_PARTICIPANTS: usize = 10_000;
+/// Attempts remembered per MCU step.
+const MAX_ATTEMPTS: usize = 16;
+
+/// Where a participant stands (design.md's states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinState {
+    Invited,
+    Declined,
+    FocusJoined,
+    Joined,
+    Failed,
+    Left,
+}
+
+impl JoinState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinState::Invited => "invited",
+            JoinState::Declined => "declined",
+            JoinState::FocusJoined => "focus-joined",
+            JoinState::Joined => "joined",
+            JoinState::Failed => "failed",
+            JoinState::Left => "left",
+        }
+    }
+}
+
+/// The step of a join that failed first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinStep {
+    Invitation,
+    Focus,
+    Media,
+}
+
+impl JoinStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinStep::Invitation => "invitation",
+            JoinStep::Focus => "focus",
+            JoinStep::Media => "media",
+        }
+    }
+}
+
+/// The C3P exchange of a focus step.
+#[derive(Clone, Debug, Default)]
+pub struct C3pOutcome {
+    /// The command of the request (`addUser`).
+    pub request: Option<String>,
+    pub request_id: Option<String>,
+    /// The response code (`success`, `failure`, `pending`).
+    pub code: Option<String>,
+    /// The reason of a failure (`otherFailure`, …).
+    pub reason: Option<String>,
+}
+
+/// One dialog's part in a join.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub dialog: u32,
+    pub call_id: String,
+    pub request_frame: u64,
+    /// CSeq number of the initial request.
+    pub cseq: Option<u32>,
+    pub at: Timestamp,
+    /// Final status of the initial request, its reason phrase, and when it came.
+    pub status: Option<u16>,
+    pub reason_phrase: Option<String>,
+    pub answered_at: Option<Timestamp>,
+    /// The first diagnostics header of the final response (`ms-diagnostics`, then
+    /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
+    pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
+    pub c3p: Option<C3pOutcome>,
+    /// Media types offered (`audio`, `video`, `message`, …).
+    pub media: Vec<String>,
+    pub cryptoscale: bool,
+    /// ICE flavour of the offer (`rfc5245`, `draft6`).
+    pub ice: Option<&'static str>,
+    /// The offer was multipart/alternative (both ICE flavours).
+    pub multipart_offer: bool,
+    /// The dialog was ended by BYE (by whom: the participant or the server).
+    pub ended_by: Option<&'static str>,
+}
+
+impl Step {
+    fn new(dialog: u32, d: &Dialog, ctx: &MsgContext) -> Self {
+        Step {
+            dialog,
+            call_id: d.call_id.to_string(),
+            request_frame: ctx.frame,
+            cseq: None,
+            at: d.first_time,
+            status: None,
+            reason_phrase: None,
+            answered_at: None,
+            diagnostic: None,
+            c3p: None,
+            media: Vec::new(),
+            cryptoscale: false,
+            ice: None,
+            multipart_offer: false,
+            ended_by: None,
+        }
+    }
+
+    pub fn setup_ms(&self) -> Option<i64> {
+        self.answered_at.map(|t| t.millis_since(self.at))
+    }
+
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+            && self.c3p.as_ref().and_then(|c| c.code.as_deref()) != Some("failure")
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Some(300..)) || self.c3p.as_ref().and_then(|c| c.code.as_deref()) == Some("failure")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Participant {
+    /// Address-of-record.
+    pub uri: String,
+    pub invited_by: Option<String>,
+    pub invitation: Option<Step>,
+    pub focus: Option<Step>,
+    pub roster: Option<Step>,
+    /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
+    pub media: Vec<Step>,
+    /// Other MCUs (IM `chat`, application sharing, …), attempts in order.
+    pub mcus: Vec<(McuType, Step)>,
+    pub first_seen: Timestamp,
+}
+
+impl Participant {
+    fn new(uri: String, at: Timestamp) -> Self {
+        Participant {
+            uri,
+            invited_by: None,
+            invitation: None,
+            focus: None,
+            roster: None,
+            media: Vec::new(),
+            mcus: Vec::new(),
+            first_seen: at,
+        }
+    }
+
+    /// The A/V step to report: the last successful attempt, else the last attempt.
+    pub fn media_step(&self) -> Option<&Step> {
+        self.media.iter().rev().find(|s| s.succeeded()).or(self.media.last())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conference {
+    pub id: String,
+    pub organizer: String,
+    pub focus_uri: String,
+    pub subject: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// MCU types seen (focus, audio-video, chat, …) in the order first seen.
+    pub mcus: Vec<McuType>,
+    pub participants: Vec<Participant>,
+    /// Roster per subscription dialog; the last one updated is the freshest.
+    pub rosters: Vec<(u32, conference_info::Roster)>,
+    /// Roster documents that skipped versions or could not be decoded.
+    pub roster_problems: u32,
+    /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
+    pub control: Vec<(u32, C3pOutcome)>,
+}
+
+impl Conference {
+    /// The most recently updated roster.
+    pub fn roster(&self) -> Option<&conference_info::Roster> {
+        self.rosters.last().map(|(_, r)| r)
+    }
+
+    /// The participant's state, the first failed step and the reason, from the steps and the
+    /// roster evidence.
+    pub fn diagnose(&self, p: &Participant) -> (JoinState, Option<JoinStep>, Option<String>) {
+        let roster = self.roster();
+        let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
+        let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
+        let any_mcu_ok = p.media.iter().any(Step::succeeded) || p.mcus.iter().any(|(_, s)| s.succeeded());
+        let av_connected = connected("audio-video");
+        let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
+
+        if let Some(inv) = &p.invitation {
+            let joined_anyway = p.focus.is_some() || any_mcu_ok;
+            if let (Some(code), false) = (inv.status.filter(|s| *s >= 300), joined_anyway) {
+                let who = &p.uri;
+                let reason = match code {
+                    603 | 600 | 486 => format!(
+                        "{who} declined the invitation: {}",
+                        status_text(inv)
+                    ),
+                    487 => format!("the invitation was cancelled before {who} answered: {}", status_text(inv)),
+                    _ => format!("the invitation to {who} failed: {}{}", status_text(inv), diag_text(inv)),
+                };
+                let state = if matches!(code, 603 | 600 | 486) { JoinState::Declined } else { JoinState::Failed };
+                return (state, (state == JoinState::Failed).then_some(JoinStep::Invitation), Some(reason));
+            }
+        }
+        if let Some(f) = &p.focus {
+            if f.failed() && !any_mcu_ok && !mcu_connected {
+                return (JoinState::Failed, Some(JoinStep::Focus), Some(focus_reason(f)));
+            }
+        }
+        let media = p.media_step();
+        let left = self.left(p);
+        if any_mcu_ok || mcu_connected {
+            return (if left { JoinState::Left } else { JoinState::Joined }, None, None);
+        }
+        if let Some(m) = media.filter(|m| m.failed()) {
+            return (JoinState::Failed, Some(JoinStep::Media), Some(media_reason(m)));
+        }
+        if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed()) {
+            let reason = format!("the {} MCU rejected the join: {}{}", mcu_name(mcu), status_text(s), diag_text(s));
+            return (JoinState::Failed, Some(JoinStep::Media), Some(reason));
+        }
+        let focus_ok = p.focus.as_ref().is_some_and(Step::succeeded) || status_of("focus") == Some("connected");
+        if focus_ok {
+            return (if left { JoinState::Left } else { JoinState::FocusJoined }, None, None);
+        }
+        if let Some(f) = &p.focus {
+            if f.status.is_none() {
+                return (JoinState::Invited, None, None);
+            }
+        }
+        (JoinState::Invited, None, None)
+    }
+
+    /// The participant left: a BYE ended the focus or media dialog, or the roster shows every
+    /// endpoint of theirs disconnected (or the user deleted).
+    fn left(&self, p: &Participant) -> bool {
+        let bye = p.focus.as_ref().is_some_and(|s| s.ended_by.is_some())
+            && p.media_step().is_none_or(|s| s.ended_by.is_some());
+        let roster_gone = self.roster().is_some_and(|r| match r.user(&p.uri) {
+            Some(u) => {
+                !u.endpoints.is_empty()
+                    && u.endpoints.iter().all(|e| e.status.as_deref() == Some("disconnected"))
+            }
+            None => false,
+        });
+        bye || roster_gone
+    }
+}
+
+fn mcu_name(mcu: &McuType) -> &str {
+    match mcu {
+        McuType::AudioVideo => "A/V",
+        McuType::Chat => "IM",
+        McuType::ApplicationSharing => "application sharing",
+        other => other.as_str(),
+    }
+}
+
+fn status_text(s: &Step) -> String {
+    match (s.status, &s.reason_phrase) {
+        (Some(code), Some(phrase)) if !phrase.is_empty() => format!("{code} {phrase}"),
+        (Some(code), _) => code.to_string(),
+        (None, _) => "no final response".to_string(),
+    }
+}
+
+fn diag_text(s: &Step) -> String {
+    let Some((header, d)) = &s.diagnostic else { return String::new() };
+    let mut t = format!(", {header} {}", d.code);
+    if let Some(reason) = &d.reason {
+        t.push_str(&format!(" \"{reason}\""));
+    }
+    if let Some(source) = &d.source {
+        t.push_str(&format!(" from {source}"));
+    }
+    if let Some(meaning) = d.meaning() {
+        t.push_str(&format!(" ({meaning})"));
+    }
+    t
+}
+
+fn focus_reason(f: &Step) -> String {
+    match (&f.c3p, f.status) {
+        (Some(c), Some(200..=299)) if c.code.as_deref() == Some("failure") => format!(
+            "the focus accepted the SIP INVITE ({}) but refused the C3P {}: code=failure{}",
+            status_text(f),
+            c.request.as_deref().unwrap_or("request"),
+            c.reason.as_ref().map(|r| format!(", reason={r}")).unwrap_or_default()
+        ),
+        _ => format!("the conference focus rejected the join: {}{}", status_text(f), diag_text(f)),
+    }
+}
+
+fn media_reason(m: &Step) -> String {
+    format!("the A/V MCU rejected the offer: {}{}", status_text(m), diag_text(m))
+}
+
+/// What a conference dialog is, set when it opens.
+#[derive(Clone, Debug)]
+struct Role {
+    conference: u32,
+    participant: Option<u32>,
+    kind: DialogKind,
+    mcu: McuType,
+}
+
+/// Counters of the conference analysis.
+#[derive(Debug, Default, Clone)]
+pub struct ConferenceStats {
+    /// Conference bodies that could not be decoded.
+    pub bad_bodies: u64,
+    pub conferences_dropped: u64,
+    pub participants_dropped: u64,
+}
+
+#[derive(Default)]
+pub struct Conferences {
+    list: Vec<Conference>,
+    by_key: HashMap<(String, String), u32, RandomState>,
+    roles: HashMap<u32, Role, RandomState>,
+    pub stats: ConferenceStats,
+}
+
+impl Conferences {
+    pub fn list(&self) -> &[Conference] {
+        &self.list
+    }
+
+    /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
+    /// conference ID.
+    pub fn classify(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
+        let method = msg
+            .method()
+            .or_else(|| msg.cseq().map(|c| c.1))
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let is_request = msg.is_request();
+        // An invitation: the body names the conference.
+        if method == b"INVITE" && is_request && msg.to_tag().is_none() {
+            if let Some(ct) = msg.content_type() {
+                if ct.eq_ignore_ascii_case(b"application/ms-conf-invite+xml") {
+                    self.open_invitation(id, dialog, ctx, msg);
+                    return;
+                }
+            }
+        }
+        // A dialog with a conference: To (client → conference) or From (focus → client).
+        let to = msg.header(Hdr::To).filter(|v| may_be_conference(v));
+        let from = msg.header(Hdr::From).filter(|v| may_be_conference(v));
+        let ruri = msg.request_uri().filter(|v| may_be_conference(v));
+        let (conf, participant_hdr) = match (to.or(ruri), from) {
+            (Some(c), _) => (c, Hdr::From),
+            (None, Some(c)) => (c, Hdr::To),
+            (None, None) => return,
+        };
+        let Some(uri) = ConfUri::parse(&String::from_utf8_lossy(conf)) else { return };
+        let kind = match (&method[..], &uri.mcu) {
+            (_, McuType::FocusFactory) => DialogKind::ConferenceControl,
+            (b"INVITE", McuType::Focus) => DialogKind::Focus,
+            (b"INVITE", McuType::AudioVideo) => DialogKind::Media,
+            (b"INVITE", _) => DialogKind::Mcu,
+            (b"SUBSCRIBE" | b"NOTIFY" | b"BENOTIFY", _) => DialogKind::Roster,
+            _ => DialogKind::ConferenceControl,
+        };
+        dialog.kind = kind;
+        let Some(conf_id) = uri.id.clone() else { return };
+        dialog.conference_id = Some(conf_id.as_str().into());
+        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else { return };
+        let participant = match kind {
+            DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
+                let who = msg.header(participant_hdr).map(aor_bytes).unwrap_or_default();
+                self.participant(c, who, ctx.time)
+            }
+            _ => None,
+        };
+        self.roles.insert(id, Role { conference: c, participant, kind, mcu: uri.mcu.clone() });
+        let Some(conf) = self.list.get_mut(c as usize) else { return };
+        if !conf.mcus.contains(&uri.mcu) {
+            conf.mcus.push(uri.mcu.clone());
+        }
+        let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else { return };
+        let step = Step::new(id, dialog, ctx);
+        match kind {
+            DialogKind::Focus => p.focus = Some(step),
+            DialogKind::Roster => p.roster = Some(step),
+            DialogKind::Media => push_bounded(&mut p.media, step),
+            DialogKind::Mcu => {
+                if p.mcus.len() < MAX_ATTEMPTS {
+                    p.mcus.push((uri.mcu.clone(), step));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open_invitation(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
+        dialog.kind = DialogKind::Invitation;
+        let invite = match conf_invite::parse(msg.body()) {
+            Ok(i) => i,
+            Err(_) => {
+                self.stats.bad_bodies += 1;
+                return;
+            }
+        };
+        let Some(uri) = invite.conf_uri() else { return };
+        let Some(conf_id) = uri.id.clone() else { return };
+        dialog.conference_id = Some(conf_id.as_str().into());
+        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else { return };
+        let invitee = dialog.to.to_string();
+        let participant = self.participant(c, invitee, ctx.time);
+        self.roles.insert(id, Role { conference: c, participant, kind: DialogKind::Invitation, mcu: McuType::Focus });
+        let Some(conf) = self.list.get_mut(c as usize) else { return };
+        if conf.subject.is_none() {
+            conf.subject = invite.subject.clone().filter(|s| !s.is_empty());
+        }
+        if let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) {
+            p.invited_by = Some(dialog.from.to_string());
+            p.invitation = Some(Step::new(id, dialog, ctx));
+        }
+    }
+
+    fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
+        let key = (uri.organizer.clone(), id.to_string());
+        if let Some(&c) = self.by_key.get(&key) {
+            if let Some(conf) = self.list.get_mut(c as usize) {
+                conf.last_seen = conf.last_seen.max(at);
+            }
+            return Some(c);
+        }
+        if self.list.len() >= MAX_CONFERENCES {
+            self.stats.conferences_dropped += 1;
+            return None;
+        }
+        let c = self.list.len() as u32;
+        self.list.push(Conference {
+            id: id.to_string(),
+            organizer: uri.organizer_aor(),
+            focus_uri: uri.focus_uri(),
+            subject: None,
+            first_seen: at,
+            last_seen: at,
+            mcus: Vec::new(),
+            participants: Vec::new(),
+            rosters: Vec::new(),
+            roster_problems: 0,
+            control: Vec::new(),
+        });
+        self.by_key.insert(key, c);
+        Some(c)
+    }
+
+    fn participant(&mut self, c: u32, uri: String, at: Timestamp) -> Option<u32> {
+        let conf = self.list.get_mut(c as usize)?;
+        if let Some(i) = conf.participants.iter().position(|p| p.uri == uri) {
+            return Some(i as u32);
+        }
+        if conf.participants.len() >= MAX_PARTICIPANTS {
+            self.stats.participants_dropped += 1;
+            return None;
+        }
+        conf.participants.push(Participant::new(uri, at));
+        Some(conf.participants.len() as u32 - 1)
+    }
+
+    /// A message of a conference dialog (retransmissions excluded).
+    pub fn message(&mut self, id: u32, dialog: &Dialog, ctx: &MsgContext, msg: &Message<'_>) {
+        let Some(role) = self.roles.get(&id).cloned() else { return };
+        let Some(conf) = self.list.get_mut(role.conference as usize) else { return };
+        conf.last_seen = conf.last_seen.max(ctx.time);
+        let method = msg.method().map(|m| m.to_ascii_uppercase());
+        let cseq_method = msg.cseq().map(|c| c.1.to_ascii_uppercase());
+        let body_kind = msg.header(Hdr::ContentType).map(|v| body::classify(&String::from_utf8_lossy(v)));
+
+        // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
+        if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {
+            match conference_info::parse(msg.body()) {
+                Ok(doc) => apply_roster(conf, id, &doc),
+                Err(_) => {
+                    conf.roster_problems += 1;
+                    self.stats.bad_bodies += 1;
+                }
+            }
+        }
+        // C3P outside the join INVITE (INFO, SERVICE): remember the command and its outcome.
+        if body_kind == Some(BodyKind::C3p) && cseq_method.as_deref() != Some(b"INVITE") {
+            if let Ok(c) = c3p::parse(msg.body()) {
+                record_control(conf, id, &c);
+            }
+        }
+        let Some(p) = role.participant.and_then(|i| conf.participants.get_mut(i as usize)) else { return };
+        let step = match role.kind {
+            DialogKind::Invitation => p.invitation.as_mut(),
+            DialogKind::Focus => p.focus.as_mut(),
+            DialogKind::Roster => p.roster.as_mut(),
+            DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
+            DialogKind::Mcu => p.mcus.iter_mut().rev().find(|(_, s)| s.dialog == id).map(|(_, s)| s),
+            _ => None,
+        };
+        let Some(step) = step else { return };
+        let expected: &[u8] = if role.kind == DialogKind::Roster { b"SUBSCRIBE" } else { b"INVITE" };
+        let cseq = msg.cseq().map(|c| c.0);
+        match (method.as_deref(), msg.status()) {
+            (Some(m), _) if m == expected && msg.to_tag().is_none() => {
+                step.request_frame = ctx.frame;
+                step.cseq = step.cseq.or(cseq);
+                offer(step, msg, body_kind, &mut self.stats);
+            }
+            (Some(b"BYE"), _) => {
+                let from_participant = aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
+                step.ended_by = Some(if from_participant { "participant" } else { "server" });
+            }
+            (None, Some(status))
+                if status >= 200
+                    && cseq_method.as_deref() == Some(expected)
+                    && (step.cseq.is_none() || step.cseq == cseq) =>
+            {
+                step.cseq = step.cseq.or(cseq);
+                final_response(step, status, ctx, msg, body_kind);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn push_bounded(v: &mut Vec<Step>, s: Step) {
+    if v.len() >= MAX_ATTEMPTS {
+        v.remove(0);
+    }
+    v.push(s);
+}
+
+/// Records the final response of a step's initial request (a 2xx of any fork wins).
+fn final_response(step: &mut Step, status: u16, ctx: &MsgContext, msg: &Message<'_>, kind: Option<BodyKind>) {
+    if step.status.is_some_and(|s| (200..300).contains(&s)) {
+        return;
+    }
+    step.status = Some(status);
+    step.answered_at = Some(ctx.time);
+    if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
+        step.reason_phrase = Some(String::from_utf8_lossy(reason).into_owned());
+    }
+    step.diagnostic = diagnostic(msg);
+    if kind == Some(BodyKind::C3p) {
+        if let Ok(c) = c3p::parse(msg.body()) {
+            let o = step.c3p.get_or_insert_with(C3pOutcome::default);
+            o.request.get_or_insert(c.command);
+            o.code = c.code.map(|x| x.as_str().to_string());
+            o.reason = c.reason;
+        }
+    }
+}
+
+/// The first diagnostics header of a response.
+fn diagnostic(msg: &Message<'_>) -> Option<(&'static str, diagnostics::Diagnostic)> {
+    [
+        (Hdr::MsDiagnostics, "ms-diagnostics"),
+        (Hdr::MsDiagnosticsPublic, "ms-diagnostics-public"),
+        (Hdr::MsClientDiagnostics, "ms-client-diagnostics"),
+    ]
+    .into_iter()
+    .find_map(|(h, name)| {
+        let v = msg.header(h)?;
+        diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (name, d))
+    })
+}
+
+/// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join.
+fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut ConferenceStats) {
+    match kind {
+        Some(BodyKind::C3p) => match c3p::parse(msg.body()) {
+            Ok(c) => {
+                step.c3p = Some(C3pOutcome {
+                    request: Some(c.command),
+                    request_id: c.request_id,
+                    code: None,
+                    reason: None,
+                });
+            }
+            Err(_) => stats.bad_bodies += 1,
+        },
+        Some(BodyKind::Sdp) => describe_sdp(step, msg.body(), stats),
+        Some(BodyKind::Multipart) => {
+            let ct = msg.header(Hdr::ContentType).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+            match multipart::parse(msg.body(), &ct) {
+                Ok(parts) => {
+                    step.multipart_offer = true;
+                    if let Some(part) = multipart::select_sdp(&parts) {
+                        describe_sdp(step, part.body, stats);
+                    }
+                }
+                Err(_) => stats.bad_bodies += 1,
+            }
+        }
+        _ => {}
+    }
+}
+
+fn describe_sdp(step: &mut Step, body: &[u8], stats: &mut ConferenceStats) {
+    match sdp::parse(body) {
+        Ok(s) => {
+            step.media = s.media.iter().filter(|m| m.port != 0).map(|m| m.kind.clone()).collect();
+            step.cryptoscale = s.media.iter().any(|m| !m.cryptoscale.is_empty());
+            step.ice = s.ice_flavour().as_str_opt();
+        }
+        Err(_) => stats.bad_bodies += 1,
+    }
+}
+
+fn apply_roster(conf: &mut Conference, dialog: u32, doc: &conference_info::ConferenceInfo) {
+    if conf.subject.is_none() {
+        conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
+    }
+    let pos = conf.rosters.iter().position(|(d, _)| *d == dialog);
+    let mut entry = match pos {
+        Some(i) => conf.rosters.remove(i),
+        None => (dialog, conference_info::Roster::new()),
+    };
+    let applied = entry.1.apply(doc);
+    if !matches!(applied, conference_info::Applied::Full | conference_info::Applied::Partial | conference_info::Applied::Deleted) {
+        conf.roster_problems += 1;
+    }
+    // Keep the freshest roster last.
+    conf.rosters.push(entry);
+}
+
+fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
+    let outcome = |c: &c3p::C3p| C3pOutcome {
+        request: Some(c.command.clone()),
+        request_id: c.request_id.clone(),
+        code: c.code.as_ref().map(|x| x.as_str().to_string()),
+        reason: c.reason.clone(),
+    };
+    match c.kind {
+        c3p::C3pKind::Request => {
+            if conf.control.len() < 10_000 {
+                conf.control.push((dialog, outcome(c)));
+            }
+        }
+        c3p::C3pKind::Response => {
+            // Responses are matched to their request by requestId, whatever SIP carried them.
+            let matched = conf
+                .control
+                .iter_mut()
+                .rev()
+                .find(|(_, o)| o.request_id.is_some() && o.request_id == c.request_id && o.code.is_none());
+            match matched {
+                Some((_, o)) => {
+                    o.code = c.code.as_ref().map(|x| x.as_str().to_string());
+                    o.reason = c.reason.clone();
+                }
+                None if conf.control.len() < 10_000 => conf.control.push((dialog, outcome(c))),
+                None => {}
+            }
+        }
+    }
+}

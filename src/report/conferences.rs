@@ -1,0 +1,187 @@
+//! The `conferences` section of the JSON report (design.md contract): per conference, its
+//! participants with their state, the first failed step, the reason, and one entry per step.
+//! Fields beyond the contract (roster, other MCUs, diagnostics, attempts) are additive.
+
+use crate::analysis::{Analysis, Conference, Participant, Step};
+use crate::sip::conf_uri::McuType;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+pub struct Conferences<'a>(pub &'a Analysis);
+
+impl Serialize for Conferences<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let list = self.0.conferences().list();
+        let mut seq = ser.serialize_seq(Some(list.len()))?;
+        for c in list {
+            seq.serialize_element(&ConferenceOut(c))?;
+        }
+        seq.end()
+    }
+}
+
+struct ConferenceOut<'a>(&'a Conference);
+
+impl Serialize for ConferenceOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("id", &c.id)?;
+        map.serialize_entry("focus_uri", &c.focus_uri)?;
+        map.serialize_entry("organizer", &c.organizer)?;
+        map.serialize_entry("subject", &c.subject)?;
+        map.serialize_entry("first_seen", &c.first_seen.rfc3339())?;
+        map.serialize_entry("last_seen", &c.last_seen.rfc3339())?;
+        let participants: Vec<_> = c.participants.iter().map(|p| ParticipantOut(c, p)).collect();
+        map.serialize_entry("participants", &participants)?;
+        let mcus: Vec<&str> = c.mcus.iter().map(McuType::as_str).collect();
+        map.serialize_entry("mcus", &mcus)?;
+        if let Some(r) = c.roster() {
+            map.serialize_entry(
+                "roster",
+                &RosterOut { version: r.version, stale: r.stale, users: r.len(), problems: c.roster_problems },
+            )?;
+        }
+        let control: Vec<_> = c
+            .control
+            .iter()
+            .map(|(_, o)| C3pOut { request: o.request.as_deref(), request_id: o.request_id.as_deref(), code: o.code.as_deref(), reason: o.reason.as_deref() })
+            .collect();
+        map.serialize_entry("c3p_commands", &control)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct RosterOut {
+    version: Option<u64>,
+    stale: bool,
+    users: usize,
+    problems: u32,
+}
+
+#[derive(Serialize)]
+struct C3pOut<'a> {
+    request: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+struct ParticipantOut<'a>(&'a Conference, &'a Participant);
+
+impl Serialize for ParticipantOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let (c, p) = (self.0, self.1);
+        let (state, failed, reason) = c.diagnose(p);
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("uri", &p.uri)?;
+        map.serialize_entry("invited_by", &p.invited_by)?;
+        map.serialize_entry("state", state.as_str())?;
+        map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
+        map.serialize_entry("reason", &reason)?;
+        map.serialize_entry("steps", &StepsOut(p))?;
+        map.end()
+    }
+}
+
+struct StepsOut<'a>(&'a Participant);
+
+impl Serialize for StepsOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("invitation", &p.invitation.as_ref().map(|s| StepOut { step: s, kind: StepKind::Invitation, attempts: &[] }))?;
+        map.serialize_entry("focus", &p.focus.as_ref().map(|s| StepOut { step: s, kind: StepKind::Focus, attempts: &[] }))?;
+        map.serialize_entry("media", &p.media_step().map(|s| StepOut { step: s, kind: StepKind::Media, attempts: &p.media }))?;
+        map.serialize_entry("roster", &p.roster.as_ref().map(|s| StepOut { step: s, kind: StepKind::Roster, attempts: &[] }))?;
+        let mut seen: Vec<&McuType> = Vec::new();
+        for (mcu, _) in &p.mcus {
+            if seen.contains(&mcu) {
+                continue;
+            }
+            seen.push(mcu);
+            let attempts: Vec<Step> = p.mcus.iter().filter(|(m, _)| m == mcu).map(|(_, s)| s.clone()).collect();
+            let best = attempts.iter().rev().find(|s| s.succeeded()).or(attempts.last()).cloned();
+            if let Some(step) = best {
+                map.serialize_entry(mcu.as_str(), &OwnedStep { step, attempts })?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    Invitation,
+    Focus,
+    Media,
+    Roster,
+}
+
+struct StepOut<'a> {
+    step: &'a Step,
+    kind: StepKind,
+    attempts: &'a [Step],
+}
+
+struct OwnedStep {
+    step: Step,
+    attempts: Vec<Step>,
+}
+
+impl Serialize for OwnedStep {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        StepOut { step: &self.step, kind: StepKind::Media, attempts: &self.attempts }.serialize(ser)
+    }
+}
+
+impl Serialize for StepOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.step;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("call_id", &s.call_id)?;
+        map.serialize_entry("status", &s.status)?;
+        if self.kind == StepKind::Focus {
+            let c3p = s.c3p.as_ref().map(|o| C3pOut { request: o.request.as_deref(), request_id: None, code: o.code.as_deref(), reason: o.reason.as_deref() });
+            map.serialize_entry("c3p", &c3p)?;
+        }
+        if self.kind == StepKind::Media {
+            map.serialize_entry("media", &s.media)?;
+            map.serialize_entry("cryptoscale", &s.cryptoscale)?;
+            map.serialize_entry("ice", &s.ice)?;
+        }
+        map.serialize_entry("at", &s.at.rfc3339())?;
+        map.serialize_entry("setup_ms", &s.setup_ms())?;
+        map.serialize_entry("reason_phrase", &s.reason_phrase)?;
+        if let Some((header, d)) = &s.diagnostic {
+            map.serialize_entry(
+                "diagnostics",
+                &DiagOut { header, code: d.code, reason: d.reason.as_deref(), source: d.source.as_deref(), meaning: d.meaning() },
+            )?;
+        }
+        if self.attempts.len() > 1 {
+            let attempts: Vec<_> = self.attempts.iter().map(|a| AttemptOut { call_id: &a.call_id, status: a.status, at: a.at.rfc3339() }).collect();
+            map.serialize_entry("attempts", &attempts)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct DiagOut<'a> {
+    header: &'a str,
+    code: u32,
+    reason: Option<&'a str>,
+    source: Option<&'a str>,
+    meaning: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct AttemptOut<'a> {
+    call_id: &'a str,
+    status: Option<u16>,
+    at: String,
+}
