@@ -14,7 +14,9 @@
 
 use super::dialog::{Dialog, DialogKind};
 use crate::capture::Timestamp;
-use crate::sip::body::{self, c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind};
+use crate::sip::body::{
+    self, c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind,
+};
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::{aor_bytes, may_be_conference};
@@ -141,7 +143,8 @@ impl Step {
     }
 
     pub fn failed(&self) -> bool {
-        matches!(self.status, Some(300..)) || self.c3p.as_ref().and_then(|c| c.code.as_deref()) == Some("failure")
+        matches!(self.status, Some(300..))
+            || self.c3p.as_ref().and_then(|c| c.code.as_deref()) == Some("failure")
     }
 }
 
@@ -176,7 +179,11 @@ impl Participant {
 
     /// The A/V step to report: the last successful attempt, else the last attempt.
     pub fn media_step(&self) -> Option<&Step> {
-        self.media.iter().rev().find(|s| s.succeeded()).or(self.media.last())
+        self.media
+            .iter()
+            .rev()
+            .find(|s| s.succeeded())
+            .or(self.media.last())
     }
 }
 
@@ -211,7 +218,8 @@ impl Conference {
         let roster = self.roster();
         let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
         let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
-        let any_mcu_ok = p.media.iter().any(Step::succeeded) || p.mcus.iter().any(|(_, s)| s.succeeded());
+        let any_mcu_ok =
+            p.media.iter().any(Step::succeeded) || p.mcus.iter().any(|(_, s)| s.succeeded());
         let av_connected = connected("audio-video");
         let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
 
@@ -220,37 +228,81 @@ impl Conference {
             if let (Some(code), false) = (inv.status.filter(|s| *s >= 300), joined_anyway) {
                 let who = &p.uri;
                 let reason = match code {
-                    603 | 600 | 486 => format!(
-                        "{who} declined the invitation: {}",
+                    603 | 600 | 486 => {
+                        format!("{who} declined the invitation: {}", status_text(inv))
+                    }
+                    487 => format!(
+                        "the invitation was cancelled before {who} answered: {}",
                         status_text(inv)
                     ),
-                    487 => format!("the invitation was cancelled before {who} answered: {}", status_text(inv)),
-                    _ => format!("the invitation to {who} failed: {}{}", status_text(inv), diag_text(inv)),
+                    _ => format!(
+                        "the invitation to {who} failed: {}{}",
+                        status_text(inv),
+                        diag_text(inv)
+                    ),
                 };
-                let state = if matches!(code, 603 | 600 | 486) { JoinState::Declined } else { JoinState::Failed };
-                return (state, (state == JoinState::Failed).then_some(JoinStep::Invitation), Some(reason));
+                let state = if matches!(code, 603 | 600 | 486) {
+                    JoinState::Declined
+                } else {
+                    JoinState::Failed
+                };
+                return (
+                    state,
+                    (state == JoinState::Failed).then_some(JoinStep::Invitation),
+                    Some(reason),
+                );
             }
         }
         if let Some(f) = &p.focus {
             if f.failed() && !any_mcu_ok && !mcu_connected {
-                return (JoinState::Failed, Some(JoinStep::Focus), Some(focus_reason(f)));
+                return (
+                    JoinState::Failed,
+                    Some(JoinStep::Focus),
+                    Some(focus_reason(f)),
+                );
             }
         }
         let media = p.media_step();
         let left = self.left(p);
         if any_mcu_ok || mcu_connected {
-            return (if left { JoinState::Left } else { JoinState::Joined }, None, None);
+            return (
+                if left {
+                    JoinState::Left
+                } else {
+                    JoinState::Joined
+                },
+                None,
+                None,
+            );
         }
         if let Some(m) = media.filter(|m| m.failed()) {
-            return (JoinState::Failed, Some(JoinStep::Media), Some(media_reason(m)));
+            return (
+                JoinState::Failed,
+                Some(JoinStep::Media),
+                Some(media_reason(m)),
+            );
         }
         if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed()) {
-            let reason = format!("the {} MCU rejected the join: {}{}", mcu_name(mcu), status_text(s), diag_text(s));
+            let reason = format!(
+                "the {} MCU rejected the join: {}{}",
+                mcu_name(mcu),
+                status_text(s),
+                diag_text(s)
+            );
             return (JoinState::Failed, Some(JoinStep::Media), Some(reason));
         }
-        let focus_ok = p.focus.as_ref().is_some_and(Step::succeeded) || status_of("focus") == Some("connected");
+        let focus_ok = p.focus.as_ref().is_some_and(Step::succeeded)
+            || status_of("focus") == Some("connected");
         if focus_ok {
-            return (if left { JoinState::Left } else { JoinState::FocusJoined }, None, None);
+            return (
+                if left {
+                    JoinState::Left
+                } else {
+                    JoinState::FocusJoined
+                },
+                None,
+                None,
+            );
         }
         if let Some(f) = &p.focus {
             if f.status.is_none() {
@@ -268,7 +320,9 @@ impl Conference {
         let roster_gone = self.roster().is_some_and(|r| match r.user(&p.uri) {
             Some(u) => {
                 !u.endpoints.is_empty()
-                    && u.endpoints.iter().all(|e| e.status.as_deref() == Some("disconnected"))
+                    && u.endpoints
+                        .iter()
+                        .all(|e| e.status.as_deref() == Some("disconnected"))
             }
             None => false,
         });
@@ -294,7 +348,9 @@ fn status_text(s: &Step) -> String {
 }
 
 fn diag_text(s: &Step) -> String {
-    let Some((header, d)) = &s.diagnostic else { return String::new() };
+    let Some((header, d)) = &s.diagnostic else {
+        return String::new();
+    };
     let mut t = format!(", {header} {}", d.code);
     if let Some(reason) = &d.reason {
         t.push_str(&format!(" \"{reason}\""));
@@ -314,14 +370,25 @@ fn focus_reason(f: &Step) -> String {
             "the focus accepted the SIP INVITE ({}) but refused the C3P {}: code=failure{}",
             status_text(f),
             c.request.as_deref().unwrap_or("request"),
-            c.reason.as_ref().map(|r| format!(", reason={r}")).unwrap_or_default()
+            c.reason
+                .as_ref()
+                .map(|r| format!(", reason={r}"))
+                .unwrap_or_default()
         ),
-        _ => format!("the conference focus rejected the join: {}{}", status_text(f), diag_text(f)),
+        _ => format!(
+            "the conference focus rejected the join: {}{}",
+            status_text(f),
+            diag_text(f)
+        ),
     }
 }
 
 fn media_reason(m: &Step) -> String {
-    format!("the A/V MCU rejected the offer: {}{}", status_text(m), diag_text(m))
+    format!(
+        "the A/V MCU rejected the offer: {}{}",
+        status_text(m),
+        diag_text(m)
+    )
 }
 
 /// What a conference dialog is, set when it opens.
@@ -330,7 +397,6 @@ struct Role {
     conference: u32,
     participant: Option<u32>,
     kind: DialogKind,
-    mcu: McuType,
 }
 
 /// Counters of the conference analysis.
@@ -382,7 +448,9 @@ impl Conferences {
             (None, Some(c)) => (c, Hdr::To),
             (None, None) => return,
         };
-        let Some(uri) = ConfUri::parse(&String::from_utf8_lossy(conf)) else { return };
+        let Some(uri) = ConfUri::parse(&String::from_utf8_lossy(conf)) else {
+            return;
+        };
         let kind = match (&method[..], &uri.mcu) {
             (_, McuType::FocusFactory) => DialogKind::ConferenceControl,
             (b"INVITE", McuType::Focus) => DialogKind::Focus,
@@ -392,22 +460,40 @@ impl Conferences {
             _ => DialogKind::ConferenceControl,
         };
         dialog.kind = kind;
-        let Some(conf_id) = uri.id.clone() else { return };
+        let Some(conf_id) = uri.id.clone() else {
+            return;
+        };
         dialog.conference_id = Some(conf_id.as_str().into());
-        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else { return };
+        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else {
+            return;
+        };
         let participant = match kind {
             DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
-                let who = msg.header(participant_hdr).map(aor_bytes).unwrap_or_default();
+                let who = msg
+                    .header(participant_hdr)
+                    .map(aor_bytes)
+                    .unwrap_or_default();
                 self.participant(c, who, ctx.time)
             }
             _ => None,
         };
-        self.roles.insert(id, Role { conference: c, participant, kind, mcu: uri.mcu.clone() });
-        let Some(conf) = self.list.get_mut(c as usize) else { return };
+        self.roles.insert(
+            id,
+            Role {
+                conference: c,
+                participant,
+                kind,
+            },
+        );
+        let Some(conf) = self.list.get_mut(c as usize) else {
+            return;
+        };
         if !conf.mcus.contains(&uri.mcu) {
             conf.mcus.push(uri.mcu.clone());
         }
-        let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else { return };
+        let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else {
+            return;
+        };
         let step = Step::new(id, dialog, ctx);
         match kind {
             DialogKind::Focus => p.focus = Some(step),
@@ -422,7 +508,13 @@ impl Conferences {
         }
     }
 
-    fn open_invitation(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
+    fn open_invitation(
+        &mut self,
+        id: u32,
+        dialog: &mut Dialog,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+    ) {
         dialog.kind = DialogKind::Invitation;
         let invite = match conf_invite::parse(msg.body()) {
             Ok(i) => i,
@@ -432,13 +524,26 @@ impl Conferences {
             }
         };
         let Some(uri) = invite.conf_uri() else { return };
-        let Some(conf_id) = uri.id.clone() else { return };
+        let Some(conf_id) = uri.id.clone() else {
+            return;
+        };
         dialog.conference_id = Some(conf_id.as_str().into());
-        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else { return };
+        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else {
+            return;
+        };
         let invitee = dialog.to.to_string();
         let participant = self.participant(c, invitee, ctx.time);
-        self.roles.insert(id, Role { conference: c, participant, kind: DialogKind::Invitation, mcu: McuType::Focus });
-        let Some(conf) = self.list.get_mut(c as usize) else { return };
+        self.roles.insert(
+            id,
+            Role {
+                conference: c,
+                participant,
+                kind: DialogKind::Invitation,
+            },
+        );
+        let Some(conf) = self.list.get_mut(c as usize) else {
+            return;
+        };
         if conf.subject.is_none() {
             conf.subject = invite.subject.clone().filter(|s| !s.is_empty());
         }
@@ -492,13 +597,19 @@ impl Conferences {
     }
 
     /// A message of a conference dialog (retransmissions excluded).
-    pub fn message(&mut self, id: u32, dialog: &Dialog, ctx: &MsgContext, msg: &Message<'_>) {
-        let Some(role) = self.roles.get(&id).cloned() else { return };
-        let Some(conf) = self.list.get_mut(role.conference as usize) else { return };
+    pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>) {
+        let Some(role) = self.roles.get(&id).cloned() else {
+            return;
+        };
+        let Some(conf) = self.list.get_mut(role.conference as usize) else {
+            return;
+        };
         conf.last_seen = conf.last_seen.max(ctx.time);
         let method = msg.method().map(|m| m.to_ascii_uppercase());
         let cseq_method = msg.cseq().map(|c| c.1.to_ascii_uppercase());
-        let body_kind = msg.header(Hdr::ContentType).map(|v| body::classify(&String::from_utf8_lossy(v)));
+        let body_kind = msg
+            .header(Hdr::ContentType)
+            .map(|v| body::classify(&String::from_utf8_lossy(v)));
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
         if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {
@@ -516,17 +627,31 @@ impl Conferences {
                 record_control(conf, id, &c);
             }
         }
-        let Some(p) = role.participant.and_then(|i| conf.participants.get_mut(i as usize)) else { return };
+        let Some(p) = role
+            .participant
+            .and_then(|i| conf.participants.get_mut(i as usize))
+        else {
+            return;
+        };
         let step = match role.kind {
             DialogKind::Invitation => p.invitation.as_mut(),
             DialogKind::Focus => p.focus.as_mut(),
             DialogKind::Roster => p.roster.as_mut(),
             DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
-            DialogKind::Mcu => p.mcus.iter_mut().rev().find(|(_, s)| s.dialog == id).map(|(_, s)| s),
+            DialogKind::Mcu => p
+                .mcus
+                .iter_mut()
+                .rev()
+                .find(|(_, s)| s.dialog == id)
+                .map(|(_, s)| s),
             _ => None,
         };
         let Some(step) = step else { return };
-        let expected: &[u8] = if role.kind == DialogKind::Roster { b"SUBSCRIBE" } else { b"INVITE" };
+        let expected: &[u8] = if role.kind == DialogKind::Roster {
+            b"SUBSCRIBE"
+        } else {
+            b"INVITE"
+        };
         let cseq = msg.cseq().map(|c| c.0);
         match (method.as_deref(), msg.status()) {
             (Some(m), _) if m == expected && msg.to_tag().is_none() => {
@@ -535,8 +660,13 @@ impl Conferences {
                 offer(step, msg, body_kind, &mut self.stats);
             }
             (Some(b"BYE"), _) => {
-                let from_participant = aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
-                step.ended_by = Some(if from_participant { "participant" } else { "server" });
+                let from_participant =
+                    aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
+                step.ended_by = Some(if from_participant {
+                    "participant"
+                } else {
+                    "server"
+                });
             }
             (None, Some(status))
                 if status >= 200
@@ -559,7 +689,13 @@ fn push_bounded(v: &mut Vec<Step>, s: Step) {
 }
 
 /// Records the final response of a step's initial request (a 2xx of any fork wins).
-fn final_response(step: &mut Step, status: u16, ctx: &MsgContext, msg: &Message<'_>, kind: Option<BodyKind>) {
+fn final_response(
+    step: &mut Step,
+    status: u16,
+    ctx: &MsgContext,
+    msg: &Message<'_>,
+    kind: Option<BodyKind>,
+) {
     if step.status.is_some_and(|s| (200..300).contains(&s)) {
         return;
     }
@@ -609,7 +745,10 @@ fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut
         },
         Some(BodyKind::Sdp) => describe_sdp(step, msg.body(), stats),
         Some(BodyKind::Multipart) => {
-            let ct = msg.header(Hdr::ContentType).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+            let ct = msg
+                .header(Hdr::ContentType)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
             match multipart::parse(msg.body(), &ct) {
                 Ok(parts) => {
                     step.multipart_offer = true;
@@ -627,9 +766,18 @@ fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut
 fn describe_sdp(step: &mut Step, body: &[u8], stats: &mut ConferenceStats) {
     match sdp::parse(body) {
         Ok(s) => {
-            step.media = s.media.iter().filter(|m| m.port != 0).map(|m| m.kind.clone()).collect();
+            step.media = s
+                .media
+                .iter()
+                .filter(|m| m.port != 0)
+                .map(|m| m.kind.clone())
+                .collect();
             step.cryptoscale = s.media.iter().any(|m| !m.cryptoscale.is_empty());
-            step.ice = s.ice_flavour().as_str_opt();
+            step.ice = match s.ice_flavour() {
+                sdp::IceFlavour::Rfc5245 => Some("rfc5245"),
+                sdp::IceFlavour::Draft6 => Some("draft6"),
+                sdp::IceFlavour::None => None,
+            };
         }
         Err(_) => stats.bad_bodies += 1,
     }
@@ -645,7 +793,12 @@ fn apply_roster(conf: &mut Conference, dialog: u32, doc: &conference_info::Confe
         None => (dialog, conference_info::Roster::new()),
     };
     let applied = entry.1.apply(doc);
-    if !matches!(applied, conference_info::Applied::Full | conference_info::Applied::Partial | conference_info::Applied::Deleted) {
+    if !matches!(
+        applied,
+        conference_info::Applied::Full
+            | conference_info::Applied::Partial
+            | conference_info::Applied::Deleted
+    ) {
         conf.roster_problems += 1;
     }
     // Keep the freshest roster last.
@@ -667,17 +820,16 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
         }
         c3p::C3pKind::Response => {
             // Responses are matched to their request by requestId, whatever SIP carried them.
-            let matched = conf
-                .control
-                .iter_mut()
-                .rev()
-                .find(|(_, o)| o.request_id.is_some() && o.request_id == c.request_id && o.code.is_none());
-            match matched {
+            let matched = conf.control.iter().rposition(|(_, o)| {
+                o.request_id.is_some() && o.request_id == c.request_id && o.code.is_none()
+            });
+            let full = conf.control.len() >= 10_000;
+            match matched.and_then(|i| conf.control.get_mut(i)) {
                 Some((_, o)) => {
                     o.code = c.code.as_ref().map(|x| x.as_str().to_string());
                     o.reason = c.reason.clone();
                 }
-                None if conf.control.len() < 10_000 => conf.control.push((dialog, outcome(c))),
+                None if !full => conf.control.push((dialog, outcome(c))),
                 None => {}
             }
         }

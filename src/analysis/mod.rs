@@ -255,7 +255,7 @@ impl Analysis {
         };
         let retransmission = dialog.observe(ctx, msg, start, cseq, key, &self.symbols);
         if !retransmission && dialog.kind != DialogKind::Other {
-            self.conferences.message(id, dialog, ctx, msg);
+            self.conferences.message(id, ctx, msg);
         }
         (Some(id), retransmission)
     }

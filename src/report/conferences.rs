@@ -32,20 +32,34 @@ impl Serialize for ConferenceOut<'_> {
         map.serialize_entry("subject", &c.subject)?;
         map.serialize_entry("first_seen", &c.first_seen.rfc3339())?;
         map.serialize_entry("last_seen", &c.last_seen.rfc3339())?;
-        let participants: Vec<_> = c.participants.iter().map(|p| ParticipantOut(c, p)).collect();
+        let participants: Vec<_> = c
+            .participants
+            .iter()
+            .map(|p| ParticipantOut(c, p))
+            .collect();
         map.serialize_entry("participants", &participants)?;
         let mcus: Vec<&str> = c.mcus.iter().map(McuType::as_str).collect();
         map.serialize_entry("mcus", &mcus)?;
         if let Some(r) = c.roster() {
             map.serialize_entry(
                 "roster",
-                &RosterOut { version: r.version, stale: r.stale, users: r.len(), problems: c.roster_problems },
+                &RosterOut {
+                    version: r.version,
+                    stale: r.stale,
+                    users: r.len(),
+                    problems: c.roster_problems,
+                },
             )?;
         }
         let control: Vec<_> = c
             .control
             .iter()
-            .map(|(_, o)| C3pOut { request: o.request.as_deref(), request_id: o.request_id.as_deref(), code: o.code.as_deref(), reason: o.reason.as_deref() })
+            .map(|(_, o)| C3pOut {
+                request: o.request.as_deref(),
+                request_id: o.request_id.as_deref(),
+                code: o.code.as_deref(),
+                reason: o.reason.as_deref(),
+            })
             .collect();
         map.serialize_entry("c3p_commands", &control)?;
         map.end()
@@ -93,18 +107,56 @@ impl Serialize for StepsOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let p = self.0;
         let mut map = ser.serialize_map(None)?;
-        map.serialize_entry("invitation", &p.invitation.as_ref().map(|s| StepOut { step: s, kind: StepKind::Invitation, attempts: &[] }))?;
-        map.serialize_entry("focus", &p.focus.as_ref().map(|s| StepOut { step: s, kind: StepKind::Focus, attempts: &[] }))?;
-        map.serialize_entry("media", &p.media_step().map(|s| StepOut { step: s, kind: StepKind::Media, attempts: &p.media }))?;
-        map.serialize_entry("roster", &p.roster.as_ref().map(|s| StepOut { step: s, kind: StepKind::Roster, attempts: &[] }))?;
+        map.serialize_entry(
+            "invitation",
+            &p.invitation.as_ref().map(|s| StepOut {
+                step: s,
+                kind: StepKind::Invitation,
+                attempts: &[],
+            }),
+        )?;
+        map.serialize_entry(
+            "focus",
+            &p.focus.as_ref().map(|s| StepOut {
+                step: s,
+                kind: StepKind::Focus,
+                attempts: &[],
+            }),
+        )?;
+        map.serialize_entry(
+            "media",
+            &p.media_step().map(|s| StepOut {
+                step: s,
+                kind: StepKind::Media,
+                attempts: &p.media,
+            }),
+        )?;
+        map.serialize_entry(
+            "roster",
+            &p.roster.as_ref().map(|s| StepOut {
+                step: s,
+                kind: StepKind::Roster,
+                attempts: &[],
+            }),
+        )?;
         let mut seen: Vec<&McuType> = Vec::new();
         for (mcu, _) in &p.mcus {
             if seen.contains(&mcu) {
                 continue;
             }
             seen.push(mcu);
-            let attempts: Vec<Step> = p.mcus.iter().filter(|(m, _)| m == mcu).map(|(_, s)| s.clone()).collect();
-            let best = attempts.iter().rev().find(|s| s.succeeded()).or(attempts.last()).cloned();
+            let attempts: Vec<Step> = p
+                .mcus
+                .iter()
+                .filter(|(m, _)| m == mcu)
+                .map(|(_, s)| s.clone())
+                .collect();
+            let best = attempts
+                .iter()
+                .rev()
+                .find(|s| s.succeeded())
+                .or(attempts.last())
+                .cloned();
             if let Some(step) = best {
                 map.serialize_entry(mcu.as_str(), &OwnedStep { step, attempts })?;
             }
@@ -134,7 +186,12 @@ struct OwnedStep {
 
 impl Serialize for OwnedStep {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        StepOut { step: &self.step, kind: StepKind::Media, attempts: &self.attempts }.serialize(ser)
+        StepOut {
+            step: &self.step,
+            kind: StepKind::Media,
+            attempts: &self.attempts,
+        }
+        .serialize(ser)
     }
 }
 
@@ -145,7 +202,12 @@ impl Serialize for StepOut<'_> {
         map.serialize_entry("call_id", &s.call_id)?;
         map.serialize_entry("status", &s.status)?;
         if self.kind == StepKind::Focus {
-            let c3p = s.c3p.as_ref().map(|o| C3pOut { request: o.request.as_deref(), request_id: None, code: o.code.as_deref(), reason: o.reason.as_deref() });
+            let c3p = s.c3p.as_ref().map(|o| C3pOut {
+                request: o.request.as_deref(),
+                request_id: None,
+                code: o.code.as_deref(),
+                reason: o.reason.as_deref(),
+            });
             map.serialize_entry("c3p", &c3p)?;
         }
         if self.kind == StepKind::Media {
@@ -159,11 +221,25 @@ impl Serialize for StepOut<'_> {
         if let Some((header, d)) = &s.diagnostic {
             map.serialize_entry(
                 "diagnostics",
-                &DiagOut { header, code: d.code, reason: d.reason.as_deref(), source: d.source.as_deref(), meaning: d.meaning() },
+                &DiagOut {
+                    header,
+                    code: d.code,
+                    reason: d.reason.as_deref(),
+                    source: d.source.as_deref(),
+                    meaning: d.meaning(),
+                },
             )?;
         }
         if self.attempts.len() > 1 {
-            let attempts: Vec<_> = self.attempts.iter().map(|a| AttemptOut { call_id: &a.call_id, status: a.status, at: a.at.rfc3339() }).collect();
+            let attempts: Vec<_> = self
+                .attempts
+                .iter()
+                .map(|a| AttemptOut {
+                    call_id: &a.call_id,
+                    status: a.status,
+                    at: a.at.rfc3339(),
+                })
+                .collect();
             map.serialize_entry("attempts", &attempts)?;
         }
         map.end()
