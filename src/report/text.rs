@@ -32,7 +32,12 @@ pub fn write(
         a.sip_responses,
         a.retransmissions
     )?;
-    writeln!(out, "  {} dialogs, 0 conferences", analysis.dialogs().len())?;
+    writeln!(
+        out,
+        "  {} dialogs, {} conferences",
+        analysis.dialogs().len(),
+        analysis.conferences().list().len()
+    )?;
     writeln!(
         out,
         "  IP: {} fragments, {} datagrams reassembled, {} fragments expired",
@@ -58,7 +63,116 @@ pub fn write(
         writeln!(out, "  warning: {w}")?;
     }
     writeln!(out)?;
+    conference_trees(out, analysis)?;
     dialog_table(out, analysis)
+}
+
+/// Each conference as a tree: participants with a mark per step (✓ done, ✗ failed, … pending),
+/// status codes, setup times, and the reason on failures.
+fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    for c in a.conferences().list() {
+        let subject = c
+            .subject
+            .as_deref()
+            .map(|s| format!("  \"{}\"", clip(s, 40)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "Conference {}  organizer {}{subject}",
+            clip(&c.id, 40),
+            c.organizer
+        )?;
+        let mcus: Vec<&str> = c.mcus.iter().map(|m| m.as_str()).collect();
+        writeln!(
+            out,
+            "  {} → {}  MCUs: {}",
+            c.first_seen,
+            c.last_seen,
+            if mcus.is_empty() {
+                "-".to_string()
+            } else {
+                mcus.join(", ")
+            }
+        )?;
+        let count = c.participants.len();
+        for (i, p) in c.participants.iter().enumerate() {
+            let last = i + 1 == count;
+            let (branch, cont) = if last {
+                ("└─", "   ")
+            } else {
+                ("├─", "│  ")
+            };
+            let (state, failed, reason) = c.diagnose(p);
+            let failed = failed
+                .map(|f| format!(" at {}", f.as_str()))
+                .unwrap_or_default();
+            let invited = p
+                .invited_by
+                .as_deref()
+                .map(|i| format!("  (invited by {i})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {branch} {}  {}{failed}{invited}",
+                p.uri,
+                state.as_str()
+            )?;
+            let mut marks = Vec::new();
+            if let Some(s) = &p.invitation {
+                marks.push(step_mark("invitation", s, ""));
+            }
+            if let Some(s) = &p.focus {
+                let c3p = s
+                    .c3p
+                    .as_ref()
+                    .map(|o| {
+                        format!(
+                            " C3P {} {}",
+                            o.request.as_deref().unwrap_or("?"),
+                            o.code.as_deref().unwrap_or("-")
+                        )
+                    })
+                    .unwrap_or_default();
+                marks.push(step_mark("focus", s, &c3p));
+            }
+            if let Some(s) = &p.roster {
+                marks.push(step_mark("roster", s, ""));
+            }
+            for s in &p.media {
+                let media = if s.media.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s.media.join("+"))
+                };
+                marks.push(step_mark("A/V", s, &media));
+            }
+            for (mcu, s) in &p.mcus {
+                marks.push(step_mark(mcu.as_str(), s, ""));
+            }
+            writeln!(out, "  {cont}   {}", marks.join("   "))?;
+            if let Some(r) = reason {
+                writeln!(out, "  {cont}   reason: {r}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn step_mark(name: &str, s: &crate::analysis::Step, extra: &str) -> String {
+    let mark = if s.failed() {
+        "✗"
+    } else if s.succeeded() {
+        "✓"
+    } else {
+        "…"
+    };
+    let status = s.status.map_or_else(|| "-".to_string(), |c| c.to_string());
+    let time = s
+        .setup_ms()
+        .map(|ms| format!(" {ms} ms"))
+        .unwrap_or_default();
+    format!("{mark} {name} {status}{extra}{time}")
 }
 
 fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
