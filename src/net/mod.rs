@@ -3,11 +3,49 @@
 //! [`NetDecoder::decode`] takes a [`Frame`] and yields the innermost IP packet it carries
 //! (after stripping link layers and tunnels and, for fragments, reassembling the datagram).
 //! It is stateless except for the fragment pool, which is bounded in size and time.
+//!
+//! The decoding is hand-written rather than delegated to a crate because SIP captures come
+//! from everywhere: Linux cooked captures of loopback / tun / GRE devices, SLL2, ERSPAN
+//! mirrors, GTP-U from mobile cores, PPPoE access networks, and reassembly must be bounded
+//! against hostile input. Each protocol lives in its own module, in the style of
+//! smoltcp's `wire`: small parsers over `&[u8]` that return borrowed views, never copy and
+//! never panic, whatever the bytes are.
+//!
+//! * `link`: Ethernet (VLAN, QinQ, LLC/SNAP), Linux SLL / SLL2, BSD NULL / LOOP, raw IP,
+//!   PPP, PPPoE, Cisco HDLC, NFLOG, MPLS.
+//! * `ipv4`, `ipv6`: the IP headers and the IPv6 extension header chain.
+//! * `tunnel`: GRE (ERSPAN I/II/III, PPTP, WCCP), GTP-U, VXLAN, Geneve, EtherIP.
+//! * `defrag`: the bounded fragment reassembly pool.
+//! * `walk`: the state machine that chains the parsers together, one layer per step.
+//!
+//! The common paths (Ethernet with at most one VLAN tag, SLL, SLL2 or raw IP, then IPv4 or
+//! IPv6 carrying TCP or UDP, neither a fragment nor a tunnel) take a straight-line fast path
+//! that gives the same result as the state machine; nothing on the way allocates and the
+//! payload is a slice of the frame. Only reassembly copies: a reassembled datagram is owned,
+//! and is decoded further (it may be a tunnel) from its own buffer.
+//!
+//! Call [`NetDecoder::flush`] at the end of the input so that datagrams still waiting for
+//! fragments are counted as expired.
+
+mod defrag;
+mod ipv4;
+mod ipv6;
+mod link;
+mod tunnel;
+mod walk;
+
+#[cfg(test)]
+mod tests;
 
 use crate::capture::Frame;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+pub use defrag::DefragConfig;
+
+use defrag::{Inserted, Pool};
+use walk::{Layer, Walk};
 
 /// An IP packet ready for the transport layer.
 #[derive(Debug)]
@@ -37,22 +75,51 @@ pub enum NetOutput<'a> {
 
 /// Counters of the network layer; every frame that does not become an [`IpPacket`] is
 /// counted in one of them.
+///
+/// Per frame exactly one of `packets`, `fragments_held`, `not_ip`, `undecoded` is
+/// incremented, so `frames == packets + fragments_held + not_ip + undecoded`.
 #[derive(Debug, Default, Clone)]
 pub struct NetStats {
+    /// Frames given to [`NetDecoder::decode`].
+    pub frames: u64,
+    /// Frames that produced a [`NetOutput::Packet`] (reassembled or not).
+    pub packets: u64,
+    /// Frames that carried an IP fragment (whether held or completing a datagram).
     pub ip_fragments: u64,
+    /// Frames that produced [`NetOutput::FragmentHeld`].
+    pub fragments_held: u64,
+    /// Datagrams completed by reassembly.
     pub ip_reassembled: u64,
     /// Fragments dropped because their datagram timed out or the pool was full.
     pub fragments_expired: u64,
+    /// Incomplete datagrams dropped because they were older than the timeout (or flushed).
+    pub datagrams_expired: u64,
+    /// Incomplete datagrams dropped to keep the pool within its bounds.
+    pub datagrams_evicted: u64,
     pub not_ip: u64,
     pub undecoded: u64,
     /// Undecoded frames by reason ("link type 147", "truncated IPv4 header", …).
     pub undecoded_reasons: BTreeMap<String, u64>,
 }
 
+/// How many times a reassembled datagram may lead to another reassembly (a fragmented
+/// tunnel carrying fragments): each round consumes a completed datagram, so this only guards
+/// against pathological nesting.
+const MAX_REASSEMBLY_ROUNDS: usize = 4;
+
+/// Without fragments arriving, expired datagrams are still released every this many frames
+/// (a power of two minus one, used as a mask).
+const EXPIRY_CHECK_MASK: u64 = 0xff;
+
 /// Decodes frames down to IP; holds the fragment reassembly pool.
 #[derive(Default)]
 pub struct NetDecoder {
     stats: NetStats,
+    pool: Pool,
+    /// Capture clock: the latest frame timestamp seen (ns), so that reordered or merged
+    /// inputs never make time run backwards for the pool.
+    now: i64,
+    reason_buf: String,
 }
 
 impl NetDecoder {
@@ -60,13 +127,171 @@ impl NetDecoder {
         Self::default()
     }
 
+    /// A decoder whose reassembly pool uses `config` instead of the defaults.
+    pub fn with_defrag_config(config: DefragConfig) -> Self {
+        NetDecoder {
+            pool: Pool::new(config),
+            ..Self::default()
+        }
+    }
+
     pub fn decode<'a>(&mut self, frame: &Frame<'a>) -> NetOutput<'a> {
-        let _ = frame;
-        self.stats.undecoded += 1;
-        NetOutput::Undecoded("not implemented yet")
+        self.stats.frames += 1;
+        self.now = self.now.max(frame.timestamp.0);
+        if self.stats.frames & EXPIRY_CHECK_MASK == 0 && !self.pool.is_empty() {
+            self.pool.expire(self.now, &mut self.stats);
+        }
+        if let Some(p) = walk::fast_path(frame.link_type, frame.data) {
+            self.stats.packets += 1;
+            let (src, dst) = p.addrs.pair();
+            return NetOutput::Packet(IpPacket {
+                src,
+                dst,
+                protocol: p.protocol,
+                payload: Cow::Borrowed(p.payload),
+                reassembled: false,
+            });
+        }
+        let out = match walk::walk(Layer::Link(frame.link_type, frame.data)) {
+            Walk::Packet(p) => {
+                let (src, dst) = p.addrs.pair();
+                NetOutput::Packet(IpPacket {
+                    src,
+                    dst,
+                    protocol: p.protocol,
+                    payload: Cow::Borrowed(p.payload),
+                    reassembled: false,
+                })
+            }
+            Walk::Fragment(f) => {
+                self.stats.ip_fragments += 1;
+                self.reassemble(f)
+            }
+            Walk::NotIp => NetOutput::NotIp,
+            Walk::Undecoded(reason) => NetOutput::Undecoded(reason),
+            Walk::UnsupportedLinkType(link_type) => {
+                // A whole capture may have an unsupported link type: format the key into
+                // a reused buffer rather than allocating per frame.
+                use std::fmt::Write;
+                self.reason_buf.clear();
+                let _ = write!(self.reason_buf, "link type {link_type}");
+                self.stats.undecoded += 1;
+                bump(&mut self.stats.undecoded_reasons, &self.reason_buf);
+                return NetOutput::Undecoded("unsupported link type");
+            }
+        };
+        self.count(&out);
+        out
+    }
+
+    /// Drops every datagram still waiting for fragments, counting them as expired (call at
+    /// the end of the input so that the counters account for every fragment).
+    pub fn flush(&mut self) {
+        self.pool.flush(&mut self.stats);
+    }
+
+    /// Datagrams currently held by the reassembly pool and the bytes they use.
+    pub fn defrag_usage(&self) -> (usize, usize) {
+        self.pool.usage()
     }
 
     pub fn stats(&self) -> &NetStats {
         &self.stats
+    }
+
+    fn count(&mut self, out: &NetOutput<'_>) {
+        let s = &mut self.stats;
+        match out {
+            NetOutput::Packet(_) => s.packets += 1,
+            NetOutput::FragmentHeld => s.fragments_held += 1,
+            NetOutput::NotIp => s.not_ip += 1,
+            NetOutput::Undecoded(reason) => {
+                s.undecoded += 1;
+                bump(&mut s.undecoded_reasons, reason);
+            }
+        }
+    }
+
+    /// Adds a fragment to the pool; when it completes a datagram, decodes the datagram
+    /// further (it may be a tunnel, whose inner packet may itself be a fragment).
+    fn reassemble(&mut self, first: walk::Fragment<'_>) -> NetOutput<'static> {
+        let mut done = match self.pool.insert(&first, self.now, &mut self.stats) {
+            Ok(Inserted::Held) => return NetOutput::FragmentHeld,
+            Ok(Inserted::Complete(d)) => d,
+            Err(reason) => return NetOutput::Undecoded(reason),
+        };
+        for _ in 0..MAX_REASSEMBLY_ROUNDS {
+            let mut data = std::mem::take(&mut done.data);
+            let (layer, channel) = done.resume_layer(&data);
+            let (src, dst, protocol, range) = match walk::walk_in(layer, channel) {
+                Walk::Packet(p) => {
+                    // The packet is a slice of `data`; keep that part of the buffer.
+                    let start = (p.payload.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+                    let (src, dst) = p.addrs.pair();
+                    (
+                        src,
+                        dst,
+                        p.protocol,
+                        start..start.saturating_add(p.payload.len()),
+                    )
+                }
+                Walk::Fragment(f) => match self.pool.insert(&f, self.now, &mut self.stats) {
+                    Ok(Inserted::Held) => return NetOutput::FragmentHeld,
+                    Ok(Inserted::Complete(d)) => {
+                        done = d;
+                        continue;
+                    }
+                    Err(reason) => return NetOutput::Undecoded(reason),
+                },
+                Walk::NotIp => return NetOutput::NotIp,
+                Walk::Undecoded(reason) => return NetOutput::Undecoded(reason),
+                // Only the first layer of a frame can be a link type.
+                Walk::UnsupportedLinkType(_) => {
+                    return NetOutput::Undecoded("unsupported link type")
+                }
+            };
+            if range.end <= data.len() {
+                data.truncate(range.end);
+                data.drain(..range.start);
+            } else {
+                data.clear();
+            }
+            return NetOutput::Packet(IpPacket {
+                src,
+                dst,
+                protocol,
+                payload: Cow::Owned(data),
+                reassembled: true,
+            });
+        }
+        NetOutput::Undecoded("fragments nested too deep")
+    }
+}
+
+/// Counts one more `key`, allocating only the first time a key is seen.
+fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+/// Big-endian u16 at `at`, if the bytes are there.
+#[inline]
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    match d.get(at..at.checked_add(2)?)? {
+        &[a, b] => Some(u16::from_be_bytes([a, b])),
+        _ => None,
+    }
+}
+
+/// Big-endian u32 at `at`, if the bytes are there.
+#[inline]
+fn be32(d: &[u8], at: usize) -> Option<u32> {
+    match d.get(at..at.checked_add(4)?)? {
+        &[a, b, c, e] => Some(u32::from_be_bytes([a, b, c, e])),
+        _ => None,
     }
 }
