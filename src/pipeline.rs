@@ -52,6 +52,7 @@ impl Pipeline {
 
     /// End of input: streams still waiting for bytes are closed and counted.
     pub fn finish(&mut self) {
+        self.net.flush();
         self.transport.finish(&mut self.analysis);
     }
 

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn lyncscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lyncscope")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn temp(name: &str, bytes: &[u8]) -> PathBuf {
@@ -30,7 +33,28 @@ fn pcap(payloads: &[&[u8]]) -> Vec<u8> {
         let mut frame = vec![0u8; 12];
         frame.extend_from_slice(&[0x08, 0x00]);
         let total = 20 + 8 + p.len();
-        let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+        let mut ip = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+            192,
+            0,
+            2,
+            1,
+            192,
+            0,
+            2,
+            2,
+        ];
         let sum = checksum(&ip);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
         frame.extend_from_slice(&ip);
@@ -50,7 +74,10 @@ fn pcap(payloads: &[&[u8]]) -> Vec<u8> {
 }
 
 fn checksum(b: &[u8]) -> u16 {
-    let mut s: u32 = b.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32).sum();
+    let mut s: u32 = b
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32)
+        .sum();
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -72,9 +99,21 @@ fn json_report_follows_the_contract() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["lyncscope"], env!("CARGO_PKG_VERSION"));
     for key in [
-        "packets", "bytes", "sip_messages", "sip_requests", "sip_responses", "dialogs", "conferences",
-        "ip_fragments", "ip_reassembled", "tcp_streams", "tcp_out_of_order", "tcp_retransmissions",
-        "incomplete_messages", "malformed_messages", "undecoded_packets",
+        "packets",
+        "bytes",
+        "sip_messages",
+        "sip_requests",
+        "sip_responses",
+        "dialogs",
+        "conferences",
+        "ip_fragments",
+        "ip_reassembled",
+        "tcp_streams",
+        "tcp_out_of_order",
+        "tcp_retransmissions",
+        "incomplete_messages",
+        "malformed_messages",
+        "undecoded_packets",
     ] {
         assert!(v["stats"][key].is_u64(), "stats.{key} missing");
     }
@@ -87,7 +126,10 @@ fn json_report_follows_the_contract() {
     assert_eq!(d["final_status"], 200);
     assert_eq!(d["from"], "sip:alice@example.com");
     assert_eq!(d["to"], "sip:bob@example.com");
-    assert_eq!((d["first_frame"].as_u64(), d["last_frame"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (d["first_frame"].as_u64(), d["last_frame"].as_u64()),
+        (Some(1), Some(2))
+    );
     let m = &v["messages"][1];
     assert_eq!(m["frame"], 2);
     assert_eq!(m["status"], 200);
@@ -108,7 +150,10 @@ fn text_report_has_totals_and_dialogs() {
     let o = lyncscope(&["--report", "text", p.to_str().unwrap()]);
     assert!(o.status.success());
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("2 SIP messages (1 requests, 1 responses"), "{out}");
+    assert!(
+        out.contains("2 SIP messages (1 requests, 1 responses"),
+        "{out}"
+    );
     assert!(out.contains("call-1@example.com"), "{out}");
 }
 
@@ -119,7 +164,10 @@ fn not_a_capture_is_one_line_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains("notes.txt") && e.contains("not a capture"), "{e}");
+    assert!(
+        e.contains("notes.txt") && e.contains("not a capture"),
+        "{e}"
+    );
     assert!(o.stdout.is_empty());
 }
 
@@ -160,14 +208,25 @@ fn standard_input_and_several_files() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("runs");
-    child.stdin.take().expect("stdin").write_all(&bytes).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
     let o = child.wait_with_output().expect("waits");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["stats"]["sip_messages"], 2);
     // Two files: frames are numbered across them.
     let a = temp("a.pcap", &pcap(&[INVITE]));
     let b = temp("b.pcap", &pcap(&[OK]));
-    let o = lyncscope(&["--report", "json", "--messages", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let o = lyncscope(&[
+        "--report",
+        "json",
+        "--messages",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["messages"][1]["frame"], 2);
     assert_eq!(v["dialogs"][0]["final_status"], 200);

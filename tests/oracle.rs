@@ -35,6 +35,10 @@ fn shared() -> Option<PathBuf> {
 
 /// Bytes tshark prints as `\xNN` or that are not ASCII become `?` on both sides, so the
 /// comparison is about the values, not about how each tool escapes them.
+///
+/// One display rule of tshark's is modelled on lyncscope's side in [`as_tshark_shows`]: tshark
+/// shows a header value only up to its first NUL byte (a C-string artifact; the bytes after
+/// the NUL are still part of the value, and lyncscope keeps them).
 fn norm(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars().peekable();
@@ -54,6 +58,10 @@ fn norm(s: &str) -> String {
         });
     }
     out.trim().to_string()
+}
+
+fn as_tshark_shows(value: &str) -> &str {
+    value.split('\0').next().unwrap_or(value)
 }
 
 fn oracle_rows(tsv: &Path) -> Vec<Row> {
@@ -112,15 +120,13 @@ fn lyncscope_rows(capture: &Path) -> Vec<Row> {
                 StartKind::Request(s) => a.symbols.name(s).to_string(),
                 StartKind::Response(s) => s.to_string(),
             };
-            let cseq = m
-                .cseq
-                .map(|(n, s)| format!("{n} {}", a.symbols.name(s)))
-                .unwrap_or_default();
+            let cseq = m.cseq_text(&a.symbols).unwrap_or_default();
+            let cseq = as_tshark_shows(&cseq);
             (
                 m.frame,
                 norm(&start),
-                norm(a.call_id_of(m).unwrap_or_default()),
-                norm(&cseq),
+                norm(as_tshark_shows(a.call_id_of(m).unwrap_or_default())),
+                norm(cseq),
             )
         })
         .collect();

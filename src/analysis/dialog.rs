@@ -180,6 +180,20 @@ impl Dialog {
                     self.state = state_after_final(status, method(self.method));
                 }
             }
+            StartKind::Request(sym) if sym == self.method && msg.to_tag().is_none() => {
+                // The same request again with a higher CSeq and no To tag: a new attempt, e.g.
+                // after a 401/407 challenge. Its outcome is the dialog's outcome.
+                if let Some((n, _)) = cseq {
+                    if self.initial_cseq.is_some_and(|i| n > i) {
+                        self.initial_cseq = Some(n);
+                        if self.final_status.is_some_and(|f| f >= 300) {
+                            self.final_status = None;
+                            self.answered_at = None;
+                            self.state = DialogState::Setup;
+                        }
+                    }
+                }
+            }
             StartKind::Request(m) => {
                 let m = method(m);
                 if m.eq_ignore_ascii_case("BYE") && self.state != DialogState::Setup {
@@ -190,7 +204,6 @@ impl Dialog {
             }
             StartKind::Response(_) => {}
         }
-        let _ = msg;
         false
     }
 }

@@ -51,6 +51,9 @@ pub struct MessageRecord {
     pub start: StartKind,
     /// CSeq number and method, when the CSeq header parses.
     pub cseq: Option<(u32, Sym)>,
+    /// The CSeq text as written, kept only when it is not `<number> <method>` (damaged or
+    /// oddly spaced values are shown as they are).
+    pub cseq_raw: Option<Box<str>>,
     pub content_type: Option<Sym>,
     pub dialog: Option<u32>,
     pub retransmission: bool,
@@ -58,6 +61,18 @@ pub struct MessageRecord {
     pub size: u32,
     pub ip_reassembled: bool,
     pub reassembled: bool,
+    pub icmp_quoted: bool,
+}
+
+impl MessageRecord {
+    /// The CSeq as text: as written when it is unusual, else rebuilt from its parts.
+    pub fn cseq_text(&self, symbols: &Symbols) -> Option<String> {
+        match (&self.cseq_raw, self.cseq) {
+            (Some(raw), _) => Some(raw.to_string()),
+            (None, Some((n, m))) => Some(format!("{n} {}", symbols.name(m))),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Counters of the analysis.
@@ -154,6 +169,10 @@ impl Analysis {
             }
         };
         let cseq = msg.cseq().map(|(n, m)| (n, self.symbols.intern(m)));
+        let cseq_raw = msg
+            .header(crate::sip::Hdr::CSeq)
+            .filter(|v| !crate::sip::message::cseq_is_canonical(v))
+            .map(|v| crate::sip::message::unfold(v).into_boxed_str());
         let content_type = msg.content_type().map(|c| self.symbols.intern(c));
         let defective = msg.call_id().is_none()
             || cseq.is_none()
@@ -188,12 +207,14 @@ impl Analysis {
             transport: ctx.transport,
             start,
             cseq,
+            cseq_raw,
             content_type,
             dialog,
             retransmission,
             size: msg.raw().len().min(u32::MAX as usize) as u32,
             ip_reassembled: ctx.ip_reassembled,
             reassembled: ctx.reassembled,
+            icmp_quoted: ctx.icmp_quoted,
         });
     }
 
@@ -347,6 +368,7 @@ mod tests {
             transport: Transport::Udp,
             ip_reassembled: false,
             reassembled: false,
+            icmp_quoted: false,
         }
     }
 

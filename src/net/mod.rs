@@ -295,3 +295,52 @@ fn be32(d: &[u8], at: usize) -> Option<u32> {
         _ => None,
     }
 }
+
+/// The IP packet quoted in an ICMP or ICMPv6 error message (destination unreachable, time
+/// exceeded, parameter problem, packet too big): the payload starts 8 bytes into the ICMP
+/// message. Returns `None` for other ICMP types, for a quoted fragment that is not the first,
+/// and for anything that does not parse. The quote is often the whole original packet, so a
+/// SIP request that bounced ("port unreachable") can be shown for what it was.
+pub fn quoted_packet(icmp: &[u8], v6: bool) -> Option<IpPacket<'_>> {
+    let kind = *icmp.first()?;
+    let is_error = if v6 {
+        (1..=4).contains(&kind)
+    } else {
+        matches!(kind, 3 | 4 | 5 | 11 | 12)
+    };
+    if !is_error {
+        return None;
+    }
+    let quoted = icmp.get(8..)?;
+    match quoted.first()? >> 4 {
+        4 => {
+            let h = ipv4::parse(quoted).ok()?;
+            if h.frag_offset != 0 {
+                return None;
+            }
+            let (src, dst) = h.addrs.pair();
+            Some(IpPacket {
+                src,
+                dst,
+                protocol: h.protocol,
+                payload: Cow::Borrowed(h.payload),
+                reassembled: false,
+            })
+        }
+        6 => {
+            let h = ipv6::parse(quoted).ok()?;
+            let (src, dst) = h.addrs.pair();
+            match ipv6::extensions(h.next_header, h.payload, h.missing).ok()? {
+                ipv6::Upper::Protocol(protocol, payload) => Some(IpPacket {
+                    src,
+                    dst,
+                    protocol,
+                    payload: Cow::Borrowed(payload),
+                    reassembled: false,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}

@@ -193,14 +193,12 @@ impl Serialize for MessageOut<'_> {
             }
         }
         map.serialize_entry("call_id", &dialog.map(|d| &*d.call_id))?;
-        let cseq = m
-            .cseq
-            .map(|(n, method)| format!("{n} {}", a.symbols.name(method)));
-        map.serialize_entry("cseq", &cseq)?;
+        map.serialize_entry("cseq", &m.cseq_text(&a.symbols))?;
         map.serialize_entry("content_type", &m.content_type.map(|c| a.symbols.name(c)))?;
         map.serialize_entry("dialog_kind", &dialog.map(|d| d.kind.as_str()))?;
         map.serialize_entry("retransmission", &m.retransmission)?;
         map.serialize_entry("size", &m.size)?;
+        map.serialize_entry("icmp_quoted", &m.icmp_quoted)?;
         map.end()
     }
 }

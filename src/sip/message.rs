@@ -247,15 +247,27 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
-/// Splits off one line; the line excludes its `\n` and a preceding `\r`.
+/// Splits off one line. Lines end with CRLF, LF, or a bare CR (as tshark reads them; fuzzed and
+/// broken senders produce them); the line excludes its end.
 fn next_line(buf: &[u8]) -> (&[u8], &[u8]) {
-    match memchr(b'\n', buf) {
-        Some(i) => {
-            let line = buf.get(..i).unwrap_or_default();
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            (line, buf.get(i + 1..).unwrap_or_default())
-        }
-        None => (buf.strip_suffix(b"\r").unwrap_or(buf), &[]),
+    match line_end(buf) {
+        Some((end, next)) => (
+            buf.get(..end).unwrap_or_default(),
+            buf.get(next..).unwrap_or_default(),
+        ),
+        None => (buf, &[]),
+    }
+}
+
+/// Where the first line of `buf` ends and the next begins: `(end, next)`. A CR at the very end
+/// of `buf` may be the first half of a CRLF, so it does not end a line yet.
+#[inline]
+fn line_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let i = memchr::memchr2(b'\r', b'\n', buf)?;
+    match (buf.get(i), buf.get(i + 1)) {
+        (Some(b'\r'), Some(b'\n')) => Some((i, i + 2)),
+        (Some(b'\r'), None) => None,
+        _ => Some((i, i + 1)),
     }
 }
 
@@ -358,13 +370,9 @@ fn is_token_char(c: u8) -> bool {
 /// that is the check tshark's SIP heuristic makes too, and it keeps HTTP and other text
 /// protocols out. A status line is `SIP/2.0 SP 3DIGIT [SP reason]`.
 pub fn parse_start_line(buf: &[u8]) -> Option<(StartLine<'_>, usize)> {
-    let (line, rest) = next_line(buf);
-    let after = buf.len() - rest.len();
-    if memchr(b'\n', buf).is_none() {
-        // No line end yet: only the stream framer may wait for more; a datagram fails here.
-        return None;
-    }
-    parse_start_line_text(line).map(|s| (s, after))
+    // The start line may also end with a bare CR (as tshark accepts); header lines end at LF.
+    let (end, after) = line_end(buf)?;
+    parse_start_line_text(buf.get(..end)?).map(|s| (s, after))
 }
 
 /// True if `buf` starts like a SIP message (used to resynchronise streams), even when the
@@ -378,11 +386,17 @@ pub fn looks_like_start(buf: &[u8]) -> bool {
     {
         return true;
     }
-    let complete_line = memchr(b'\n', buf).is_some() || buf.len() > 2048;
-    match next_line(buf) {
-        (line, _) if complete_line => parse_start_line_text(line).is_some(),
+    match line_end(buf) {
+        Some((end, _)) => buf
+            .get(..end)
+            .is_some_and(|l| parse_start_line_text(l).is_some()),
+        None if buf.len() > 2048 => false,
         // An unfinished line: plausible while it can still become a start line.
-        (line, _) => {
+        None => {
+            let line = buf.strip_suffix(b"\r").unwrap_or(buf);
+            if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+                return false;
+            }
             let n = line.len().min(8);
             if line
                 .get(..n)
@@ -391,16 +405,17 @@ pub fn looks_like_start(buf: &[u8]) -> bool {
                 return true;
             }
             let tok = line.iter().take_while(|&&c| is_token_char(c)).count();
-            match line.get(tok) {
-                None => true,
-                Some(b' ') => line.get(tok + 1..).is_some_and(|r| !r.contains(&b'\r')),
-                Some(_) => false,
-            }
+            matches!(line.get(tok), None | Some(b' '))
         }
     }
 }
 
 fn parse_start_line_text(line: &[u8]) -> Option<StartLine<'_>> {
+    // Control bytes (NUL, …) cannot appear in a start line: the URI escapes them and the
+    // reason phrase is text.
+    if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+        return None;
+    }
     if line.len() >= 12 && line.get(..8)?.eq_ignore_ascii_case(b"SIP/2.0 ") {
         let code = line.get(8..11)?;
         if !code.iter().all(u8::is_ascii_digit) {
@@ -470,16 +485,14 @@ fn parse_head(buf: &[u8]) -> Result<Head<'_>, FrameError> {
         let Some(rest) = buf.get(pos..) else {
             return Err(FrameError::Incomplete);
         };
-        let Some(nl) = memchr(b'\n', rest) else {
+        let Some((end, after)) = line_end(rest) else {
             if buf.len() > limits::MAX_HEADER_BYTES {
                 return Err(FrameError::HeaderTooLong);
             }
             return Err(FrameError::Incomplete);
         };
-        let line_end = pos + nl;
-        let line = rest.get(..nl).unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let next = line_end + 1;
+        let line = rest.get(..end).unwrap_or_default();
+        let next = pos + after;
         if line.is_empty() {
             let content_length = content_length_of(buf, &index);
             return Ok(Head {
@@ -650,7 +663,9 @@ pub fn leading_line_breaks(buf: &[u8]) -> usize {
         .count()
 }
 
-/// Parses a CSeq value: `1 INVITE`.
+/// Parses a CSeq value: `1 INVITE`. Tolerant: the method is whatever token follows the number
+/// (mangled bytes included), so that a damaged method still shows; a value without a number
+/// does not parse (callers keep the raw text).
 pub fn parse_cseq(v: &[u8]) -> Option<(u32, &[u8])> {
     let v = trim(v);
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -660,11 +675,29 @@ pub fn parse_cseq(v: &[u8]) -> Option<(u32, &[u8])> {
     let num = v.get(..digits)?.iter().try_fold(0u32, |a, &d| {
         a.checked_mul(10)?.checked_add((d - b'0') as u32)
     })?;
-    let method = trim(v.get(digits..)?);
-    if method.is_empty() || !method.iter().all(|&c| is_token_char(c)) {
-        return None;
+    let rest = trim(v.get(digits..)?);
+    let end = rest
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    let method = rest.get(..end)?;
+    (!method.is_empty()).then_some((num, method))
+}
+
+/// True if a CSeq value is exactly `<number> <method>` (single space, nothing else), i.e. its
+/// text can be rebuilt from the parsed parts.
+pub fn cseq_is_canonical(v: &[u8]) -> bool {
+    let v = trim(v);
+    match parse_cseq(v) {
+        Some((n, m)) => {
+            let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+            v.get(digits) == Some(&b' ')
+                && v.get(digits + 1..) == Some(m)
+                && (digits == 1 || v.first() != Some(&b'0'))
+                && n.to_string().len() == digits
+        }
+        None => false,
     }
-    Some((num, method))
 }
 
 /// Splits on `sep` outside double quotes and angle brackets.
@@ -876,5 +909,20 @@ hello";
         let (msg, _) = frame_stream(m).unwrap();
         assert_eq!(msg.from_tag(), Some(&b"9"[..]));
         assert_eq!(msg.call_id(), Some(&b"c"[..]));
+    }
+}
+#[cfg(test)]
+mod cseq_tests {
+    use super::*;
+
+    #[test]
+    fn cseq_text_forms() {
+        assert!(cseq_is_canonical(b"1 INVITE"));
+        assert!(cseq_is_canonical(b" 12 ACK "));
+        assert!(!cseq_is_canonical(b"926786296    ACK"));
+        assert!(!cseq_is_canonical(b"01 INVITE"));
+        assert!(!cseq_is_canonical(b"%s"));
+        assert_eq!(parse_cseq(b"1 INV\xffTE"), Some((1, &b"INV\xffTE"[..])));
+        assert_eq!(parse_cseq(b"? INVITE"), None);
     }
 }

@@ -54,6 +54,8 @@ pub struct MsgContext {
     pub ip_reassembled: bool,
     /// The message spanned several TCP segments (or WebSocket / SCTP fragments).
     pub reassembled: bool,
+    /// The message was quoted in an ICMP error (it bounced: port unreachable, …).
+    pub icmp_quoted: bool,
 }
 
 /// Receives every SIP message the transport layer frames.
@@ -90,8 +92,10 @@ pub struct TransportStats {
     pub malformed_messages: u64,
     /// Packets with a truncated or inconsistent transport header.
     pub bad_transport_headers: u64,
-    /// IP packets of other protocols (ICMP, ESP, …).
+    /// IP packets of other protocols (ESP, …) and ICMP messages that quote no UDP.
     pub other_protocols: u64,
+    /// SIP messages found quoted in ICMP errors.
+    pub icmp_quoted_sip: u64,
 }
 
 /// The transport layer's state: TCP connections and SCTP associations.
@@ -115,9 +119,33 @@ impl TransportLayer {
     pub fn handle(&mut self, frame: &Frame<'_>, pkt: &IpPacket<'_>, sink: &mut impl SipSink) {
         let payload: &[u8] = &pkt.payload;
         match pkt.protocol {
-            17 => self.udp(frame, pkt.src, pkt.dst, pkt.reassembled, payload, sink),
+            17 => self.udp(
+                frame,
+                pkt.src,
+                pkt.dst,
+                pkt.reassembled,
+                false,
+                payload,
+                sink,
+            ),
             6 => self.tcp.segment(frame, pkt, &mut self.stats, sink),
             132 => self.sctp.packet(frame, pkt, &mut self.stats, sink),
+            1 | 58 => self.icmp(frame, pkt.protocol == 58, payload, sink),
+            _ => self.stats.other_protocols += 1,
+        }
+    }
+
+    /// An ICMP error quoting a UDP datagram that carried SIP: the message is reported (flagged
+    /// as quoted), because a request that bounced is evidence of why a step failed.
+    fn icmp(&mut self, frame: &Frame<'_>, v6: bool, payload: &[u8], sink: &mut impl SipSink) {
+        match crate::net::quoted_packet(payload, v6) {
+            Some(q) if q.protocol == 17 => {
+                let before = self.stats.udp_not_sip;
+                self.udp(frame, q.src, q.dst, false, true, &q.payload, sink);
+                // A quoted datagram that is not SIP is not a UDP datagram of this capture.
+                self.stats.udp_datagrams -= 1;
+                self.stats.udp_not_sip = before;
+            }
             _ => self.stats.other_protocols += 1,
         }
     }
@@ -134,6 +162,7 @@ impl TransportLayer {
         src: IpAddr,
         dst: IpAddr,
         ip_reassembled: bool,
+        icmp_quoted: bool,
         seg: &[u8],
         sink: &mut impl SipSink,
     ) {
@@ -159,8 +188,13 @@ impl TransportLayer {
             transport: Transport::Udp,
             ip_reassembled,
             reassembled: false,
+            icmp_quoted,
         };
-        if scan_datagram(payload, &ctx, &mut self.stats, sink) == 0 {
+        let found = scan_datagram(payload, &ctx, &mut self.stats, sink);
+        if icmp_quoted {
+            self.stats.icmp_quoted_sip += found as u64;
+        }
+        if found == 0 {
             if message::leading_line_breaks(payload) == payload.len() && !payload.is_empty() {
                 self.stats.keepalives += 1;
             } else {
@@ -241,6 +275,7 @@ mod tests {
             transport: Transport::Udp,
             ip_reassembled: false,
             reassembled: false,
+            icmp_quoted: false,
         }
     }
 

@@ -54,6 +54,7 @@ impl SctpReassembler {
             transport: Transport::Sctp,
             ip_reassembled: pkt.reassembled,
             reassembled: false,
+            icmp_quoted: false,
         };
         let mut rest = seg.get(12..).unwrap_or_default();
         while let Some(ch) = rest.get(..4) {

@@ -158,6 +158,7 @@ impl TcpReassembler {
                 transport: Transport::Tcp,
                 ip_reassembled: pkt.reassembled,
                 reassembled: false,
+                icmp_quoted: false,
             },
             stats,
             sink,
@@ -247,6 +248,7 @@ impl TcpReassembler {
             transport: Transport::Tcp,
             ip_reassembled: false,
             reassembled: true,
+            icmp_quoted: false,
         }
     }
 
