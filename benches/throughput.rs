@@ -67,7 +67,7 @@ fn generated(transport: &str) -> Option<PathBuf> {
 
 fn measure(file: &Path) {
     let name = file.display().to_string();
-    let mut reader = match CaptureFiles::open(&[name.clone()]) {
+    let mut reader = match CaptureFiles::open(std::slice::from_ref(&name)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

@@ -499,11 +499,7 @@ impl Conferences {
             DialogKind::Focus => p.focus = Some(step),
             DialogKind::Roster => p.roster = Some(step),
             DialogKind::Media => push_bounded(&mut p.media, step),
-            DialogKind::Mcu => {
-                if p.mcus.len() < MAX_ATTEMPTS {
-                    p.mcus.push((uri.mcu.clone(), step));
-                }
-            }
+            DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
             _ => {}
         }
     }

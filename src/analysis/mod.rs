@@ -404,9 +404,8 @@ mod tests {
         feed(&mut a, 4, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
         feed(&mut a, 5, false, &resp("200 OK", "1 INVITE", "z9hG4bK1")); // retransmission
         feed(&mut a, 6, true, &req("ACK", "1 ACK", "z9hG4bK2", ";tag=t1"));
-        feed(&mut a, 7, false, &format!(
-            "BYE sip:alice@a SIP/2.0\nVia: SIP/2.0/UDP b;branch=z9hG4bK3\nFrom: <sip:bob@b>;tag=t1\nTo: <sip:alice@a>;tag=f1\nCall-ID: call-1\nCSeq: 1 BYE\nContent-Length: 0\n\n"
-        ));
+        let bye = "BYE sip:alice@a SIP/2.0\nVia: SIP/2.0/UDP b;branch=z9hG4bK3\nFrom: <sip:bob@b>;tag=t1\nTo: <sip:alice@a>;tag=f1\nCall-ID: call-1\nCSeq: 1 BYE\nContent-Length: 0\n\n";
+        feed(&mut a, 7, false, bye);
         assert_eq!(a.dialogs().len(), 1);
         let d = &a.dialogs()[0];
         assert_eq!(d.messages, 5);

@@ -182,8 +182,8 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
     writeln!(out, "Dialogs")?;
     writeln!(
         out,
-        "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} {}",
-        "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID", "KIND"
+        "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} KIND",
+        "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID"
     )?;
     for d in a.dialogs() {
         let status = d

@@ -445,7 +445,7 @@ fn parse_start_line_text(line: &[u8]) -> Option<StartLine<'_>> {
         return None;
     }
     let uri = trim(rest.get(..rest.len() - 7)?);
-    if uri.is_empty() || memchr(b':', uri).is_none() || uri.iter().any(|c| *c == b' ') {
+    if uri.is_empty() || memchr(b':', uri).is_none() || uri.contains(&b' ') {
         return None;
     }
     Some(StartLine::Request { method, uri })

@@ -58,6 +58,28 @@ pub struct MsgContext {
     pub icmp_quoted: bool,
 }
 
+impl MsgContext {
+    /// The context of a packet seen in `frame`, ports still to be filled in.
+    pub fn at(
+        frame: &Frame<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        transport: Transport,
+        ip_reassembled: bool,
+    ) -> Self {
+        MsgContext {
+            frame: frame.number,
+            time: frame.timestamp,
+            src: SocketAddr::new(src, 0),
+            dst: SocketAddr::new(dst, 0),
+            transport,
+            ip_reassembled,
+            reassembled: false,
+            icmp_quoted: false,
+        }
+    }
+}
+
 /// Receives every SIP message the transport layer frames.
 pub trait SipSink {
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>);
@@ -119,15 +141,10 @@ impl TransportLayer {
     pub fn handle(&mut self, frame: &Frame<'_>, pkt: &IpPacket<'_>, sink: &mut impl SipSink) {
         let payload: &[u8] = &pkt.payload;
         match pkt.protocol {
-            17 => self.udp(
-                frame,
-                pkt.src,
-                pkt.dst,
-                pkt.reassembled,
-                false,
-                payload,
-                sink,
-            ),
+            17 => {
+                let ctx = MsgContext::at(frame, pkt.src, pkt.dst, Transport::Udp, pkt.reassembled);
+                self.udp(ctx, payload, sink)
+            }
             6 => self.tcp.segment(frame, pkt, &mut self.stats, sink),
             132 => self.sctp.packet(frame, pkt, &mut self.stats, sink),
             1 | 58 => self.icmp(frame, pkt.protocol == 58, payload, sink),
@@ -141,7 +158,9 @@ impl TransportLayer {
         match crate::net::quoted_packet(payload, v6) {
             Some(q) if q.protocol == 17 => {
                 let before = self.stats.udp_not_sip;
-                self.udp(frame, q.src, q.dst, false, true, &q.payload, sink);
+                let mut ctx = MsgContext::at(frame, q.src, q.dst, Transport::Udp, false);
+                ctx.icmp_quoted = true;
+                self.udp(ctx, &q.payload, sink);
                 // A quoted datagram that is not SIP is not a UDP datagram of this capture.
                 self.stats.udp_datagrams -= 1;
                 self.stats.udp_not_sip = before;
@@ -156,16 +175,8 @@ impl TransportLayer {
         self.sctp.finish(&mut self.stats);
     }
 
-    fn udp(
-        &mut self,
-        frame: &Frame<'_>,
-        src: IpAddr,
-        dst: IpAddr,
-        ip_reassembled: bool,
-        icmp_quoted: bool,
-        seg: &[u8],
-        sink: &mut impl SipSink,
-    ) {
+    /// A UDP datagram; `ctx` has the addresses, and gets the ports here.
+    fn udp(&mut self, mut ctx: MsgContext, seg: &[u8], sink: &mut impl SipSink) {
         let (Some(h), Some(body)) = (seg.get(..8), seg.get(8..)) else {
             self.stats.bad_transport_headers += 1;
             return;
@@ -180,18 +191,10 @@ impl TransportLayer {
             Some(n) if n <= body.len() => body.get(..n).unwrap_or(body),
             _ => body,
         };
-        let ctx = MsgContext {
-            frame: frame.number,
-            time: frame.timestamp,
-            src: SocketAddr::new(src, sport),
-            dst: SocketAddr::new(dst, dport),
-            transport: Transport::Udp,
-            ip_reassembled,
-            reassembled: false,
-            icmp_quoted,
-        };
+        ctx.src.set_port(sport);
+        ctx.dst.set_port(dport);
         let found = scan_datagram(payload, &ctx, &mut self.stats, sink);
-        if icmp_quoted {
+        if ctx.icmp_quoted {
             self.stats.icmp_quoted_sip += found as u64;
         }
         if found == 0 {

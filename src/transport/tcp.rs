@@ -475,8 +475,7 @@ fn frame_bytes<S: SipSink>(
     emit: &mut Emit<'_, S>,
 ) -> usize {
     let mut pos = 0;
-    loop {
-        let Some(rest) = buf.get(pos..) else { break };
+    while let Some(rest) = buf.get(pos..) {
         if *mode == Mode::WebSocket {
             match websocket::parse_frame(rest) {
                 WsFrame::Frame {
