@@ -197,6 +197,9 @@ fn messages_match_tshark() {
             let (want_extra, want_missing) = known.map_or((vec![], vec![]), |k| {
                 (expected(k.extra), expected(k.missing))
             });
+            if let Some(k) = known {
+                eprintln!("{name}: documented difference: {}", k.reason);
+            }
             if as_pairs(&extra) != want_extra || as_pairs(&missing) != want_missing {
                 failures.push(format!(
                     "{name}: lyncscope {} messages, tshark {}\n  only lyncscope: {:?}\n  only tshark:    {:?}",
