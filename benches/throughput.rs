@@ -85,40 +85,60 @@ fn measure(file: &Path) {
     }
     let bytes: usize = frames.iter().map(|f| f.data.len()).sum();
 
-    let mut best = f64::MAX;
-    let mut messages = 0;
-    let mut dialogs = 0;
-    for _ in 0..7 {
-        let start = Instant::now();
-        let mut p = Pipeline::new(false);
-        for f in &frames {
-            p.push(&Frame {
-                number: f.number,
-                timestamp: f.timestamp,
-                link_type: f.link_type,
-                data: &f.data,
-                original_len: f.data.len() as u32,
-                source: 0,
-            });
+    let run = |conferences: bool| {
+        let mut best = f64::MAX;
+        let mut counts = (0, 0, 0);
+        for _ in 0..7 {
+            let start = Instant::now();
+            let mut p = if conferences {
+                Pipeline::new(false)
+            } else {
+                Pipeline::without_conferences(false)
+            };
+            for f in &frames {
+                p.push(&Frame {
+                    number: f.number,
+                    timestamp: f.timestamp,
+                    link_type: f.link_type,
+                    data: &f.data,
+                    original_len: f.data.len() as u32,
+                    source: 0,
+                });
+            }
+            p.finish();
+            best = best.min(start.elapsed().as_secs_f64());
+            let a = p.analysis();
+            counts = (
+                p.stats().analysis.sip_messages,
+                a.dialogs().len(),
+                a.conferences().list().len(),
+            );
+            std::hint::black_box(&p);
         }
-        p.finish();
-        let secs = start.elapsed().as_secs_f64();
-        best = best.min(secs);
-        messages = p.stats().analysis.sip_messages;
-        dialogs = p.analysis().dialogs().len();
-        std::hint::black_box(&p);
-    }
+        (best, counts)
+    };
+    let (plain, (messages, dialogs, _)) = run(false);
+    let (full, (_, _, conferences)) = run(true);
     println!("{name}");
     println!(
-        "  {} frames, {:.1} MB, {messages} SIP messages, {dialogs} dialogs",
+        "  {} frames, {:.1} MB, {messages} SIP messages, {dialogs} dialogs, {conferences} conferences",
         frames.len(),
         bytes as f64 / 1e6
     );
+    for (what, secs) in [
+        ("parse + dialogs", plain),
+        ("parse + dialogs + conferences", full),
+    ] {
+        println!(
+            "  {what}: {:.1} ms, {:.2} M SIP messages/s, {:.0} MB/s (best of 7, one core)",
+            secs * 1e3,
+            messages as f64 / secs / 1e6,
+            bytes as f64 / secs / 1e6
+        );
+    }
     println!(
-        "  parse + dialogs: {:.1} ms, {:.2} M SIP messages/s, {:.0} MB/s (best of 7, one core)",
-        best * 1e3,
-        messages as f64 / best / 1e6,
-        bytes as f64 / best / 1e6
+        "  conference analysis costs {:+.0}% over parse + dialogs",
+        (full / plain - 1.0) * 100.0
     );
     drop(frames);
 

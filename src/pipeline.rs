@@ -42,6 +42,13 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline without conference analysis (parse and dialogs only), to measure its cost.
+    pub fn without_conferences(keep_messages: bool) -> Self {
+        let mut p = Self::new(keep_messages);
+        p.analysis = Analysis::new(keep_messages).without_conferences();
+        p
+    }
+
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.packets += 1;
         self.bytes += frame.data.len() as u64;

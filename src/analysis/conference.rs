@@ -108,8 +108,11 @@ pub struct Step {
     pub ice: Option<&'static str>,
     /// The offer was multipart/alternative (both ICE flavours).
     pub multipart_offer: bool,
-    /// The dialog was ended by BYE (by whom: the participant or the server).
+    /// The dialog was ended (BYE, unsubscribe, terminated subscription), by whom: the
+    /// participant or the server.
     pub ended_by: Option<&'static str>,
+    /// The initial request's body was read (a copy forwarded to the next hop is not read again).
+    offer_seen: bool,
 }
 
 impl Step {
@@ -130,6 +133,7 @@ impl Step {
             ice: None,
             multipart_offer: false,
             ended_by: None,
+            offer_seen: false,
         }
     }
 
@@ -198,18 +202,25 @@ pub struct Conference {
     /// MCU types seen (focus, audio-video, chat, …) in the order first seen.
     pub mcus: Vec<McuType>,
     pub participants: Vec<Participant>,
-    /// Roster per subscription dialog; the last one updated is the freshest.
-    pub rosters: Vec<(u32, conference_info::Roster)>,
-    /// Roster documents that skipped versions or could not be decoded.
+    /// The merged roster. Every participant subscribes and the focus sends each the same
+    /// state, so one subscription's documents are merged (the first seen, until it ends or
+    /// another delivers a full document after it ended); the others are counted as copies.
+    pub roster: Option<conference_info::Roster>,
+    /// The subscription dialog whose documents are merged, and whether it has ended.
+    roster_dialog: Option<u32>,
+    roster_dialog_ended: bool,
+    /// Documents of the other subscriptions (copies of the same state), not merged.
+    pub roster_copies: u32,
+    /// Roster documents that skipped versions, came out of order or could not be decoded.
     pub roster_problems: u32,
     /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
     pub control: Vec<(u32, C3pOutcome)>,
 }
 
 impl Conference {
-    /// The most recently updated roster.
+    /// The merged roster, if any document was seen.
     pub fn roster(&self) -> Option<&conference_info::Roster> {
-        self.rosters.last().map(|(_, r)| r)
+        self.roster.as_ref()
     }
 
     /// The participant's state, the first failed step and the reason, from the steps and the
@@ -392,7 +403,7 @@ fn media_reason(m: &Step) -> String {
 }
 
 /// What a conference dialog is, set when it opens.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Role {
     conference: u32,
     participant: Option<u32>,
@@ -571,7 +582,10 @@ impl Conferences {
             last_seen: at,
             mcus: Vec::new(),
             participants: Vec::new(),
-            rosters: Vec::new(),
+            roster: None,
+            roster_dialog: None,
+            roster_dialog_ended: false,
+            roster_copies: 0,
             roster_problems: 0,
             control: Vec::new(),
         });
@@ -594,32 +608,34 @@ impl Conferences {
 
     /// A message of a conference dialog (retransmissions excluded).
     pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>) {
-        let Some(role) = self.roles.get(&id).cloned() else {
+        let Some(&role) = self.roles.get(&id) else {
             return;
         };
         let Some(conf) = self.list.get_mut(role.conference as usize) else {
             return;
         };
         conf.last_seen = conf.last_seen.max(ctx.time);
-        let method = msg.method().map(|m| m.to_ascii_uppercase());
-        let cseq_method = msg.cseq().map(|c| c.1.to_ascii_uppercase());
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
+        let method = msg.method();
+        let cseq_method = msg.cseq().map(|c| c.1);
         let body_kind = msg
             .header(Hdr::ContentType)
-            .map(|v| body::classify(&String::from_utf8_lossy(v)));
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(body::classify);
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
         if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {
-            match conference_info::parse(msg.body()) {
-                Ok(doc) => apply_roster(conf, id, &doc),
-                Err(_) => {
-                    conf.roster_problems += 1;
-                    self.stats.bad_bodies += 1;
-                }
-            }
+            roster_document(conf, id, msg.body(), &mut self.stats);
+        }
+        if role.kind == DialogKind::Roster
+            && conf.roster_dialog == Some(id)
+            && subscription_ends(msg)
+        {
+            conf.roster_dialog_ended = true;
         }
         // C3P outside the join INVITE (INFO, SERVICE): remember the command and its outcome.
-        if body_kind == Some(BodyKind::C3p) && cseq_method.as_deref() != Some(b"INVITE") {
-            if let Ok(c) = c3p::parse(msg.body()) {
+        if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
+            if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
             }
         }
@@ -649,13 +665,15 @@ impl Conferences {
             b"INVITE"
         };
         let cseq = msg.cseq().map(|c| c.0);
-        match (method.as_deref(), msg.status()) {
-            (Some(m), _) if m == expected && msg.to_tag().is_none() => {
-                step.request_frame = ctx.frame;
+        if let Some(m) = method {
+            if m.eq_ignore_ascii_case(expected) && msg.to_tag().is_none() {
                 step.cseq = step.cseq.or(cseq);
-                offer(step, msg, body_kind, &mut self.stats);
-            }
-            (Some(b"BYE"), _) => {
+                if !step.offer_seen {
+                    step.offer_seen = true;
+                    step.request_frame = ctx.frame;
+                    offer(step, msg, body_kind, &mut self.stats);
+                }
+            } else if m.eq_ignore_ascii_case(b"BYE") || subscription_ends(msg) {
                 let from_participant =
                     aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
                 step.ended_by = Some(if from_participant {
@@ -664,17 +682,81 @@ impl Conferences {
                     "server"
                 });
             }
-            (None, Some(status))
-                if status >= 200
-                    && cseq_method.as_deref() == Some(expected)
-                    && (step.cseq.is_none() || step.cseq == cseq) =>
-            {
+        } else if let Some(status) = msg.status() {
+            let outcome = status >= 200
+                && is(cseq_method, expected)
+                && (step.cseq.is_none() || step.cseq == cseq);
+            if outcome {
                 step.cseq = step.cseq.or(cseq);
                 final_response(step, status, ctx, msg, body_kind);
             }
-            _ => {}
         }
     }
+}
+
+/// An unsubscribe (SUBSCRIBE with `Expires: 0`) or a NOTIFY that terminates the subscription.
+fn subscription_ends(msg: &Message<'_>) -> bool {
+    let Some(m) = msg.method() else { return false };
+    if m.eq_ignore_ascii_case(b"SUBSCRIBE") {
+        return msg
+            .header(Hdr::Expires)
+            .is_some_and(|v| crate::sip::message::trim(v) == b"0");
+    }
+    (m.eq_ignore_ascii_case(b"NOTIFY") || m.eq_ignore_ascii_case(b"BENOTIFY"))
+        && msg
+            .headers_named("Subscription-State")
+            .next()
+            .is_some_and(|v| {
+                v.len() >= 10
+                    && v.get(..10)
+                        .is_some_and(|p| p.eq_ignore_ascii_case(b"terminated"))
+            })
+}
+
+/// Merges a conference-info document when it belongs to the merged subscription (see
+/// [`Conference::roster`]); copies sent to the other subscribers are only counted.
+fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut ConferenceStats) {
+    let merge = match conf.roster_dialog {
+        None => true,
+        Some(d) if d == dialog => true,
+        // The merged subscription ended: take over with the next full document.
+        Some(_) => conf.roster_dialog_ended && declares_full(body),
+    };
+    if !merge {
+        conf.roster_copies += 1;
+        return;
+    }
+    let doc = match conference_info::parse(body) {
+        Ok(doc) => doc,
+        Err(_) => {
+            conf.roster_problems += 1;
+            stats.bad_bodies += 1;
+            return;
+        }
+    };
+    if conf.roster_dialog != Some(dialog) {
+        // A new subscription numbers its versions afresh.
+        conf.roster = None;
+        conf.roster_dialog = Some(dialog);
+        conf.roster_dialog_ended = false;
+    }
+    if conf.subject.is_none() {
+        conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
+    }
+    let roster = conf.roster.get_or_insert_with(conference_info::Roster::new);
+    let applied = roster.apply(&doc);
+    use conference_info::Applied;
+    if !matches!(applied, Applied::Full | Applied::Partial | Applied::Deleted) {
+        conf.roster_problems += 1;
+    }
+}
+
+/// True if the root element of a conference-info document says `state="full"` (read from the
+/// first bytes, without parsing the document).
+fn declares_full(body: &[u8]) -> bool {
+    let head = body.get(..body.len().min(1024)).unwrap_or(body);
+    memchr::memmem::find(head, b"state=\"full\"").is_some()
+        || memchr::memmem::find(head, b"state='full'").is_some()
 }
 
 fn push_bounded(v: &mut Vec<Step>, s: Step) {
@@ -692,7 +774,11 @@ fn final_response(
     msg: &Message<'_>,
     kind: Option<BodyKind>,
 ) {
-    if step.status.is_some_and(|s| (200..300).contains(&s)) {
+    // A 2xx of any fork wins; a copy of the same response forwarded by the next hop adds nothing.
+    if step
+        .status
+        .is_some_and(|s| (200..300).contains(&s) || s == status)
+    {
         return;
     }
     step.status = Some(status);
@@ -702,7 +788,7 @@ fn final_response(
     }
     step.diagnostic = diagnostic(msg);
     if kind == Some(BodyKind::C3p) {
-        if let Ok(c) = c3p::parse(msg.body()) {
+        if let Ok(c) = c3p::parse_outcome(msg.body()) {
             let o = step.c3p.get_or_insert_with(C3pOutcome::default);
             o.request.get_or_insert(c.command);
             o.code = c.code.map(|x| x.as_str().to_string());
@@ -728,7 +814,7 @@ fn diagnostic(msg: &Message<'_>) -> Option<(&'static str, diagnostics::Diagnosti
 /// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join.
 fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut ConferenceStats) {
     match kind {
-        Some(BodyKind::C3p) => match c3p::parse(msg.body()) {
+        Some(BodyKind::C3p) => match c3p::parse_outcome(msg.body()) {
             Ok(c) => {
                 step.c3p = Some(C3pOutcome {
                     request: Some(c.command),
@@ -739,7 +825,7 @@ fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut
             }
             Err(_) => stats.bad_bodies += 1,
         },
-        Some(BodyKind::Sdp) => describe_sdp(step, msg.body(), stats),
+        Some(BodyKind::Sdp) => describe_sdp(step, msg.body()),
         Some(BodyKind::Multipart) => {
             let ct = msg
                 .header(Hdr::ContentType)
@@ -749,7 +835,7 @@ fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut
                 Ok(parts) => {
                     step.multipart_offer = true;
                     if let Some(part) = multipart::select_sdp(&parts) {
-                        describe_sdp(step, part.body, stats);
+                        describe_sdp(step, part.body);
                     }
                 }
                 Err(_) => stats.bad_bodies += 1,
@@ -759,46 +845,15 @@ fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut
     }
 }
 
-fn describe_sdp(step: &mut Step, body: &[u8], stats: &mut ConferenceStats) {
-    match sdp::parse(body) {
-        Ok(s) => {
-            step.media = s
-                .media
-                .iter()
-                .filter(|m| m.port != 0)
-                .map(|m| m.kind.clone())
-                .collect();
-            step.cryptoscale = s.media.iter().any(|m| !m.cryptoscale.is_empty());
-            step.ice = match s.ice_flavour() {
-                sdp::IceFlavour::Rfc5245 => Some("rfc5245"),
-                sdp::IceFlavour::Draft6 => Some("draft6"),
-                sdp::IceFlavour::None => None,
-            };
-        }
-        Err(_) => stats.bad_bodies += 1,
-    }
-}
-
-fn apply_roster(conf: &mut Conference, dialog: u32, doc: &conference_info::ConferenceInfo) {
-    if conf.subject.is_none() {
-        conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
-    }
-    let pos = conf.rosters.iter().position(|(d, _)| *d == dialog);
-    let mut entry = match pos {
-        Some(i) => conf.rosters.remove(i),
-        None => (dialog, conference_info::Roster::new()),
+fn describe_sdp(step: &mut Step, body: &[u8]) {
+    let summary = sdp::summarize(body);
+    step.media = summary.media.iter().map(|m| m.to_string()).collect();
+    step.cryptoscale = summary.cryptoscale;
+    step.ice = match summary.ice {
+        Some(sdp::IceFlavour::Rfc5245) => Some("rfc5245"),
+        Some(sdp::IceFlavour::Draft6) => Some("draft6"),
+        _ => None,
     };
-    let applied = entry.1.apply(doc);
-    if !matches!(
-        applied,
-        conference_info::Applied::Full
-            | conference_info::Applied::Partial
-            | conference_info::Applied::Deleted
-    ) {
-        conf.roster_problems += 1;
-    }
-    // Keep the freshest roster last.
-    conf.rosters.push(entry);
 }
 
 fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {

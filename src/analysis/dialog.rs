@@ -152,7 +152,7 @@ impl Dialog {
     pub(crate) fn observe(
         &mut self,
         ctx: &MsgContext,
-        msg: &Message<'_>,
+        has_to_tag: bool,
         start: StartKind,
         cseq: Option<(u32, Sym)>,
         key: u64,
@@ -180,7 +180,7 @@ impl Dialog {
                     self.state = state_after_final(status, method(self.method));
                 }
             }
-            StartKind::Request(sym) if sym == self.method && msg.to_tag().is_none() => {
+            StartKind::Request(sym) if sym == self.method && !has_to_tag => {
                 // The same request again with a higher CSeq and no To tag: a new attempt, e.g.
                 // after a 401/407 challenge. Its outcome is the dialog's outcome.
                 if let Some((n, _)) = cseq {

@@ -101,6 +101,8 @@ pub struct Analysis {
     hasher: RandomState,
     stats: AnalysisStats,
     keep_messages: bool,
+    /// Conference analysis on (the default); off only to measure its cost.
+    analyse_conferences: bool,
     conferences: Conferences,
 }
 
@@ -122,8 +124,15 @@ impl Analysis {
             hasher: RandomState::new(),
             stats: AnalysisStats::default(),
             keep_messages,
+            analyse_conferences: true,
             conferences: Conferences::default(),
         }
+    }
+
+    /// Turns conference analysis off, leaving parse and dialog tracking (for benchmarks).
+    pub fn without_conferences(mut self) -> Self {
+        self.analyse_conferences = false;
+        self
     }
 
     pub fn messages(&self) -> &[MessageRecord] {
@@ -183,7 +192,17 @@ impl Analysis {
             self.stats.defective_messages += 1;
         }
         let (dialog, retransmission) = match msg.call_id() {
-            Some(call_id) => self.track_dialog(ctx, msg, call_id, start, cseq),
+            Some(call_id) => {
+                let ids = Ids {
+                    call_id,
+                    from_tag: msg.from_tag().unwrap_or_default(),
+                    to_tag: msg.to_tag(),
+                    branch: msg.via_branch(),
+                    start,
+                    cseq,
+                };
+                self.track_dialog(ctx, msg, &ids)
+            }
             None => {
                 self.stats.without_call_id += 1;
                 (None, false)
@@ -223,14 +242,11 @@ impl Analysis {
         &mut self,
         ctx: &MsgContext,
         msg: &Message<'_>,
-        call_id: &[u8],
-        start: StartKind,
-        cseq: Option<(u32, Sym)>,
+        ids: &Ids<'_>,
     ) -> (Option<u32>, bool) {
-        let from_tag = msg.from_tag().unwrap_or_default();
-        let to_tag = msg.to_tag();
+        let (call_id, start, cseq) = (ids.call_id, ids.start, ids.cseq);
         let id = match self.by_call_id.get(call_id).copied() {
-            Some(first) => self.match_dialog(first, msg, from_tag, to_tag, start),
+            Some(first) => self.match_dialog(first, msg, ids),
             None => None,
         };
         let id = match id {
@@ -245,8 +261,10 @@ impl Analysis {
                     StartKind::Request(m) => m,
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
-                let mut dialog = Dialog::open(call_id, from_tag, msg, method, cseq, ctx);
-                self.conferences.classify(id, &mut dialog, ctx, msg);
+                let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
+                if self.analyse_conferences {
+                    self.conferences.classify(id, &mut dialog, ctx, msg);
+                }
                 match self.by_call_id.get(call_id).copied() {
                     Some(first) => {
                         // Chain after the last dialog of this Call-ID.
@@ -270,11 +288,12 @@ impl Analysis {
                 id
             }
         };
-        let key = self.transaction_key(ctx, msg, start, cseq);
+        let key = self.transaction_key(ctx, msg, ids);
         let Some(dialog) = self.dialogs.get_mut(id as usize) else {
             return (None, false);
         };
-        let retransmission = dialog.observe(ctx, msg, start, cseq, key, &self.symbols);
+        let retransmission =
+            dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
         if !retransmission && dialog.kind != DialogKind::Other {
             self.conferences.message(id, ctx, msg);
         }
@@ -283,14 +302,8 @@ impl Analysis {
 
     /// The dialog of a Call-ID that this message belongs to, if any. Only a new INVITE,
     /// SUBSCRIBE or REFER with a From tag no dialog of the Call-ID has opens another dialog.
-    fn match_dialog(
-        &self,
-        first: u32,
-        msg: &Message<'_>,
-        from_tag: &[u8],
-        to_tag: Option<&[u8]>,
-        start: StartKind,
-    ) -> Option<u32> {
+    fn match_dialog(&self, first: u32, msg: &Message<'_>, ids: &Ids<'_>) -> Option<u32> {
+        let (from_tag, to_tag, start) = (ids.from_tag, ids.to_tag, ids.start);
         let mut cur = Some(first);
         while let Some(id) = cur {
             let d = self.dialogs.get(id as usize)?;
@@ -317,31 +330,35 @@ impl Analysis {
     /// A hash that is equal for a message and its retransmissions: same direction, same start
     /// line, same CSeq, same top-Via branch (a proxy's copy of a request has another branch, so
     /// it is a new hop, not a retransmission), and for responses the same To tag.
-    fn transaction_key(
-        &self,
-        ctx: &MsgContext,
-        msg: &Message<'_>,
-        start: StartKind,
-        cseq: Option<(u32, Sym)>,
-    ) -> u64 {
+    fn transaction_key(&self, ctx: &MsgContext, msg: &Message<'_>, ids: &Ids<'_>) -> u64 {
         let mut h = self.hasher.build_hasher();
         ctx.src.hash(&mut h);
         ctx.dst.hash(&mut h);
-        match start {
+        match ids.start {
             StartKind::Request(m) => (0u8, m).hash(&mut h),
             StartKind::Response(s) => {
                 (1u8, s).hash(&mut h);
-                msg.to_tag().hash(&mut h);
+                ids.to_tag.hash(&mut h);
             }
         }
-        cseq.hash(&mut h);
-        msg.via_branch().hash(&mut h);
-        if msg.via_branch().is_none() {
+        ids.cseq.hash(&mut h);
+        ids.branch.hash(&mut h);
+        if ids.branch.is_none() {
             // Without a branch (RFC 2543 peers), the body tells copies from new requests.
             msg.body().len().hash(&mut h);
         }
         h.finish()
     }
+}
+
+/// The identifiers of a message that dialog and transaction tracking use, extracted once.
+struct Ids<'a> {
+    call_id: &'a [u8],
+    from_tag: &'a [u8],
+    to_tag: Option<&'a [u8]>,
+    branch: Option<&'a [u8]>,
+    start: StartKind,
+    cseq: Option<(u32, Sym)>,
 }
 
 impl SipSink for Analysis {

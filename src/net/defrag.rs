@@ -96,8 +96,14 @@ impl Datagram {
             return;
         }
         if self.buf.len() < end as usize {
-            let want = self.total.unwrap_or(end) as usize;
-            self.buf.reserve_exact(want - self.buf.len());
+            // Grow to the known total, else geometrically: datagrams arrive fragment by fragment.
+            let want = match self.total {
+                Some(total) => total as usize,
+                None => (end as usize)
+                    .max(self.buf.capacity() * 2)
+                    .min(MAX_DATAGRAM as usize),
+            };
+            self.buf.reserve(want.saturating_sub(self.buf.len()));
             self.buf.resize(end as usize, 0);
         }
         // Fill the holes of [start, end) between the existing ranges.

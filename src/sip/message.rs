@@ -199,7 +199,12 @@ impl<'a> Message<'a> {
     pub fn via_branch(&self) -> Option<&'a [u8]> {
         let via = self.header(Hdr::Via)?;
         // Several Vias may share one line; the top one ends at the first comma outside quotes.
-        let top = split_top_level(via, b',').next().unwrap_or(via);
+        let top = if memchr(b'"', via).is_none() {
+            via.get(..memchr(b',', via).unwrap_or(via.len()))
+                .unwrap_or(via)
+        } else {
+            split_top_level(via, b',').next().unwrap_or(via)
+        };
         header_param(top, b"branch")
     }
 
@@ -750,25 +755,43 @@ pub fn header_param<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         None => 0,
     };
     let params = value.get(params_from..)?;
-    let mut parts = split_top_level(params, b';');
-    if params_from == 0 {
-        parts.next(); // the URI / sent-by part
+    // Quoted parameter values may hold `;`: only then is the careful splitter needed.
+    if memchr(b'"', params).is_some() {
+        let mut parts = split_top_level(params, b';');
+        if params_from == 0 {
+            parts.next(); // the URI / sent-by part
+        }
+        return parts.find_map(|p| param_value(p, name));
     }
-    for p in parts {
-        let p = trim(p);
-        let (n, v) = match memchr(b'=', p) {
-            Some(eq) => (trim(p.get(..eq)?), trim(p.get(eq + 1..)?)),
-            None => (p, &p[p.len()..]),
-        };
-        if n.eq_ignore_ascii_case(name) {
-            let v = v
-                .strip_prefix(b"\"")
-                .and_then(|x| x.strip_suffix(b"\""))
-                .unwrap_or(v);
+    let mut rest = params;
+    if params_from == 0 {
+        rest = rest.get(memchr(b';', rest)? + 1..)?;
+    }
+    loop {
+        let end = memchr(b';', rest).unwrap_or(rest.len());
+        if let Some(v) = rest.get(..end).and_then(|p| param_value(p, name)) {
             return Some(v);
         }
+        rest = rest.get(end + 1..)?;
     }
-    None
+}
+
+/// `value` of one `name=value` parameter if its name is `name` (ASCII case ignored).
+#[inline]
+fn param_value<'a>(p: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let p = trim(p);
+    let (n, v) = match memchr(b'=', p) {
+        Some(eq) => (trim(p.get(..eq)?), trim(p.get(eq + 1..)?)),
+        None => (p, p.get(p.len()..)?),
+    };
+    if !n.eq_ignore_ascii_case(name) {
+        return None;
+    }
+    Some(
+        v.strip_prefix(b"\"")
+            .and_then(|x| x.strip_suffix(b"\""))
+            .unwrap_or(v),
+    )
 }
 
 #[cfg(test)]

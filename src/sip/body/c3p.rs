@@ -127,10 +127,23 @@ impl C3p {
 
 /// Parses an `application/cccp+xml` body.
 pub fn parse(body: &[u8]) -> Result<C3p, BodyError> {
+    walk(body, false)
+}
+
+/// The outcome of a C3P document — kind, command, `requestId`, `code`, and the command's
+/// `reason`/`result` — read from the root and command elements only, which is all the join
+/// analysis needs; the rest of the document is not read. A failed command is read whole, since
+/// its reason may be in a child element. Keys, user and roles are `None`/empty here.
+pub fn parse_outcome(body: &[u8]) -> Result<C3p, BodyError> {
+    walk(body, true)
+}
+
+fn walk(body: &[u8], outcome_only: bool) -> Result<C3p, BodyError> {
     let text = lossy(body);
     let mut v = C3pVisitor {
         out: None,
         in_command: false,
+        outcome_only,
     };
     xml::walk(&text, &mut v)?;
     v.out.ok_or(BodyError::NotThisType("a C3P document"))
@@ -140,6 +153,8 @@ struct C3pVisitor {
     out: Option<C3p>,
     /// Inside the first child of the root (later siblings are not the command).
     in_command: bool,
+    /// Stop after the command element unless the command failed.
+    outcome_only: bool,
 }
 
 /// Sets `slot` once: the first occurrence in document order wins.
@@ -152,6 +167,14 @@ fn set_once(slot: &mut Option<String>, value: Option<std::borrow::Cow<'_, str>>)
 }
 
 impl Visitor for C3pVisitor {
+    fn finished(&self) -> bool {
+        self.outcome_only
+            && self
+                .out
+                .as_ref()
+                .is_some_and(|o| !o.command.is_empty() && o.code != Some(C3pCode::Failure))
+    }
+
     fn open(&mut self, path: &Path, name: &str, el: &Element<'_, '_>) -> Result<(), BodyError> {
         if path.depth() == 1 {
             let kind = match name {
@@ -288,6 +311,35 @@ pub(crate) mod tests {
   </addUser>
 </response>
 "#;
+
+    #[test]
+    fn outcome_only_agrees_on_the_outcome() {
+        for body in [B1] {
+            let full = parse(body.as_bytes()).unwrap();
+            let quick = parse_outcome(body.as_bytes()).unwrap();
+            assert_eq!(
+                (
+                    &quick.kind,
+                    &quick.command,
+                    &quick.request_id,
+                    &quick.code,
+                    &quick.reason
+                ),
+                (
+                    &full.kind,
+                    &full.command,
+                    &full.request_id,
+                    &full.code,
+                    &full.reason
+                )
+            );
+        }
+        let failed = r#"<response xmlns="urn:ietf:params:xml:ns:cccp" requestId="3" code="failure"><addUser><reason>bad</reason></addUser></response>"#;
+        assert_eq!(
+            parse_outcome(failed.as_bytes()).unwrap().reason.as_deref(),
+            Some("bad")
+        );
+    }
 
     #[test]
     fn b1_focus_join_request() {

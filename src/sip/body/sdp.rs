@@ -427,6 +427,57 @@ impl Sdp {
     }
 }
 
+/// What the join analysis needs from an offer: the media types with a non-zero port, whether
+/// Scale-SRTP (`a=cryptoscale`) is offered, and the ICE flavour. Read in one pass over the
+/// lines without allocating — the analysis looks at every MCU INVITE, while the full [`parse`]
+/// is for the message detail view.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary<'a> {
+    pub media: Vec<&'a str>,
+    pub cryptoscale: bool,
+    /// As [`Sdp::ice_flavour`]: the first candidate's syntax, else RFC 5245 when there are ICE
+    /// credentials or `x-candidate` lines, else none.
+    pub ice: Option<IceFlavour>,
+}
+
+pub fn summarize(body: &[u8]) -> Summary<'_> {
+    let mut s = Summary::default();
+    let mut candidate_flavour = None;
+    let mut ice_credentials = false;
+    for line in body.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(m) = line.strip_prefix(b"m=") {
+            let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
+            let (kind, port) = (fields.next(), fields.next());
+            let disabled = port.is_some_and(|p| p == b"0" || p.starts_with(b"0/"));
+            if let (Some(kind), false) = (kind.and_then(|k| std::str::from_utf8(k).ok()), disabled)
+            {
+                if s.media.len() < MAX_MEDIA {
+                    s.media.push(kind);
+                }
+            }
+        } else if let Some(a) = line.strip_prefix(b"a=") {
+            if a.starts_with(b"cryptoscale:") {
+                s.cryptoscale = true;
+            } else if let Some(c) = a.strip_prefix(b"candidate:") {
+                if candidate_flavour.is_none() {
+                    let typ =
+                        c.split(|&b| b == b' ').filter(|f| !f.is_empty()).nth(6) == Some(b"typ");
+                    candidate_flavour = Some(if typ {
+                        IceFlavour::Rfc5245
+                    } else {
+                        IceFlavour::Draft6
+                    });
+                }
+            } else if a.starts_with(b"ice-ufrag:") || a.starts_with(b"x-candidate") {
+                ice_credentials = true;
+            }
+        }
+    }
+    s.ice = candidate_flavour.or(ice_credentials.then_some(IceFlavour::Rfc5245));
+    s
+}
+
 /// Parses an SDP body (CRLF or LF line ends).
 pub fn parse(body: &[u8]) -> Result<Sdp, BodyError> {
     let text = lossy(body);
@@ -891,6 +942,33 @@ a=ptime:20
         assert_eq!(m.x_candidates[0].address, "2001:db8::22");
         assert_eq!(m.remote_candidates.as_deref(), Some("VGhpc0lz"));
         assert!(m.ice_ufrag.is_none());
+    }
+
+    #[test]
+    fn summary_agrees_with_the_full_parse() {
+        let offers: [&[u8]; 4] = [
+            b"v=0\r\nm=audio 50020 RTP/AVP 0\r\na=ice-ufrag:x\r\na=candidate:1 1 UDP 2130706431 192.0.2.22 50020 typ host\r\na=cryptoscale:1 client AES_CM_128_HMAC_SHA1_80 inline:k|2^31|1:1\r\nm=video 0 RTP/AVP 34\r\n",
+            b"v=0\nm=audio 5000 RTP/AVP 0\na=candidate:VGhp 1 YWJj UDP 0.830 192.0.2.22 50020\n",
+            b"v=0\nm=message 5060 sip null\n",
+            b"v=0\nm=audio 0 RTP/AVP\n",
+        ];
+        for o in offers {
+            let full = parse(o).unwrap();
+            let sum = summarize(o);
+            let kinds: Vec<&str> = full
+                .media
+                .iter()
+                .filter(|m| m.port != 0)
+                .map(|m| m.kind.as_str())
+                .collect();
+            assert_eq!(sum.media, kinds);
+            assert_eq!(
+                sum.cryptoscale,
+                full.media.iter().any(|m| !m.cryptoscale.is_empty())
+            );
+            let flavour = (full.ice_flavour() != IceFlavour::None).then_some(full.ice_flavour());
+            assert_eq!(sum.ice, flavour);
+        }
     }
 
     #[test]

@@ -122,6 +122,12 @@ pub(crate) trait Visitor {
     /// entity-decoded character data since the previous tag: the element's content for a leaf,
     /// which is all the conference documents put text in. `path` still includes the element.
     fn close(&mut self, path: &Path, name: &str, text: &str) -> Result<(), BodyError>;
+
+    /// True when the visitor has what it wants; the walk then ends early, successfully,
+    /// without reading (or checking) the rest of the document.
+    fn finished(&self) -> bool {
+        false
+    }
 }
 
 /// Walks `input`, one pass, reporting elements up to [`MAX_DEPTH`] to `visitor`. Stops after the
@@ -165,6 +171,9 @@ pub(crate) fn walk(input: &str, visitor: &mut impl Visitor) -> Result<(), BodyEr
                     let name = e.local_name().into_inner();
                     path.push(name);
                     visitor.open(&path, name, &Element { start: e })?;
+                    if visitor.finished() {
+                        return Ok(());
+                    }
                     if empty {
                         visitor.close(&path, name, "")?;
                         path.pop();
