@@ -1,0 +1,716 @@
+//! The steps of a Lync / Skype for Business conference join (protocol.md §0), as methods of
+//! [`Lab`] acting on a [`Conference`]:
+//!
+//! * [`Lab::invite`]: dialog A, the conference invitation relayed by the FE from inviter to
+//!   invitee (100, 180, then 200 + ACK + BYE from the inviter, or 603 / 480 + ACK);
+//! * [`Lab::join_focus`]: dialog B, INVITE to the focus with C3P `addUser`, answered with a
+//!   C3P success, a C3P failure inside a 200, or 403 with `ms-diagnostics: 3014`;
+//! * [`Lab::subscribe`]: dialog C, SUBSCRIBE `Event: conference` with the full roster
+//!   piggy-backed on the 200; later roster changes go to every subscriber as partial
+//!   BENOTIFYs (or NOTIFYs answered with 200 over UDP), each with the next `version`;
+//! * [`Lab::join_av`]: dialog D, INVITE to the A/V MCU with an SDP offer, answered with an SDP
+//!   answer (then ACK, roster update, optional post-ICE re-INVITE) or with 488 and
+//!   `ms-diagnostics: 7008`;
+//! * [`Lab::join_chat`] and [`Lab::chat_message`]: the IM MCU (`m=message`) and MESSAGEs
+//!   relayed by it;
+//! * [`Lab::leave`]: BYE of the MCU and focus dialogs and un-SUBSCRIBE.
+//!
+//! Each step takes the time it starts and returns the time of its last message, roster
+//! notifications included, so that a script that runs the steps of one conference one after
+//! the other keeps every roster subscription's versions and CSeqs increasing in time.
+
+use super::body::{
+    self, endpoint_update_xml, user_deleted_xml, C3pCode, Endpoint, Ice, Protection, RosterUser,
+    SessionType,
+};
+use super::lab::{Lab, UserId, ALLOW, UA_CLIENT, UA_SERVER};
+use super::sip::{Dialog, Msg};
+use super::wire::{ms, us, Nanos, Transport};
+
+/// What the conference offers (the invitation's `audio` / `im` elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Modality {
+    /// An audio conference: invitations ring (180) and say `<audio available="true"/>`.
+    Audio,
+    /// An IM-only conference: `<audio available="false"/>`, `<im available="true">`.
+    ImOnly,
+}
+
+/// How the invitee answers a conference invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// 200 after some seconds of think time; the inviter ACKs and BYEs.
+    Accept,
+    /// 603 Decline.
+    Decline,
+    /// Nothing for twenty seconds, then 480 Temporarily Unavailable.
+    Unanswered,
+}
+
+/// How the focus answers the C3P `addUser`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FocusOutcome {
+    /// 200 with `code="success"`.
+    Success,
+    /// 200 with `code="failure"` and `<addUser reason="otherFailure">`; the client ACKs and
+    /// BYEs the focus dialog.
+    C3pFailure,
+    /// 403 Forbidden with `ms-diagnostics: 3014;reason="Failed authorization."`.
+    Forbidden,
+}
+
+/// How the A/V MCU answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AvOutcome {
+    /// 200 with an SDP answer; `reinvite` adds the post-ICE re-INVITE.
+    Accept { reinvite: bool },
+    /// 488 Not Acceptable Here with `ms-diagnostics: 7008;reason="Error parsing SDP"`.
+    Reject,
+}
+
+/// The `ms-diagnostics` header value the FE adds to a failure.
+fn diagnostics(code: u32, reason: &str) -> String {
+    format!(
+        "{code};reason=\"{reason}\";source=\"{}\"",
+        super::lab::FE_FQDN
+    )
+}
+
+/// A roster subscription: the client's dialog and the focus' side of it.
+#[derive(Clone, Debug)]
+struct Subscription {
+    client: Dialog,
+    focus: Dialog,
+    version: u32,
+}
+
+/// A client's dialog with an MCU and the MCU's side of it (for requests the MCU sends).
+#[derive(Clone, Debug)]
+struct McuLeg {
+    client: Dialog,
+    mcu: Dialog,
+}
+
+/// One user's dialogs in the conference.
+#[derive(Clone, Debug)]
+struct Session {
+    user: UserId,
+    conversation: String,
+    focus: Option<Dialog>,
+    roster: Option<Subscription>,
+    av: Option<Dialog>,
+    chat: Option<McuLeg>,
+}
+
+/// A conference hosted on the lab's FE, and who is in it.
+pub(crate) struct Conference {
+    pub id: String,
+    organizer_aor: String,
+    organizer: UserId,
+    subject: String,
+    modality: Modality,
+    /// `BENOTIFY` (never answered) or `NOTIFY` (answered with 200).
+    notify_method: &'static str,
+    roster: Vec<RosterUser>,
+    sessions: Vec<Session>,
+    /// Message-Id counter of the IM MCU.
+    im_message_id: u32,
+}
+
+impl Conference {
+    pub(crate) fn new(
+        lab: &Lab,
+        organizer: UserId,
+        id: &str,
+        subject: &str,
+        modality: Modality,
+    ) -> Self {
+        Conference {
+            id: id.to_owned(),
+            organizer_aor: lab.u(organizer).aor(),
+            organizer,
+            subject: subject.to_owned(),
+            modality,
+            notify_method: "BENOTIFY",
+            roster: Vec::new(),
+            sessions: Vec::new(),
+            im_message_id: 0,
+        }
+    }
+
+    /// Roster updates as NOTIFY, answered with 200 (instead of BENOTIFY).
+    pub(crate) fn with_notify(mut self) -> Self {
+        self.notify_method = "NOTIFY";
+        self
+    }
+
+    /// `sip:organizer@example.com;gruu;opaque=app:conf:<kind>:id:<ID>`.
+    pub(crate) fn uri(&self, kind: &str) -> String {
+        format!(
+            "{};gruu;opaque=app:conf:{kind}:id:{}",
+            self.organizer_aor, self.id
+        )
+    }
+
+    pub(crate) fn focus_uri(&self) -> String {
+        self.uri("focus")
+    }
+
+    fn session(&mut self, lab: &mut Lab, user: UserId) -> &mut Session {
+        let index = match self.sessions.iter().position(|s| s.user == user) {
+            Some(i) => i,
+            None => {
+                self.sessions.push(Session {
+                    user,
+                    conversation: lab.conversation_id(),
+                    focus: None,
+                    roster: None,
+                    av: None,
+                    chat: None,
+                });
+                self.sessions.len() - 1
+            }
+        };
+        &mut self.sessions[index]
+    }
+}
+
+impl Lab {
+    /// Dialog A: `from` invites `to` to the conference, relayed by the FE.
+    pub(crate) fn invite(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        from: UserId,
+        to: UserId,
+        answer: Answer,
+    ) -> Nanos {
+        let conversation = conf.session(self, from).conversation.clone();
+        conf.session(self, to).conversation = conversation.clone();
+        let audio = conf.modality == Modality::Audio;
+        let invitation = body::conf_invite(&conf.focus_uri(), &conf.subject, audio, !audio);
+        let mut dialog = self.dialog(from, &self.u(to).aor(), true);
+        let invite = self
+            .request(from, &mut dialog, "INVITE")
+            .h("Contact", self.u(from).contact())
+            .h("User-Agent", UA_CLIENT)
+            .h("Ms-Conversation-ID", conversation)
+            .supported(&["ms-sender", "ms-conf-invite", "timer"])
+            .h("ms-keep-alive", "UAC;hop-hop=yes")
+            .h("Allow", ALLOW)
+            .body("application/ms-conf-invite+xml", invitation);
+        let (forwarded, t_fwd) = self.relay_request(t, from, to, &invite, true);
+        let trying = self.reply(from, &invite, 100, "Trying");
+        self.down(t + us(400), from, &trying);
+
+        let to_params = self.uas_params(to);
+        let contact = self.u(to).contact();
+        let mut t = t_fwd + self.react(to);
+        if audio && answer != Answer::Unanswered {
+            let ringing = Msg::response(&forwarded, 180, "Ringing")
+                .with_to_tag(&to_params)
+                .h("Contact", contact.clone());
+            self.relay_response(t, to, from, &ringing);
+            t += self.rng.millis(2_500, 7_000);
+        }
+        let (code, reason) = match answer {
+            Answer::Accept => (200, "OK"),
+            Answer::Decline => (603, "Decline"),
+            Answer::Unanswered => (480, "Temporarily Unavailable"),
+        };
+        if answer == Answer::Unanswered {
+            t += ms(20_000);
+        }
+        if code != 200 {
+            let failure = Msg::response(&forwarded, code, reason).with_to_tag(&to_params);
+            self.up(t, to, &failure);
+            self.down(t + us(300), to, &Msg::non_2xx_ack(&forwarded, &failure));
+            let upstream = failure.strip_top_via();
+            let t = t + self.hop();
+            self.down(t, from, &upstream);
+            let t = t + self.react(from);
+            self.up(t, from, &Msg::non_2xx_ack(&invite, &upstream));
+            return t;
+        }
+        let ok = Msg::response(&forwarded, 200, "OK")
+            .with_to_tag(&to_params)
+            .h("Contact", contact)
+            .h("User-Agent", UA_CLIENT)
+            .supported(&["ms-conf-invite"]);
+        let (upstream, t) = self.relay_response(t, to, from, &ok);
+        dialog.established(&upstream);
+        let t = t + self.react(from);
+        let ack = self.request(from, &mut dialog, "ACK");
+        let (_, t_ack) = self.relay_request(t, from, to, &ack, false);
+        // the inviter's client ends the invitation dialog right away
+        let t = t_ack + self.rng.millis(150, 400);
+        let bye = self
+            .request(from, &mut dialog, "BYE")
+            .h("User-Agent", UA_CLIENT);
+        let (bye_fwd, t_bye) = self.relay_request(t, from, to, &bye, false);
+        let bye_ok = Msg::response(&bye_fwd, 200, "OK").h("User-Agent", UA_CLIENT);
+        let t = t_bye + self.react(to);
+        self.relay_response(t, to, from, &bye_ok).1
+    }
+
+    /// Dialog B: `user` joins the focus with C3P `addUser`.
+    pub(crate) fn join_focus(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        outcome: FocusOutcome,
+    ) -> Nanos {
+        let focus = conf.focus_uri();
+        let conversation = conf.session(self, user).conversation.clone();
+        let aor = self.u(user).aor();
+        let request_id = self.u_mut(user).take_request_id();
+        let endpoint = self.rng.guid();
+        let mut dialog = self.dialog(user, &focus, false);
+        let invite = self
+            .request(user, &mut dialog, "INVITE")
+            .h("Contact", self.u(user).contact())
+            .h("User-Agent", UA_CLIENT)
+            .h("Ms-Conversation-ID", conversation)
+            .supported(&["ms-sender", "timer"])
+            .body(
+                "application/cccp+xml",
+                body::c3p_add_user(&focus, &aor, request_id, &endpoint),
+            );
+        self.up(t, user, &invite);
+        self.trying_over_udp(t, user, &invite);
+        let t_reply = t + self.work(90, 260);
+        let tag = self.server_tag();
+        let reply = if outcome == FocusOutcome::Forbidden {
+            self.reply(user, &invite, 403, "Forbidden")
+                .with_to_tag(&tag)
+                .h("ms-diagnostics", diagnostics(3014, "Failed authorization."))
+        } else {
+            let code = if outcome == FocusOutcome::Success {
+                let role = if user == conf.organizer {
+                    "presenter"
+                } else {
+                    "attendee"
+                };
+                C3pCode::Success { role }
+            } else {
+                C3pCode::Failure {
+                    reason: "otherFailure",
+                }
+            };
+            let response = body::c3p_add_user_response(&focus, &aor, request_id, &endpoint, code);
+            self.reply(user, &invite, 200, "OK")
+                .with_to_tag(&tag)
+                .h("Contact", format!("<{focus}>;isfocus"))
+                .h("Session-Expires", "1800;refresher=uac")
+                .h("Supported", "timer")
+                .h("Server", UA_SERVER)
+                .body("application/cccp+xml", response)
+        };
+        self.down(t_reply, user, &reply);
+        let t = t_reply + self.react(user);
+        if outcome == FocusOutcome::Forbidden {
+            self.up(t, user, &Msg::non_2xx_ack(&invite, &reply));
+            return t;
+        }
+        dialog.established(&reply);
+        let ack = self.request(user, &mut dialog, "ACK");
+        self.up(t, user, &ack);
+        if outcome == FocusOutcome::C3pFailure {
+            // the client gives up on the session it could not join
+            let t = t + self.rng.millis(30, 90);
+            let bye = self
+                .request(user, &mut dialog, "BYE")
+                .h("User-Agent", UA_CLIENT);
+            self.up(t, user, &bye);
+            let t = t + self.work(5, 25);
+            let ok = self.reply(user, &bye, 200, "OK").h("Server", UA_SERVER);
+            self.down(t, user, &ok);
+            return t;
+        }
+        conf.session(self, user).focus = Some(dialog);
+        let role = if user == conf.organizer {
+            "presenter"
+        } else {
+            "attendee"
+        };
+        let joined = RosterUser {
+            entity: aor,
+            display: self.u(user).display.to_owned(),
+            role,
+            endpoints: vec![Endpoint {
+                entity: endpoint,
+                session: SessionType::Focus,
+            }],
+        };
+        let xml = joined.full_xml();
+        conf.roster.push(joined);
+        let t_roster = t_reply + self.work(15, 45);
+        let t_last = self.broadcast(conf, t_roster, &xml);
+        t.max(t_last)
+    }
+
+    /// Dialog C: `user` subscribes to the roster and gets the full roster: piggy-backed on
+    /// the 200 (BENOTIFY conferences), or in a first NOTIFY answered 200 (NOTIFY conferences).
+    pub(crate) fn subscribe(&mut self, conf: &mut Conference, t: Nanos, user: UserId) -> Nanos {
+        let focus = conf.focus_uri();
+        let piggyback = conf.notify_method == "BENOTIFY";
+        let mut dialog = self.dialog(user, &focus, false);
+        let mut subscribe = self
+            .request(user, &mut dialog, "SUBSCRIBE")
+            .h("Contact", self.u(user).contact())
+            .h("User-Agent", UA_CLIENT)
+            .h("Event", "conference")
+            .h("Accept", "application/conference-info+xml")
+            .supported(&["com.microsoft.autoextend", "ms-benotify"])
+            .h("Proxy-Require", "ms-benotify");
+        if piggyback {
+            subscribe = subscribe.supported(&["ms-piggyback-first-notify"]);
+        }
+        self.up(t, user, &subscribe);
+        let t = t + self.work(30, 90);
+        let mcus = [
+            (conf.uri("chat"), "chat"),
+            (conf.uri("audio-video"), "audio-video"),
+        ];
+        let roster = body::roster_full(&focus, &conf.subject, &mcus, &conf.roster, 1);
+        let tag = self.server_tag();
+        let ok = self
+            .reply(user, &subscribe, 200, "OK")
+            .with_to_tag(&tag)
+            .h("Contact", format!("<{focus}>"))
+            .h("Expires", "3600")
+            .h("Event", "conference");
+        let ok = if piggyback {
+            ok.h("subscription-state", "active;expires=3600")
+                .h("ms-piggyback-cseq", "1")
+                .h("Supported", "ms-benotify, ms-piggyback-first-notify")
+                .h("Server", UA_SERVER)
+                .body("application/conference-info+xml", roster.clone())
+        } else {
+            ok.h("Server", UA_SERVER)
+        };
+        self.down(t, user, &ok);
+        dialog.established(&ok);
+        let mut focus_side = dialog.peer_view(0);
+        let mut t_last = t;
+        if piggyback {
+            focus_side.cseq = 1;
+        } else {
+            let via = self.fe_via(user);
+            let notify = focus_side
+                .request("NOTIFY", via)
+                .h("Event", "conference")
+                .h("subscription-state", "active;expires=3600")
+                .body("application/conference-info+xml", roster);
+            let t_notify = t + us(800);
+            self.down(t_notify, user, &notify);
+            t_last = t_notify + self.react(user);
+            self.up(
+                t_last,
+                user,
+                &Msg::response(&notify, 200, "OK").h("User-Agent", UA_CLIENT),
+            );
+        }
+        conf.session(self, user).roster = Some(Subscription {
+            client: dialog,
+            focus: focus_side,
+            version: 1,
+        });
+        t_last
+    }
+
+    /// Sends a partial roster with one `user` element to every subscriber, starting at `t`;
+    /// returns the time of the last message.
+    fn broadcast(&mut self, conf: &mut Conference, t: Nanos, user_xml: &[String]) -> Nanos {
+        let focus = conf.focus_uri();
+        let method = conf.notify_method;
+        let mut t_last = t;
+        let mut t = t;
+        for session in conf.sessions.iter_mut() {
+            let Some(sub) = session.roster.as_mut() else {
+                continue;
+            };
+            sub.version += 1;
+            let via = self.fe_via(session.user);
+            let notify = sub
+                .focus
+                .request(method, via)
+                .h("Event", "conference")
+                .h("subscription-state", "active;expires=3600")
+                .body(
+                    "application/conference-info+xml",
+                    body::roster_partial(&focus, sub.version, user_xml),
+                );
+            self.down(t, session.user, &notify);
+            t_last = t_last.max(t);
+            if method == "NOTIFY" {
+                let t_ok = t + self.react(session.user);
+                let ok = Msg::response(&notify, 200, "OK").h("User-Agent", UA_CLIENT);
+                self.up(t_ok, session.user, &ok);
+                t_last = t_last.max(t_ok);
+            }
+            t += us(700) + self.rng.millis(0, 3);
+        }
+        t_last
+    }
+
+    /// Adds an endpoint to `user`'s roster entry and tells the subscribers.
+    fn endpoint_connected(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        session: SessionType,
+    ) -> Nanos {
+        let aor = self.u(user).aor();
+        let endpoint = Endpoint {
+            entity: self.rng.guid(),
+            session,
+        };
+        let xml = endpoint_update_xml(&aor, &endpoint);
+        if let Some(entry) = conf.roster.iter_mut().find(|r| r.entity == aor) {
+            entry.endpoints.push(endpoint);
+        }
+        self.broadcast(conf, t, &xml)
+    }
+
+    /// Dialog D: `user` joins the A/V MCU.
+    pub(crate) fn join_av(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        ice: Ice,
+        outcome: AvOutcome,
+    ) -> Nanos {
+        let av = conf.uri("audio-video");
+        let conversation = conf.session(self, user).conversation.clone();
+        let port = self.u_mut(user).take_media_port();
+        let ip = self.u(user).ip;
+        let audio = self.audio(ip, port, ice);
+        let mut dialog = self.dialog(user, &av, false);
+        let invite = self
+            .media_invite(user, &mut dialog, &conversation)
+            .body("application/sdp", audio.offer());
+        self.up(t, user, &invite);
+        self.trying_over_udp(t, user, &invite);
+        let t_reply = t + self.work(150, 420);
+        let tag = self.server_tag();
+        let AvOutcome::Accept { reinvite } = outcome else {
+            let reject = self
+                .reply(user, &invite, 488, "Not Acceptable Here")
+                .with_to_tag(&tag)
+                .h("ms-diagnostics", diagnostics(7008, "Error parsing SDP"));
+            self.down(t_reply, user, &reject);
+            let t = t_reply + self.react(user);
+            self.up(t, user, &Msg::non_2xx_ack(&invite, &reject));
+            return t;
+        };
+        let mcu_port = 49_152 + 2 * self.rng.range(0, 4000) as u16;
+        let fe_ip = self.fe_ip(user);
+        let mcu = self.audio(fe_ip, mcu_port, ice);
+        let ok = self
+            .mcu_ok(user, &invite, &av)
+            .with_to_tag(&tag)
+            .body("application/sdp", mcu.answer(Protection::ScaleSrtp, 1));
+        self.down(t_reply, user, &ok);
+        dialog.established(&ok);
+        let t = t_reply + self.react(user);
+        let ack = self.request(user, &mut dialog, "ACK");
+        self.up(t, user, &ack);
+        // ICE connectivity checks take a second; then the MCU reports the endpoint
+        let t_connected = t + self.rng.millis(700, 1_300);
+        let mut t_last = self.endpoint_connected(conf, t_connected, user, SessionType::AudioVideo);
+        if reinvite {
+            let t = t_last.max(t) + self.rng.millis(500, 1_200);
+            let reoffer = self
+                .request(user, &mut dialog, "INVITE")
+                .h("Contact", self.u(user).contact())
+                .h("User-Agent", UA_CLIENT)
+                .body("application/sdp", audio.reoffer(&mcu));
+            self.up(t, user, &reoffer);
+            let t = t + self.work(60, 160);
+            let ok = self
+                .mcu_ok(user, &reoffer, &av)
+                .body("application/sdp", mcu.answer(Protection::ScaleSrtp, 2));
+            self.down(t, user, &ok);
+            let t = t + self.react(user);
+            let ack = self.request(user, &mut dialog, "ACK");
+            self.up(t, user, &ack);
+            t_last = t_last.max(t);
+        }
+        conf.session(self, user).av = Some(dialog);
+        t_last.max(t)
+    }
+
+    /// Over UDP the FE answers an INVITE it will take a while on with 100 Trying, which stops
+    /// the client's retransmissions; over TCP there are none to stop.
+    fn trying_over_udp(&mut self, t: Nanos, user: UserId, invite: &Msg) {
+        if self.transport() == Transport::Udp {
+            let trying = self.reply(user, invite, 100, "Trying");
+            self.down(t + us(700), user, &trying);
+        }
+    }
+
+    /// The headers of a client's media INVITE (message D1).
+    fn media_invite(&mut self, user: UserId, dialog: &mut Dialog, conversation: &str) -> Msg {
+        let invite = self.request(user, dialog, "INVITE");
+        let u = self.u(user);
+        invite
+            .h("Contact", u.contact())
+            .h("User-Agent", UA_CLIENT)
+            .h("Ms-Conversation-ID", conversation.to_owned())
+            .supported(&[
+                "ms-dialog-route-set-update",
+                "timer",
+                "histinfo",
+                "ms-safe-transfer",
+                "ms-sender",
+                "ms-early-media",
+                "100rel",
+            ])
+            .h("ms-keep-alive", "UAC;hop-hop=yes")
+            .h("Allow", ALLOW)
+            .h("ms-subnet", u.subnet())
+            .h(
+                "ms-endpoint-location-data",
+                "NetworkScope;ms-media-location-type=Intranet",
+            )
+            .supported(&["replaces", "ms-conf-invite"])
+    }
+
+    /// The headers of an MCU's 200 OK to an INVITE (message D2), without body.
+    fn mcu_ok(&self, user: UserId, request: &Msg, mcu: &str) -> Msg {
+        self.reply(user, request, 200, "OK")
+            .h("Record-Route", self.record_route())
+            .h("Contact", format!("<{mcu}>"))
+            .h("Session-Expires", "1800;refresher=uac")
+            .h("Supported", "timer")
+            .h("Server", UA_SERVER)
+    }
+
+    /// `user` joins the IM MCU (`app:conf:chat:id:…`) with an `m=message` SDP.
+    pub(crate) fn join_chat(&mut self, conf: &mut Conference, t: Nanos, user: UserId) -> Nanos {
+        let chat = conf.uri("chat");
+        let conversation = conf.session(self, user).conversation.clone();
+        let mut dialog = self.dialog(user, &chat, false);
+        let invite = self
+            .media_invite(user, &mut dialog, &conversation)
+            .body("application/sdp", body::message_sdp(self.u(user).ip));
+        self.up(t, user, &invite);
+        let t = t + self.work(40, 120);
+        let tag = self.server_tag();
+        let ok = self
+            .mcu_ok(user, &invite, &chat)
+            .with_to_tag(&tag)
+            .body("application/sdp", body::message_sdp(self.fe_ip(user)));
+        self.down(t, user, &ok);
+        dialog.established(&ok);
+        let t = t + self.react(user);
+        let ack = self.request(user, &mut dialog, "ACK");
+        self.up(t, user, &ack);
+        let mcu = dialog.peer_view(0);
+        conf.session(self, user).chat = Some(McuLeg {
+            client: dialog,
+            mcu,
+        });
+        let t_roster = t + self.work(20, 60);
+        self.endpoint_connected(conf, t_roster, user, SessionType::Chat)
+            .max(t)
+    }
+
+    /// `user` sends an IM in the conference: MESSAGE to the IM MCU (202 Accepted), which
+    /// delivers it to every other chat participant (who answer 200).
+    pub(crate) fn chat_message(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        text: &str,
+    ) -> Nanos {
+        let aor = self.u(user).aor();
+        let sender = conf.sessions.iter_mut().find(|s| s.user == user);
+        let Some(leg) = sender.and_then(|s| s.chat.as_mut()) else {
+            return t;
+        };
+        let message = self
+            .request(user, &mut leg.client, "MESSAGE")
+            .h("User-Agent", UA_CLIENT)
+            .body("text/plain; charset=UTF-8", text.to_owned());
+        self.up(t, user, &message);
+        conf.im_message_id += 1;
+        let message_id = conf.im_message_id;
+        let t_accept = t + self.work(4, 15);
+        let accepted = self
+            .reply(user, &message, 202, "Accepted")
+            .h("Message-Id", message_id.to_string())
+            .h("Server", UA_SERVER);
+        self.down(t_accept, user, &accepted);
+        let mut t_last = t_accept;
+        let mut t = t_accept + us(400);
+        for session in conf.sessions.iter_mut().filter(|s| s.user != user) {
+            let Some(leg) = session.chat.as_mut() else {
+                continue;
+            };
+            let via = self.fe_via(session.user);
+            let delivery = leg
+                .mcu
+                .request("MESSAGE", via)
+                .h("Ms-Sender", format!("<{aor}>"))
+                .body("text/plain; charset=UTF-8", text.to_owned());
+            self.down(t, session.user, &delivery);
+            let t_ok = t + self.react(session.user);
+            let ok = Msg::response(&delivery, 200, "OK").h("User-Agent", UA_CLIENT);
+            self.up(t_ok, session.user, &ok);
+            t_last = t_last.max(t_ok);
+            t += us(500);
+        }
+        t_last
+    }
+
+    /// `user` leaves: BYE to the MCUs and the focus, un-SUBSCRIBE; the others see the user
+    /// deleted from the roster.
+    pub(crate) fn leave(&mut self, conf: &mut Conference, t: Nanos, user: UserId) -> Nanos {
+        let aor = self.u(user).aor();
+        let session = conf.session(self, user);
+        let (av, chat, focus, roster) = (
+            session.av.take(),
+            session.chat.take(),
+            session.focus.take(),
+            session.roster.take(),
+        );
+        let mut t = t;
+        let dialogs = [av, chat.map(|leg| leg.client), focus];
+        for mut dialog in dialogs.into_iter().flatten() {
+            let bye = self
+                .request(user, &mut dialog, "BYE")
+                .h("User-Agent", UA_CLIENT);
+            self.up(t, user, &bye);
+            let t_ok = t + self.work(10, 40);
+            let ok = self.reply(user, &bye, 200, "OK").h("Server", UA_SERVER);
+            self.down(t_ok, user, &ok);
+            t = t_ok + self.rng.millis(5, 20);
+        }
+        if let Some(mut sub) = roster {
+            let unsubscribe = self
+                .request(user, &mut sub.client, "SUBSCRIBE")
+                .h("Contact", self.u(user).contact())
+                .h("User-Agent", UA_CLIENT)
+                .h("Event", "conference")
+                .h("Expires", "0");
+            self.up(t, user, &unsubscribe);
+            t += self.work(10, 40);
+            let ok = self
+                .reply(user, &unsubscribe, 200, "OK")
+                .h("Expires", "0")
+                .h("subscription-state", "terminated;reason=timeout")
+                .h("Server", UA_SERVER);
+            self.down(t, user, &ok);
+        }
+        conf.roster.retain(|r| r.entity != aor);
+        let t_roster = t + self.work(10, 40);
+        self.broadcast(conf, t_roster, &user_deleted_xml(&aor))
+            .max(t)
+    }
+}
