@@ -108,8 +108,8 @@ pub struct Step {
     pub ice: Option<&'static str>,
     /// The offer was multipart/alternative (both ICE flavours).
     pub multipart_offer: bool,
-    /// The dialog was ended (BYE, unsubscribe, terminated subscription), by whom: the
-    /// participant or the server.
+    /// The dialog was ended (BYE, unsubscribe, terminated subscription), by whom: `participant`
+    /// or `server`; for an invitation, `inviter` or `invitee`.
     pub ended_by: Option<&'static str>,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     offer_seen: bool,
@@ -676,10 +676,11 @@ impl Conferences {
             } else if m.eq_ignore_ascii_case(b"BYE") || subscription_ends(msg) {
                 let from_participant =
                     aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
-                step.ended_by = Some(if from_participant {
-                    "participant"
-                } else {
-                    "server"
+                step.ended_by = Some(match (role.kind, from_participant) {
+                    (DialogKind::Invitation, true) => "invitee",
+                    (DialogKind::Invitation, false) => "inviter",
+                    (_, true) => "participant",
+                    (_, false) => "server",
                 });
             }
         } else if let Some(status) = msg.status() {
