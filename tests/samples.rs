@@ -55,7 +55,7 @@ fn committed_captures_equal_what_the_generator_produces() {
 
 /// The step the expectation's status and diagnostics refer to: the failed step, else the
 /// invitation of a declined participant.
-fn relevant_step<'a>(p: &'a Participant, failed: Option<JoinStep>) -> Option<&'a Step> {
+fn relevant_step(p: &Participant, failed: Option<JoinStep>) -> Option<&Step> {
     match failed {
         Some(JoinStep::Invitation) | None => p.invitation.as_ref(),
         Some(JoinStep::Focus) => p.focus.as_ref(),

@@ -314,7 +314,7 @@ pub(crate) mod tests {
 
     #[test]
     fn outcome_only_agrees_on_the_outcome() {
-        for body in [B1] {
+        for body in [B1, B2, N3] {
             let full = parse(body.as_bytes()).unwrap();
             let quick = parse_outcome(body.as_bytes()).unwrap();
             assert_eq!(
