@@ -310,3 +310,26 @@ fn the_main_sample_reports_conferences_in_json() {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
 }
+
+#[test]
+fn messages_know_the_frames_that_carried_them() {
+    // Carol's focus INVITE is split over three TCP segments; bob's A/V INVITE over UDP is
+    // IP-fragmented with its fragments out of order.
+    for (file, want_multi) in [
+        ("conference-join.pcapng", true),
+        ("join-udp-fragments.pcap", true),
+    ] {
+        let p = analyse(file);
+        let msgs = p.analysis().messages();
+        assert!(
+            msgs.iter()
+                .all(|m| m.first_frame <= m.frame && m.first_frame > 0),
+            "{file}"
+        );
+        assert_eq!(
+            msgs.iter().any(|m| m.first_frame < m.frame),
+            want_multi,
+            "{file}"
+        );
+    }
+}

@@ -43,7 +43,10 @@ pub enum StartKind {
 /// One SIP message, as the report and the views need it.
 #[derive(Clone, Debug)]
 pub struct MessageRecord {
+    /// The frame that completed the message.
     pub frame: u64,
+    /// The first frame that carried part of it (see [`MsgContext::first_frame`]).
+    pub first_frame: u64,
     pub time: Timestamp,
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -220,6 +223,7 @@ impl Analysis {
         }
         self.messages.push(MessageRecord {
             frame: ctx.frame,
+            first_frame: ctx.first_frame,
             time: ctx.time,
             src: ctx.src,
             dst: ctx.dst,
@@ -379,6 +383,7 @@ mod tests {
         let (src, dst) = if from_a { (a, b) } else { (b, a) };
         MsgContext {
             frame,
+            first_frame: frame,
             time: Timestamp(frame as i64 * 1_000_000),
             src,
             dst,

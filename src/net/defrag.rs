@@ -69,6 +69,8 @@ const DATAGRAM_OVERHEAD: usize = 128;
 struct Datagram {
     seq: u64,
     first_seen: i64,
+    /// Number of the frame whose fragment arrived first.
+    first_frame: u64,
     buf: Vec<u8>,
     /// Received byte ranges, sorted, disjoint and not adjacent.
     ranges: Vec<(u32, u32)>,
@@ -180,6 +182,8 @@ pub(super) struct Reassembled {
     pub key: FragKey,
     pub protocol: u8,
     pub data: Vec<u8>,
+    /// Number of the frame whose fragment arrived first.
+    pub first_frame: u64,
     /// The key's addresses as header bytes, for [`Addrs`].
     addrs: [u8; 32],
 }
@@ -207,6 +211,7 @@ impl Reassembled {
             key,
             protocol,
             data,
+            first_frame: 0,
             addrs,
         }
     }
@@ -247,6 +252,8 @@ pub(super) enum Inserted {
 
 pub(super) struct Pool {
     config: DefragConfig,
+    /// Number of the frame being decoded, set by the decoder before each insert.
+    pub current_frame: u64,
     datagrams: AHashMap<FragKey, Datagram>,
     /// (seq, key) in arrival order; entries whose seq no longer matches are stale.
     order: VecDeque<(u64, FragKey)>,
@@ -264,6 +271,7 @@ impl Pool {
     pub fn new(config: DefragConfig) -> Self {
         Pool {
             config,
+            current_frame: 0,
             datagrams: AHashMap::default(),
             order: VecDeque::new(),
             next_seq: 0,
@@ -303,6 +311,7 @@ impl Pool {
             let d = Datagram {
                 seq,
                 first_seen: now,
+                first_frame: self.current_frame,
                 buf: Vec::new(),
                 ranges: Vec::new(),
                 total: None,
@@ -335,9 +344,9 @@ impl Pool {
             if let Some(d) = self.datagrams.remove(&frag.key) {
                 self.bytes = self.bytes.saturating_sub(d.cost());
                 stats.ip_reassembled += 1;
-                return Ok(Inserted::Complete(Reassembled::new(
-                    frag.key, protocol, d.buf,
-                )));
+                let mut done = Reassembled::new(frag.key, protocol, d.buf);
+                done.first_frame = d.first_frame;
+                return Ok(Inserted::Complete(done));
             }
         }
         while self.bytes > self.config.max_bytes {
@@ -519,6 +528,7 @@ mod tests {
         let mut d = Datagram {
             seq: 0,
             first_seen: 0,
+            first_frame: 0,
             buf: Vec::new(),
             ranges: Vec::new(),
             total: None,

@@ -58,6 +58,9 @@ pub struct IpPacket<'a> {
     pub payload: Cow<'a, [u8]>,
     /// True when the packet was reassembled from IP fragments.
     pub reassembled: bool,
+    /// Number of the first frame that carried part of the packet: the current frame, or for a
+    /// reassembled datagram the frame of the fragment that arrived first.
+    pub first_frame: u64,
 }
 
 /// What one frame turned out to be.
@@ -138,6 +141,7 @@ impl NetDecoder {
     pub fn decode<'a>(&mut self, frame: &Frame<'a>) -> NetOutput<'a> {
         self.stats.frames += 1;
         self.now = self.now.max(frame.timestamp.0);
+        self.pool.current_frame = frame.number;
         if self.stats.frames & EXPIRY_CHECK_MASK == 0 && !self.pool.is_empty() {
             self.pool.expire(self.now, &mut self.stats);
         }
@@ -150,6 +154,7 @@ impl NetDecoder {
                 protocol: p.protocol,
                 payload: Cow::Borrowed(p.payload),
                 reassembled: false,
+                first_frame: frame.number,
             });
         }
         let out = match walk::walk(Layer::Link(frame.link_type, frame.data)) {
@@ -161,6 +166,7 @@ impl NetDecoder {
                     protocol: p.protocol,
                     payload: Cow::Borrowed(p.payload),
                     reassembled: false,
+                    first_frame: frame.number,
                 })
             }
             Walk::Fragment(f) => {
@@ -220,6 +226,7 @@ impl NetDecoder {
             Ok(Inserted::Complete(d)) => d,
             Err(reason) => return NetOutput::Undecoded(reason),
         };
+        let mut first_frame = done.first_frame;
         for _ in 0..MAX_REASSEMBLY_ROUNDS {
             let mut data = std::mem::take(&mut done.data);
             let (layer, channel) = done.resume_layer(&data);
@@ -238,6 +245,7 @@ impl NetDecoder {
                 Walk::Fragment(f) => match self.pool.insert(&f, self.now, &mut self.stats) {
                     Ok(Inserted::Held) => return NetOutput::FragmentHeld,
                     Ok(Inserted::Complete(d)) => {
+                        first_frame = first_frame.min(d.first_frame);
                         done = d;
                         continue;
                     }
@@ -262,6 +270,7 @@ impl NetDecoder {
                 protocol,
                 payload: Cow::Owned(data),
                 reassembled: true,
+                first_frame,
             });
         }
         NetOutput::Undecoded("fragments nested too deep")
@@ -300,7 +309,8 @@ fn be32(d: &[u8], at: usize) -> Option<u32> {
 /// exceeded, parameter problem, packet too big): the payload starts 8 bytes into the ICMP
 /// message. Returns `None` for other ICMP types, for a quoted fragment that is not the first,
 /// and for anything that does not parse. The quote is often the whole original packet, so a
-/// SIP request that bounced ("port unreachable") can be shown for what it was.
+/// SIP request that bounced ("port unreachable") can be shown for what it was. `first_frame` is
+/// 0: the caller knows the frame.
 pub fn quoted_packet(icmp: &[u8], v6: bool) -> Option<IpPacket<'_>> {
     let kind = *icmp.first()?;
     let is_error = if v6 {
@@ -325,6 +335,7 @@ pub fn quoted_packet(icmp: &[u8], v6: bool) -> Option<IpPacket<'_>> {
                 protocol: h.protocol,
                 payload: Cow::Borrowed(h.payload),
                 reassembled: false,
+                first_frame: 0,
             })
         }
         6 => {
@@ -337,6 +348,7 @@ pub fn quoted_packet(icmp: &[u8], v6: bool) -> Option<IpPacket<'_>> {
                     protocol,
                     payload: Cow::Borrowed(payload),
                     reassembled: false,
+                    first_frame: 0,
                 }),
                 _ => None,
             }

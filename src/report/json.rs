@@ -199,6 +199,7 @@ impl Serialize for MessageOut<'_> {
         map.serialize_entry("retransmission", &m.retransmission)?;
         map.serialize_entry("size", &m.size)?;
         map.serialize_entry("icmp_quoted", &m.icmp_quoted)?;
+        map.serialize_entry("first_frame", &m.first_frame)?;
         map.end()
     }
 }

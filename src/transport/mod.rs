@@ -46,6 +46,9 @@ impl Transport {
 pub struct MsgContext {
     /// The frame that completed the message (the last segment or fragment of it).
     pub frame: u64,
+    /// The first frame that carried part of the message (equal to `frame` for a message in one
+    /// packet). Frames of the same flow between the two carried the rest.
+    pub first_frame: u64,
     pub time: Timestamp,
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -69,6 +72,7 @@ impl MsgContext {
     ) -> Self {
         MsgContext {
             frame: frame.number,
+            first_frame: frame.number,
             time: frame.timestamp,
             src: SocketAddr::new(src, 0),
             dst: SocketAddr::new(dst, 0),
@@ -142,7 +146,9 @@ impl TransportLayer {
         let payload: &[u8] = &pkt.payload;
         match pkt.protocol {
             17 => {
-                let ctx = MsgContext::at(frame, pkt.src, pkt.dst, Transport::Udp, pkt.reassembled);
+                let mut ctx =
+                    MsgContext::at(frame, pkt.src, pkt.dst, Transport::Udp, pkt.reassembled);
+                ctx.first_frame = pkt.first_frame.min(frame.number);
                 self.udp(ctx, payload, sink)
             }
             6 => self.tcp.segment(frame, pkt, &mut self.stats, sink),
@@ -272,6 +278,7 @@ mod tests {
         let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060);
         MsgContext {
             frame: 1,
+            first_frame: 1,
             time: Timestamp(0),
             src: a,
             dst: a,

@@ -23,6 +23,8 @@ const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 struct Partial {
     fragments: BTreeMap<u32, (u8, Vec<u8>)>,
     bytes: usize,
+    /// The frame of the first fragment that arrived.
+    first_frame: u64,
 }
 
 #[derive(Default)]
@@ -48,6 +50,7 @@ impl SctpReassembler {
         let dst = SocketAddr::new(pkt.dst, u16::from_be_bytes([h[2], h[3]]));
         let ctx = MsgContext {
             frame: frame.number,
+            first_frame: pkt.first_frame.min(frame.number),
             time: frame.timestamp,
             src,
             dst,
@@ -104,8 +107,12 @@ impl SctpReassembler {
             self.partial.remove(&key);
             return;
         }
+        if p.fragments.is_empty() {
+            p.first_frame = ctx.first_frame;
+        }
         p.bytes += user.len();
         p.fragments.insert(tsn, (flags, user.to_vec()));
+        let first_frame = p.first_frame;
         // Complete when a B fragment and an E fragment are linked by consecutive TSNs.
         let Some(message) = assemble(&p.fragments) else {
             return;
@@ -113,6 +120,7 @@ impl SctpReassembler {
         self.partial.remove(&key);
         let mut ctx = *ctx;
         ctx.reassembled = true;
+        ctx.first_frame = first_frame.min(ctx.first_frame);
         scan_datagram(&message, &ctx, stats, sink);
     }
 
@@ -185,6 +193,7 @@ mod tests {
                 protocol: 132,
                 payload: Cow::Owned(p),
                 reassembled: false,
+                first_frame: 0,
             };
             r.packet(&frame, &pkt, &mut st, &mut sink);
         }

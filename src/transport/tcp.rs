@@ -66,8 +66,11 @@ struct Direction {
     next_seq: u32,
     /// Bytes received in order but not framed yet (an unfinished message).
     buf: Vec<u8>,
-    /// Segments ahead of `next_seq`, keyed by their distance from the stream start.
-    ooo: BTreeMap<u64, Vec<u8>>,
+    /// Segments ahead of `next_seq`, keyed by their distance from the stream start, with the
+    /// frame that carried each.
+    ooo: BTreeMap<u64, (u64, Vec<u8>)>,
+    /// The earliest frame that carried bytes now in `buf` (the unfinished message).
+    buf_first_frame: u64,
     ooo_bytes: usize,
     /// Stream offset of `next_seq`.
     next_off: u64,
@@ -81,6 +84,8 @@ struct Direction {
 struct Connection {
     dirs: [Direction; 2],
     last_seen: Timestamp,
+    /// The last frame of the connection: messages completed when it is closed are reported there.
+    last_frame: u64,
 }
 
 /// All TCP connections of a capture.
@@ -142,6 +147,7 @@ impl TcpReassembler {
                 Connection {
                     dirs: Default::default(),
                     last_seen: frame.timestamp,
+                    last_frame: frame.number,
                 },
             );
         }
@@ -149,9 +155,11 @@ impl TcpReassembler {
             return;
         };
         conn.last_seen = frame.timestamp;
+        conn.last_frame = frame.number;
         let mut emit = Emit {
             ctx: MsgContext {
                 frame: frame.number,
+                first_frame: pkt.first_frame.min(frame.number),
                 time: frame.timestamp,
                 src,
                 dst,
@@ -239,9 +247,13 @@ impl TcpReassembler {
     }
 
     fn last_ctx(&self, key: &(SocketAddr, SocketAddr)) -> MsgContext {
-        let time = self.conns.get(key).map_or(Timestamp(0), |c| c.last_seen);
+        let (time, frame) = self
+            .conns
+            .get(key)
+            .map_or((Timestamp(0), 0), |c| (c.last_seen, c.last_frame));
         MsgContext {
-            frame: 0,
+            frame,
+            first_frame: frame,
             time,
             src: key.0,
             dst: key.1,
@@ -336,13 +348,15 @@ impl Direction {
     fn out_of_order<S: SipSink>(&mut self, ahead: u64, payload: &[u8], emit: &mut Emit<'_, S>) {
         let off = self.next_off + ahead;
         match self.ooo.get(&off) {
-            Some(held) if held.len() >= payload.len() => {
+            Some((_, held)) if held.len() >= payload.len() => {
                 emit.stats.tcp_retransmissions += 1;
             }
             _ => {
                 emit.stats.tcp_out_of_order += 1;
-                let old = self.ooo.insert(off, payload.to_vec());
-                self.ooo_bytes = self.ooo_bytes + payload.len() - old.map_or(0, |o| o.len());
+                let old = self
+                    .ooo
+                    .insert(off, (emit.ctx.first_frame, payload.to_vec()));
+                self.ooo_bytes = self.ooo_bytes + payload.len() - old.map_or(0, |(_, o)| o.len());
             }
         }
     }
@@ -350,19 +364,25 @@ impl Direction {
     /// Appends in-order bytes, then whatever held segments they make contiguous, and frames.
     fn in_order<S: SipSink>(&mut self, payload: &[u8], emit: &mut Emit<'_, S>) {
         self.advance(payload.len());
+        let this_frame = emit.ctx.first_frame;
         if self.buf.is_empty() && self.ooo.is_empty() && self.ws_message.is_empty() {
             // Fast path: frame straight from the segment; buffer only the unfinished tail.
             emit.ctx.reassembled = false;
             let used = frame_bytes(payload, 0, &mut self.mode, &mut self.ws_message, emit);
             self.buf
                 .extend_from_slice(payload.get(used..).unwrap_or_default());
+            self.buf_first_frame = this_frame;
             self.bound_pending(emit);
             return;
         }
         let pre = self.buf.len();
+        if pre == 0 {
+            self.buf_first_frame = this_frame;
+        }
         self.buf.extend_from_slice(payload);
         self.drain_ooo();
         self.frame_buffer(pre, emit);
+        emit.ctx.first_frame = this_frame;
     }
 
     fn advance(&mut self, n: usize) {
@@ -377,10 +397,15 @@ impl Direction {
             if off > self.next_off {
                 break;
             }
-            let seg = entry.remove();
+            let (frame, seg) = entry.remove();
             self.ooo_bytes -= seg.len();
             let skip = (self.next_off - off) as usize;
             if let Some(tail) = seg.get(skip..).filter(|t| !t.is_empty()) {
+                self.buf_first_frame = if self.buf.is_empty() {
+                    frame
+                } else {
+                    self.buf_first_frame.min(frame)
+                };
                 self.buf.extend_from_slice(tail);
                 self.advance(tail.len());
             }
@@ -393,6 +418,8 @@ impl Direction {
     fn frame_buffer<S: SipSink>(&mut self, pre: usize, emit: &mut Emit<'_, S>) {
         let buf = std::mem::take(&mut self.buf);
         emit.ctx.reassembled = pre > 0;
+        // Messages framed here may have started in any frame that fed `buf`.
+        emit.ctx.first_frame = self.buf_first_frame.min(emit.ctx.frame);
         let used = frame_bytes(&buf, pre, &mut self.mode, &mut self.ws_message, emit);
         self.buf = buf;
         self.buf.drain(..used.min(self.buf.len()));
@@ -664,6 +691,7 @@ mod tests {
             protocol: 6,
             payload: Cow::Owned(seg),
             reassembled: false,
+            first_frame: 0,
         };
         r.segment(&frame, &pkt, stats, sink);
     }
