@@ -819,6 +819,33 @@ mod tests {
         assert_eq!(sink.messages[0].2, sip);
     }
 
+    #[test]
+    fn a_15_kb_notify_across_many_segments() {
+        let roster = "<user entity=\"sip:u@example.com\"/>".repeat(450);
+        let notify = format!(
+            "NOTIFY sip:b@h SIP/2.0\r\nCall-ID: roster\r\nCSeq: 2 NOTIFY\r\nEvent: conference\r\nContent-Type: application/conference-info+xml\r\nContent-Length: {}\r\n\r\n{roster}",
+            roster.len()
+        );
+        assert!(notify.len() > 15_000);
+        let mut data = notify.into_bytes();
+        data.extend(msg(1, 3));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        for (i, chunk) in data.chunks(1460).enumerate() {
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                1 + i as u64,
+                tcp(100 + (i * 1460) as u32, ACK, chunk),
+            );
+        }
+        assert_eq!(sink.messages.len(), 2);
+        assert!(sink.messages[0].2.len() > 15_000);
+        assert_eq!(sink.messages[0].0, 11, "completed by the 11th segment");
+        assert_eq!(st.incomplete_messages, 0);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
         /// Any order of segments, with duplicates and overlaps mixed in, yields the same
