@@ -435,14 +435,11 @@ impl Conferences {
     /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
     /// conference ID.
     pub fn classify(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
-        let method = msg
-            .method()
-            .or_else(|| msg.cseq().map(|c| c.1))
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let method = msg.method().or_else(|| msg.cseq().map(|c| c.1)).unwrap_or_default();
+        let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
         let is_request = msg.is_request();
         // An invitation: the body names the conference.
-        if method == b"INVITE" && is_request && msg.to_tag().is_none() {
+        if is(b"INVITE") && is_request && msg.to_tag().is_none() {
             if let Some(ct) = msg.content_type() {
                 if ct.eq_ignore_ascii_case(b"application/ms-conf-invite+xml") {
                     self.open_invitation(id, dialog, ctx, msg);
@@ -459,15 +456,18 @@ impl Conferences {
             (None, Some(c)) => (c, Hdr::To),
             (None, None) => return,
         };
-        let Some(uri) = ConfUri::parse(&String::from_utf8_lossy(conf)) else {
-            return;
+        let uri = match std::str::from_utf8(conf) {
+            Ok(text) => ConfUri::parse(text),
+            Err(_) => ConfUri::parse(&String::from_utf8_lossy(conf)),
         };
-        let kind = match (&method[..], &uri.mcu) {
-            (_, McuType::FocusFactory) => DialogKind::ConferenceControl,
-            (b"INVITE", McuType::Focus) => DialogKind::Focus,
-            (b"INVITE", McuType::AudioVideo) => DialogKind::Media,
-            (b"INVITE", _) => DialogKind::Mcu,
-            (b"SUBSCRIBE" | b"NOTIFY" | b"BENOTIFY", _) => DialogKind::Roster,
+        let Some(uri) = uri else { return };
+        let invite = is(b"INVITE");
+        let kind = match &uri.mcu {
+            McuType::FocusFactory => DialogKind::ConferenceControl,
+            McuType::Focus if invite => DialogKind::Focus,
+            McuType::AudioVideo if invite => DialogKind::Media,
+            _ if invite => DialogKind::Mcu,
+            _ if is(b"SUBSCRIBE") || is(b"NOTIFY") || is(b"BENOTIFY") => DialogKind::Roster,
             _ => DialogKind::ConferenceControl,
         };
         dialog.kind = kind;
@@ -523,7 +523,7 @@ impl Conferences {
         msg: &Message<'_>,
     ) {
         dialog.kind = DialogKind::Invitation;
-        let invite = match conf_invite::parse(msg.body()) {
+        let invite = match conf_invite::parse_focus(msg.body()) {
             Ok(i) => i,
             Err(_) => {
                 self.stats.bad_bodies += 1;

@@ -135,7 +135,54 @@ pub fn parse(body: &[u8]) -> Result<C3p, BodyError> {
 /// analysis needs; the rest of the document is not read. A failed command is read whole, since
 /// its reason may be in a child element. Keys, user and roles are `None`/empty here.
 pub fn parse_outcome(body: &[u8]) -> Result<C3p, BodyError> {
-    walk(body, true)
+    match scan_outcome(body) {
+        Some(c3p) => Ok(c3p),
+        None => walk(body, true),
+    }
+}
+
+/// The outcome read from the first two start tags without an XML parse, for a plain document
+/// (UTF-8, no entity references in the values read, not a failure); `None` otherwise.
+fn scan_outcome(body: &[u8]) -> Option<C3p> {
+    use xml::RawAttr;
+    let text = std::str::from_utf8(body).ok()?;
+    let (root, end) = xml::next_start_tag(text, 0)?;
+    let kind = match root.local {
+        "request" => C3pKind::Request,
+        "response" => C3pKind::Response,
+        _ => return None,
+    };
+    let (command, _) = xml::next_start_tag(text, end)?;
+    let plain = |a: RawAttr<'_>| match a {
+        RawAttr::Absent => Some(None),
+        RawAttr::Plain(v) => Some(Some(v.to_owned())),
+        RawAttr::Unreadable => None,
+    };
+    let code = plain(root.attr("code"))?.map(|c| C3pCode::parse(&c));
+    if code == Some(C3pCode::Failure) {
+        return None; // a failure's reason may be in a child element
+    }
+    let reason = match plain(command.attr("reason"))? {
+        Some(r) => Some(r),
+        None => plain(command.attr("result"))?,
+    };
+    Some(C3p {
+        kind,
+        command: command.local.to_owned(),
+        request_id: plain(root.attr("requestId"))?,
+        c3p_version: None,
+        from: None,
+        to: None,
+        code,
+        reason,
+        conf_entity: None,
+        conference_id: None,
+        user_entity: None,
+        roles: Vec::new(),
+        endpoint_entity: None,
+        media_id: None,
+        mcu_uri: None,
+    })
 }
 
 fn walk(body: &[u8], outcome_only: bool) -> Result<C3p, BodyError> {

@@ -53,6 +53,45 @@ impl ConfInvite {
 }
 
 /// Parses an `application/ms-conf-invite+xml` body.
+/// The focus URI and subject (all the join analysis needs), read without an XML parse when the
+/// document is plain (UTF-8, no entity references in them); else the full [`parse`].
+pub fn parse_focus(body: &[u8]) -> Result<ConfInvite, BodyError> {
+    match scan_focus(body) {
+        Some(invite) => Ok(invite),
+        None => parse(body),
+    }
+}
+
+fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (root, mut pos) = xml::next_start_tag(text, 0)?;
+    if root.local != "Conferencing" {
+        return None;
+    }
+    let mut out = ConfInvite::default();
+    while let Some((tag, end)) = xml::next_start_tag(text, pos) {
+        pos = end;
+        let slot = match tag.local {
+            "focus-uri" => &mut out.focus_uri,
+            "subject" => &mut out.subject,
+            _ => continue,
+        };
+        let content = if text.get(..end)?.ends_with("/>") {
+            ""
+        } else {
+            let rest = text.get(end..)?;
+            rest.get(..rest.find('<')?)?.trim()
+        };
+        if content.contains('&') {
+            return None;
+        }
+        if slot.is_none() {
+            *slot = Some(content.to_owned());
+        }
+    }
+    out.focus_uri.is_some().then_some(out)
+}
+
 pub fn parse(body: &[u8]) -> Result<ConfInvite, BodyError> {
     let text = lossy(body);
     let mut v = InviteVisitor::default();
@@ -142,6 +181,17 @@ pub(crate) mod tests {
   </im>
 </Conferencing>
 "#;
+
+    #[test]
+    fn the_quick_read_agrees_with_the_full_parse() {
+        for body in [A1, "<Conferencing version=\"2.0\"><focus-uri>sip:a@b;gruu;opaque=app:conf:focus:id:X</focus-uri><subject/></Conferencing>"] {
+            let full = parse(body.as_bytes()).unwrap();
+            let quick = parse_focus(body.as_bytes()).unwrap();
+            assert_eq!((&quick.focus_uri, &quick.subject), (&full.focus_uri, &full.subject));
+        }
+        let escaped = "<Conferencing><focus-uri>sip:a@b</focus-uri><subject>R&amp;D</subject></Conferencing>";
+        assert_eq!(parse_focus(escaped.as_bytes()).unwrap().subject.as_deref(), Some("R&D"));
+    }
 
     #[test]
     fn a1_worked_example() {

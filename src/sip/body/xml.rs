@@ -346,3 +346,103 @@ mod tests {
         assert_eq!(p.as_str(), "conference-info/users");
     }
 }
+
+/// A start tag read by [`next_start_tag`], for the few hot-path questions the analysis asks of
+/// small, plain documents (the C3P outcome, an invitation's focus URI) without a full parse.
+pub(crate) struct RawTag<'a> {
+    /// The local name (prefix removed).
+    pub local: &'a str,
+    /// The raw attribute text after the name.
+    attrs: &'a str,
+}
+
+/// An attribute as [`RawTag::attr`] found it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RawAttr<'a> {
+    Absent,
+    /// The value needs no decoding.
+    Plain(&'a str),
+    /// The value holds an entity or character reference, or the attributes could not be read:
+    /// use [`walk`].
+    Unreadable,
+}
+
+impl<'a> RawTag<'a> {
+    /// The attribute with this local name (namespace declarations are not attributes).
+    pub(crate) fn attr(&self, local: &str) -> RawAttr<'a> {
+        let mut rest = self.attrs;
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() || rest.starts_with('/') {
+                return RawAttr::Absent;
+            }
+            let Some(eq) = rest.find('=') else { return RawAttr::Unreadable };
+            let name = rest.get(..eq).unwrap_or_default().trim();
+            let after = rest.get(eq + 1..).unwrap_or_default().trim_start();
+            let Some(quote) = after.chars().next().filter(|q| *q == '"' || *q == '\'') else {
+                return RawAttr::Unreadable;
+            };
+            let Some(len) = after.get(1..).and_then(|v| v.find(quote)) else {
+                return RawAttr::Unreadable;
+            };
+            let value = after.get(1..1 + len).unwrap_or_default();
+            let name_local = name.rsplit(':').next().unwrap_or(name);
+            if name_local == local && name != "xmlns" && !name.starts_with("xmlns:") {
+                return if value.contains('&') { RawAttr::Unreadable } else { RawAttr::Plain(value) };
+            }
+            rest = after.get(len + 2..).unwrap_or_default();
+        }
+    }
+}
+
+/// The next start tag at or after byte `from`, skipping the XML declaration, processing
+/// instructions, comments, end tags and text; returns the tag and the offset just after it.
+/// `None` at the end of input and for anything this scanner does not read (CDATA, DOCTYPE, a
+/// tag that does not end): the caller then falls back to [`walk`].
+pub(crate) fn next_start_tag(s: &str, from: usize) -> Option<(RawTag<'_>, usize)> {
+    let mut pos = from;
+    loop {
+        let lt = pos + s.get(pos..)?.find('<')?;
+        let rest = s.get(lt + 1..)?;
+        if rest.starts_with('?') {
+            pos = lt + 1 + rest.find("?>")? + 2;
+        } else if rest.starts_with("!--") {
+            pos = lt + 1 + rest.find("-->")? + 3;
+        } else if rest.starts_with('!') {
+            return None;
+        } else if rest.starts_with('/') {
+            pos = lt + 1 + rest.find('>')? + 1;
+        } else {
+            let gt = rest.find('>')?;
+            let inner = rest.get(..gt)?;
+            let name_end = inner.find(|c: char| c.is_whitespace() || c == '/').unwrap_or(inner.len());
+            let name = inner.get(..name_end)?;
+            if name.is_empty() {
+                return None;
+            }
+            let local = name.rsplit(':').next().unwrap_or(name);
+            let attrs = inner.get(name_end..)?;
+            return Some((RawTag { local, attrs }, lt + 1 + gt + 1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+
+    #[test]
+    fn start_tags_and_attributes() {
+        let doc = r#"<?xml version="1.0"?><!-- c --><c:response xmlns:c="x" requestId='7' code="success"><addUser reason="a&amp;b"/></c:response>"#;
+        let (root, end) = next_start_tag(doc, 0).unwrap();
+        assert_eq!(root.local, "response");
+        assert_eq!(root.attr("requestId"), RawAttr::Plain("7"));
+        assert_eq!(root.attr("code"), RawAttr::Plain("success"));
+        assert_eq!(root.attr("c"), RawAttr::Absent, "namespace declarations are not attributes");
+        let (cmd, _) = next_start_tag(doc, end).unwrap();
+        assert_eq!(cmd.local, "addUser");
+        assert_eq!(cmd.attr("reason"), RawAttr::Unreadable);
+        assert!(next_start_tag("<![CDATA[x]]><a/>", 0).is_none());
+        assert!(next_start_tag("<a b=\"1", 0).is_none());
+    }
+}
