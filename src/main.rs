@@ -133,6 +133,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }),
         Ok(()) => {
             report_peak_rss();
+            // The analysis is freed by the process exit; walking it to free it piece by piece
+            // would only add time.
+            std::mem::forget(pipeline);
             Ok(())
         }
     }

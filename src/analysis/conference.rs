@@ -23,6 +23,7 @@ use crate::sip::uri::{aor_bytes, may_be_conference};
 use crate::transport::MsgContext;
 use ahash::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 
 /// Most conferences tracked, and participants per conference; beyond, they are counted.
 const MAX_CONFERENCES: usize = 100_000;
@@ -194,6 +195,8 @@ impl Participant {
 #[derive(Clone, Debug)]
 pub struct Conference {
     pub id: String,
+    /// `user@host` of the organizer as the URIs write it (the lookup key).
+    organizer_key: String,
     pub organizer: String,
     pub focus_uri: String,
     pub subject: Option<String>,
@@ -422,7 +425,10 @@ pub struct ConferenceStats {
 #[derive(Default)]
 pub struct Conferences {
     list: Vec<Conference>,
-    by_key: HashMap<(String, String), u32, RandomState>,
+    /// Conferences by a hash of (organizer, case-folded ID); collisions are told apart by
+    /// comparing the fields.
+    by_key: HashMap<u64, Vec<u32>, RandomState>,
+    hasher: RandomState,
     roles: HashMap<u32, Role, RandomState>,
     pub stats: ConferenceStats,
 }
@@ -560,9 +566,26 @@ impl Conferences {
         }
     }
 
+    /// The conference of (organizer, ID), created when first seen. IDs are matched ignoring
+    /// case (protocol.md §1.4: observed IDs are upper case; a case-folded match is safer).
     fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
-        let key = (uri.organizer.clone(), id.to_string());
-        if let Some(&c) = self.by_key.get(&key) {
+        let hash = {
+            let mut h = self.hasher.build_hasher();
+            h.write(uri.organizer.as_bytes());
+            h.write_u8(0);
+            for b in id.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+            h.finish()
+        };
+        let found = self.by_key.get(&hash).and_then(|candidates| {
+            candidates.iter().copied().find(|&c| {
+                self.list.get(c as usize).is_some_and(|conf| {
+                    conf.organizer_key == uri.organizer && conf.id.eq_ignore_ascii_case(id)
+                })
+            })
+        });
+        if let Some(c) = found {
             if let Some(conf) = self.list.get_mut(c as usize) {
                 conf.last_seen = conf.last_seen.max(at);
             }
@@ -575,6 +598,7 @@ impl Conferences {
         let c = self.list.len() as u32;
         self.list.push(Conference {
             id: id.to_string(),
+            organizer_key: uri.organizer.clone(),
             organizer: uri.organizer_aor(),
             focus_uri: uri.focus_uri(),
             subject: None,
@@ -589,7 +613,7 @@ impl Conferences {
             roster_problems: 0,
             control: Vec::new(),
         });
-        self.by_key.insert(key, c);
+        self.by_key.entry(hash).or_default().push(c);
         Some(c)
     }
 
@@ -607,7 +631,10 @@ impl Conferences {
     }
 
     /// A message of a conference dialog (retransmissions excluded).
-    pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>) {
+    ///
+    /// `from_initiator`: the message's From tag is that of the request that opened the dialog
+    /// (the participant, for focus / roster / MCU dialogs; the inviter, for an invitation).
+    pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>, from_initiator: bool) {
         let Some(&role) = self.roles.get(&id) else {
             return;
         };
@@ -674,11 +701,9 @@ impl Conferences {
                     offer(step, msg, body_kind, &mut self.stats);
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || subscription_ends(msg) {
-                let from_participant =
-                    aor_bytes(msg.header(Hdr::From).unwrap_or_default()) == p.uri;
-                step.ended_by = Some(match (role.kind, from_participant) {
-                    (DialogKind::Invitation, true) => "invitee",
-                    (DialogKind::Invitation, false) => "inviter",
+                step.ended_by = Some(match (role.kind, from_initiator) {
+                    (DialogKind::Invitation, true) => "inviter",
+                    (DialogKind::Invitation, false) => "invitee",
                     (_, true) => "participant",
                     (_, false) => "server",
                 });

@@ -299,7 +299,8 @@ impl Analysis {
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
         if !retransmission && dialog.kind != DialogKind::Other {
-            self.conferences.message(id, ctx, msg);
+            let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
+            self.conferences.message(id, ctx, msg, from_initiator);
         }
         (Some(id), retransmission)
     }
