@@ -441,7 +441,10 @@ impl Conferences {
     /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
     /// conference ID.
     pub fn classify(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
-        let method = msg.method().or_else(|| msg.cseq().map(|c| c.1)).unwrap_or_default();
+        let method = msg
+            .method()
+            .or_else(|| msg.cseq().map(|c| c.1))
+            .unwrap_or_default();
         let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
         let is_request = msg.is_request();
         // An invitation: the body names the conference.

@@ -163,13 +163,19 @@ impl TransportLayer {
     fn icmp(&mut self, frame: &Frame<'_>, v6: bool, payload: &[u8], sink: &mut impl SipSink) {
         match crate::net::quoted_packet(payload, v6) {
             Some(q) if q.protocol == 17 => {
-                let before = self.stats.udp_not_sip;
+                // A quoted datagram is not a UDP datagram of this capture: only the SIP found
+                // in it counts.
+                let (datagrams, not_sip, keepalives) = (
+                    self.stats.udp_datagrams,
+                    self.stats.udp_not_sip,
+                    self.stats.keepalives,
+                );
                 let mut ctx = MsgContext::at(frame, q.src, q.dst, Transport::Udp, false);
                 ctx.icmp_quoted = true;
                 self.udp(ctx, &q.payload, sink);
-                // A quoted datagram that is not SIP is not a UDP datagram of this capture.
-                self.stats.udp_datagrams -= 1;
-                self.stats.udp_not_sip = before;
+                self.stats.udp_datagrams = datagrams;
+                self.stats.udp_not_sip = not_sip;
+                self.stats.keepalives = keepalives;
             }
             _ => self.stats.other_protocols += 1,
         }
@@ -287,6 +293,50 @@ mod tests {
             reassembled: false,
             icmp_quoted: false,
         }
+    }
+
+    #[test]
+    fn icmp_errors_quoting_sip_and_truncated_quotes() {
+        use crate::net::IpPacket;
+        use std::borrow::Cow;
+        let sip =
+            b"INVITE sip:b@h SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let mut quoted = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let total = (20 + 8 + sip.len()) as u16;
+        quoted[2..4].copy_from_slice(&total.to_be_bytes());
+        quoted.extend_from_slice(&[0x13, 0xc4, 0x13, 0xc4]);
+        quoted.extend_from_slice(&((8 + sip.len()) as u16).to_be_bytes());
+        quoted.extend_from_slice(&[0, 0]);
+        quoted.extend_from_slice(sip);
+        let frame = Frame {
+            number: 9,
+            timestamp: Timestamp(0),
+            link_type: 1,
+            data: &[],
+            original_len: 0,
+            source: 0,
+        };
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut layer = TransportLayer::new();
+        let mut sink = Collect::default();
+        for cut in [quoted.len(), 24, 20] {
+            let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+            icmp.extend_from_slice(&quoted[..cut]);
+            let pkt = IpPacket {
+                src: ip,
+                dst: ip,
+                protocol: 1,
+                payload: Cow::Owned(icmp),
+                reassembled: false,
+                first_frame: 9,
+            };
+            layer.handle(&frame, &pkt, &mut sink);
+        }
+        assert_eq!(sink.messages.len(), 1);
+        assert_eq!(layer.stats().icmp_quoted_sip, 1);
+        assert_eq!(layer.stats().udp_datagrams, 0);
     }
 
     #[test]

@@ -189,8 +189,12 @@ pub(crate) mod tests {
             let quick = parse_focus(body.as_bytes()).unwrap();
             assert_eq!((&quick.focus_uri, &quick.subject), (&full.focus_uri, &full.subject));
         }
-        let escaped = "<Conferencing><focus-uri>sip:a@b</focus-uri><subject>R&amp;D</subject></Conferencing>";
-        assert_eq!(parse_focus(escaped.as_bytes()).unwrap().subject.as_deref(), Some("R&D"));
+        let escaped =
+            "<Conferencing><focus-uri>sip:a@b</focus-uri><subject>R&amp;D</subject></Conferencing>";
+        assert_eq!(
+            parse_focus(escaped.as_bytes()).unwrap().subject.as_deref(),
+            Some("R&D")
+        );
     }
 
     #[test]

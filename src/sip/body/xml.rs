@@ -376,7 +376,9 @@ impl<'a> RawTag<'a> {
             if rest.is_empty() || rest.starts_with('/') {
                 return RawAttr::Absent;
             }
-            let Some(eq) = rest.find('=') else { return RawAttr::Unreadable };
+            let Some(eq) = rest.find('=') else {
+                return RawAttr::Unreadable;
+            };
             let name = rest.get(..eq).unwrap_or_default().trim();
             let after = rest.get(eq + 1..).unwrap_or_default().trim_start();
             let Some(quote) = after.chars().next().filter(|q| *q == '"' || *q == '\'') else {
@@ -388,7 +390,11 @@ impl<'a> RawTag<'a> {
             let value = after.get(1..1 + len).unwrap_or_default();
             let name_local = name.rsplit(':').next().unwrap_or(name);
             if name_local == local && name != "xmlns" && !name.starts_with("xmlns:") {
-                return if value.contains('&') { RawAttr::Unreadable } else { RawAttr::Plain(value) };
+                return if value.contains('&') {
+                    RawAttr::Unreadable
+                } else {
+                    RawAttr::Plain(value)
+                };
             }
             rest = after.get(len + 2..).unwrap_or_default();
         }
@@ -415,7 +421,9 @@ pub(crate) fn next_start_tag(s: &str, from: usize) -> Option<(RawTag<'_>, usize)
         } else {
             let gt = rest.find('>')?;
             let inner = rest.get(..gt)?;
-            let name_end = inner.find(|c: char| c.is_whitespace() || c == '/').unwrap_or(inner.len());
+            let name_end = inner
+                .find(|c: char| c.is_whitespace() || c == '/')
+                .unwrap_or(inner.len());
             let name = inner.get(..name_end)?;
             if name.is_empty() {
                 return None;
@@ -438,7 +446,11 @@ mod raw_tests {
         assert_eq!(root.local, "response");
         assert_eq!(root.attr("requestId"), RawAttr::Plain("7"));
         assert_eq!(root.attr("code"), RawAttr::Plain("success"));
-        assert_eq!(root.attr("c"), RawAttr::Absent, "namespace declarations are not attributes");
+        assert_eq!(
+            root.attr("c"),
+            RawAttr::Absent,
+            "namespace declarations are not attributes"
+        );
         let (cmd, _) = next_start_tag(doc, end).unwrap();
         assert_eq!(cmd.local, "addUser");
         assert_eq!(cmd.attr("reason"), RawAttr::Unreadable);
