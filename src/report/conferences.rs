@@ -48,6 +48,7 @@ impl Serialize for ConferenceOut<'_> {
                     stale: r.stale,
                     users: r.len(),
                     problems: c.roster_problems,
+                    copies: c.roster_copies,
                 },
             )?;
         }
@@ -71,7 +72,10 @@ struct RosterOut {
     version: Option<u64>,
     stale: bool,
     users: usize,
+    /// Documents that skipped versions, came out of order or could not be decoded.
     problems: u32,
+    /// Documents sent to the other subscribers (the same state), counted but not merged again.
+    copies: u32,
 }
 
 #[derive(Serialize)]
