@@ -523,6 +523,10 @@ impl Roster {
         let (Some(mine), Some(theirs)) = (self.entity.as_deref(), doc.entity.as_deref()) else {
             return true;
         };
+        // The same text is the same conference; only different spellings need parsing.
+        if mine == theirs {
+            return true;
+        }
         match (ConfUri::parse(mine), ConfUri::parse(theirs)) {
             (Some(a), Some(b)) => a.same_conference(&b) || (a.id.is_none() && a == b),
             _ => mine.trim().eq_ignore_ascii_case(theirs.trim()),
