@@ -32,7 +32,7 @@ const MAX_PARTICIPANTS: usize = 10_000;
 const MAX_ATTEMPTS: usize = 16;
 
 /// Where a participant stands (design.md's states).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JoinState {
     Invited,
     Declined,
@@ -56,7 +56,7 @@ impl JoinState {
 }
 
 /// The step of a join that failed first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JoinStep {
     Invitation,
     Focus,

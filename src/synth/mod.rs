@@ -70,50 +70,9 @@ pub struct Scenario {
     pub build: fn() -> Generated,
 }
 
-/// A participant's state in a conference, as the JSON report names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    Invited,
-    Declined,
-    FocusJoined,
-    Joined,
-    Failed,
-    Left,
-}
-
-impl State {
-    /// The report's spelling: `invited`, `declined`, `focus-joined`, `joined`, `failed`,
-    /// `left`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Invited => "invited",
-            State::Declined => "declined",
-            State::FocusJoined => "focus-joined",
-            State::Joined => "joined",
-            State::Failed => "failed",
-            State::Left => "left",
-        }
-    }
-}
-
-/// A step of joining, as the JSON report names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Step {
-    Invitation,
-    Focus,
-    Media,
-}
-
-impl Step {
-    /// The report's spelling: `invitation`, `focus`, `media`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Invitation => "invitation",
-            Step::Focus => "focus",
-            Step::Media => "media",
-        }
-    }
-}
+/// A participant's state and the step that failed: the analysis's own types, so that an
+/// expectation is written in exactly the terms the report uses.
+pub use crate::analysis::{JoinState as State, JoinStep as Step};
 
 /// What the analysis of a scenario should report for one participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,6 +62,27 @@ pub struct MsgContext {
 }
 
 impl MsgContext {
+    /// The context of a message carried by `pkt`, between `src` and `dst` (with ports).
+    pub fn of_packet(
+        frame: &Frame<'_>,
+        pkt: &IpPacket<'_>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+    ) -> Self {
+        MsgContext {
+            frame: frame.number,
+            first_frame: pkt.first_frame.min(frame.number),
+            time: frame.timestamp,
+            src,
+            dst,
+            transport,
+            ip_reassembled: pkt.reassembled,
+            reassembled: false,
+            icmp_quoted: false,
+        }
+    }
+
     /// The context of a packet seen in `frame`, ports still to be filled in.
     pub fn at(
         frame: &Frame<'_>,

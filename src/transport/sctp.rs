@@ -48,17 +48,7 @@ impl SctpReassembler {
         stats.sctp_packets += 1;
         let src = SocketAddr::new(pkt.src, u16::from_be_bytes([h[0], h[1]]));
         let dst = SocketAddr::new(pkt.dst, u16::from_be_bytes([h[2], h[3]]));
-        let ctx = MsgContext {
-            frame: frame.number,
-            first_frame: pkt.first_frame.min(frame.number),
-            time: frame.timestamp,
-            src,
-            dst,
-            transport: Transport::Sctp,
-            ip_reassembled: pkt.reassembled,
-            reassembled: false,
-            icmp_quoted: false,
-        };
+        let ctx = MsgContext::of_packet(frame, pkt, src, dst, Transport::Sctp);
         let mut rest = seg.get(12..).unwrap_or_default();
         while let Some(ch) = rest.get(..4) {
             let kind = ch[0];

@@ -157,17 +157,7 @@ impl TcpReassembler {
         conn.last_seen = frame.timestamp;
         conn.last_frame = frame.number;
         let mut emit = Emit {
-            ctx: MsgContext {
-                frame: frame.number,
-                first_frame: pkt.first_frame.min(frame.number),
-                time: frame.timestamp,
-                src,
-                dst,
-                transport: Transport::Tcp,
-                ip_reassembled: pkt.reassembled,
-                reassembled: false,
-                icmp_quoted: false,
-            },
+            ctx: MsgContext::of_packet(frame, pkt, src, dst, Transport::Tcp),
             stats,
             sink,
         };
