@@ -20,9 +20,11 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod export;
 pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod sip;
 pub mod synth;
 pub mod transport;
+pub mod tui;
