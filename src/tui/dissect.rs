@@ -52,7 +52,9 @@ impl Builder {
             depth: self.depth,
             text,
             tone,
-            expanded: self.depth < 2,
+            // Open down to the decoded body's first level; deeper detail (SDP media lines,
+            // roster users) on demand.
+            expanded: self.depth < 3,
             has_children: false,
         });
     }

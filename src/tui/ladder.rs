@@ -251,16 +251,17 @@ impl Ladder {
         if let Some(i) = self.dialogs.iter().position(|x| x.dialog == d) {
             return i;
         }
-        let (kind, mcu) = match roles.dialogs.get(&d) {
-            Some((k, name, _)) => (*k, name.clone()),
+        let (kind, mcu, client) = match roles.dialogs.get(&d) {
+            Some((k, name, client)) => (*k, name.clone(), *client),
             None => (
                 a.dialogs()
                     .get(d as usize)
                     .map_or(DialogKind::Other, |x| x.kind),
                 String::new(),
+                None,
             ),
         };
-        let name = match kind {
+        let mut name = match kind {
             DialogKind::Invitation => "invitation".to_string(),
             DialogKind::Focus => "focus".to_string(),
             DialogKind::Roster => "roster".to_string(),
@@ -275,6 +276,21 @@ impl Ladder {
                     a.symbols.name(x.method).to_string()
                 }),
         };
+        // In a conference ladder, whose dialog it is (an invitation: who is invited).
+        if let Scope::Conference(_) = self.scope {
+            let user = if kind == DialogKind::Invitation {
+                a.dialogs()
+                    .get(d as usize)
+                    .map(|x| format!("→{}", short_user(&x.to)))
+            } else {
+                client
+                    .and_then(|c| roles.clients.get(c))
+                    .map(|(_, title)| title.clone())
+            };
+            if let Some(user) = user {
+                name = format!("{name} {user}");
+            }
+        }
         let letter = (b'A' + (self.dialogs.len() % 26) as u8) as char;
         self.dialogs.push(LadderDialog {
             dialog: d,

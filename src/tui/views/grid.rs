@@ -135,7 +135,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         })
     });
     let header = Row::new(vec![
-        " PARTICIPANT",
+        " USER",
         "STATE",
         "INVITATION",
         "FOCUS (C3P)",

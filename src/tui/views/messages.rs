@@ -78,13 +78,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         "SUMMARY",
     ])
     .style(style::header());
+    // Addresses whole (an IPv4 address and port); the summary takes what is left.
     let widths = [
         Constraint::Length(7),
-        Constraint::Length(10),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(5),
-        Constraint::Fill(4),
+        Constraint::Length(9),
+        Constraint::Length(21),
+        Constraint::Length(21),
+        Constraint::Length(4),
+        Constraint::Fill(1),
     ];
     f.render_widget(Table::new(rows, widths).header(header), area);
 }
