@@ -855,7 +855,18 @@ impl App {
                 let len = list.len(total);
                 let start = list.selected;
                 if tab == Tab::Messages && list.filter == Filter::None {
-                    search_messages(a, start, len, &needle, forward)
+                    match search_messages(a, start, len, &needle, forward) {
+                        Searched::Found(row) => Some(row),
+                        Searched::NotFound => None,
+                        Searched::Stopped(row) => {
+                            // Keep the UI responsive: go where the search stopped; n goes on.
+                            self.move_to(a, row);
+                            self.notice = Some(format!(
+                                "searching \"{needle}\": not in the messages looked at so far; n searches on"
+                            ));
+                            return;
+                        }
+                    }
                 } else {
                     find_wrapping(start, len, forward, |i| {
                         list.item(i, total)
@@ -959,14 +970,28 @@ fn find_wrapping(
         .find(|&i| matches(i))
 }
 
-/// Message search: the summary fields, then the message's text in the store.
+/// How long one key may search message texts before it stops and lets the UI draw.
+const SEARCH_SLICE: std::time::Duration = std::time::Duration::from_millis(300);
+
+enum Searched {
+    Found(usize),
+    NotFound,
+    /// Time ran out; the row reached.
+    Stopped(usize),
+}
+
+/// Message search: the summary fields, then the message's text in the store. Stops after
+/// [`SEARCH_SLICE`] (reading a million messages' text takes seconds).
 fn search_messages(
     a: &Analysis,
     start: usize,
     len: usize,
     needle: &str,
     forward: bool,
-) -> Option<usize> {
+) -> Searched {
+    let deadline = std::time::Instant::now() + SEARCH_SLICE;
+    let mut stopped = None;
+    let mut checked = 0usize;
     let store = a.store();
     let bytes_match = |i: usize| {
         store.is_some_and(|s| {
@@ -975,9 +1000,19 @@ fn search_messages(
             hit
         })
     };
-    find_wrapping(start, len, forward, |i| {
+    let found = find_wrapping(start, len, forward, |i| {
+        checked += 1;
+        if checked % 1024 == 0 && std::time::Instant::now() > deadline {
+            stopped = Some(i);
+            return true;
+        }
         row_matches_text(a, Tab::Messages, i, needle, false) || bytes_match(i)
-    })
+    });
+    match (stopped, found) {
+        (Some(row), _) => Searched::Stopped(row),
+        (None, Some(row)) => Searched::Found(row),
+        (None, None) => Searched::NotFound,
+    }
 }
 
 fn sanitize_file_name(s: &str) -> String {

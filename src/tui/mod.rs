@@ -84,6 +84,8 @@ struct FrameTimes {
     max: Duration,
     max_lock_wait: Duration,
     over_50ms: u64,
+    /// The longest a key took (a search over every message's text is the slow one).
+    max_key: Duration,
 }
 
 impl FrameTimes {
@@ -129,12 +131,13 @@ pub fn run(files: CaptureFiles, paths: &[String]) -> Result<(), String> {
     if std::env::var_os("LYNCSCOPE_FRAME_TIMES").is_some() && times.count > 0 {
         eprintln!(
             "lyncscope: {} frames drawn: mean {:.2} ms, max {:.2} ms, longest wait for the \
-             analysis {:.2} ms, {} frames over 50 ms",
+             analysis {:.2} ms, {} frames over 50 ms, longest key {:.1} ms",
             times.count,
             times.total.as_secs_f64() * 1000.0 / times.count as f64,
             times.max.as_secs_f64() * 1000.0,
             times.max_lock_wait.as_secs_f64() * 1000.0,
-            times.over_50ms
+            times.over_50ms,
+            times.max_key.as_secs_f64() * 1000.0
         );
     }
     outcome
@@ -178,7 +181,10 @@ fn event_loop(
             let action = match ev {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     let p = pipeline.lock().map_err(poisoned)?;
-                    app.handle_key(k, p.analysis())
+                    let started = Instant::now();
+                    let action = app.handle_key(k, p.analysis());
+                    times.max_key = times.max_key.max(started.elapsed());
+                    action
                 }
                 Event::Mouse(m) => {
                     let p = pipeline.lock().map_err(poisoned)?;
