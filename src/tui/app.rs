@@ -1002,7 +1002,7 @@ fn search_messages(
     };
     let found = find_wrapping(start, len, forward, |i| {
         checked += 1;
-        if checked % 1024 == 0 && std::time::Instant::now() > deadline {
+        if checked.is_multiple_of(1024) && std::time::Instant::now() > deadline {
             stopped = Some(i);
             return true;
         }
