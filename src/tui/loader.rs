@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+/// The loader thread's name (its panics are caught and shown, not fatal to the terminal).
+pub const LOADER_THREAD: &str = "lyncscope-loader";
+
 /// Frames per batch, and the most bytes a batch gathers before it is handed over.
 const BATCH_FRAMES: usize = 2048;
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
@@ -146,21 +149,30 @@ pub fn spawn(
     mut source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
-        .name("lyncscope-loader".into())
+        .name(LOADER_THREAD.into())
         .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let Some(batch) = source() else { break };
-                let Ok(mut p) = pipeline.lock() else { return };
-                for f in batch.frames() {
-                    p.push(&f);
+            // A bug must not leave the UI waiting for ever: the panic is caught, reported as a
+            // warning, and loading ends with what was read.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(batch) = source() else { break };
+                    let Ok(mut p) = pipeline.lock() else { return };
+                    for f in batch.frames() {
+                        p.push(&f);
+                    }
+                    drop(p);
+                    progress
+                        .frames
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
-                drop(p);
-                progress
-                    .frames
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            }
-            if let Ok(mut p) = pipeline.lock() {
-                p.finish();
+                if let Ok(mut p) = pipeline.lock() {
+                    p.finish();
+                }
+            }));
+            if read.is_err() {
+                if let Ok(mut w) = progress.warnings.lock() {
+                    w.push("internal error while reading the capture; stopped there".into());
+                }
             }
             progress.done.store(true, Ordering::Release);
         })

@@ -66,8 +66,12 @@ fn setup_terminal() -> io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdo
     // printed, so the message is readable and the shell usable.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        previous(info);
+        // The loader catches its own panics and the UI goes on (showing a warning), so the
+        // terminal stays as it is for them.
+        if std::thread::current().name() != Some(loader::LOADER_THREAD) {
+            restore_terminal();
+            previous(info);
+        }
     }));
     enable_raw_mode()?;
     let guard = TerminalGuard;

@@ -145,7 +145,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
     ])
     .style(style::header());
     let widths = [
-        Constraint::Fill(1),
+        Constraint::Min(6),
         Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(14),
