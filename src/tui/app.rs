@@ -1061,10 +1061,12 @@ fn row_passes(a: &Analysis, tab: Tab, i: usize, f: &Filter) -> bool {
             ),
         },
         Filter::Kind(k) => match tab {
+            // From the participants' steps, not by scanning every dialog per conference.
             Tab::Conferences => a.conferences().list().get(i).is_some_and(|c| {
-                conference_dialogs(a, c)
-                    .iter()
-                    .any(|&d| a.dialogs().get(d as usize).is_some_and(|x| x.kind == *k))
+                (*k == DialogKind::ConferenceControl && !c.control.is_empty())
+                    || c.participants
+                        .iter()
+                        .any(|p| participant_dialogs(p).iter().any(|(_, kind)| kind == k))
             }),
             Tab::Dialogs => a.dialogs().get(i).is_some_and(|d| d.kind == *k),
             Tab::Messages => a
@@ -1255,6 +1257,14 @@ mod tests {
         typed(&mut app, a, "failed");
         app.handle_key(key(KeyCode::Enter), a);
         assert_eq!(app.list(Tab::Conferences).len(3), 0);
+        // Conferences where someone joined the A/V MCU: frank's and ivan's (judy).
+        app.handle_key(key(KeyCode::Char('f')), a);
+        for _ in 0..10 {
+            app.handle_key(key(KeyCode::Backspace), a);
+        }
+        typed(&mut app, a, "kind:media");
+        app.handle_key(key(KeyCode::Enter), a);
+        assert_eq!(app.list(Tab::Conferences).len(3), 2);
         // Dialogs of one kind.
         app.handle_key(key(KeyCode::Char('2')), a);
         app.handle_key(key(KeyCode::Char('f')), a);
