@@ -4,7 +4,7 @@
 //! The crate is one pipeline that flows in one direction; every module is one layer:
 //!
 //! ```text
-//! capture ─▶ net ─▶ transport ─▶ sip ─▶ analysis ─▶ report (and, later, tui)
+//! capture ─▶ net ─▶ transport ─▶ sip ─▶ analysis ─▶ report, tui
 //! ```
 //!
 //! * [`capture`] yields [`capture::Frame`]s from pcap / pcapng / gzip files or stdin.
@@ -13,16 +13,19 @@
 //!   SIP message byte ranges.
 //! * [`sip`] frames and parses SIP messages without copying; `sip::body` decodes bodies.
 //! * [`analysis`] tracks dialogs and transactions (and conferences).
-//! * [`report`] renders the analysis as JSON or text.
+//! * [`report`] renders the analysis as JSON or text; [`tui`] is the terminal UI over it;
+//!   [`export`] writes the packets of selected messages to pcap.
 //!
 //! [`pipeline::Pipeline`] wires the layers together; it is incremental, so the same code serves
 //! a file and a live capture.
 
 pub mod analysis;
 pub mod capture;
+pub mod export;
 pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod sip;
 pub mod synth;
 pub mod transport;
+pub mod tui;

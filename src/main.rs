@@ -4,7 +4,7 @@ use clap::{Parser, ValueEnum};
 use lyncscope::capture::{CaptureError, CaptureFiles};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -98,10 +98,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
-    // The terminal UI is not part of this build yet; the text report stands in for it.
-    let format = cli.report.unwrap_or(ReportFormat::Text);
-
     let mut files = CaptureFiles::open(&paths)?;
+    // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
+    // report.
+    let format = match cli.report {
+        Some(f) => f,
+        None if io::stdout().is_terminal() => {
+            let outcome = lyncscope::tui::run(files, &paths);
+            report_peak_rss();
+            return outcome.map_err(|message| Failure { code: 1, message });
+        }
+        None => ReportFormat::Text,
+    };
     let mut pipeline = Pipeline::new(cli.messages);
     while let Some(frame) = files.next_frame() {
         pipeline.push(&frame);

@@ -49,6 +49,12 @@ impl Pipeline {
         p
     }
 
+    /// Keeps every message's bytes as well (compressed), for the terminal UI's message views.
+    pub fn with_message_store(mut self) -> Self {
+        self.analysis = std::mem::take(&mut self.analysis).with_message_store();
+        self
+    }
+
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.packets += 1;
         self.bytes += frame.data.len() as u64;

@@ -14,10 +14,12 @@
 
 pub mod conference;
 pub mod dialog;
+pub mod store;
 pub mod symbols;
 
 pub use conference::{Conference, Conferences, JoinState, JoinStep, Participant, Step};
 pub use dialog::{Dialog, DialogKind, DialogState};
+pub use store::MessageStore;
 pub use symbols::{Sym, Symbols};
 
 use crate::capture::Timestamp;
@@ -107,6 +109,8 @@ pub struct Analysis {
     /// Conference analysis on (the default); off only to measure its cost.
     analyse_conferences: bool,
     conferences: Conferences,
+    /// Every listed message's bytes, for the views (opt-in: [`Analysis::with_message_store`]).
+    store: Option<MessageStore>,
 }
 
 impl Default for Analysis {
@@ -129,7 +133,22 @@ impl Analysis {
             keep_messages,
             analyse_conferences: true,
             conferences: Conferences::default(),
+            store: None,
         }
+    }
+
+    /// Also keeps every listed message's bytes (compressed) in a [`MessageStore`], for views
+    /// that show a message's text. Implies listing messages.
+    pub fn with_message_store(mut self) -> Self {
+        self.keep_messages = true;
+        self.store = Some(MessageStore::new());
+        self
+    }
+
+    /// The message bytes, when kept ([`Analysis::with_message_store`]); indexed like
+    /// [`Analysis::messages`].
+    pub fn store(&self) -> Option<&MessageStore> {
+        self.store.as_ref()
     }
 
     /// Turns conference analysis off, leaving parse and dialog tracking (for benchmarks).
@@ -239,6 +258,9 @@ impl Analysis {
             reassembled: ctx.reassembled,
             icmp_quoted: ctx.icmp_quoted,
         });
+        if let Some(store) = &mut self.store {
+            store.push(msg.raw());
+        }
     }
 
     /// Finds (or opens) the message's dialog and tells whether the message is a retransmission.

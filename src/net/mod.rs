@@ -277,6 +277,63 @@ impl NetDecoder {
     }
 }
 
+/// The innermost IP addresses of one frame, found without reassembly (for exporting the
+/// frames of a message: a fragment after the first has no ports, so it is matched by its IP
+/// pair).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameFlow {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub protocol: u8,
+    /// Source and destination ports of TCP, UDP and SCTP, when the frame carries the
+    /// transport header (not in a fragment after the first).
+    pub ports: Option<(u16, u16)>,
+    pub fragment: bool,
+}
+
+/// Decodes a frame's link layers and tunnels down to its innermost IP header, without
+/// holding any state.
+pub fn frame_flow(link_type: u32, data: &[u8]) -> Option<FrameFlow> {
+    let ports = |protocol: u8, payload: &[u8]| match protocol {
+        6 | 17 | 132 => Some((be16(payload, 0)?, be16(payload, 2)?)),
+        _ => None,
+    };
+    if let Some(p) = walk::fast_path(link_type, data) {
+        let (src, dst) = p.addrs.pair();
+        return Some(FrameFlow {
+            src,
+            dst,
+            protocol: p.protocol,
+            ports: ports(p.protocol, p.payload),
+            fragment: false,
+        });
+    }
+    match walk::walk(Layer::Link(link_type, data)) {
+        Walk::Packet(p) => {
+            let (src, dst) = p.addrs.pair();
+            Some(FrameFlow {
+                src,
+                dst,
+                protocol: p.protocol,
+                ports: ports(p.protocol, p.payload),
+                fragment: false,
+            })
+        }
+        Walk::Fragment(f) => Some(FrameFlow {
+            src: f.key.src,
+            dst: f.key.dst,
+            protocol: f.protocol,
+            ports: if f.offset == 0 {
+                ports(f.protocol, f.data)
+            } else {
+                None
+            },
+            fragment: true,
+        }),
+        _ => None,
+    }
+}
+
 /// Counts one more `key`, allocating only the first time a key is seen.
 fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
     match counts.get_mut(key) {
