@@ -277,6 +277,63 @@ impl NetDecoder {
     }
 }
 
+/// Which flow a frame belongs to, as far as the frame alone tells: the innermost IP addresses,
+/// the transport ports when the frame carries the transport header (not in a non-first IP
+/// fragment), and the IP identification when the frame is a fragment. Used to pick the frames
+/// that carried a given SIP message (for `-w`), without touching the decoder's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameFlow {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// (source, destination) ports of UDP, TCP or SCTP; `None` when the frame does not carry
+    /// the transport header.
+    pub ports: Option<(u16, u16)>,
+    /// The IP identification of a fragment (IPv4 16 bits, IPv6 32 bits); `None` when the frame
+    /// is not a fragment. For a fragmented tunnel these are the outer (tunnel) addresses.
+    pub fragment_id: Option<u32>,
+}
+
+/// The flow of one frame ([`FrameFlow`]); `None` for frames that do not carry IP or do not
+/// decode. Stateless: fragments are not reassembled.
+pub fn frame_flow(link_type: u32, data: &[u8]) -> Option<FrameFlow> {
+    let ports = |protocol: u8, payload: &[u8]| match protocol {
+        6 | 17 | 132 => Some((be16(payload, 0)?, be16(payload, 2)?)),
+        _ => None,
+    };
+    if let Some(p) = walk::fast_path(link_type, data) {
+        let (src, dst) = p.addrs.pair();
+        return Some(FrameFlow {
+            src,
+            dst,
+            ports: ports(p.protocol, p.payload),
+            fragment_id: None,
+        });
+    }
+    match walk::walk(Layer::Link(link_type, data)) {
+        Walk::Packet(p) => {
+            let (src, dst) = p.addrs.pair();
+            Some(FrameFlow {
+                src,
+                dst,
+                ports: ports(p.protocol, p.payload),
+                fragment_id: None,
+            })
+        }
+        Walk::Fragment(f) => Some(FrameFlow {
+            src: f.key.src,
+            dst: f.key.dst,
+            // Only the first fragment starts with the transport header.
+            ports: if f.offset == 0 {
+                ports(f.protocol, f.data)
+            } else {
+                None
+            },
+            fragment_id: Some(f.key.id),
+        }),
+        Walk::NotIp | Walk::Undecoded(_) | Walk::UnsupportedLinkType(_) => None,
+    }
+}
+
 /// Counts one more `key`, allocating only the first time a key is seen.
 fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
     match counts.get_mut(key) {
