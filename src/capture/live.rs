@@ -13,11 +13,13 @@
 //! the channel capacity times the batch size.
 //!
 //! Stopping: [`LiveCapture::stop`] (or a [`Stopper`] from another thread) sets a flag and calls
-//! `pcap_breakloop` on every handle, which wakes a thread blocked in `poll`. Each thread then
-//! drains what the kernel still holds — it keeps reading until a read times out empty (the
-//! kernel hands over a partly filled block when the read timeout expires) or for at most
-//! [`DRAIN_LIMIT`] — sends its last batch and its final statistics, and ends. The caller keeps
-//! pulling until [`Recv::Ended`], so nothing that was captured is lost.
+//! `pcap_breakloop` on every handle, which wakes a thread blocked in `poll` (on a quiet link
+//! libpcap's TPACKET_V3 reads block until then: the read timeout only hands over blocks that
+//! hold packets). Each thread then drains what the kernel still holds without blocking — it
+//! reads until a read comes back empty after the read timeout has passed (the kernel hands
+//! over the partly filled block by then), for at most [`DRAIN_LIMIT`] — sends its last batch
+//! and its final statistics, and ends. The caller keeps pulling until [`Recv::Ended`], so
+//! nothing that was captured is lost.
 
 use super::{linktype, Frame, InterfaceStats, LiveStats, Timestamp};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -251,9 +253,11 @@ pub struct Stopper {
 
 impl Stopper {
     pub fn stop(&self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        for b in self.breakers.iter() {
-            b.breakloop();
+        // Only the first stop breaks the loops: a second pcap_breakloop would cut the drain.
+        if !self.shared.stop.swap(true, Ordering::SeqCst) {
+            for b in self.breakers.iter() {
+                b.breakloop();
+            }
         }
     }
 
@@ -525,6 +529,23 @@ impl ThreadCtx {
         }
     }
 
+    /// One `pcap_dispatch`: every packet of the next kernel buffer block goes into `batch`;
+    /// a full batch is sent on the way.
+    fn read(&self, cap: &mut Capture<Active>, batch: &mut Batch) -> Result<usize, pcap::Error> {
+        let mut receiver_gone = false;
+        let result = cap.dispatch(None, |packet| {
+            batch.push(&packet);
+            if batch.full() && !receiver_gone {
+                receiver_gone = !self.send(batch);
+            }
+        });
+        if receiver_gone {
+            // The caller is gone: nothing will read further batches.
+            self.shared.stop.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
     /// Sends a non-empty batch; false when the receiver is gone.
     fn send(&self, batch: &mut Batch) -> bool {
         if batch.is_empty() {
@@ -556,44 +577,57 @@ impl ThreadCtx {
 fn capture_thread(mut cap: Capture<Active>, ctx: ThreadCtx) {
     let mut batch = ctx.new_batch();
     let mut last_stats = Instant::now();
-    let mut receiver_gone = false;
-    // When the stop was seen: from then on the thread drains.
-    let mut draining: Option<Instant> = None;
-    // The kernel hands over a partly filled buffer block when the read timeout expires; an
-    // empty read after that long means the packets of the stop's moment are all read.
-    let settled = ctx.timeout + ctx.timeout / 2;
-    loop {
-        if draining.is_none() && ctx.shared.stop.load(Ordering::SeqCst) {
-            draining = Some(Instant::now());
-        }
-        let result = cap.dispatch(None, |packet| {
-            batch.push(&packet);
-            if batch.full() && !receiver_gone {
-                receiver_gone = !ctx.send(&mut batch);
-            }
-        });
-        if receiver_gone || !ctx.send(&mut batch) {
-            break;
+    // Capture until stopped. A read blocks until the kernel hands over a buffer block (when it
+    // is full or its read timeout expired with packets in it); on a quiet link it blocks until
+    // pcap_breakloop wakes it.
+    while !ctx.shared.stop.load(Ordering::SeqCst) {
+        let result = ctx.read(&mut cap, &mut batch);
+        if !ctx.send(&mut batch) {
+            return;
         }
         if last_stats.elapsed() >= STATS_EVERY {
             ctx.record_stats(&mut cap);
             last_stats = Instant::now();
         }
-        match (result, draining) {
-            (_, Some(since)) if since.elapsed() >= DRAIN_LIMIT => break,
-            (Ok(0), Some(since)) if since.elapsed() >= settled => break,
-            (Ok(_), _) => {}
+        match result {
+            Ok(_) => {}
             // pcap_breakloop makes the read return an error; the stop flag tells it apart.
-            (Err(_), _) if ctx.shared.stop.load(Ordering::SeqCst) => {
-                draining.get_or_insert_with(Instant::now);
-            }
-            (Err(e), _) => {
+            Err(_) if ctx.shared.stop.load(Ordering::SeqCst) => break,
+            Err(e) => {
+                ctx.record_stats(&mut cap);
                 let _ = ctx.tx.send(Event::Failed {
                     interface: ctx.index,
                     message: e.to_string(),
                 });
-                break;
+                return;
             }
+        }
+    }
+    // Drain without blocking: read what the kernel holds until a read comes back empty after
+    // the read timeout has passed (by then the kernel has handed over the block that was
+    // filling when the stop came), or for at most DRAIN_LIMIT on a busy link.
+    ctx.record_stats(&mut cap);
+    let mut cap = match cap.setnonblock() {
+        Ok(cap) => cap,
+        // The handle is gone with the error; its last counters are recorded.
+        Err(_) => return,
+    };
+    let since = Instant::now();
+    let settled = ctx.timeout + ctx.timeout / 2;
+    let mut break_seen = false;
+    while since.elapsed() < DRAIN_LIMIT {
+        let result = ctx.read(&mut cap, &mut batch);
+        if !ctx.send(&mut batch) {
+            return;
+        }
+        match result {
+            Ok(0) if since.elapsed() >= settled => break,
+            Ok(0) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(_) => {}
+            // A stop that came between two reads leaves libpcap's break flag set for the
+            // next read; that one error is expected.
+            Err(_) if !break_seen => break_seen = true,
+            Err(_) => break,
         }
     }
     ctx.record_stats(&mut cap);
