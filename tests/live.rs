@@ -327,7 +327,7 @@ fn port_filter(proto: &str, ports: &[u16]) -> String {
 }
 
 /// SIP messages in a capture file (the `-w` output).
-fn sip_messages_in(path: &PathBuf) -> u64 {
+fn sip_messages_in(path: &std::path::Path) -> u64 {
     let mut files = CaptureFiles::open(&[path.to_string_lossy().to_string()]).expect("opens");
     let mut p = Pipeline::new(false);
     while let Some(f) = files.next_frame() {
@@ -338,7 +338,7 @@ fn sip_messages_in(path: &PathBuf) -> u64 {
 }
 
 /// The live report's conferences equal the file's; every message was captured and written.
-fn check(name: &str, file: &str, live: &Value, written: &PathBuf, messages: usize) {
+fn check(name: &str, file: &str, live: &Value, written: &std::path::Path, messages: usize) {
     let reference = file_report(&format!("{}/captures/{file}", env!("CARGO_MANIFEST_DIR")));
     let expected = conference_summary(&reference);
     assert!(!expected.is_empty(), "{name}: the scenario has conferences");
@@ -486,7 +486,7 @@ fn load_message(i: u64, calls: u64, buf: &mut Vec<u8>) {
     let round = i / calls;
     let cseq = round / 2 + 1;
     buf.clear();
-    let (start, method) = if round % 2 == 0 {
+    let (start, method) = if round.is_multiple_of(2) {
         ("INFO sip:bob@example.com SIP/2.0".to_owned(), "INFO")
     } else {
         ("SIP/2.0 200 OK".to_owned(), "INFO")
@@ -509,14 +509,31 @@ fn live_load_50k_messages_per_second() {
     if !can_capture("live_load_50k_messages_per_second") {
         return;
     }
-    const RATE: u64 = 55_000;
+    // LYNCSCOPE_LOAD_RATE / LYNCSCOPE_LOAD_BUFFER_MIB explore other rates and kernel buffers.
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let rate_wanted = env("LYNCSCOPE_LOAD_RATE", 55_000);
+    let buffer_mib = env("LYNCSCOPE_LOAD_BUFFER_MIB", 8).to_string();
     const SECS: u64 = 10;
-    const CALLS: u64 = 5_000;
+    let calls = env("LYNCSCOPE_LOAD_CALLS", 5_000);
     let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let to = receiver.local_addr().expect("addr");
     let filter = format!("udp dst port {}", to.port());
-    let cap = start_capture(&["-i", "lo", "--report", "json", "-f", &filter, "-B", "64"]);
+    let cap = start_capture(&[
+        "-i",
+        "lo",
+        "--report",
+        "json",
+        "-f",
+        &filter,
+        "-B",
+        &buffer_mib,
+    ]);
     let pid = cap.child.id();
     // The receiving socket is drained so that nothing answers with ICMP errors.
     receiver.set_nonblocking(true).expect("nonblocking");
@@ -531,15 +548,15 @@ fn live_load_50k_messages_per_second() {
     });
     let mut buf = Vec::with_capacity(512);
     let started = Instant::now();
-    let total = RATE * SECS;
+    let total = rate_wanted * SECS;
     let mut sent = 0u64;
     let mut rss_samples = Vec::new();
     let mut next_sample = Duration::from_secs(1);
     while sent < total {
         // Paced in 1 ms slices: as many messages as the rate allows so far.
-        let due = (started.elapsed().as_secs_f64() * RATE as f64) as u64;
+        let due = (started.elapsed().as_secs_f64() * rate_wanted as f64) as u64;
         while sent < due.min(total) {
-            load_message(sent, CALLS, &mut buf);
+            load_message(sent, calls, &mut buf);
             sender.send_to(&buf, to).expect("send");
             sent += 1;
         }
@@ -579,4 +596,43 @@ fn live_load_50k_messages_per_second() {
         "RSS grew from {after_warmup} KiB to {last} KiB"
     );
     assert!(peak_kib < 512 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+/// Without the privileges, one line says how to get them (exit code 1). Run as root, the test
+/// drops to uid 65534 with `setpriv` on a copy of the binary in a directory everyone can read.
+#[test]
+fn live_without_permission_says_how_to_fix_it() {
+    if !can_capture("live_without_permission_says_how_to_fix_it") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("lyncscope-perm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let exe = dir.join("lyncscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_lyncscope"), &exe).expect("copy");
+    use std::os::unix::fs::PermissionsExt;
+    for (path, mode) in [(&dir, 0o755), (&exe, 0o755)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let out = match Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&exe)
+        .args(["-i", "lo", "--report", "json", "--duration", "1"])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("SKIPPED live_without_permission_says_how_to_fix_it: no setpriv ({e})");
+            return;
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lo: no permission to capture"), "{stderr}");
+    assert!(
+        stderr.contains("setcap cap_net_raw,cap_net_admin=eip"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
 }

@@ -35,9 +35,9 @@ pub const SNAPLEN: i32 = 262_144;
 /// How long a thread keeps reading after a stop, at most.
 pub const DRAIN_LIMIT: Duration = Duration::from_millis(1500);
 /// A batch is sent when it holds this many bytes of frames (or at the end of a read).
-const BATCH_BYTES: usize = 1024 * 1024;
+const BATCH_BYTES: usize = 256 * 1024;
 /// … or this many frames.
-const BATCH_FRAMES: usize = 4096;
+const BATCH_FRAMES: usize = 1024;
 /// How often a thread refreshes its libpcap statistics.
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
@@ -461,6 +461,15 @@ fn open_one(
         interface: name.to_owned(),
         detail,
     };
+    // Checked first: without privileges libpcap fails on the socket before it looks at the
+    // name, and "no permission" would hide the typo. Listing needs no privileges.
+    let available = interface_names();
+    if name != "any" && !available.is_empty() && !available.iter().any(|a| a == name) {
+        return Err(LiveError::NoSuchInterface {
+            interface: name.to_owned(),
+            available,
+        });
+    }
     let mut inactive = Capture::from_device(name)
         .map_err(|e| other(e.to_string()))?
         .snaplen(config.snaplen)
