@@ -524,7 +524,9 @@ fn live_load_50k_messages_per_second() {
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let to = receiver.local_addr().expect("addr");
     let filter = format!("udp dst port {}", to.port());
-    let cap = start_capture(&[
+    // LYNCSCOPE_LOAD_WRITE=FILE also measures -w.
+    let write = std::env::var("LYNCSCOPE_LOAD_WRITE").ok();
+    let mut args = vec![
         "-i",
         "lo",
         "--report",
@@ -533,7 +535,11 @@ fn live_load_50k_messages_per_second() {
         &filter,
         "-B",
         &buffer_mib,
-    ]);
+    ];
+    if let Some(w) = &write {
+        args.extend(["-w", w.as_str()]);
+    }
+    let cap = start_capture(&args);
     let pid = cap.child.id();
     // The receiving socket is drained so that nothing answers with ICMP errors.
     receiver.set_nonblocking(true).expect("nonblocking");
@@ -575,6 +581,9 @@ fn live_load_50k_messages_per_second() {
     let _ = drain.join();
     let reported = live["stats"]["sip_messages"].as_u64().unwrap_or(0);
     let dropped = live["capture"]["dropped"].as_u64().unwrap_or(u64::MAX);
+    if write.is_some() {
+        eprintln!("load: -w {}", live["written"]);
+    }
     eprintln!(
         "load: sent {sent} SIP messages in {elapsed:.2} s ({rate:.0}/s); reported {reported}; \
          kernel drops {dropped}; RSS per second (MiB) {:?}; peak {:.1} MiB",

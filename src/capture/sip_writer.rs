@@ -36,7 +36,7 @@ use std::path::Path;
 pub struct RingLimits {
     /// Most frames held.
     pub frames: usize,
-    /// Most frame bytes held.
+    /// Most bytes the held frames take (their buffers and bookkeeping).
     pub bytes: usize,
     /// Most frames remembered (number and flow, no bytes) after they left the ring unwritten,
     /// to count the ones a later message needed.
@@ -45,12 +45,12 @@ pub struct RingLimits {
 
 impl Default for RingLimits {
     /// 200,000 frames or 64 MiB, whichever comes first (seconds of a busy link; a TCP hole is
-    /// given up after one second of capture time), and 200,000 remembered frames (about 10 MB).
+    /// given up after one second of capture time), and 100,000 remembered frames (about 6 MB).
     fn default() -> Self {
         RingLimits {
             frames: 200_000,
             bytes: 64 * 1024 * 1024,
-            remembered: 200_000,
+            remembered: 100_000,
         }
     }
 }
@@ -81,6 +81,11 @@ struct Held {
     data: Vec<u8>,
     flow: Option<FrameFlow>,
     written: bool,
+}
+
+/// Memory a held frame takes: its buffer, the ring entry, and the allocator's overhead.
+fn held_cost(capacity: usize) -> usize {
+    capacity + std::mem::size_of::<Held>() + 16
 }
 
 /// The file being written.
@@ -215,14 +220,14 @@ impl<W: Read + Write + Seek> SipWriter<W> {
     fn hold(&mut self, frame: &Frame<'_>) {
         while !self.ring.is_empty()
             && (self.ring.len() >= self.limits.frames
-                || self.ring_bytes + frame.data.len() > self.limits.bytes)
+                || self.ring_bytes + held_cost(frame.data.len()) > self.limits.bytes)
         {
             self.evict();
         }
         let mut data = self.spare.pop().unwrap_or_default();
         data.clear();
         data.extend_from_slice(frame.data);
-        self.ring_bytes += data.len();
+        self.ring_bytes += held_cost(data.capacity());
         self.ring.push_back(Held {
             number: frame.number,
             timestamp: frame.timestamp,
@@ -238,7 +243,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
         let Some(old) = self.ring.pop_front() else {
             return;
         };
-        self.ring_bytes -= old.data.len();
+        self.ring_bytes -= held_cost(old.data.capacity());
         if !old.written && old.flow.is_some() {
             if self.gone.len() >= self.limits.remembered {
                 if let Some((n, _)) = self.gone.pop_front() {
