@@ -32,6 +32,21 @@ use std::time::{Duration, Instant};
 
 /// The snapshot length: large enough for any packet, offloaded (GRO/TSO) ones included.
 pub const SNAPLEN: i32 = 262_144;
+/// A capture filter for SIP that keeps what `udp port 5060` loses: IP fragments after the
+/// first (they carry no UDP header, so no port — IPv4 fragments by their offset / MF bits,
+/// IPv6 ones by a Fragment header right after the fixed header) and VLAN-tagged frames (a
+/// plain expression looks at untagged offsets only; `vlan and …` repeats it one tag in). SIP
+/// over TCP on 5060 and 5061 (plain-text TLS port in labs) too. For Ethernet interfaces (the
+/// `vlan` part does not compile on Linux cooked captures, `-i any`: use
+/// [`SIP_FILTER_NO_VLAN`] there).
+pub const SIP_FILTER: &str = "(udp port 5060 or tcp port 5060 or tcp port 5061 \
+     or (ip[6:2] & 0x3fff != 0) or ip6[6] == 44) or (vlan and (udp port 5060 or tcp port 5060 \
+     or tcp port 5061 or (ip[6:2] & 0x3fff != 0) or ip6[6] == 44))";
+
+/// [`SIP_FILTER`] without the VLAN part, for `-i any` and other non-Ethernet link types.
+pub const SIP_FILTER_NO_VLAN: &str =
+    "udp port 5060 or tcp port 5060 or tcp port 5061 or (ip[6:2] & 0x3fff != 0) or ip6[6] == 44";
+
 /// How long a thread keeps reading after a stop, at most.
 pub const DRAIN_LIMIT: Duration = Duration::from_millis(1500);
 /// A batch is sent when it holds this many bytes of frames (or at the end of a read).
@@ -645,6 +660,53 @@ fn capture_thread(mut cap: Capture<Active>, ctx: ThreadCtx) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SIP messages the pipeline finds in a scenario's frames that pass `filter` (compiled by
+    /// libpcap for Ethernet, as on a live Ethernet interface).
+    fn sip_through_filter(scenario: &str, filter: &str) -> (u64, usize) {
+        let s = crate::synth::scenarios()
+            .into_iter()
+            .find(|s| s.name == scenario)
+            .expect("scenario");
+        let g = (s.build)();
+        let program = Capture::dead(pcap::Linktype(1))
+            .and_then(|c| c.compile(filter, true))
+            .expect("filter compiles");
+        let mut p = crate::pipeline::Pipeline::new(false);
+        let mut n = 0;
+        for (ts, _, data) in g.packets() {
+            if program.filter(data) {
+                n += 1;
+                p.push(&Frame {
+                    number: n,
+                    timestamp: ts,
+                    link_type: linktype::ETHERNET,
+                    data,
+                    original_len: data.len() as u32,
+                    source: 0,
+                });
+            }
+        }
+        p.finish();
+        (p.stats().analysis.sip_messages, g.sip_messages)
+    }
+
+    #[test]
+    fn the_recommended_filter_keeps_fragments_and_vlan_frames() {
+        for s in crate::synth::scenarios() {
+            let (kept, all) = sip_through_filter(s.name, SIP_FILTER);
+            assert_eq!(kept as usize, all, "{}", s.name);
+        }
+        // `port 5060` loses the datagrams whose later fragments carry no UDP header …
+        let (kept, all) = sip_through_filter("join-udp-fragments", "port 5060");
+        assert!((kept as usize) < all, "{kept} of {all}");
+        // … and every VLAN-tagged frame.
+        let (kept, all) = sip_through_filter("multi-conference", SIP_FILTER_NO_VLAN);
+        assert!((kept as usize) < all, "{kept} of {all}");
+        // The filter without VLAN compiles for Linux cooked captures (`-i any`).
+        let sll = Capture::dead(pcap::Linktype(113)).expect("dead");
+        assert!(sll.compile(SIP_FILTER_NO_VLAN, true).is_ok());
+    }
 
     #[test]
     fn raw_ip_dlt_maps_to_linktype_raw() {
