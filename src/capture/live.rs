@@ -259,14 +259,38 @@ struct Shared {
     counters: Vec<[AtomicU64; 4]>,
 }
 
-/// Stops a live capture from any thread (a signal watcher, the TUI).
+/// Stops a live capture and reads its counters from any thread (a signal watcher, the TUI's
+/// status line), while another thread owns the [`LiveCapture`] and pulls its batches.
 #[derive(Clone)]
 pub struct Stopper {
     shared: Arc<Shared>,
     breakers: Arc<Vec<pcap::BreakLoop>>,
+    interfaces: Arc<[LiveInterface]>,
+    filter: Option<Arc<str>>,
 }
 
 impl Stopper {
+    /// The latest libpcap counters of every interface (refreshed every 250 ms, and at the end).
+    pub fn stats(&self) -> LiveStats {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        LiveStats {
+            interfaces: self
+                .interfaces
+                .iter()
+                .zip(&self.shared.counters)
+                .map(|(i, c)| InterfaceStats {
+                    name: i.name.clone(),
+                    link_type: i.link_type,
+                    received: load(&c[0]),
+                    dropped: load(&c[1]),
+                    if_dropped: load(&c[2]),
+                    frames: load(&c[3]),
+                })
+                .collect(),
+            filter: self.filter.as_deref().map(str::to_owned),
+        }
+    }
+
     pub fn stop(&self) {
         // Only the first stop breaks the loops: a second pcap_breakloop would cut the drain.
         if !self.shared.stop.swap(true, Ordering::SeqCst) {
@@ -284,7 +308,6 @@ impl Stopper {
 /// A running live capture (see the module documentation).
 pub struct LiveCapture {
     interfaces: Vec<LiveInterface>,
-    filter: Option<String>,
     rx: Receiver<Event>,
     stopper: Stopper,
     threads: Vec<JoinHandle<()>>,
@@ -315,6 +338,8 @@ impl LiveCapture {
         let stopper = Stopper {
             shared: Arc::clone(&shared),
             breakers: Arc::new(breakers),
+            interfaces: interfaces.clone().into(),
+            filter: config.filter.as_deref().map(Arc::from),
         };
         let mut threads = Vec::new();
         for (i, cap) in caps.into_iter().enumerate() {
@@ -341,7 +366,6 @@ impl LiveCapture {
         }
         Ok(LiveCapture {
             interfaces,
-            filter: config.filter.clone(),
             rx,
             stopper,
             threads,
@@ -422,23 +446,7 @@ impl LiveCapture {
 
     /// The latest libpcap counters of every interface (refreshed every 250 ms, and at the end).
     pub fn stats(&self) -> LiveStats {
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        LiveStats {
-            interfaces: self
-                .interfaces
-                .iter()
-                .zip(&self.stopper.shared.counters)
-                .map(|(i, c)| InterfaceStats {
-                    name: i.name.clone(),
-                    link_type: i.link_type,
-                    received: load(&c[0]),
-                    dropped: load(&c[1]),
-                    if_dropped: load(&c[2]),
-                    frames: load(&c[3]),
-                })
-                .collect(),
-            filter: self.filter.clone(),
-        }
+        self.stopper.stats()
     }
 }
 
@@ -706,6 +714,15 @@ mod tests {
         // The filter without VLAN compiles for Linux cooked captures (`-i any`).
         let sll = Capture::dead(pcap::Linktype(113)).expect("dead");
         assert!(sll.compile(SIP_FILTER_NO_VLAN, true).is_ok());
+    }
+
+    #[test]
+    fn a_loader_thread_can_own_the_capture() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<LiveCapture>();
+        send::<Batch>();
+        send_sync::<Stopper>();
     }
 
     #[test]
