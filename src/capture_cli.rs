@@ -198,8 +198,7 @@ mod live {
         };
         // Signals first: a Ctrl-C right after the capture started must not kill it.
         let stop = termination_flag();
-        let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
-        let mut cap = LiveCapture::open(&config).map_err(|e| {
+        let cap = LiveCapture::open(&config).map_err(|e| {
             let code = match e {
                 // An interface that does not exist or a filter that does not compile is a
                 // usage error; missing permissions and libpcap failures are runtime failures.
@@ -211,6 +210,9 @@ mod live {
                 message: e.to_string(),
             }
         })?;
+        // After the capture opened, so that a capture that cannot start leaves no empty file.
+        let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
+        let mut cap = cap;
         for i in cap.interfaces() {
             eprintln!(
                 "lyncscope: capturing on {} ({}), snapshot length {SNAPLEN}{}",
