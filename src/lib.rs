@@ -7,7 +7,8 @@
 //! capture ─▶ net ─▶ transport ─▶ sip ─▶ analysis ─▶ report, tui
 //! ```
 //!
-//! * [`capture`] yields [`capture::Frame`]s from pcap / pcapng / gzip files or stdin.
+//! * [`capture`] yields [`capture::Frame`]s from pcap / pcapng / gzip files or stdin, or a live
+//!   capture (feature `live`); it also writes the packets that carried SIP (`-w`).
 //! * [`net`] strips link layers and tunnels and reassembles IP fragments.
 //! * [`transport`] turns UDP datagrams, TCP streams, SCTP chunks and WebSocket frames into
 //!   SIP message byte ranges.

@@ -1,11 +1,15 @@
 //! The `lyncscope` command: reads captures, runs the pipeline, prints a report.
 
+mod capture_cli;
+
 use clap::{Parser, ValueEnum};
+use lyncscope::capture::writer::TsResolution;
 use lyncscope::capture::{CaptureError, CaptureFiles};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,9 +28,9 @@ struct Cli {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Vec<String>,
 
-    /// Live capture on an interface (needs a build with the `live` feature).
-    #[arg(short = 'i', long = "interface", value_name = "IF")]
-    interface: Vec<String>,
+    /// Live capture and -w options (capture_cli.rs).
+    #[command(flatten)]
+    capture: capture_cli::CaptureArgs,
 
     /// Print a report to standard output instead of opening the terminal UI.
     #[arg(long, value_name = "FMT")]
@@ -82,54 +86,97 @@ impl From<CaptureError> for Failure {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    if !cli.interface.is_empty() {
-        return Err(Failure::usage(
-            "live capture (-i) is not in this build: rebuild with `cargo build --release --features live` \
-             (needs libpcap-dev), or read a capture file instead",
-        ));
-    }
     let mut paths = cli.read;
     paths.extend(cli.files);
+    cli.capture.validate(!paths.is_empty())?;
+    if cli.messages && cli.report != Some(ReportFormat::Json) {
+        return Err(Failure::usage("--messages goes with --report json"));
+    }
+    // Live capture runs headless: the terminal UI does not take a live source yet.
+    if cli.capture.live() {
+        let format = cli.report.unwrap_or(ReportFormat::Text);
+        return capture_cli::run_live(&cli.capture, format, cli.messages);
+    }
     if paths.is_empty() {
         return Err(Failure::usage(
             "no input: give a capture file (lyncscope FILE.pcapng) or - for standard input; see --help",
         ));
     }
-    if cli.messages && cli.report != Some(ReportFormat::Json) {
-        return Err(Failure::usage("--messages goes with --report json"));
-    }
+
     let mut files = CaptureFiles::open(&paths)?;
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
-    // report.
+    // report. Options that only make sense for a run to the end (-w, -c) keep the report.
+    let wants_run = cli.capture.write.is_some() || cli.capture.count.is_some();
     let format = match cli.report {
         Some(f) => f,
-        None if io::stdout().is_terminal() => {
+        None if io::stdout().is_terminal() && !wants_run => {
             let outcome = lyncscope::tui::run(files, &paths);
             report_peak_rss();
             return outcome.map_err(|message| Failure { code: 1, message });
         }
         None => ReportFormat::Text,
     };
+    let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
+    // Ctrl-C / SIGTERM: stop reading, report what was read.
+    let stop = capture_cli::termination_flag();
     let mut pipeline = Pipeline::new(cli.messages);
+    let mut read = 0u64;
+    let mut warnings = Vec::new();
     while let Some(frame) = files.next_frame() {
-        pipeline.push(&frame);
+        match output.as_mut() {
+            Some(o) => pipeline.push_tapped(&frame, &mut o.writer),
+            None => pipeline.push(&frame),
+        }
+        read += 1;
+        if cli.capture.count.is_some_and(|c| read >= c) {
+            break;
+        }
+        if read.is_multiple_of(4096) && stop.load(Ordering::Relaxed) {
+            warnings.push(format!(
+                "interrupted after {read} packets; the report covers those"
+            ));
+            break;
+        }
     }
-    pipeline.finish();
-    for w in files.warnings() {
+    match output.as_mut() {
+        Some(o) => pipeline.finish_tapped(&mut o.writer),
+        None => pipeline.finish(),
+    }
+    warnings.splice(0..0, files.warnings().iter().cloned());
+    let written = output.map(capture_cli::Output::close).transpose()?;
+    if let Some(w) = written.as_ref().and_then(capture_cli::write_warning) {
+        warnings.push(w);
+    }
+    for w in &warnings {
         eprintln!("lyncscope: warning: {w}");
     }
 
     let input = ReportInput {
         sources: files.source_names(),
-        warnings: files.warnings(),
+        warnings: &warnings,
         messages: cli.messages,
+        live: None,
+        written: written.as_ref(),
     };
+    let printed = print_report(format, &input, &pipeline);
+    // The analysis is freed by the process exit; walking it to free it piece by piece would
+    // only add time.
+    std::mem::forget(pipeline);
+    printed
+}
+
+/// Prints the report to standard output.
+fn print_report(
+    format: ReportFormat,
+    input: &ReportInput<'_>,
+    pipeline: &Pipeline,
+) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let stats = pipeline.stats();
     let written = match format {
-        ReportFormat::Json => report::json::write(&mut out, &input, &stats, pipeline.analysis()),
-        ReportFormat::Text => report::text::write(&mut out, &input, &stats, pipeline.analysis()),
+        ReportFormat::Json => report::json::write(&mut out, input, &stats, pipeline.analysis()),
+        ReportFormat::Text => report::text::write(&mut out, input, &stats, pipeline.analysis()),
     }
     .and_then(|()| out.flush());
     match written {
@@ -141,9 +188,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }),
         Ok(()) => {
             report_peak_rss();
-            // The analysis is freed by the process exit; walking it to free it piece by piece
-            // would only add time.
-            std::mem::forget(pipeline);
             Ok(())
         }
     }

@@ -5,12 +5,38 @@
 //! ```
 //!
 //! [`Pipeline::push`] takes one frame at a time, so the same pipeline serves a file, standard
-//! input and (later) a live capture; [`Pipeline::finish`] ends the streams at the end of input.
+//! input and a live capture; [`Pipeline::finish`] ends the streams at the end of input.
+//!
+//! [`Pipeline::push_tapped`] and [`Pipeline::finish_tapped`] also show every frame and every
+//! completed SIP message's [`MsgContext`] to a [`MessageTap`] (the `-w` writer keeps the frames
+//! that carried SIP with it).
 
 use crate::analysis::Analysis;
 use crate::capture::Frame;
 use crate::net::{NetDecoder, NetOutput, NetStats};
-use crate::transport::{TransportLayer, TransportStats};
+use crate::sip::message::Message;
+use crate::transport::{MsgContext, SipSink, TransportLayer, TransportStats};
+
+/// Watches the pipeline: sees each frame before it is decoded, then the context of every SIP
+/// message that frame completed (so the frames `ctx.first_frame..=ctx.frame` have all been
+/// seen when [`MessageTap::message`] is called).
+pub trait MessageTap {
+    fn frame(&mut self, frame: &Frame<'_>);
+    fn message(&mut self, ctx: &MsgContext);
+}
+
+/// The analysis and a tap behind one [`SipSink`]: the analysis first, then the tap.
+struct Tee<'a, T: MessageTap> {
+    analysis: &'a mut Analysis,
+    tap: &'a mut T,
+}
+
+impl<T: MessageTap> SipSink for Tee<'_, T> {
+    fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.analysis.message(ctx, msg);
+        self.tap.message(ctx);
+    }
+}
 
 pub struct Pipeline {
     net: NetDecoder,
@@ -67,6 +93,30 @@ impl Pipeline {
     pub fn finish(&mut self) {
         self.net.flush();
         self.transport.finish(&mut self.analysis);
+    }
+
+    /// [`Pipeline::push`], showing the frame and the messages it completes to `tap`.
+    pub fn push_tapped(&mut self, frame: &Frame<'_>, tap: &mut impl MessageTap) {
+        tap.frame(frame);
+        self.packets += 1;
+        self.bytes += frame.data.len() as u64;
+        if let NetOutput::Packet(pkt) = self.net.decode(frame) {
+            let mut tee = Tee {
+                analysis: &mut self.analysis,
+                tap,
+            };
+            self.transport.handle(frame, &pkt, &mut tee);
+        }
+    }
+
+    /// [`Pipeline::finish`], showing the messages completed at the end of the streams to `tap`.
+    pub fn finish_tapped(&mut self, tap: &mut impl MessageTap) {
+        self.net.flush();
+        let mut tee = Tee {
+            analysis: &mut self.analysis,
+            tap,
+        };
+        self.transport.finish(&mut tee);
     }
 
     pub fn analysis(&self) -> &Analysis {

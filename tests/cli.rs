@@ -181,9 +181,49 @@ fn missing_file_and_usage_errors() {
     assert!(stderr(&o).contains("no input"));
     let o = lyncscope(&["--report", "xml", "x"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = lyncscope(&["-i", "eth0"]);
+    // Without the `live` feature -i says how to build with it; with it, an unknown interface
+    // lists the interfaces there are.
+    let o = lyncscope(&["-i", "nosuchif0", "--report", "json", "--duration", "1"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--features live"), "{}", stderr(&o));
+    if cfg!(feature = "live") {
+        assert!(
+            stderr(&o).contains("nosuchif0: no such interface; available: "),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("lo"), "{}", stderr(&o));
+    } else {
+        assert!(stderr(&o).contains("--features live"), "{}", stderr(&o));
+    }
+    let o = lyncscope(&["-f", "udp port 5060", "x.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("-f goes with live capture"));
+}
+
+#[test]
+fn write_option_keeps_every_packet_that_carried_sip() {
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/join-udp-fragments.pcap"
+    );
+    let out = std::env::temp_dir().join(format!("lyncscope-cli-w-{}.pcap", std::process::id()));
+    let o = lyncscope(&["--report", "json", "-w", out.to_str().unwrap(), capture]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    // Every one of the 49 frames is a SIP datagram or one of its fragments.
+    assert_eq!(v["written"]["packets"], 49);
+    assert_eq!(v["written"]["format"], "pcap");
+    assert_eq!(v["written"]["packets_lost"], 0);
+    let again = lyncscope(&["--report", "json", out.to_str().unwrap()]);
+    let w: serde_json::Value = serde_json::from_slice(&again.stdout).expect("valid JSON");
+    assert_eq!(w["stats"]["sip_messages"], v["stats"]["sip_messages"]);
+    assert_eq!(w["stats"]["ip_reassembled"], v["stats"]["ip_reassembled"]);
+    assert_eq!(w["conferences"], v["conferences"]);
+    let _ = std::fs::remove_file(&out);
+    // -c: only the first packets.
+    let o = lyncscope(&["--report", "json", "-c", "5", capture]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(v["stats"]["packets"], 5);
 }
 
 #[test]

@@ -78,6 +78,8 @@ fn run(frames: &[(u32, Vec<u8>)]) {
         sources: &[],
         warnings: &[],
         messages: true,
+        live: None,
+        written: None,
     };
     report::json::write(&mut std::io::sink(), &input, &stats, a).expect("json");
     report::text::write(&mut std::io::sink(), &input, &stats, a).expect("text");

@@ -4,11 +4,60 @@
 //! Offline files are read in pure Rust (classic pcap in both byte orders and both timestamp
 //! resolutions, pcapng with several sections and interfaces, gzip-compressed files, standard
 //! input), so no system library is needed for the main job.
+//!
+//! Live capture ([`live`], cargo feature `live`) uses libpcap through the `pcap` crate: one
+//! thread per interface hands batches of frames to the caller. [`sip_writer`] writes the
+//! packets that carried SIP (`-w`).
 
 mod file;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod sip_writer;
 pub mod writer;
 
 pub use file::{CaptureError, CaptureFiles};
+
+/// Counters of a live capture, for the reports (defined in every build so that the reports
+/// need no feature).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    pub interfaces: Vec<InterfaceStats>,
+    /// The capture filter (`-f`), if any.
+    pub filter: Option<String>,
+}
+
+impl LiveStats {
+    /// Packets the kernel dropped (buffer full) plus those the interfaces dropped.
+    pub fn dropped(&self) -> u64 {
+        self.interfaces
+            .iter()
+            .map(|i| i.dropped + i.if_dropped)
+            .sum()
+    }
+}
+
+/// One interface of a live capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InterfaceStats {
+    pub name: String,
+    /// `LINKTYPE_*` of its frames.
+    pub link_type: u32,
+    /// Frames handed to the pipeline.
+    pub frames: u64,
+    /// libpcap `ps_recv`: packets that passed the filter (including those dropped later).
+    pub received: u64,
+    /// libpcap `ps_drop`: packets dropped because the kernel buffer was full.
+    pub dropped: u64,
+    /// libpcap `ps_ifdrop`: packets dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// What `-w` wrote, for the reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub path: String,
+    pub stats: sip_writer::SipWriterStats,
+}
 
 use std::fmt;
 

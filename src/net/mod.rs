@@ -277,22 +277,26 @@ impl NetDecoder {
     }
 }
 
-/// The innermost IP addresses of one frame, found without reassembly (for exporting the
-/// frames of a message: a fragment after the first has no ports, so it is matched by its IP
-/// pair).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which flow a frame belongs to, as far as the frame alone tells: the innermost IP addresses,
+/// the transport ports when the frame carries the transport header (not in a non-first IP
+/// fragment), and the IP identification when the frame is a fragment. Used to pick the frames
+/// that carried a given SIP message (for `-w`), without touching the decoder's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FrameFlow {
     pub src: IpAddr,
     pub dst: IpAddr,
+    /// IP protocol number of the innermost packet (6 TCP, 17 UDP, 132 SCTP, …).
     pub protocol: u8,
-    /// Source and destination ports of TCP, UDP and SCTP, when the frame carries the
-    /// transport header (not in a fragment after the first).
+    /// (source, destination) ports of UDP, TCP or SCTP; `None` when the frame does not carry
+    /// the transport header.
     pub ports: Option<(u16, u16)>,
-    pub fragment: bool,
+    /// The IP identification of a fragment (IPv4 16 bits, IPv6 32 bits); `None` when the frame
+    /// is not a fragment. For a fragmented tunnel these are the outer (tunnel) addresses.
+    pub fragment_id: Option<u32>,
 }
 
-/// Decodes a frame's link layers and tunnels down to its innermost IP header, without
-/// holding any state.
+/// The flow of one frame ([`FrameFlow`]); `None` for frames that do not carry IP or do not
+/// decode. Stateless: fragments are not reassembled.
 pub fn frame_flow(link_type: u32, data: &[u8]) -> Option<FrameFlow> {
     let ports = |protocol: u8, payload: &[u8]| match protocol {
         6 | 17 | 132 => Some((be16(payload, 0)?, be16(payload, 2)?)),
@@ -305,7 +309,7 @@ pub fn frame_flow(link_type: u32, data: &[u8]) -> Option<FrameFlow> {
             dst,
             protocol: p.protocol,
             ports: ports(p.protocol, p.payload),
-            fragment: false,
+            fragment_id: None,
         });
     }
     match walk::walk(Layer::Link(link_type, data)) {
@@ -316,21 +320,22 @@ pub fn frame_flow(link_type: u32, data: &[u8]) -> Option<FrameFlow> {
                 dst,
                 protocol: p.protocol,
                 ports: ports(p.protocol, p.payload),
-                fragment: false,
+                fragment_id: None,
             })
         }
         Walk::Fragment(f) => Some(FrameFlow {
             src: f.key.src,
             dst: f.key.dst,
             protocol: f.protocol,
+            // Only the first fragment starts with the transport header.
             ports: if f.offset == 0 {
                 ports(f.protocol, f.data)
             } else {
                 None
             },
-            fragment: true,
+            fragment_id: Some(f.key.id),
         }),
-        _ => None,
+        Walk::NotIp | Walk::Undecoded(_) | Walk::UnsupportedLinkType(_) => None,
     }
 }
 

@@ -23,6 +23,8 @@ pub fn write(
         dialogs: Dialogs(analysis),
         messages: input.messages.then_some(Messages(analysis)),
         warnings: input.warnings,
+        capture: input.live.map(LiveOut),
+        written: input.written.map(WrittenOut::new),
     };
     serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
     out.write_all(b"\n")
@@ -38,6 +40,71 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     messages: Option<Messages<'a>>,
     warnings: &'a [String],
+    /// Live capture only (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<LiveOut<'a>>,
+    /// With `-w` only (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    written: Option<WrittenOut<'a>>,
+}
+
+/// `capture`: the interfaces of a live capture and libpcap's counters.
+struct LiveOut<'a>(&'a crate::capture::LiveStats);
+
+impl Serialize for LiveOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Interface<'a> {
+            name: &'a str,
+            link_type: u32,
+            packets: u64,
+            received: u64,
+            dropped: u64,
+            if_dropped: u64,
+        }
+        let s = self.0;
+        let mut map = ser.serialize_map(Some(3))?;
+        map.serialize_entry("filter", &s.filter)?;
+        map.serialize_entry("dropped", &s.dropped())?;
+        let interfaces: Vec<Interface<'_>> = s
+            .interfaces
+            .iter()
+            .map(|i| Interface {
+                name: &i.name,
+                link_type: i.link_type,
+                packets: i.frames,
+                received: i.received,
+                dropped: i.dropped,
+                if_dropped: i.if_dropped,
+            })
+            .collect();
+        map.serialize_entry("interfaces", &interfaces)?;
+        map.end()
+    }
+}
+
+/// `written`: what `-w` wrote.
+#[derive(Serialize)]
+struct WrittenOut<'a> {
+    file: &'a str,
+    format: &'static str,
+    packets: u64,
+    sip_messages: u64,
+    packets_lost: u64,
+    messages_cut: u64,
+}
+
+impl<'a> WrittenOut<'a> {
+    fn new(w: &'a crate::capture::WriteSummary) -> Self {
+        WrittenOut {
+            file: &w.path,
+            format: if w.stats.pcapng { "pcapng" } else { "pcap" },
+            packets: w.stats.packets_written,
+            sip_messages: w.stats.messages,
+            packets_lost: w.stats.packets_lost,
+            messages_cut: w.stats.messages_cut,
+        }
+    }
 }
 
 #[derive(Serialize)]

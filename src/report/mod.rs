@@ -12,4 +12,8 @@ pub struct ReportInput<'a> {
     pub warnings: &'a [String],
     /// Include the per-message list (`--messages`).
     pub messages: bool,
+    /// The counters of a live capture (interfaces, kernel drops).
+    pub live: Option<&'a crate::capture::LiveStats>,
+    /// What `-w` wrote.
+    pub written: Option<&'a crate::capture::WriteSummary>,
 }

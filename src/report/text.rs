@@ -59,6 +59,37 @@ pub fn write(
     for (reason, count) in &n.undecoded_reasons {
         writeln!(out, "    undecoded: {reason}: {count}")?;
     }
+    if let Some(live) = input.live {
+        for i in &live.interfaces {
+            writeln!(
+                out,
+                "  Capture: {}: {} packets, {} dropped by the kernel, {} by the interface",
+                i.name, i.frames, i.dropped, i.if_dropped
+            )?;
+        }
+        if let Some(f) = &live.filter {
+            writeln!(out, "  Capture filter: {f}")?;
+        }
+    }
+    if let Some(w) = input.written {
+        let s = &w.stats;
+        writeln!(
+            out,
+            "  Wrote {} packets of {} SIP messages to {} ({}){}",
+            s.packets_written,
+            s.messages,
+            w.path,
+            if s.pcapng { "pcapng" } else { "pcap" },
+            if s.packets_lost > 0 || s.messages_cut > 0 {
+                format!(
+                    "; {} packets of {} messages had left the buffer and are missing",
+                    s.packets_lost, s.messages_cut
+                )
+            } else {
+                String::new()
+            }
+        )?;
+    }
     for w in input.warnings {
         writeln!(out, "  warning: {w}")?;
     }
