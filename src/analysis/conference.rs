@@ -142,9 +142,15 @@ impl Step {
         self.answered_at.map(|t| t.millis_since(self.at))
     }
 
+    /// A 2xx whose C3P result, if any, is neither `failure` nor `pending` (a lobby: not
+    /// admitted yet).
     pub fn succeeded(&self) -> bool {
         matches!(self.status, Some(200..=299))
-            && self.c3p.as_ref().and_then(|c| c.code.as_deref()) != Some("failure")
+            && !matches!(self.c3p_code(), Some("failure") | Some("pending"))
+    }
+
+    pub fn c3p_code(&self) -> Option<&str> {
+        self.c3p.as_ref().and_then(|c| c.code.as_deref())
     }
 
     pub fn failed(&self) -> bool {
@@ -232,8 +238,16 @@ impl Conference {
         let roster = self.roster();
         let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
         let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
-        let any_mcu_ok =
-            p.media.iter().any(Step::succeeded) || p.mcus.iter().any(|(_, s)| s.succeeded());
+        // A rejoin starts a new session: MCU attempts before the latest focus attempt belong to
+        // an earlier one.
+        let since = p.focus.as_ref().map(|f| f.at);
+        let current = |s: &&Step| since.is_none_or(|t| s.at >= t);
+        let any_mcu_ok = p.media.iter().filter(current).any(Step::succeeded)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::succeeded);
         let av_connected = connected("audio-video");
         let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
 
@@ -289,14 +303,14 @@ impl Conference {
                 None,
             );
         }
-        if let Some(m) = media.filter(|m| m.failed()) {
+        if let Some(m) = media.filter(|m| m.failed() && current(m)) {
             return (
                 JoinState::Failed,
                 Some(JoinStep::Media),
                 Some(media_reason(m)),
             );
         }
-        if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed()) {
+        if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed() && current(&s)) {
             let reason = format!(
                 "the {} MCU rejected the join: {}{}",
                 mcu_name(mcu),
@@ -318,10 +332,12 @@ impl Conference {
                 None,
             );
         }
-        if let Some(f) = &p.focus {
-            if f.status.is_none() {
-                return (JoinState::Invited, None, None);
-            }
+        if p.focus
+            .as_ref()
+            .is_some_and(|f| f.c3p_code() == Some("pending"))
+        {
+            let reason = "the focus has not admitted the participant yet (C3P pending: waiting in the lobby)";
+            return (JoinState::Invited, None, Some(reason.to_string()));
         }
         (JoinState::Invited, None, None)
     }
@@ -676,9 +692,11 @@ impl Conferences {
             return;
         };
         let step = match role.kind {
-            DialogKind::Invitation => p.invitation.as_mut(),
-            DialogKind::Focus => p.focus.as_mut(),
-            DialogKind::Roster => p.roster.as_mut(),
+            // A newer dialog of the same kind replaced the step: an older one's messages
+            // (a first device, an earlier inviter) must not change it.
+            DialogKind::Invitation => p.invitation.as_mut().filter(|s| s.dialog == id),
+            DialogKind::Focus => p.focus.as_mut().filter(|s| s.dialog == id),
+            DialogKind::Roster => p.roster.as_mut().filter(|s| s.dialog == id),
             DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
             DialogKind::Mcu => p
                 .mcus
@@ -697,6 +715,23 @@ impl Conferences {
         let cseq = msg.cseq().map(|c| c.0);
         if let Some(m) = method {
             if m.eq_ignore_ascii_case(expected) && msg.to_tag().is_none() {
+                // The same request again with a higher CSeq (after a 401/407 challenge, a 422,
+                // a redirect): a new attempt, whose outcome replaces a failure.
+                if let (Some(old), Some(new)) = (step.cseq, cseq) {
+                    if new > old {
+                        step.cseq = Some(new);
+                        if step.failed() {
+                            step.status = None;
+                            step.reason_phrase = None;
+                            step.answered_at = None;
+                            step.diagnostic = None;
+                            if let Some(c) = step.c3p.as_mut() {
+                                c.code = None;
+                                c.reason = None;
+                            }
+                        }
+                    }
+                }
                 step.cseq = step.cseq.or(cseq);
                 if !step.offer_seen {
                     step.offer_seen = true;
@@ -803,10 +838,16 @@ fn final_response(
     msg: &Message<'_>,
     kind: Option<BodyKind>,
 ) {
-    // A 2xx of any fork wins; a copy of the same response forwarded by the next hop adds nothing.
+    // A 2xx of any fork wins, then a 6xx (RFC 3261 §16.7: global failures outrank the 487 of
+    // cancelled forks); a copy of the same response forwarded by the next hop adds nothing.
+    let rank = |s: u16| match s {
+        200..=299 => 3,
+        600..=699 => 2,
+        _ => 1,
+    };
     if step
         .status
-        .is_some_and(|s| (200..300).contains(&s) || s == status)
+        .is_some_and(|s| rank(s) > rank(status) || s == status)
     {
         return;
     }

@@ -83,7 +83,7 @@ impl Timestamp {
 
     /// Milliseconds from `earlier` to `self` (negative if `self` is earlier).
     pub fn millis_since(self, earlier: Timestamp) -> i64 {
-        (self.0 - earlier.0) / 1_000_000
+        self.0.saturating_sub(earlier.0) / 1_000_000
     }
 
     /// RFC 3339, UTC, with microseconds: `2026-01-01T10:00:00.000000Z`.

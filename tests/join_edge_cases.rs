@@ -1,0 +1,209 @@
+//! Join diagnosis on traffic that real captures hold and the samples do not: a retry after a
+//! challenge, a rejoin, two inviters, forked answers, a lobby.
+
+use lyncscope::analysis::{Analysis, JoinState, JoinStep};
+use lyncscope::capture::Timestamp;
+use lyncscope::sip::frame_stream;
+use lyncscope::transport::{MsgContext, SipSink, Transport};
+
+const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
+const AV: &str = "sip:alice@example.com;gruu;opaque=app:conf:audio-video:id:JL3GPNYP";
+
+struct Feed {
+    a: Analysis,
+    frame: u64,
+}
+
+impl Feed {
+    fn new() -> Self {
+        Feed {
+            a: Analysis::new(true),
+            frame: 0,
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.frame += 1;
+        let text = text.replace('\n', "\r\n");
+        let text = match text.split_once("\r\n\r\n") {
+            Some((head, body)) => format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            None => format!("{text}\r\nContent-Length: 0\r\n\r\n"),
+        };
+        let (m, _) = frame_stream(text.as_bytes()).expect("a SIP message");
+        let ctx = MsgContext {
+            frame: self.frame,
+            first_frame: self.frame,
+            time: Timestamp(self.frame as i64 * 100_000_000),
+            src: "192.0.2.22:5061".parse().expect("addr"),
+            dst: "198.51.100.10:5061".parse().expect("addr"),
+            transport: Transport::Tcp,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+        };
+        self.a.message(&ctx, &m);
+    }
+
+    fn state(&self, uri: &str) -> (JoinState, Option<JoinStep>, Option<String>) {
+        let c = &self.a.conferences().list()[0];
+        let p = c
+            .participants
+            .iter()
+            .find(|p| p.uri == uri)
+            .expect("participant");
+        c.diagnose(p)
+    }
+}
+
+fn invite(to: &str, call: &str, cseq: u32, body: &str, ct: &str) -> String {
+    format!(
+        "INVITE {to} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}{cseq}\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{to}>\nCall-ID: {call}\nCSeq: {cseq} INVITE\nContent-Type: {ct}\n\n{body}"
+    )
+}
+
+fn answer(status: &str, to: &str, call: &str, cseq: u32, extra: &str) -> String {
+    format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}{cseq}\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{to}>;tag=srv\nCall-ID: {call}\nCSeq: {cseq} INVITE\n{extra}"
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn c3p(root: &str, attrs: &str) -> String {
+    format!(
+        "<{root} xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"1\" {attrs}><addUser/></{root}>"
+    )
+}
+
+fn focus_join(f: &mut Feed, call: &str, outcome: &str) {
+    f.send(&invite(
+        FOCUS,
+        call,
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, call, 1, ""),
+        c3p("response", &format!("code=\"{outcome}\""))
+    ));
+}
+
+#[test]
+fn a_retry_after_a_challenge_in_the_same_dialog_decides_the_step() {
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "407 Proxy Authentication Required",
+        FOCUS,
+        "f1",
+        1,
+        "",
+    ));
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        2,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, "f1", 2, ""),
+        c3p("response", "code=\"success\"")
+    ));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::FocusJoined);
+}
+
+#[test]
+fn a_rejoin_that_fails_at_the_focus_is_a_failure() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    // Later: a new focus INVITE (new dialog), refused.
+    f.send(&invite(
+        FOCUS,
+        "f2",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "403 Forbidden",
+        FOCUS,
+        "f2",
+        1,
+        "ms-diagnostics: 3014;reason=\"Failed authorization.\";source=\"fe01\"",
+    ));
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!(
+        (state, failed),
+        (JoinState::Failed, Some(JoinStep::Focus)),
+        "{reason:?}"
+    );
+}
+
+#[test]
+fn c3p_pending_is_not_a_join() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Invited, None));
+    assert!(reason.is_some_and(|r| r.contains("pending")));
+}
+
+fn invitation(from: &str, call: &str) -> String {
+    format!(
+        "INVITE sip:bob@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.21;branch=z9hG4bK{call}\nFrom: <sip:{from}@example.com>;tag=t{call}\nTo: <sip:bob@example.com>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/ms-conf-invite+xml\n\n<Conferencing version=\"2.0\"><focus-uri>{FOCUS}</focus-uri></Conferencing>"
+    )
+}
+
+fn invitation_answer(status: &str, from: &str, call: &str, tag: &str) -> String {
+    format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.21;branch=z9hG4bK{call}\nFrom: <sip:{from}@example.com>;tag=t{call}\nTo: <sip:bob@example.com>;tag={tag}\nCall-ID: {call}\nCSeq: 1 INVITE"
+    )
+}
+
+#[test]
+fn an_older_invitation_does_not_overwrite_a_newer_one() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation("carol", "i2"));
+    f.send(&invitation_answer("603 Decline", "alice", "i1", "b1"));
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    let inv = bob.invitation.as_ref().expect("invitation");
+    assert_eq!(
+        (bob.invited_by.as_deref(), inv.call_id.as_str(), inv.status),
+        (Some("sip:carol@example.com"), "i2", None)
+    );
+}
+
+#[test]
+fn a_decline_outranks_the_487_of_a_cancelled_fork() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("603 Decline", "alice", "i1", "fork1"));
+    f.send(&invitation_answer(
+        "487 Request Terminated",
+        "alice",
+        "i1",
+        "fork2",
+    ));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Declined);
+}
