@@ -285,12 +285,14 @@ pub(crate) mod testutil {
     #[derive(Default)]
     pub struct Collect {
         pub messages: Vec<(u64, Transport, Vec<u8>)>,
+        pub directions: Vec<(IpAddr, IpAddr)>,
     }
 
     impl SipSink for Collect {
         fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
             self.messages
                 .push((ctx.frame, ctx.transport, msg.raw().to_vec()));
+            self.directions.push((ctx.src.ip(), ctx.dst.ip()));
         }
     }
 }

@@ -75,7 +75,15 @@ struct Direction {
     /// Stream offset of `next_seq`.
     next_off: u64,
     gap_since: Option<Timestamp>,
+    /// The sequence number just after the FIN, once a FIN was seen (it may arrive before the
+    /// last data; the stream ends when `next_seq` reaches it).
+    fin_at: Option<u32>,
+    /// The stream reached its FIN.
     fin: bool,
+    /// The last frame (and its time) that carried data in this direction: where messages
+    /// completed by giving up a hole or by the end of the stream are reported.
+    last_frame: u64,
+    last_time: Timestamp,
     mode: Mode,
     /// A WebSocket message being assembled from fragments (unmasked).
     ws_message: Vec<u8>,
@@ -167,10 +175,13 @@ impl TcpReassembler {
             let dir = &mut conn.dirs[d];
             if dir.started && dir.next_seq != seq.wrapping_add(1) {
                 // A new connection reusing the ports: finish the old one first.
-                for old in conn.dirs.iter_mut() {
+                let current = emit.ctx;
+                for (i, old) in conn.dirs.iter_mut().enumerate() {
+                    emit.ctx = old.context(&key, i, current);
                     old.flush(&mut emit);
                     *old = Direction::default();
                 }
+                emit.ctx = current;
             }
             let dir = &mut conn.dirs[d];
             if !dir.started {
@@ -183,7 +194,11 @@ impl TcpReassembler {
         if flags & ACK != 0 {
             let other = &mut conn.dirs[1 - d];
             if other.started && !other.ooo.is_empty() && seq_after(ack, other.next_seq) {
+                // Messages freed this way belong to the other direction and its last segment.
+                let current = emit.ctx;
+                emit.ctx = other.context(&key, 1 - d, current);
                 other.skip_gaps_until_ack(ack, &mut emit);
+                emit.ctx = current;
             }
         }
         if !payload.is_empty() {
@@ -192,13 +207,25 @@ impl TcpReassembler {
             } else {
                 seq
             };
-            conn.dirs[d].data(data_seq, payload, &mut emit);
-        }
-        if flags & FIN != 0 {
-            conn.dirs[d].fin = true;
+            let dir = &mut conn.dirs[d];
+            dir.last_frame = frame.number;
+            dir.last_time = frame.timestamp;
+            dir.data(data_seq, payload, &mut emit);
         }
         let dir = &mut conn.dirs[d];
-        if dir.fin && dir.ooo.is_empty() {
+        if flags & FIN != 0 {
+            if !dir.started {
+                dir.started = true;
+                dir.next_seq = seq;
+            }
+            let syn = u32::from(flags & SYN != 0);
+            dir.fin_at = Some(seq.wrapping_add(syn).wrapping_add(payload.len() as u32));
+        }
+        // The stream ends once every byte before the FIN arrived (a FIN can be captured before
+        // the last data segment).
+        let fin_reached = dir.fin_at.is_some_and(|f| !seq_after(f, dir.next_seq));
+        if !dir.fin && fin_reached && dir.ooo.is_empty() {
+            dir.fin = true;
             dir.flush(&mut emit);
         }
         let after = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
@@ -228,11 +255,14 @@ impl TcpReassembler {
 
     fn remove<S: SipSink>(&mut self, key: &(SocketAddr, SocketAddr), emit: &mut Emit<'_, S>) {
         if let Some(mut conn) = self.conns.remove(key) {
-            for dir in conn.dirs.iter_mut() {
+            let current = emit.ctx;
+            for (i, dir) in conn.dirs.iter_mut().enumerate() {
                 let held = dir.buffered();
+                emit.ctx = dir.context(key, i, current);
                 dir.flush(emit);
                 self.total_buffered = self.total_buffered.saturating_sub(held);
             }
+            emit.ctx = current;
         }
     }
 
@@ -299,6 +329,35 @@ fn seq_after(a: u32, b: u32) -> bool {
 }
 
 impl Direction {
+    /// The context of messages this direction completes outside its own segments (after a
+    /// hole is given up because of the peer's ACK, or when the stream ends): its own addresses,
+    /// its last data frame.
+    fn context(
+        &self,
+        key: &(SocketAddr, SocketAddr),
+        index: usize,
+        base: MsgContext,
+    ) -> MsgContext {
+        let (src, dst) = if index == 0 {
+            (key.0, key.1)
+        } else {
+            (key.1, key.0)
+        };
+        let (frame, time) = if self.last_frame == 0 {
+            (base.frame, base.time)
+        } else {
+            (self.last_frame, self.last_time)
+        };
+        MsgContext {
+            frame,
+            first_frame: frame,
+            time,
+            src,
+            dst,
+            ..base
+        }
+    }
+
     fn buffered(&self) -> usize {
         self.buf.len() + self.ooo_bytes + self.ws_message.len()
     }
@@ -807,6 +866,83 @@ mod tests {
         assert_eq!(sink.messages.len(), 1);
         assert_eq!(sink.messages[0].1, Transport::Ws);
         assert_eq!(sink.messages[0].2, sip);
+    }
+
+    /// A bare ACK from B back to A.
+    fn feed_ack_back(
+        r: &mut TcpReassembler,
+        st: &mut TransportStats,
+        sink: &mut Collect,
+        n: u64,
+        ack: u32,
+    ) {
+        let mut v = vec![0u8; 20];
+        v[0..2].copy_from_slice(&5061u16.to_be_bytes());
+        v[2..4].copy_from_slice(&5060u16.to_be_bytes());
+        v[8..12].copy_from_slice(&ack.to_be_bytes());
+        v[12] = 5 << 4;
+        v[13] = ACK;
+        let frame = Frame {
+            number: n,
+            timestamp: Timestamp(n as i64 * 1000),
+            link_type: 1,
+            data: &[],
+            original_len: 0,
+            source: 0,
+        };
+        let pkt = IpPacket {
+            src: IpAddr::V4(B),
+            dst: IpAddr::V4(A),
+            protocol: 6,
+            payload: Cow::Owned(v),
+            reassembled: false,
+            first_frame: n,
+        };
+        r.segment(&frame, &pkt, st, sink);
+    }
+
+    #[test]
+    fn messages_freed_by_the_peers_ack_keep_their_direction_and_frame() {
+        let (m1, m2, m3) = (msg(1, 5), msg(2, 5), msg(3, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &m1));
+        let lost = 100 + m1.len() as u32;
+        let third = lost + m2.len() as u32;
+        feed(&mut r, &mut st, &mut sink, 2, tcp(third, ACK, &m3));
+        feed_ack_back(&mut r, &mut st, &mut sink, 3, third + m3.len() as u32);
+        assert_eq!(sink.messages.len(), 2);
+        assert_eq!(
+            sink.messages[1].0, 2,
+            "reported at the frame that carried it, not the ACK"
+        );
+        assert_eq!(sink.directions[1], (IpAddr::V4(A), IpAddr::V4(B)));
+        assert_eq!(st.tcp_gaps, 1);
+    }
+
+    #[test]
+    fn a_fin_captured_before_the_last_data_does_not_end_the_stream_early() {
+        let data = stream(3);
+        let cut = data.len() / 2;
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &data[..cut]));
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp(100 + data.len() as u32, ACK | FIN, b""),
+        );
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            3,
+            tcp(100 + cut as u32, ACK, &data[cut..]),
+        );
+        assert_eq!(sink.messages.len(), 3);
+        assert_eq!(st.incomplete_messages, 0);
     }
 
     #[test]
