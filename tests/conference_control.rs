@@ -34,6 +34,7 @@ fn feed(a: &mut Analysis, frame: u64, text: &str) {
         ip_reassembled: false,
         reassembled: false,
         icmp_quoted: false,
+        link_type: 1,
     };
     a.message(&ctx, &m);
 }

@@ -40,6 +40,7 @@ impl Feed {
             ip_reassembled: false,
             reassembled: false,
             icmp_quoted: false,
+            link_type: 1,
         };
         self.a.message(&ctx, &m);
     }

@@ -67,6 +67,8 @@ pub struct MessageRecord {
     pub ip_reassembled: bool,
     pub reassembled: bool,
     pub icmp_quoted: bool,
+    /// `LINKTYPE_*` of the frame that completed the message.
+    pub link_type: u32,
 }
 
 impl MessageRecord {
@@ -257,6 +259,7 @@ impl Analysis {
             ip_reassembled: ctx.ip_reassembled,
             reassembled: ctx.reassembled,
             icmp_quoted: ctx.icmp_quoted,
+            link_type: ctx.link_type,
         });
         if let Some(store) = &mut self.store {
             store.push(msg.raw());
@@ -414,6 +417,7 @@ mod tests {
             ip_reassembled: false,
             reassembled: false,
             icmp_quoted: false,
+            link_type: 1,
         }
     }
 

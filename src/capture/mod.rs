@@ -140,6 +140,24 @@ pub mod linktype {
     /// Some old files use the DLT value 12 (or 14 on some BSDs) for raw IP.
     pub const RAW_DLT12: u32 = 12;
     pub const RAW_DLT14: u32 = 14;
+
+    /// A person's name for a link type, as Wireshark shows it.
+    pub fn name(link_type: u32) -> &'static str {
+        match link_type {
+            NULL => "BSD loopback (NULL)",
+            ETHERNET => "Ethernet",
+            RAW | RAW_DLT12 | RAW_DLT14 => "Raw IP",
+            IPV4 => "Raw IPv4",
+            IPV6 => "Raw IPv6",
+            LOOP => "OpenBSD loopback",
+            LINUX_SLL => "Linux cooked capture v1 (SLL)",
+            LINUX_SLL2 => "Linux cooked capture v2 (SLL2)",
+            9 | 50 => "PPP",
+            104 => "Cisco HDLC",
+            239 => "Linux netfilter log (NFLOG)",
+            _ => "other link type",
+        }
+    }
 }
 
 /// One captured packet.

@@ -59,6 +59,8 @@ pub struct MsgContext {
     pub reassembled: bool,
     /// The message was quoted in an ICMP error (it bounced: port unreachable, …).
     pub icmp_quoted: bool,
+    /// `LINKTYPE_*` of the frame that completed the message.
+    pub link_type: u32,
 }
 
 impl MsgContext {
@@ -80,6 +82,7 @@ impl MsgContext {
             ip_reassembled: pkt.reassembled,
             reassembled: false,
             icmp_quoted: false,
+            link_type: frame.link_type,
         }
     }
 
@@ -101,6 +104,7 @@ impl MsgContext {
             ip_reassembled,
             reassembled: false,
             icmp_quoted: false,
+            link_type: frame.link_type,
         }
     }
 }
@@ -315,6 +319,7 @@ mod tests {
             ip_reassembled: false,
             reassembled: false,
             icmp_quoted: false,
+            link_type: 1,
         }
     }
 

@@ -281,6 +281,7 @@ impl TcpReassembler {
             ip_reassembled: false,
             reassembled: true,
             icmp_quoted: false,
+            link_type: 0,
         }
     }
 

@@ -125,6 +125,13 @@ fn frame_node(b: &mut Builder, a: &Analysis, rec: &MessageRecord) {
             }
         },
     );
+    if rec.link_type != 0 {
+        b.leaf(format!(
+            "Link layer: {} (LINKTYPE {}); tunnels, if any, are unwrapped",
+            crate::capture::linktype::name(rec.link_type),
+            rec.link_type
+        ));
+    }
     let v = if rec.src.is_ipv4() { 4 } else { 6 };
     b.node(
         format!(
