@@ -10,6 +10,7 @@
 //!    which the binary reports when `LYNCSCOPE_PEAK_RSS=1`).
 //!
 //! Extra arguments are capture files to measure instead of the generated ones.
+//! `LYNCSCOPE_BENCH_ONLY=plain` or `full` measures one half only (for a profiler).
 
 use lyncscope::capture::{CaptureFiles, Frame, Timestamp};
 use lyncscope::pipeline::Pipeline;
@@ -117,6 +118,26 @@ fn measure(file: &Path) {
         }
         (best, counts)
     };
+    // For profiling one half alone: LYNCSCOPE_BENCH_ONLY=plain|full runs just that half.
+    match std::env::var("LYNCSCOPE_BENCH_ONLY").as_deref() {
+        Ok("plain") => {
+            let (secs, (messages, ..)) = run(false);
+            println!(
+                "{name}: parse + dialogs {:.1} ms, {messages} messages",
+                secs * 1e3
+            );
+            return;
+        }
+        Ok("full") => {
+            let (secs, (messages, ..)) = run(true);
+            println!(
+                "{name}: parse + dialogs + conferences {:.1} ms, {messages} messages",
+                secs * 1e3
+            );
+            return;
+        }
+        _ => {}
+    }
     let (plain, (messages, dialogs, _)) = run(false);
     let (full, (_, _, conferences)) = run(true);
     println!("{name}");

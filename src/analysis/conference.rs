@@ -19,7 +19,7 @@ use crate::sip::body::{
 };
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
-use crate::sip::uri::{aor_bytes, may_be_conference};
+use crate::sip::uri::may_be_conference;
 use crate::transport::MsgContext;
 use ahash::RandomState;
 use std::collections::HashMap;
@@ -445,7 +445,11 @@ pub struct Conferences {
     /// comparing the fields.
     by_key: HashMap<u64, Vec<u32>, RandomState>,
     hasher: RandomState,
-    roles: HashMap<u32, Role, RandomState>,
+    /// The role of each conference dialog, indexed by dialog id (ids are dense: the analysis
+    /// numbers dialogs from 0), so the per-message lookup is one bounds-checked read.
+    roles: Vec<Option<Role>>,
+    /// Reused buffer for a participant's address of record (found far more often than new).
+    scratch: String,
     pub stats: ConferenceStats,
 }
 
@@ -496,24 +500,25 @@ impl Conferences {
             _ => DialogKind::ConferenceControl,
         };
         dialog.kind = kind;
-        let Some(conf_id) = uri.id.clone() else {
+        let Some(conf_id) = uri.id.as_deref() else {
             return;
         };
-        dialog.conference_id = Some(conf_id.as_str().into());
-        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else {
+        dialog.conference_id = Some(conf_id.into());
+        let Some(c) = self.conference(&uri, conf_id, ctx.time) else {
             return;
         };
         let participant = match kind {
             DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
-                let who = msg
-                    .header(participant_hdr)
-                    .map(aor_bytes)
-                    .unwrap_or_default();
-                self.participant(c, who, ctx.time)
+                let who = msg.header(participant_hdr).unwrap_or_default();
+                crate::sip::uri::aor_bytes_into(who, &mut self.scratch);
+                let who = std::mem::take(&mut self.scratch);
+                let p = self.participant(c, &who, ctx.time);
+                self.scratch = who;
+                p
             }
             _ => None,
         };
-        self.roles.insert(
+        self.set_role(
             id,
             Role {
                 conference: c,
@@ -556,16 +561,15 @@ impl Conferences {
             }
         };
         let Some(uri) = invite.conf_uri() else { return };
-        let Some(conf_id) = uri.id.clone() else {
+        let Some(conf_id) = uri.id.as_deref() else {
             return;
         };
-        dialog.conference_id = Some(conf_id.as_str().into());
-        let Some(c) = self.conference(&uri, &conf_id, ctx.time) else {
+        dialog.conference_id = Some(conf_id.into());
+        let Some(c) = self.conference(&uri, conf_id, ctx.time) else {
             return;
         };
-        let invitee = dialog.to.to_string();
-        let participant = self.participant(c, invitee, ctx.time);
-        self.roles.insert(
+        let participant = self.participant(c, &dialog.to, ctx.time);
+        self.set_role(
             id,
             Role {
                 conference: c,
@@ -636,7 +640,17 @@ impl Conferences {
         Some(c)
     }
 
-    fn participant(&mut self, c: u32, uri: String, at: Timestamp) -> Option<u32> {
+    fn set_role(&mut self, id: u32, role: Role) {
+        let i = id as usize;
+        if self.roles.len() <= i {
+            self.roles.resize(i + 1, None);
+        }
+        if let Some(slot) = self.roles.get_mut(i) {
+            *slot = Some(role);
+        }
+    }
+
+    fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
         let conf = self.list.get_mut(c as usize)?;
         if let Some(i) = conf.participants.iter().position(|p| p.uri == uri) {
             return Some(i as u32);
@@ -645,7 +659,8 @@ impl Conferences {
             self.stats.participants_dropped += 1;
             return None;
         }
-        conf.participants.push(Participant::new(uri, at));
+        conf.participants
+            .push(Participant::new(uri.to_string(), at));
         Some(conf.participants.len() as u32 - 1)
     }
 
@@ -654,7 +669,7 @@ impl Conferences {
     /// `from_initiator`: the message's From tag is that of the request that opened the dialog
     /// (the participant, for focus / roster / MCU dialogs; the inviter, for an invitation).
     pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>, from_initiator: bool) {
-        let Some(&role) = self.roles.get(&id) else {
+        let Some(&Some(role)) = self.roles.get(id as usize) else {
             return;
         };
         let Some(conf) = self.list.get_mut(role.conference as usize) else {
@@ -768,8 +783,9 @@ fn subscription_ends(msg: &Message<'_>) -> bool {
     }
     (m.eq_ignore_ascii_case(b"NOTIFY") || m.eq_ignore_ascii_case(b"BENOTIFY"))
         && msg
-            .headers_named("Subscription-State")
-            .next()
+            .headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(b"Subscription-State"))
+            .map(|(_, v)| v)
             .is_some_and(|v| {
                 v.len() >= 10
                     && v.get(..10)

@@ -474,18 +474,60 @@ struct Head<'a> {
     bad_header_lines: u16,
 }
 
+/// How far a stream got with an unfinished message, so that more bytes continue the work
+/// instead of starting over (the bytes already seen are the same; only more are appended).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StreamProgress {
+    /// Header lines indexed so far.
+    head: HeadProgress,
+    /// The message's full length, once its header block is complete; 0 before.
+    need: usize,
+}
+
+impl StreamProgress {
+    /// The buffer length below which framing cannot succeed yet (0: unknown).
+    pub fn need(&self) -> usize {
+        self.need
+    }
+}
+
+/// The state of indexing a header block whose end has not arrived.
+#[derive(Clone, Copy, Debug, Default)]
+struct HeadProgress {
+    /// Offset of the first line not indexed yet; 0 when nothing was indexed.
+    pos: usize,
+    index: [(u32, u32); HDR_COUNT],
+    last: Option<usize>,
+    bad_header_lines: u16,
+}
+
 /// Indexes the header block. `Err(Incomplete)` if the blank line has not arrived.
 fn parse_head(buf: &[u8]) -> Result<Head<'_>, FrameError> {
+    parse_head_from(buf, &mut HeadProgress::default())
+}
+
+/// [`parse_head`], resuming at `progress` and saving it when the block is unfinished.
+fn parse_head_from<'a>(buf: &'a [u8], progress: &mut HeadProgress) -> Result<Head<'a>, FrameError> {
     let (start, headers_at) = match parse_start_line(buf) {
         Some(v) => v,
         None if !looks_like_start(buf) => return Err(FrameError::NotSip),
         None if buf.len() > limits::MAX_HEADER_BYTES => return Err(FrameError::HeaderTooLong),
         None => return Err(FrameError::Incomplete),
     };
-    let mut index = [(0u32, 0u32); HDR_COUNT];
-    let mut bad_header_lines = 0u16;
-    let mut pos = headers_at;
-    let mut last: Option<usize> = None; // index slot of the previous header, for folding
+    let resume = progress.pos >= headers_at && progress.pos <= buf.len();
+    let HeadProgress {
+        mut pos,
+        mut index,
+        mut last, // index slot of the previous header, for folding
+        mut bad_header_lines,
+    } = if resume {
+        *progress
+    } else {
+        HeadProgress {
+            pos: headers_at,
+            ..HeadProgress::default()
+        }
+    };
     loop {
         let Some(rest) = buf.get(pos..) else {
             return Err(FrameError::Incomplete);
@@ -494,11 +536,24 @@ fn parse_head(buf: &[u8]) -> Result<Head<'_>, FrameError> {
             if buf.len() > limits::MAX_HEADER_BYTES {
                 return Err(FrameError::HeaderTooLong);
             }
+            *progress = HeadProgress {
+                pos,
+                index,
+                last,
+                bad_header_lines,
+            };
             return Err(FrameError::Incomplete);
         };
         let line = rest.get(..end).unwrap_or_default();
         let next = pos + after;
         if line.is_empty() {
+            // Kept for a body still on its way: the next try starts at this blank line.
+            *progress = HeadProgress {
+                pos,
+                index,
+                last,
+                bad_header_lines,
+            };
             let content_length = content_length_of(buf, &index);
             return Ok(Head {
                 start,
@@ -649,13 +704,26 @@ fn frame_headers_only(buf: &[u8]) -> Result<(Message<'_>, usize), FrameError> {
 /// arrived. A message without Content-Length has an empty body (RFC 3261 makes the header
 /// mandatory on streams); an invalid one is treated the same way.
 pub fn frame_stream(buf: &[u8]) -> Result<(Message<'_>, usize), FrameError> {
-    let head = parse_head(buf)?;
+    frame_stream_resume(buf, &mut StreamProgress::default())
+}
+
+/// [`frame_stream`] for a message that arrives in pieces: `progress` (start with the default,
+/// keep it while the same message is pending, reset it when the buffer changes other than by
+/// appending) carries the header lines already indexed and, once the header block is complete,
+/// the message's length — so each segment of a long message costs only its own bytes instead
+/// of indexing the same headers again. The result is the same as [`frame_stream`]'s.
+pub fn frame_stream_resume<'a>(
+    buf: &'a [u8],
+    progress: &mut StreamProgress,
+) -> Result<(Message<'a>, usize), FrameError> {
+    let head = parse_head_from(buf, &mut progress.head)?;
     let body_len = match head.content_length {
         ContentLength::Value(n) => n,
         ContentLength::Absent | ContentLength::Invalid => 0,
     };
     let end = head.body_at + body_len;
     if end > buf.len() {
+        progress.need = end;
         return Err(FrameError::Incomplete);
     }
     Ok((build(buf, head, end, true), end))
@@ -1002,5 +1070,59 @@ mod hostile {
             buf.truncate(cut.min(buf.len()));
             exercise(&buf);
         }
+
+        /// Framing a message that arrives in pieces, resuming each time, gives what framing
+        /// the bytes at once gives, at every step (also for mutated, folded, LF-only input).
+        #[test]
+        fn resumed_framing_equals_framing_at_once(
+            edits in proptest::collection::vec((0usize..300, any::<u8>()), 0..6),
+            cuts in proptest::collection::vec(0usize..400, 1..8),
+            folded in any::<bool>(),
+            lf_only in any::<bool>(),
+        ) {
+            let mut buf = SEED.to_vec();
+            if folded {
+                buf = String::from_utf8_lossy(&buf).replacen("\r\nCSeq:", "\r\n  \r\nCSeq:", 1).into_bytes();
+            }
+            if lf_only {
+                buf.retain(|&c| c != b'\r');
+            }
+            for (at, byte) in edits {
+                let at = at % buf.len();
+                buf[at] = byte;
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (buf.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(buf.len());
+            let mut progress = StreamProgress::default();
+            for cut in cuts {
+                let part = &buf[..cut];
+                let resumed = frame_stream_resume(part, &mut progress).map(|(m, u)| (format!("{m:?}"), u));
+                let at_once = frame_stream(part).map(|(m, u)| (format!("{m:?}"), u));
+                prop_assert_eq!(&resumed, &at_once);
+                if resumed.is_ok() {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resumed_framing_skips_indexed_lines() {
+        let cut = SEED.len() / 2;
+        let mut progress = StreamProgress::default();
+        assert_eq!(
+            frame_stream_resume(&SEED[..cut], &mut progress).err(),
+            Some(FrameError::Incomplete)
+        );
+        assert!(progress.head.pos > 0, "indexed lines are remembered");
+        let (m, used) = frame_stream_resume(SEED, &mut progress).unwrap();
+        assert_eq!(used, SEED.len());
+        assert_eq!(m.call_id(), frame_stream(SEED).unwrap().0.call_id());
+        // With the header block complete and the body not, the message's length is known.
+        let body_at = SEED.len() - frame_stream(SEED).unwrap().0.body().len();
+        let mut progress = StreamProgress::default();
+        let _ = frame_stream_resume(&SEED[..body_at + 1], &mut progress);
+        assert_eq!(progress.need(), SEED.len());
     }
 }

@@ -9,16 +9,26 @@ pub use crate::sip::conf_uri::{aor, uri_in_header};
 
 /// [`aor`] of raw header bytes (lossy for bytes that are not UTF-8).
 pub fn aor_bytes(value: &[u8]) -> String {
+    let mut out = String::new();
+    aor_bytes_into(value, &mut out);
+    out
+}
+
+/// [`aor_bytes`] into a reused buffer (cleared first).
+pub fn aor_bytes_into(value: &[u8], out: &mut String) {
     match std::str::from_utf8(value) {
-        Ok(s) => aor(s),
-        Err(_) => aor(&String::from_utf8_lossy(value)),
+        Ok(s) => crate::sip::conf_uri::aor_into(s, out),
+        Err(_) => crate::sip::conf_uri::aor_into(&String::from_utf8_lossy(value), out),
     }
 }
 
 /// Cheap test for bytes that may hold a conference URI (`opaque=app:conf:`), so that the
 /// conference parser never runs on ordinary traffic.
 pub fn may_be_conference(value: &[u8]) -> bool {
-    memchr::memmem::find(value, b"app:conf:").is_some()
+    // Built once: `memmem::find` would build its searcher again for every header.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"app:conf:"));
+    FINDER.find(value).is_some()
 }
 
 #[cfg(test)]

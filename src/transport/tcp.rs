@@ -21,7 +21,7 @@ use super::websocket::{self, WsFrame};
 use super::{scan_datagram, MsgContext, SipSink, Transport, TransportStats};
 use crate::capture::{Frame, Timestamp};
 use crate::net::IpPacket;
-use crate::sip::message::{self, FrameError};
+use crate::sip::message::{self, FrameError, StreamProgress};
 use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
 use std::collections::{BTreeMap, HashMap};
@@ -87,6 +87,9 @@ struct Direction {
     mode: Mode,
     /// A WebSocket message being assembled from fragments (unmasked).
     ws_message: Vec<u8>,
+    /// How far framing got with the unfinished message at the start of `buf` (header lines
+    /// indexed, its length once known): a message spread over many segments is indexed once.
+    progress: StreamProgress,
 }
 
 struct Connection {
@@ -418,7 +421,14 @@ impl Direction {
         if self.buf.is_empty() && self.ooo.is_empty() && self.ws_message.is_empty() {
             // Fast path: frame straight from the segment; buffer only the unfinished tail.
             emit.ctx.reassembled = false;
-            let used = frame_bytes(payload, 0, &mut self.mode, &mut self.ws_message, emit);
+            let used = frame_bytes(
+                payload,
+                0,
+                &mut self.mode,
+                &mut self.ws_message,
+                &mut self.progress,
+                emit,
+            );
             self.buf
                 .extend_from_slice(payload.get(used..).unwrap_or_default());
             self.buf_first_frame = this_frame;
@@ -431,6 +441,11 @@ impl Direction {
         }
         self.buf.extend_from_slice(payload);
         self.drain_ooo();
+        if self.mode == Mode::Sip && self.buf.len() < self.progress.need() {
+            // The unfinished message is still short of its Content-Length.
+            self.bound_pending(emit);
+            return;
+        }
         self.frame_buffer(pre, emit);
         emit.ctx.first_frame = this_frame;
     }
@@ -470,7 +485,14 @@ impl Direction {
         emit.ctx.reassembled = pre > 0;
         // Messages framed here may have started in any frame that fed `buf`.
         emit.ctx.first_frame = self.buf_first_frame.min(emit.ctx.frame);
-        let used = frame_bytes(&buf, pre, &mut self.mode, &mut self.ws_message, emit);
+        let used = frame_bytes(
+            &buf,
+            pre,
+            &mut self.mode,
+            &mut self.ws_message,
+            &mut self.progress,
+            emit,
+        );
         self.buf = buf;
         self.buf.drain(..used.min(self.buf.len()));
         self.bound_pending(emit);
@@ -482,6 +504,7 @@ impl Direction {
             emit.stats.incomplete_messages += 1;
             self.buf.clear();
             self.buf.shrink_to(64 * 1024);
+            self.progress = StreamProgress::default();
         }
     }
 
@@ -529,6 +552,7 @@ impl Direction {
         }
         self.buf.clear();
         self.ws_message.clear();
+        self.progress = StreamProgress::default();
     }
 
     /// The stream ends: give up every hole, frame what can be framed, count the rest.
@@ -549,9 +573,12 @@ fn frame_bytes<S: SipSink>(
     pre: usize,
     mode: &mut Mode,
     ws_message: &mut Vec<u8>,
+    progress: &mut StreamProgress,
     emit: &mut Emit<'_, S>,
 ) -> usize {
     let mut pos = 0;
+    // What was saved is about the message at the start of `buf`; later ones start afresh.
+    let mut saved = std::mem::take(progress);
     while let Some(rest) = buf.get(pos..) {
         if *mode == Mode::WebSocket {
             match websocket::parse_frame(rest) {
@@ -580,7 +607,16 @@ fn frame_bytes<S: SipSink>(
         if rest.is_empty() {
             break;
         }
-        match message::frame_stream(rest) {
+        let mut here = if pos == 0 {
+            std::mem::take(&mut saved)
+        } else {
+            StreamProgress::default()
+        };
+        let framed = message::frame_stream_resume(rest, &mut here);
+        if matches!(framed, Err(FrameError::Incomplete)) {
+            *progress = here;
+        }
+        match framed {
             Ok((msg, used)) => {
                 let saved = emit.ctx.reassembled;
                 emit.ctx.reassembled = saved && pos < pre;

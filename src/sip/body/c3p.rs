@@ -145,31 +145,32 @@ pub fn parse_outcome(body: &[u8]) -> Result<C3p, BodyError> {
 /// (UTF-8, no entity references in the values read, not a failure); `None` otherwise.
 fn scan_outcome(body: &[u8]) -> Option<C3p> {
     use xml::RawAttr;
-    let text = std::str::from_utf8(body).ok()?;
-    let (root, end) = xml::next_start_tag(text, 0)?;
+    let (root, end) = xml::next_start_tag(body, 0)?;
     let kind = match root.local {
         "request" => C3pKind::Request,
         "response" => C3pKind::Response,
         _ => return None,
     };
-    let (command, _) = xml::next_start_tag(text, end)?;
+    let (command, _) = xml::next_start_tag(body, end)?;
     let plain = |a: RawAttr<'_>| match a {
         RawAttr::Absent => Some(None),
         RawAttr::Plain(v) => Some(Some(v.to_owned())),
         RawAttr::Unreadable => None,
     };
-    let code = plain(root.attr("code"))?.map(|c| C3pCode::parse(&c));
+    let [code, request_id] = root.attrs_named(["code", "requestId"]);
+    let code = plain(code)?.map(|c| C3pCode::parse(&c));
     if code == Some(C3pCode::Failure) {
         return None; // a failure's reason may be in a child element
     }
-    let reason = match plain(command.attr("reason"))? {
+    let [reason, result] = command.attrs_named(["reason", "result"]);
+    let reason = match plain(reason)? {
         Some(r) => Some(r),
-        None => plain(command.attr("result"))?,
+        None => plain(result)?,
     };
     Some(C3p {
         kind,
         command: command.local.to_owned(),
-        request_id: plain(root.attr("requestId"))?,
+        request_id: plain(request_id)?,
         c3p_version: None,
         from: None,
         to: None,
@@ -187,12 +188,11 @@ fn scan_outcome(body: &[u8]) -> Option<C3p> {
 
 fn walk(body: &[u8], outcome_only: bool) -> Result<C3p, BodyError> {
     let text = lossy(body);
-    let mut v = C3pVisitor {
+    let v = xml::walk(&text, || C3pVisitor {
         out: None,
         in_command: false,
         outcome_only,
-    };
-    xml::walk(&text, &mut v)?;
+    })?;
     v.out.ok_or(BodyError::NotThisType("a C3P document"))
 }
 

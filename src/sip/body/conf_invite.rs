@@ -63,24 +63,25 @@ pub fn parse_focus(body: &[u8]) -> Result<ConfInvite, BodyError> {
 }
 
 fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
-    let text = std::str::from_utf8(body).ok()?;
-    let (root, mut pos) = xml::next_start_tag(text, 0)?;
+    let (root, mut pos) = xml::next_start_tag(body, 0)?;
     if root.local != "Conferencing" {
         return None;
     }
     let mut out = ConfInvite::default();
-    while let Some((tag, end)) = xml::next_start_tag(text, pos) {
+    while let Some((tag, end)) = xml::next_start_tag(body, pos) {
         pos = end;
         let slot = match tag.local {
             "focus-uri" => &mut out.focus_uri,
             "subject" => &mut out.subject,
             _ => continue,
         };
-        let content = if text.get(..end)?.ends_with("/>") {
+        let content = if body.get(..end)?.ends_with(b"/>") {
             ""
         } else {
-            let rest = text.get(end..)?;
-            rest.get(..rest.find('<')?)?.trim()
+            let rest = body.get(end..)?;
+            std::str::from_utf8(rest.get(..memchr::memchr(b'<', rest)?)?)
+                .ok()?
+                .trim()
         };
         if content.contains('&') {
             return None;
@@ -94,9 +95,7 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
 
 pub fn parse(body: &[u8]) -> Result<ConfInvite, BodyError> {
     let text = lossy(body);
-    let mut v = InviteVisitor::default();
-    xml::walk(&text, &mut v)?;
-    Ok(v.out)
+    Ok(xml::walk(&text, InviteVisitor::default)?.out)
 }
 
 #[derive(Default)]

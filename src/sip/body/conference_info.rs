@@ -180,9 +180,7 @@ impl ConferenceInfo {
 /// Parses an `application/conference-info+xml` body.
 pub fn parse(body: &[u8]) -> Result<ConferenceInfo, BodyError> {
     let text = lossy(body);
-    let mut v = InfoVisitor::default();
-    xml::walk(&text, &mut v)?;
-    Ok(v.out)
+    Ok(xml::walk(&text, InfoVisitor::default)?.out)
 }
 
 /// Indices of the elements being read; `None` when there is none or it was dropped by a bound,

@@ -104,7 +104,11 @@ pub(crate) fn media_type(content_type: &str) -> &str {
 /// Text as a `&str`, replacing invalid UTF-8 rather than refusing it: one bad byte in a display
 /// name should not cost the whole roster. Borrows when the input is valid.
 pub(crate) fn lossy(body: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(body)
+    // `from_utf8` validates valid text several times faster than `from_utf8_lossy`'s chunking.
+    match std::str::from_utf8(body) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(body),
+    }
 }
 
 /// Parses an XML `boolean` (`true`/`false`/`1`/`0`), ignoring case and surrounding whitespace.
