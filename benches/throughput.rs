@@ -86,35 +86,42 @@ fn measure(file: &Path) {
     }
     let bytes: usize = frames.iter().map(|f| f.data.len()).sum();
 
+    // One timed pass through the whole pipeline: (seconds, (messages, dialogs, conferences)).
+    let once = |conferences: bool| {
+        let start = Instant::now();
+        let mut p = if conferences {
+            Pipeline::new(false)
+        } else {
+            Pipeline::without_conferences(false)
+        };
+        for f in &frames {
+            p.push(&Frame {
+                number: f.number,
+                timestamp: f.timestamp,
+                link_type: f.link_type,
+                data: &f.data,
+                original_len: f.data.len() as u32,
+                source: 0,
+            });
+        }
+        p.finish();
+        let secs = start.elapsed().as_secs_f64();
+        let a = p.analysis();
+        let counts = (
+            p.stats().analysis.sip_messages,
+            a.dialogs().len(),
+            a.conferences().list().len(),
+        );
+        std::hint::black_box(&p);
+        (secs, counts)
+    };
     let run = |conferences: bool| {
         let mut best = f64::MAX;
         let mut counts = (0, 0, 0);
         for _ in 0..7 {
-            let start = Instant::now();
-            let mut p = if conferences {
-                Pipeline::new(false)
-            } else {
-                Pipeline::without_conferences(false)
-            };
-            for f in &frames {
-                p.push(&Frame {
-                    number: f.number,
-                    timestamp: f.timestamp,
-                    link_type: f.link_type,
-                    data: &f.data,
-                    original_len: f.data.len() as u32,
-                    source: 0,
-                });
-            }
-            p.finish();
-            best = best.min(start.elapsed().as_secs_f64());
-            let a = p.analysis();
-            counts = (
-                p.stats().analysis.sip_messages,
-                a.dialogs().len(),
-                a.conferences().list().len(),
-            );
-            std::hint::black_box(&p);
+            let (secs, c) = once(conferences);
+            best = best.min(secs);
+            counts = c;
         }
         (best, counts)
     };
@@ -138,8 +145,18 @@ fn measure(file: &Path) {
         }
         _ => {}
     }
-    let (plain, (messages, dialogs, _)) = run(false);
-    let (full, (_, _, conferences)) = run(true);
+    // Interleaved, so that both halves see the same machine (a build or a burst of load in
+    // the background shifts both, not one).
+    let (mut plain, mut full) = (f64::MAX, f64::MAX);
+    let (mut messages, mut dialogs, mut conferences) = (0, 0, 0);
+    for _ in 0..7 {
+        let (secs, (m, d, _)) = once(false);
+        plain = plain.min(secs);
+        (messages, dialogs) = (m, d);
+        let (secs, (_, _, c)) = once(true);
+        full = full.min(secs);
+        conferences = c;
+    }
     println!("{name}");
     println!(
         "  {} frames, {:.1} MB, {messages} SIP messages, {dialogs} dialogs, {conferences} conferences",

@@ -688,10 +688,8 @@ impl Conferences {
         if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {
             roster_document(conf, id, msg.body(), &mut self.stats);
         }
-        if role.kind == DialogKind::Roster
-            && conf.roster_dialog == Some(id)
-            && subscription_ends(msg)
-        {
+        let ends_subscription = subscription_ends(msg);
+        if role.kind == DialogKind::Roster && conf.roster_dialog == Some(id) && ends_subscription {
             conf.roster_dialog_ended = true;
         }
         // C3P outside the join INVITE (INFO, SERVICE): remember the command and its outcome.
@@ -753,7 +751,7 @@ impl Conferences {
                     step.request_frame = ctx.frame;
                     offer(step, msg, body_kind, &mut self.stats);
                 }
-            } else if m.eq_ignore_ascii_case(b"BYE") || subscription_ends(msg) {
+            } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
                 step.ended_by = Some(match (role.kind, from_initiator) {
                     (DialogKind::Invitation, true) => "inviter",
                     (DialogKind::Invitation, false) => "invitee",
@@ -824,7 +822,7 @@ fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut 
         conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
     }
     let roster = conf.roster.get_or_insert_with(conference_info::Roster::new);
-    let applied = roster.apply(&doc);
+    let applied = roster.apply_owned(doc);
     use conference_info::Applied;
     if !matches!(applied, Applied::Full | Applied::Partial | Applied::Deleted) {
         conf.roster_problems += 1;

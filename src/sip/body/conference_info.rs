@@ -224,9 +224,10 @@ impl Visitor for InfoVisitor {
                     found: name.to_owned(),
                 });
             }
-            self.out.entity = el.attr("entity").map(|v| v.into_owned());
-            self.out.state = State::parse(el.attr("state").as_deref());
-            self.out.version = el.attr("version").and_then(|v| v.trim().parse().ok());
+            let [entity, state, version] = el.attrs_named(["entity", "state", "version"]);
+            self.out.entity = entity.map(|v| v.into_owned());
+            self.out.state = State::parse(state.as_deref());
+            self.out.version = version.and_then(|v| v.trim().parse().ok());
         } else if path.below_root_is(URI_ENTRY) {
             self.uri = None;
             if self.out.conf_uris.len() < MAX_CONF_URIS {
@@ -239,12 +240,10 @@ impl Visitor for InfoVisitor {
             self.user = None;
             if self.out.users.len() < MAX_USERS {
                 self.user = Some(self.out.users.len());
+                let [entity, state] = el.attrs_named(["entity", "state"]);
                 self.out.users.push(User {
-                    entity: el
-                        .attr("entity")
-                        .map(|v| v.into_owned())
-                        .unwrap_or_default(),
-                    state: State::parse(el.attr("state").as_deref()),
+                    entity: entity.map(|v| v.into_owned()).unwrap_or_default(),
+                    state: State::parse(state.as_deref()),
                     ..User::default()
                 });
             } else {
@@ -252,12 +251,10 @@ impl Visitor for InfoVisitor {
             }
         } else if path.below_root_is(ENDPOINT) {
             self.endpoint = None;
-            let entity = el
-                .attr("entity")
-                .map(|v| v.into_owned())
-                .unwrap_or_default();
-            let state = State::parse(el.attr("state").as_deref());
-            let session_type = el.attr("session-type").map(|v| v.into_owned());
+            let [entity, state, session_type] = el.attrs_named(["entity", "state", "session-type"]);
+            let entity = entity.map(|v| v.into_owned()).unwrap_or_default();
+            let state = State::parse(state.as_deref());
+            let session_type = session_type.map(|v| v.into_owned());
             self.endpoint = match self.cur_user() {
                 Some(user) if user.endpoints.len() < MAX_ENDPOINTS => {
                     user.endpoints.push(Endpoint {
@@ -276,8 +273,9 @@ impl Visitor for InfoVisitor {
             };
         } else if path.below_root_is(MEDIA) {
             self.media = None;
-            let id = el.attr("id").map(|v| v.into_owned()).unwrap_or_default();
-            let state = State::parse(el.attr("state").as_deref());
+            let [id, state] = el.attrs_named(["id", "state"]);
+            let id = id.map(|v| v.into_owned()).unwrap_or_default();
+            let state = State::parse(state.as_deref());
             self.media = match self.cur_endpoint() {
                 Some(ep) if ep.media.len() < MAX_MEDIA => {
                     ep.media.push(Media {
@@ -450,7 +448,13 @@ impl Roster {
 
     /// Merges one document; see the module documentation for the rules.
     pub fn apply(&mut self, doc: &ConferenceInfo) -> Applied {
-        if !self.is_same_conference(doc) {
+        self.apply_owned(doc.clone())
+    }
+
+    /// [`Roster::apply`] taking the document, whose parts move into the roster (the analysis
+    /// merges every roster NOTIFY; copying each user would double the cost).
+    pub fn apply_owned(&mut self, doc: ConferenceInfo) -> Applied {
+        if !self.is_same_conference(&doc) {
             return Applied::OtherConference;
         }
         if let (Some(current), Some(got)) = (self.version, doc.version) {
@@ -458,12 +462,23 @@ impl Roster {
                 return Applied::OutOfDate { current, got };
             }
         }
+        let ConferenceInfo {
+            entity,
+            state,
+            version,
+            subject,
+            organizer_display,
+            conf_uris,
+            users,
+            truncated,
+            ..
+        } = doc;
         if self.entity.is_none() {
-            self.entity.clone_from(&doc.entity);
+            self.entity = entity;
         }
-        self.truncated |= doc.truncated;
+        self.truncated |= truncated;
 
-        let result = match doc.state {
+        let result = match state {
             State::Deleted => {
                 self.users.clear();
                 self.deleted = true;
@@ -471,10 +486,10 @@ impl Roster {
             }
             State::Full => {
                 self.users.clear();
-                self.subject.clone_from(&doc.subject);
-                self.organizer_display.clone_from(&doc.organizer_display);
-                self.conf_uris.clone_from(&doc.conf_uris);
-                for user in &doc.users {
+                self.subject = subject;
+                self.organizer_display = organizer_display;
+                self.conf_uris = conf_uris;
+                for user in users {
                     self.apply_user(user, true);
                 }
                 self.stale = false;
@@ -483,7 +498,7 @@ impl Roster {
                 Applied::Full
             }
             State::Partial => {
-                let result = match (self.version, doc.version) {
+                let result = match (self.version, version) {
                     _ if !self.had_full => Applied::PartialBeforeFull,
                     (Some(current), Some(got)) if got != current.saturating_add(1) => {
                         Applied::Gap {
@@ -496,23 +511,23 @@ impl Roster {
                 if result != Applied::Partial {
                     self.stale = true;
                 }
-                if doc.subject.is_some() {
-                    self.subject.clone_from(&doc.subject);
+                if subject.is_some() {
+                    self.subject = subject;
                 }
-                if doc.organizer_display.is_some() {
-                    self.organizer_display.clone_from(&doc.organizer_display);
+                if organizer_display.is_some() {
+                    self.organizer_display = organizer_display;
                 }
-                if !doc.conf_uris.is_empty() {
-                    self.conf_uris.clone_from(&doc.conf_uris);
+                if !conf_uris.is_empty() {
+                    self.conf_uris = conf_uris;
                 }
-                for user in &doc.users {
+                for user in users {
                     self.apply_user(user, false);
                 }
                 result
             }
         };
-        if doc.version.is_some() {
-            self.version = doc.version;
+        if version.is_some() {
+            self.version = version;
         }
         result
     }
@@ -532,7 +547,7 @@ impl Roster {
     }
 
     /// Applies one user element; in a full document every element replaces.
-    fn apply_user(&mut self, user: &User, full_doc: bool) {
+    fn apply_user(&mut self, user: User, full_doc: bool) {
         if user.entity.trim().is_empty() {
             return;
         }
@@ -551,7 +566,7 @@ impl Roster {
                     self.truncated = true;
                     return;
                 }
-                let mut fresh = user.clone();
+                let mut fresh = user;
                 fresh.state = State::Full;
                 fresh.endpoints.retain(|e| e.state != State::Deleted);
                 self.users.insert(key, fresh);
@@ -559,17 +574,17 @@ impl Roster {
             State::Partial => {
                 if let Some(existing) = self.users.get_mut(&key) {
                     if user.display_text.is_some() {
-                        existing.display_text.clone_from(&user.display_text);
+                        existing.display_text = user.display_text;
                     }
                     if !user.roles.is_empty() {
-                        existing.roles.clone_from(&user.roles);
+                        existing.roles = user.roles;
                     }
                     for ep in &user.endpoints {
                         self.truncated |= !merge_endpoint(&mut existing.endpoints, ep);
                     }
                 } else if self.users.len() < MAX_USERS {
                     // An update for a user we never saw (lost notification): keep what it says.
-                    let mut fresh = user.clone();
+                    let mut fresh = user;
                     fresh.endpoints.retain(|e| e.state != State::Deleted);
                     self.users.insert(key, fresh);
                 } else {

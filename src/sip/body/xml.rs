@@ -117,6 +117,26 @@ impl<'a, 'e> Element<'a, 'e> {
         self.attrs().find(|(k, _)| *k == local).map(|(_, v)| v)
     }
 
+    /// Several attributes by local name in one pass over the tag (the first of each wins).
+    pub(crate) fn attrs_named<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> [Option<Cow<'a, str>>; N] {
+        let mut out = [(); N].map(|_| None);
+        for (k, v) in self.attrs() {
+            if let Some(slot) = names
+                .iter()
+                .position(|n| *n == k)
+                .and_then(|i| out.get_mut(i))
+            {
+                if slot.is_none() {
+                    *slot = Some(v);
+                }
+            }
+        }
+        out
+    }
+
     /// All attributes as `(local name, decoded value)`, namespace declarations excluded.
     pub(crate) fn attrs(&self) -> impl Iterator<Item = (&'a str, Cow<'a, str>)> + 'a {
         match self.kind {
@@ -152,25 +172,31 @@ impl<'a> Iterator for PlainAttrs<'a> {
     type Item = (&'a str, Cow<'a, str>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        // Byte offsets into a `str` [`scan_start_tag`] checked: names are ASCII and each value
+        // sits between two ASCII quotes, so every slice below falls on a character boundary.
         loop {
-            let rest = self.rest.trim_start_matches(is_xml_space_char);
-            let eq = rest.find('=')?;
-            let name = rest.get(..eq)?.trim_end_matches(is_xml_space_char);
-            let after = rest.get(eq + 1..)?.trim_start_matches(is_xml_space_char);
-            let quote = after.chars().next()?;
-            let len = after.get(1..)?.find(quote)?;
-            let value = after.get(1..1 + len)?;
-            self.rest = after.get(len + 2..)?;
+            let b = self.rest.as_bytes();
+            let start = b.iter().position(|&c| !is_xml_space(c))?;
+            let name_len = b
+                .get(start..)?
+                .iter()
+                .position(|&c| c == b'=' || is_xml_space(c))?;
+            let name = self.rest.get(start..start + name_len)?;
+            let quote_at = start
+                + name_len
+                + b.get(start + name_len..)?
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\'')?;
+            let quote = *b.get(quote_at)?;
+            let len = memchr::memchr(quote, b.get(quote_at + 1..)?)?;
+            let value = self.rest.get(quote_at + 1..quote_at + 1 + len)?;
+            self.rest = self.rest.get(quote_at + len + 2..)?;
             if name == "xmlns" || name.starts_with("xmlns:") {
                 continue;
             }
             return Some((local_name(name), Cow::Borrowed(value)));
         }
     }
-}
-
-fn is_xml_space_char(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 fn parsed_attrs<'a>(
@@ -333,7 +359,12 @@ fn scan(input: &str, visitor: &mut impl Visitor) -> Option<Result<(), BodyError>
     let mut seen_root = false;
     let mut pos = 0usize;
     loop {
-        let lt = pos + memchr::memchr(b'<', b.get(pos..)?)?;
+        // Tags usually follow each other directly: look before searching.
+        let lt = if b.get(pos) == Some(&b'<') {
+            pos
+        } else {
+            pos + memchr::memchr(b'<', b.get(pos..)?)?
+        };
         let text = input.get(pos..lt)?;
         if open.is_empty() && !text.bytes().all(is_xml_space) {
             return None; // text outside the root (or a byte-order mark)
