@@ -421,6 +421,29 @@ fn media_reason(m: &Step) -> String {
     )
 }
 
+/// What the analysis already read from a message, so the conference analysis does not parse
+/// the same headers again.
+#[derive(Clone, Copy, Debug)]
+pub struct Known<'a> {
+    /// The To tag.
+    pub to_tag: Option<&'a [u8]>,
+    /// CSeq number and method.
+    pub cseq: Option<(u32, &'a [u8])>,
+}
+
+/// A conference URI as the classification needs it.
+#[derive(Clone, Debug)]
+struct KnownUri {
+    mcu: McuType,
+    /// The conference ID as this URI spells it.
+    id: Option<Box<str>>,
+    /// The conference, unless the URI has no ID or the conference was dropped by the bound.
+    conference: Option<u32>,
+}
+
+/// Most conference URI texts remembered; the memory is cleared when full.
+const MAX_URI_CACHE: usize = 4096;
+
 /// What a conference dialog is, set when it opens.
 #[derive(Clone, Copy, Debug)]
 struct Role {
@@ -450,6 +473,8 @@ pub struct Conferences {
     roles: Vec<Option<Role>>,
     /// Reused buffer for a participant's address of record (found far more often than new).
     scratch: String,
+    /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
+    uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
     pub stats: ConferenceStats,
 }
 
@@ -460,15 +485,22 @@ impl Conferences {
 
     /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
     /// conference ID.
-    pub fn classify(&mut self, id: u32, dialog: &mut Dialog, ctx: &MsgContext, msg: &Message<'_>) {
+    pub fn classify(
+        &mut self,
+        id: u32,
+        dialog: &mut Dialog,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        known: &Known<'_>,
+    ) {
         let method = msg
             .method()
-            .or_else(|| msg.cseq().map(|c| c.1))
+            .or_else(|| known.cseq.map(|c| c.1))
             .unwrap_or_default();
         let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
         let is_request = msg.is_request();
         // An invitation: the body names the conference.
-        if is(b"INVITE") && is_request && msg.to_tag().is_none() {
+        if is(b"INVITE") && is_request && known.to_tag.is_none() {
             if let Some(ct) = msg.content_type() {
                 if ct.eq_ignore_ascii_case(b"application/ms-conf-invite+xml") {
                     self.open_invitation(id, dialog, ctx, msg);
@@ -477,19 +509,20 @@ impl Conferences {
             }
         }
         // A dialog with a conference: To (client → conference) or From (focus → client).
-        let to = msg.header(Hdr::To).filter(|v| may_be_conference(v));
-        let from = msg.header(Hdr::From).filter(|v| may_be_conference(v));
-        let ruri = msg.request_uri().filter(|v| may_be_conference(v));
-        let (conf, participant_hdr) = match (to.or(ruri), from) {
-            (Some(c), _) => (c, Hdr::From),
-            (None, Some(c)) => (c, Hdr::To),
-            (None, None) => return,
+        let toward = msg
+            .header(Hdr::To)
+            .filter(|v| may_be_conference(v))
+            .or_else(|| msg.request_uri().filter(|v| may_be_conference(v)));
+        let (conf, participant_hdr) = match toward {
+            Some(c) => (c, Hdr::From),
+            None => match msg.header(Hdr::From).filter(|v| may_be_conference(v)) {
+                Some(c) => (c, Hdr::To),
+                None => return,
+            },
         };
-        let uri = match std::str::from_utf8(conf) {
-            Ok(text) => ConfUri::parse(text),
-            Err(_) => ConfUri::parse(&String::from_utf8_lossy(conf)),
+        let Some(uri) = self.known_uri(conf, ctx.time) else {
+            return;
         };
-        let Some(uri) = uri else { return };
         let invite = is(b"INVITE");
         let kind = match &uri.mcu {
             McuType::FocusFactory => DialogKind::ConferenceControl,
@@ -500,11 +533,11 @@ impl Conferences {
             _ => DialogKind::ConferenceControl,
         };
         dialog.kind = kind;
-        let Some(conf_id) = uri.id.as_deref() else {
+        let Some(conf_id) = uri.id else {
             return;
         };
-        dialog.conference_id = Some(conf_id.into());
-        let Some(c) = self.conference(&uri, conf_id, ctx.time) else {
+        dialog.conference_id = Some(conf_id);
+        let Some(c) = uri.conference else {
             return;
         };
         let participant = match kind {
@@ -560,12 +593,17 @@ impl Conferences {
                 return;
             }
         };
-        let Some(uri) = invite.conf_uri() else { return };
-        let Some(conf_id) = uri.id.as_deref() else {
+        let Some(focus) = invite.focus_uri.as_deref() else {
             return;
         };
-        dialog.conference_id = Some(conf_id.into());
-        let Some(c) = self.conference(&uri, conf_id, ctx.time) else {
+        let Some(uri) = self.known_uri(focus.as_bytes(), ctx.time) else {
+            return;
+        };
+        let Some(conf_id) = uri.id else {
+            return;
+        };
+        dialog.conference_id = Some(conf_id);
+        let Some(c) = uri.conference else {
             return;
         };
         let participant = self.participant(c, &dialog.to, ctx.time);
@@ -587,6 +625,41 @@ impl Conferences {
             p.invited_by = Some(dialog.from.to_string());
             p.invitation = Some(Step::new(id, dialog, ctx));
         }
+    }
+
+    /// The conference URI in `text` (a header value or a bare URI) with its conference, created
+    /// when first seen. Every dialog of a conference names the same URI in the same words, so
+    /// the answer is remembered by the exact text: a repeat costs one hash lookup instead of a
+    /// parse, a few allocations and the conference lookup.
+    fn known_uri(&mut self, text: &[u8], at: Timestamp) -> Option<KnownUri> {
+        if let Some(hit) = self.uri_cache.get(text) {
+            let hit = hit.clone();
+            if let Some(conf) = hit.conference.and_then(|c| self.list.get_mut(c as usize)) {
+                conf.last_seen = conf.last_seen.max(at);
+            }
+            return Some(hit);
+        }
+        let uri = match std::str::from_utf8(text) {
+            Ok(text) => ConfUri::parse(text),
+            Err(_) => ConfUri::parse(&String::from_utf8_lossy(text)),
+        }?;
+        let conference = match uri.id.as_deref() {
+            Some(id) => self.conference(&uri, id, at),
+            None => None,
+        };
+        let known = KnownUri {
+            id: uri.id.map(String::into_boxed_str),
+            mcu: uri.mcu,
+            conference,
+        };
+        // A dropped conference (over the bound) is looked up again, so every drop is counted.
+        if known.conference.is_some() || known.id.is_none() {
+            if self.uri_cache.len() >= MAX_URI_CACHE {
+                self.uri_cache.clear();
+            }
+            self.uri_cache.insert(text.into(), known.clone());
+        }
+        Some(known)
     }
 
     /// The conference of (organizer, ID), created when first seen. IDs are matched ignoring
@@ -668,7 +741,14 @@ impl Conferences {
     ///
     /// `from_initiator`: the message's From tag is that of the request that opened the dialog
     /// (the participant, for focus / roster / MCU dialogs; the inviter, for an invitation).
-    pub fn message(&mut self, id: u32, ctx: &MsgContext, msg: &Message<'_>, from_initiator: bool) {
+    pub fn message(
+        &mut self,
+        id: u32,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        known: &Known<'_>,
+        from_initiator: bool,
+    ) {
         let Some(&Some(role)) = self.roles.get(id as usize) else {
             return;
         };
@@ -678,7 +758,7 @@ impl Conferences {
         conf.last_seen = conf.last_seen.max(ctx.time);
         let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
         let method = msg.method();
-        let cseq_method = msg.cseq().map(|c| c.1);
+        let cseq_method = known.cseq.map(|c| c.1);
         let body_kind = msg
             .header(Hdr::ContentType)
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -725,9 +805,9 @@ impl Conferences {
         } else {
             b"INVITE"
         };
-        let cseq = msg.cseq().map(|c| c.0);
+        let cseq = known.cseq.map(|c| c.0);
         if let Some(m) = method {
-            if m.eq_ignore_ascii_case(expected) && msg.to_tag().is_none() {
+            if m.eq_ignore_ascii_case(expected) && known.to_tag.is_none() {
                 // The same request again with a higher CSeq (after a 401/407 challenge, a 422,
                 // a redirect): a new attempt, whose outcome replaces a failure.
                 if let (Some(old), Some(new)) = (step.cseq, cseq) {
@@ -779,16 +859,36 @@ fn subscription_ends(msg: &Message<'_>) -> bool {
             .header(Hdr::Expires)
             .is_some_and(|v| crate::sip::message::trim(v) == b"0");
     }
-    (m.eq_ignore_ascii_case(b"NOTIFY") || m.eq_ignore_ascii_case(b"BENOTIFY"))
-        && msg
+    if !(m.eq_ignore_ascii_case(b"NOTIFY") || m.eq_ignore_ascii_case(b"BENOTIFY")) {
+        return false;
+    }
+    // Every roster NOTIFY comes here. The usual spellings (RFC 6665's, and the lower case
+    // Lync servers send) are found with a vector search; others (header names ignore case)
+    // take the walk over the header lines.
+    static USUAL: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| {
+            [
+                memchr::memmem::Finder::new(b"\nsubscription-state:"),
+                memchr::memmem::Finder::new(b"\nSubscription-State:"),
+            ]
+        });
+    let block = msg.header_block();
+    let value = match USUAL.iter().find_map(|f| f.find(block)) {
+        Some(at) => {
+            let line = block.get(at + 20..).unwrap_or_default();
+            line.get(..memchr::memchr(b'\n', line).unwrap_or(line.len()))
+        }
+        None => msg
             .headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(b"Subscription-State"))
-            .map(|(_, v)| v)
-            .is_some_and(|v| {
-                v.len() >= 10
-                    && v.get(..10)
-                        .is_some_and(|p| p.eq_ignore_ascii_case(b"terminated"))
-            })
+            .map(|(_, v)| v),
+    };
+    value.is_some_and(|v| {
+        let v = crate::sip::message::trim(v);
+        v.len() >= 10
+            && v.get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"terminated"))
+    })
 }
 
 /// Merges a conference-info document when it belongs to the merged subscription (see
@@ -968,5 +1068,40 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
                 None => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::frame_stream;
+
+    fn ends(headers: &str) -> bool {
+        let text = format!(
+            "NOTIFY sip:a@b SIP/2.0\r\n{headers}Call-ID: 1\r\nCSeq: 2 NOTIFY\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (msg, _) = frame_stream(text.as_bytes()).expect("frames");
+        subscription_ends(&msg)
+    }
+
+    #[test]
+    fn a_terminated_subscription_is_seen_in_any_spelling_and_position() {
+        assert!(ends(
+            "Via: x\r\nsubscription-state: terminated;reason=timeout\r\n"
+        ));
+        assert!(ends("Via: x\r\nSubscription-State: terminated\r\n"));
+        assert!(
+            ends("Subscription-State: terminated\r\n"),
+            "first header line"
+        );
+        assert!(ends(
+            "Via: x\r\nSUBSCRIPTION-STATE:  Terminated ;reason=noresource\r\n"
+        ));
+        assert!(ends("Via: x\r\nSubscription-state: terminated\r\n"));
+        assert!(!ends(
+            "Via: x\r\nsubscription-state: active;expires=3600\r\n"
+        ));
+        assert!(!ends("Via: x\r\nX-Subscription-State: terminated\r\n"));
+        assert!(!ends("Via: x\r\n"));
     }
 }

@@ -201,7 +201,8 @@ impl Analysis {
                 StartKind::Response(msg.status().unwrap_or(0))
             }
         };
-        let cseq = msg.cseq().map(|(n, m)| (n, self.symbols.intern(m)));
+        let raw_cseq = msg.cseq();
+        let cseq = raw_cseq.map(|(n, m)| (n, self.symbols.intern(m)));
         let cseq_raw = msg
             .header(crate::sip::Hdr::CSeq)
             .filter(|v| !crate::sip::message::cseq_is_canonical(v))
@@ -224,6 +225,7 @@ impl Analysis {
                     branch: msg.via_branch(),
                     start,
                     cseq,
+                    raw_cseq,
                 };
                 self.track_dialog(ctx, msg, &ids)
             }
@@ -292,7 +294,8 @@ impl Analysis {
                 };
                 let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
                 if self.analyse_conferences {
-                    self.conferences.classify(id, &mut dialog, ctx, msg);
+                    self.conferences
+                        .classify(id, &mut dialog, ctx, msg, &ids.known());
                 }
                 match self.by_call_id.get(call_id).copied() {
                     Some(first) => {
@@ -325,7 +328,8 @@ impl Analysis {
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
         if !retransmission && dialog.kind != DialogKind::Other {
             let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
-            self.conferences.message(id, ctx, msg, from_initiator);
+            self.conferences
+                .message(id, ctx, msg, &ids.known(), from_initiator);
         }
         (Some(id), retransmission)
     }
@@ -389,6 +393,16 @@ struct Ids<'a> {
     branch: Option<&'a [u8]>,
     start: StartKind,
     cseq: Option<(u32, Sym)>,
+    raw_cseq: Option<(u32, &'a [u8])>,
+}
+
+impl<'a> Ids<'a> {
+    fn known(&self) -> conference::Known<'a> {
+        conference::Known {
+            to_tag: self.to_tag,
+            cseq: self.raw_cseq,
+        }
+    }
 }
 
 impl SipSink for Analysis {

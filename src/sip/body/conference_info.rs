@@ -228,7 +228,7 @@ impl Visitor for InfoVisitor {
             self.out.entity = entity.map(|v| v.into_owned());
             self.out.state = State::parse(state.as_deref());
             self.out.version = version.and_then(|v| v.trim().parse().ok());
-        } else if path.below_root_is(URI_ENTRY) {
+        } else if name == "entry" && path.below_root_is(URI_ENTRY) {
             self.uri = None;
             if self.out.conf_uris.len() < MAX_CONF_URIS {
                 self.uri = Some(self.out.conf_uris.len());
@@ -236,7 +236,7 @@ impl Visitor for InfoVisitor {
             } else {
                 self.out.truncated = true;
             }
-        } else if path.below_root_is(USER) {
+        } else if name == "user" && path.below_root_is(USER) {
             self.user = None;
             if self.out.users.len() < MAX_USERS {
                 self.user = Some(self.out.users.len());
@@ -249,7 +249,7 @@ impl Visitor for InfoVisitor {
             } else {
                 self.out.truncated = true;
             }
-        } else if path.below_root_is(ENDPOINT) {
+        } else if name == "endpoint" && path.below_root_is(ENDPOINT) {
             self.endpoint = None;
             let [entity, state, session_type] = el.attrs_named(["entity", "state", "session-type"]);
             let entity = entity.map(|v| v.into_owned()).unwrap_or_default();
@@ -271,7 +271,7 @@ impl Visitor for InfoVisitor {
                 }
                 None => None,
             };
-        } else if path.below_root_is(MEDIA) {
+        } else if name == "media" && path.below_root_is(MEDIA) {
             self.media = None;
             let [id, state] = el.attrs_named(["id", "state"]);
             let id = id.map(|v| v.into_owned()).unwrap_or_default();
@@ -299,7 +299,9 @@ impl Visitor for InfoVisitor {
         let owned = || Some(text.to_owned());
         // Leaf values, by the element they belong to (its depth below the root).
         match path.depth() {
-            3 if path.below_root_is(&["conference-description", "subject"]) => {
+            3 if name == "subject"
+                && path.below_root_is(&["conference-description", "subject"]) =>
+            {
                 self.out.subject = owned();
             }
             4 if path.below_root_is(&["conference-description", "organizer", name])
@@ -307,12 +309,17 @@ impl Visitor for InfoVisitor {
             {
                 self.out.organizer_display = owned();
             }
-            4 if path.below_root_is(&["users", "user", "display-text"]) => {
+            4 if name == "display-text"
+                && path.below_root_is(&["users", "user", "display-text"]) =>
+            {
                 if let Some(u) = self.cur_user() {
                     u.display_text = owned();
                 }
             }
-            5 if path.below_root_is(&["users", "user", "roles", "entry"]) && !text.is_empty() => {
+            5 if name == "entry"
+                && path.below_root_is(&["users", "user", "roles", "entry"])
+                && !text.is_empty() =>
+            {
                 if let Some(u) = self.cur_user() {
                     if u.roles.len() < MAX_ROLES {
                         u.roles.push(text.to_owned());
@@ -339,7 +346,9 @@ impl Visitor for InfoVisitor {
                     }
                 }
             }
-            6 if path.below_root_is(&["users", "user", "endpoint", "joining-info", "when"]) => {
+            6 if name == "when"
+                && path.below_root_is(&["users", "user", "endpoint", "joining-info", "when"]) =>
+            {
                 if let Some(ep) = self.cur_endpoint() {
                     ep.joining_when = owned();
                 }
@@ -358,18 +367,18 @@ impl Visitor for InfoVisitor {
             _ => {}
         }
         // Leaving a keyed element: its children no longer apply to it.
-        if path.below_root_is(URI_ENTRY) {
-            if let Some(i) = self.uri.take() {
-                if self.out.conf_uris.get(i).is_some_and(|e| e.uri.is_empty()) {
-                    self.out.conf_uris.truncate(i);
+        match name {
+            "entry" if path.below_root_is(URI_ENTRY) => {
+                if let Some(i) = self.uri.take() {
+                    if self.out.conf_uris.get(i).is_some_and(|e| e.uri.is_empty()) {
+                        self.out.conf_uris.truncate(i);
+                    }
                 }
             }
-        } else if path.below_root_is(USER) {
-            self.user = None;
-        } else if path.below_root_is(ENDPOINT) {
-            self.endpoint = None;
-        } else if path.below_root_is(MEDIA) {
-            self.media = None;
+            "user" if path.below_root_is(USER) => self.user = None,
+            "endpoint" if path.below_root_is(ENDPOINT) => self.endpoint = None,
+            "media" if path.below_root_is(MEDIA) => self.media = None,
+            _ => {}
         }
         Ok(())
     }

@@ -444,7 +444,17 @@ pub fn summarize(body: &[u8]) -> Summary<'_> {
     let mut s = Summary::default();
     let mut candidate_flavour = None;
     let mut ice_credentials = false;
-    for line in body.split(|&b| b == b'\n') {
+    // Line starts by a vector search for line feeds (a byte-wise split costs more than all
+    // the rest); only `m=` and `a=` lines are looked at.
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', body).map(|i| i + 1));
+    for start in starts {
+        let rest = body.get(start..).unwrap_or_default();
+        if !(rest.starts_with(b"m=") || rest.starts_with(b"a=")) {
+            continue;
+        }
+        let line = rest
+            .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+            .unwrap_or(rest);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(m) = line.strip_prefix(b"m=") {
             let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
