@@ -208,3 +208,166 @@ fn a_decline_outranks_the_487_of_a_cancelled_fork() {
     ));
     assert_eq!(f.state("sip:bob@example.com").0, JoinState::Declined);
 }
+
+/// A roster subscription of bob's, with the documents the focus sends on it.
+fn subscribe(f: &mut Feed, call: &str) {
+    f.send(&format!(
+        "SUBSCRIBE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}s\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 SUBSCRIBE\nEvent: conference"
+    ));
+}
+
+fn notify(f: &mut Feed, call: &str, cseq: u32, doc: &str) {
+    f.send(&format!(
+        "NOTIFY sip:bob@example.com SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bK{call}n{cseq}\nFrom: <{FOCUS}>;tag=srv\nTo: <sip:bob@example.com>;tag=t{call}\nCall-ID: {call}\nCSeq: {cseq} NOTIFY\nEvent: conference\nsubscription-state: active;expires=3600\nContent-Type: application/conference-info+xml\n\n{doc}"
+    ));
+}
+
+fn roster(state: &str, version: u32, users: &str) -> String {
+    format!(
+        "<conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" entity=\"{FOCUS}\" state=\"{state}\" version=\"{version}\"><users>{users}</users></conference-info>"
+    )
+}
+
+fn av_user(who: &str, state: &str, status: &str) -> String {
+    format!(
+        "<user entity=\"{who}\" state=\"{state}\"><endpoint entity=\"{{e}}\" session-type=\"audio-video\"><status>{status}</status></endpoint></user>"
+    )
+}
+
+#[test]
+fn a_user_deleted_from_the_roster_has_left() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "full",
+            1,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    notify(
+        &mut f,
+        "s1",
+        2,
+        &roster(
+            "partial",
+            2,
+            "<user entity=\"sip:bob@example.com\" state=\"deleted\"/>",
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Left);
+}
+
+#[test]
+fn a_user_missing_from_a_later_full_roster_has_left() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "full",
+            1,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    notify(
+        &mut f,
+        "s1",
+        2,
+        &roster(
+            "full",
+            2,
+            &av_user("sip:carol@example.com", "full", "connected"),
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Left);
+}
+
+#[test]
+fn a_stale_roster_does_not_outweigh_a_failed_av_attempt() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    // Version 1 is missing: the roster is stale, and what it says about bob may be old.
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "partial",
+            2,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    f.send(&invite(AV, "m1", 1, "v=0\n", "application/sdp"));
+    f.send(&answer("488 Not Acceptable Here", AV, "m1", 1, ""));
+    let (state, step, _) = f.state("sip:bob@example.com");
+    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Media)));
+}
+
+#[test]
+fn a_current_roster_outweighs_a_failed_av_attempt() {
+    // The roster is complete and says bob's A/V is connected: a retry the capture missed.
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "full",
+            1,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    f.send(&invite(AV, "m1", 1, "v=0\n", "application/sdp"));
+    f.send(&answer("488 Not Acceptable Here", AV, "m1", 1, ""));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+}
+
+#[test]
+fn a_cancelled_join_is_not_called_a_rejection() {
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer("487 Request Terminated", FOCUS, "f1", 1, ""));
+    let (state, step, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(reason.contains("cancelled by the participant"), "{reason}");
+    assert!(!reason.contains("rejected"), "{reason}");
+}
+
+#[test]
+fn a_join_seen_from_its_answer_has_no_setup_time() {
+    // The capture starts after the INVITE: the 200 opens the dialog.
+    let mut f = Feed::new();
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, "f1", 1, ""),
+        c3p("response", "code=\"success\"")
+    ));
+    let c = &f.a.conferences().list()[0];
+    let p = c
+        .participants
+        .iter()
+        .find(|p| p.uri == "sip:bob@example.com")
+        .expect("bob");
+    let focus = p.focus.as_ref().expect("focus step");
+    assert_eq!(focus.status, Some(200));
+    assert_eq!(focus.setup_ms(), None, "not a made-up 0");
+}

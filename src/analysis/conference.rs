@@ -138,7 +138,12 @@ impl Step {
         }
     }
 
+    /// From the initial request to its final response; `None` when the capture did not see
+    /// the request (it started in the middle of the join), rather than a made-up 0.
     pub fn setup_ms(&self) -> Option<i64> {
+        if !self.offer_seen {
+            return None;
+        }
         self.answered_at.map(|t| t.millis_since(self.at))
     }
 
@@ -250,6 +255,16 @@ impl Conference {
                 .any(Step::succeeded);
         let av_connected = connected("audio-video");
         let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
+        // A stale roster (it missed updates) may show an old session: it does not outweigh a
+        // SIP failure of the current attempt; a current roster does (a retry may be missing
+        // from the capture).
+        let roster_current = roster.is_some_and(|r| !r.stale);
+        let media_failed = p.media.iter().filter(current).any(Step::failed)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::failed);
 
         if let Some(inv) = &p.invitation {
             let joined_anyway = p.focus.is_some() || any_mcu_ok;
@@ -282,7 +297,7 @@ impl Conference {
             }
         }
         if let Some(f) = &p.focus {
-            if f.failed() && !any_mcu_ok && !mcu_connected {
+            if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
                 return (
                     JoinState::Failed,
                     Some(JoinStep::Focus),
@@ -292,7 +307,7 @@ impl Conference {
         }
         let media = p.media_step();
         let left = self.left(p);
-        if any_mcu_ok || mcu_connected {
+        if any_mcu_ok || (mcu_connected && (roster_current || !media_failed)) {
             return (
                 if left {
                     JoinState::Left
@@ -343,7 +358,7 @@ impl Conference {
     }
 
     /// The participant left: a BYE ended the focus or media dialog, or the roster shows every
-    /// endpoint of theirs disconnected (or the user deleted).
+    /// endpoint of theirs disconnected, the user deleted from it, or the conference deleted.
     fn left(&self, p: &Participant) -> bool {
         let bye = p.focus.as_ref().is_some_and(|s| s.ended_by.is_some())
             && p.media_step().is_none_or(|s| s.ended_by.is_some());
@@ -354,7 +369,7 @@ impl Conference {
                         .iter()
                         .all(|e| e.status.as_deref() == Some("disconnected"))
             }
-            None => false,
+            None => r.deleted || r.departed(&p.uri),
         });
         bye || roster_gone
     }
@@ -405,20 +420,44 @@ fn focus_reason(f: &Step) -> String {
                 .map(|r| format!(", reason={r}"))
                 .unwrap_or_default()
         ),
-        _ => format!(
-            "the conference focus rejected the join: {}{}",
-            status_text(f),
-            diag_text(f)
-        ),
+        _ => match not_a_rejection(f) {
+            Some(what) => format!(
+                "the join to the conference focus {what}: {}{}",
+                status_text(f),
+                diag_text(f)
+            ),
+            None => format!(
+                "the conference focus rejected the join: {}{}",
+                status_text(f),
+                diag_text(f)
+            ),
+        },
     }
 }
 
 fn media_reason(m: &Step) -> String {
-    format!(
-        "the A/V MCU rejected the offer: {}{}",
-        status_text(m),
-        diag_text(m)
-    )
+    match not_a_rejection(m) {
+        Some(what) => format!(
+            "the join to the A/V MCU {what}: {}{}",
+            status_text(m),
+            diag_text(m)
+        ),
+        None => format!(
+            "the A/V MCU rejected the offer: {}{}",
+            status_text(m),
+            diag_text(m)
+        ),
+    }
+}
+
+/// Final statuses that are not the server refusing: the client's CANCEL (487) and a timeout
+/// (408), worded for "the join to X …".
+fn not_a_rejection(s: &Step) -> Option<&'static str> {
+    match s.status {
+        Some(487) => Some("was cancelled by the participant before it was answered"),
+        Some(408) => Some("timed out"),
+        _ => None,
+    }
 }
 
 /// What the analysis already read from a message, so the conference analysis does not parse

@@ -15,7 +15,7 @@
 //! Bounds: at most [`MAX_USERS`] users, [`MAX_ENDPOINTS`] endpoints per user, [`MAX_MEDIA`] media
 //! per endpoint; excess elements are dropped and `truncated` is set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::xml::{self, Element, Path, Visitor};
 use super::{lossy, BodyError};
@@ -439,6 +439,10 @@ pub struct Roster {
     pub conf_uris: Vec<ConfUriEntry>,
     /// Users by [`aor`] of their entity.
     users: BTreeMap<String, User>,
+    /// Users who were in the roster and were then removed from it (a `deleted` user element,
+    /// or absent from a later `full` document): they left the conference.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    departed: BTreeSet<String>,
     /// Whether a `full` document was ever applied.
     #[serde(skip)]
     had_full: bool,
@@ -494,12 +498,17 @@ impl Roster {
                 Applied::Deleted
             }
             State::Full => {
-                self.users.clear();
+                let before = std::mem::take(&mut self.users);
                 self.subject = subject;
                 self.organizer_display = organizer_display;
                 self.conf_uris = conf_uris;
                 for user in users {
                     self.apply_user(user, true);
+                }
+                for gone in before.into_keys() {
+                    if !self.users.contains_key(&gone) {
+                        self.depart(gone);
+                    }
                 }
                 self.stale = false;
                 self.deleted = false;
@@ -555,12 +564,30 @@ impl Roster {
         }
     }
 
+    /// Records a user who left (bounded like the users).
+    fn depart(&mut self, key: String) {
+        if self.departed.len() < MAX_USERS {
+            self.departed.insert(key);
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    /// True if the user was in the roster and then removed from it (see [`Roster::user`] for
+    /// who is in it now).
+    pub fn departed(&self, uri: &str) -> bool {
+        self.departed.contains(&aor(uri))
+    }
+
     /// Applies one user element; in a full document every element replaces.
     fn apply_user(&mut self, user: User, full_doc: bool) {
         if user.entity.trim().is_empty() {
             return;
         }
         let key = aor(&user.entity);
+        if user.state != State::Deleted {
+            self.departed.remove(&key);
+        }
         let state = if full_doc && user.state != State::Deleted {
             State::Full
         } else {
@@ -568,7 +595,9 @@ impl Roster {
         };
         match state {
             State::Deleted => {
-                self.users.remove(&key);
+                if self.users.remove(&key).is_some() {
+                    self.depart(key);
+                }
             }
             State::Full => {
                 if self.users.len() >= MAX_USERS && !self.users.contains_key(&key) {
