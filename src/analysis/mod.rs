@@ -32,6 +32,8 @@ use std::net::SocketAddr;
 
 /// Most dialogs tracked; messages of further Call-IDs are still recorded, without a dialog.
 const MAX_DIALOGS: usize = 4_000_000;
+/// Most dialogs under one Call-ID (forks); see [`Analysis::track_dialog`].
+const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 /// Most messages recorded; beyond, messages are counted but not listed.
 const MAX_MESSAGES: usize = 50_000_000;
 
@@ -104,7 +106,7 @@ pub struct Analysis {
     messages: Vec<MessageRecord>,
     dialogs: Vec<Dialog>,
     /// First dialog of each Call-ID; further dialogs of the same Call-ID are chained.
-    by_call_id: HashMap<Box<[u8]>, u32, RandomState>,
+    by_call_id: HashMap<Box<[u8]>, CallIdChain, RandomState>,
     hasher: RandomState,
     stats: AnalysisStats,
     keep_messages: bool,
@@ -276,14 +278,20 @@ impl Analysis {
         ids: &Ids<'_>,
     ) -> (Option<u32>, bool) {
         let (call_id, start, cseq) = (ids.call_id, ids.start, ids.cseq);
-        let id = match self.by_call_id.get(call_id).copied() {
-            Some(first) => self.match_dialog(first, msg, ids),
+        let chain = self.by_call_id.get(call_id).copied();
+        let id = match chain {
+            Some(chain) => self.match_dialog(chain.first, msg, ids),
             None => None,
         };
         let id = match id {
             Some(id) => id,
             None => {
-                if self.dialogs.len() >= MAX_DIALOGS {
+                // A Call-ID with very many dialogs (forks, or hostile input reusing one) would
+                // make every message of it walk a long chain: beyond the bound, further dialogs
+                // of that Call-ID are counted, not tracked.
+                if self.dialogs.len() >= MAX_DIALOGS
+                    || chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID)
+                {
                     self.stats.dialogs_dropped += 1;
                     return (None, false);
                 }
@@ -297,23 +305,26 @@ impl Analysis {
                     self.conferences
                         .classify(id, &mut dialog, ctx, msg, &ids.known());
                 }
-                match self.by_call_id.get(call_id).copied() {
-                    Some(first) => {
+                match chain {
+                    Some(chain) => {
                         // Chain after the last dialog of this Call-ID.
-                        let mut last = first;
-                        while let Some(next) = self
-                            .dialogs
-                            .get(last as usize)
-                            .and_then(|d| d.next_same_call_id)
-                        {
-                            last = next;
-                        }
-                        if let Some(d) = self.dialogs.get_mut(last as usize) {
+                        if let Some(d) = self.dialogs.get_mut(chain.last as usize) {
                             d.next_same_call_id = Some(id);
+                        }
+                        if let Some(c) = self.by_call_id.get_mut(call_id) {
+                            c.last = id;
+                            c.len += 1;
                         }
                     }
                     None => {
-                        self.by_call_id.insert(call_id.into(), id);
+                        self.by_call_id.insert(
+                            call_id.into(),
+                            CallIdChain {
+                                first: id,
+                                last: id,
+                                len: 1,
+                            },
+                        );
                     }
                 }
                 self.dialogs.push(dialog);
@@ -386,6 +397,15 @@ impl Analysis {
 }
 
 /// The identifiers of a message that dialog and transaction tracking use, extracted once.
+/// The dialogs of one Call-ID: the first (where matching starts), the last (where a new one
+/// is chained) and how many.
+#[derive(Clone, Copy, Debug)]
+struct CallIdChain {
+    first: u32,
+    last: u32,
+    len: u32,
+}
+
 struct Ids<'a> {
     call_id: &'a [u8],
     from_tag: &'a [u8],
@@ -451,6 +471,33 @@ mod tests {
         format!(
             "SIP/2.0 {status}\nVia: SIP/2.0/UDP a;branch={branch}\nFrom: <sip:alice@a>;tag=f1\nTo: <sip:bob@b>;tag=t1\nCall-ID: call-1\nCSeq: {cseq}\nContent-Length: 0\n\n"
         )
+    }
+
+    #[test]
+    fn one_call_id_reused_by_many_dialogs_is_bounded() {
+        // Hostile input (or a broken client) opening dialog after dialog under one Call-ID:
+        // each would walk the chain of all earlier ones.
+        let mut a = Analysis::new(false);
+        let n = 2_000;
+        for i in 0..n {
+            let invite = format!(
+                "INVITE sip:bob@b SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK{i}\nFrom: <sip:alice@a>;tag=f{i}\nTo: <sip:bob@b>\nCall-ID: same\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+            );
+            feed(&mut a, i + 1, true, &invite);
+        }
+        assert_eq!(a.dialogs().len(), MAX_DIALOGS_PER_CALL_ID);
+        assert_eq!(
+            a.stats().dialogs_dropped,
+            n - MAX_DIALOGS_PER_CALL_ID as u64
+        );
+        assert_eq!(a.stats().sip_messages, n);
+        // The last tracked dialog is still found by its tag.
+        let last = MAX_DIALOGS_PER_CALL_ID - 1;
+        let ok = format!(
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP a;branch=z9hG4bK{last}\nFrom: <sip:alice@a>;tag=f{last}\nTo: <sip:bob@b>;tag=t\nCall-ID: same\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+        );
+        feed(&mut a, n + 1, false, &ok);
+        assert_eq!(a.dialogs()[last].final_status, Some(200));
     }
 
     #[test]

@@ -288,16 +288,26 @@ impl TcpReassembler {
         }
     }
 
+    /// Makes room in a full table by closing the connections seen least recently: the oldest
+    /// sixteenth at once, because finding one oldest means a pass over the whole table, and
+    /// doing that for every new connection of a SYN flood would be quadratic.
     fn evict_oldest(&mut self, stats: &mut TransportStats, sink: &mut impl SipSink) {
-        let oldest = self
-            .conns
-            .iter()
-            .min_by_key(|(_, c)| c.last_seen)
-            .map(|(k, _)| *k);
-        if let Some(key) = oldest {
+        let mut ages: Vec<(Timestamp, (SocketAddr, SocketAddr))> =
+            self.conns.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
+        ages.truncate(n);
+        for (_, key) in ages {
             stats.tcp_streams_evicted += 1;
             let ctx = self.last_ctx(&key);
-            let mut emit = Emit { ctx, stats, sink };
+            let mut emit = Emit {
+                ctx,
+                stats: &mut *stats,
+                sink: &mut *sink,
+            };
             self.remove(&key, &mut emit);
         }
     }
@@ -955,6 +965,45 @@ mod tests {
         );
         assert_eq!(sink.directions[1], (IpAddr::V4(A), IpAddr::V4(B)));
         assert_eq!(st.tcp_gaps, 1);
+    }
+
+    #[test]
+    fn a_full_connection_table_evicts_the_least_recent_in_batches() {
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let total = MAX_CONNECTIONS + 10;
+        for i in 0..total {
+            let mut seg = tcp(1, SYN, b"");
+            let port = 1024 + (i % 60_000) as u16;
+            seg[0..2].copy_from_slice(&port.to_be_bytes());
+            let frame = Frame {
+                number: i as u64,
+                timestamp: Timestamp(i as i64 * 1000),
+                link_type: 1,
+                data: &[],
+                original_len: 0,
+                source: 0,
+            };
+            let src = Ipv4Addr::new(10, 0, (i / 60_000) as u8, 1);
+            let pkt = IpPacket {
+                src: IpAddr::V4(src),
+                dst: IpAddr::V4(B),
+                protocol: 6,
+                payload: Cow::Owned(seg),
+                reassembled: false,
+                first_frame: i as u64,
+            };
+            r.segment(&frame, &pkt, &mut st, &mut sink);
+        }
+        assert!(r.conns.len() <= MAX_CONNECTIONS);
+        assert_eq!(st.tcp_streams_evicted, (MAX_CONNECTIONS / 16) as u64);
+        // The oldest went, the newest stayed.
+        let first = (
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 1024),
+            SocketAddr::new(IpAddr::V4(B), 5061),
+        );
+        assert!(!r.conns.contains_key(&first));
+        assert_eq!(st.tcp_streams, total as u64);
     }
 
     #[test]
