@@ -371,3 +371,24 @@ fn a_join_seen_from_its_answer_has_no_setup_time() {
     assert_eq!(focus.status, Some(200));
     assert_eq!(focus.setup_ms(), None, "not a made-up 0");
 }
+
+#[test]
+fn dialogs_name_their_conference_as_the_conference_list_does() {
+    // IDs match ignoring case; the lower-case spelling of the A/V dialog must not leak into
+    // `dialogs[].conference_id`, or a script joining dialogs to conferences loses it.
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    let av_lower = AV.replace("JL3GPNYP", "jl3gpnyp");
+    f.send(&invite(&av_lower, "m1", 1, "v=0\n", "application/sdp"));
+    let conf = &f.a.conferences().list()[0];
+    assert_eq!(conf.id, "JL3GPNYP");
+    assert_eq!(f.a.conferences().list().len(), 1);
+    for d in f.a.dialogs() {
+        assert_eq!(
+            d.conference_id.as_deref(),
+            Some("JL3GPNYP"),
+            "{}",
+            d.call_id
+        );
+    }
+}

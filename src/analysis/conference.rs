@@ -474,7 +474,7 @@ pub struct Known<'a> {
 #[derive(Clone, Debug)]
 struct KnownUri {
     mcu: McuType,
-    /// The conference ID as this URI spells it.
+    /// The conference ID, as the conference list spells it once the conference is known.
     id: Option<Box<str>>,
     /// The conference, unless the URI has no ID or the conference was dropped by the bound.
     conference: Option<u32>,
@@ -686,8 +686,14 @@ impl Conferences {
             Some(id) => self.conference(&uri, id, at),
             None => None,
         };
+        // Dialogs name their conference as the conference list does, whatever case this URI
+        // spells the ID in (IDs match ignoring case), so reports can be joined on the ID.
+        let id = match conference.and_then(|c| self.list.get(c as usize)) {
+            Some(conf) => Some(conf.id.as_str().into()),
+            None => uri.id.map(String::into_boxed_str),
+        };
         let known = KnownUri {
-            id: uri.id.map(String::into_boxed_str),
+            id,
             mcu: uri.mcu,
             conference,
         };

@@ -162,10 +162,19 @@ impl Serialize for StepsOut<'_> {
                 .or(attempts.last())
                 .cloned();
             if let Some(step) = best {
-                map.serialize_entry(mcu.as_str(), &OwnedStep { step, attempts })?;
+                map.serialize_entry(&mcu_step_key(mcu), &OwnedStep { step, attempts })?;
             }
         }
         map.end()
+    }
+}
+
+/// The `steps` key of another MCU's step: its token, unless a URI names an MCU like one of
+/// the fixed steps (`app:conf:media:id:…`), which would write the key twice.
+fn mcu_step_key(mcu: &McuType) -> std::borrow::Cow<'_, str> {
+    match mcu.as_str() {
+        t @ ("invitation" | "focus" | "media" | "roster") => format!("mcu-{t}").into(),
+        t => t.into(),
     }
 }
 
@@ -264,4 +273,17 @@ struct AttemptOut<'a> {
     call_id: &'a str,
     status: Option<u16>,
     at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_mcus_never_take_a_fixed_step_key() {
+        assert_eq!(mcu_step_key(&McuType::Chat), "chat");
+        assert_eq!(mcu_step_key(&McuType::from_token("media")), "mcu-media");
+        assert_eq!(mcu_step_key(&McuType::from_token("Roster")), "mcu-roster");
+        assert_eq!(mcu_step_key(&McuType::from_token("x-custom")), "x-custom");
+    }
 }
