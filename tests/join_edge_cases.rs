@@ -392,3 +392,32 @@ fn dialogs_name_their_conference_as_the_conference_list_does() {
         );
     }
 }
+
+#[test]
+fn an_unanswered_join_times_out_only_after_timer_b() {
+    let focus_for = |who: &str, call: &str| {
+        format!(
+            "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <{who}>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+            c3p("request", "")
+        )
+    };
+    // Carol's join 10 s after bob's: bob's INVITE may still be answered.
+    let mut f = Feed::new();
+    f.send(&focus_for("sip:bob@example.com", "b1"));
+    f.frame += 100;
+    f.send(&focus_for("sip:carol@example.com", "c1"));
+    assert_eq!(
+        f.state("sip:bob@example.com"),
+        (JoinState::Invited, None, None)
+    );
+    // 40 s later: past Timer B, bob's join timed out.
+    f.frame += 300;
+    f.send(&focus_for("sip:dave@example.com", "d1"));
+    let (state, step, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.contains("never answered") && reason.contains("40 s"),
+        "{reason}"
+    );
+}

@@ -28,6 +28,8 @@ use std::hash::{BuildHasher, Hasher};
 /// Most conferences tracked, and participants per conference; beyond, they are counted.
 const MAX_CONFERENCES: usize = 100_000;
 const MAX_PARTICIPANTS: usize = 10_000;
+/// RFC 3261 Timer B (64 × T1): an INVITE without a final response by then has timed out.
+const INVITE_TIMEOUT_MS: i64 = 32_000;
 /// Attempts remembered per MCU step.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -304,6 +306,17 @@ impl Conference {
                     Some(focus_reason(f)),
                 );
             }
+            if let Some(waited) = self.unanswered(f).filter(|_| !any_mcu_ok && !mcu_connected) {
+                return (
+                    JoinState::Failed,
+                    Some(JoinStep::Focus),
+                    Some(format!(
+                        "the conference focus never answered the join INVITE (no final response \
+                         in the {} s the capture shows after it: the INVITE timed out)",
+                        waited / 1000
+                    )),
+                );
+            }
         }
         let media = p.media_step();
         let left = self.left(p);
@@ -323,6 +336,20 @@ impl Conference {
                 JoinState::Failed,
                 Some(JoinStep::Media),
                 Some(media_reason(m)),
+            );
+        }
+        if let Some(waited) = media
+            .filter(|m| current(m))
+            .and_then(|m| self.unanswered(m))
+        {
+            return (
+                JoinState::Failed,
+                Some(JoinStep::Media),
+                Some(format!(
+                    "the A/V MCU never answered the offer (no final response in the {} s the \
+                     capture shows after it: the INVITE timed out)",
+                    waited / 1000
+                )),
             );
         }
         if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed() && current(&s)) {
@@ -355,6 +382,18 @@ impl Conference {
             return (JoinState::Invited, None, Some(reason.to_string()));
         }
         (JoinState::Invited, None, None)
+    }
+
+    /// How long the conference's traffic went on after a step's INVITE that got no final
+    /// response, when that is past INVITE transaction timeout (RFC 3261 Timer B, 64 × T1 =
+    /// 32 s): the INVITE timed out. `None` while it could still be answered, or when the
+    /// capture did not see the request.
+    fn unanswered(&self, s: &Step) -> Option<i64> {
+        if !s.offer_seen || s.status.is_some() {
+            return None;
+        }
+        let waited = self.last_seen.millis_since(s.at);
+        (waited >= INVITE_TIMEOUT_MS).then_some(waited)
     }
 
     /// The participant left: a BYE ended the focus or media dialog, or the roster shows every
