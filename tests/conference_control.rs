@@ -181,3 +181,91 @@ fn service_to_the_focus_factory_is_control_not_a_conference() {
     assert_eq!(a.dialogs()[0].kind, DialogKind::ConferenceControl);
     assert_eq!(a.dialogs()[0].conference_id, None);
 }
+
+#[test]
+fn two_clients_with_the_same_request_id_get_their_own_responses() {
+    // Every client numbers its own C3P requests: bob's and carol's INFO both say
+    // requestId="2"; each response answers the request of its own dialog.
+    let mut a = Analysis::new(true);
+    let carol = |text: String| {
+        text.replace("focus-1", "focus-2").replace(
+            "sip:bob@example.com>;tag=b1",
+            "sip:carol@example.com>;tag=c1",
+        )
+    };
+    let join = |a: &mut Analysis, frame: u64, who: &dyn Fn(String) -> String| {
+        feed(
+            a,
+            frame,
+            &who(request(
+                "INVITE",
+                "1",
+                "",
+                &c3p("request", "requestId=\"1\"", "addUser"),
+            )),
+        );
+        feed(
+            a,
+            frame + 1,
+            &who(response(
+                "200 OK",
+                "1",
+                "INVITE",
+                &c3p("response", "requestId=\"1\" code=\"success\"", "addUser"),
+            )),
+        );
+    };
+    join(&mut a, 1, &|t| t);
+    join(&mut a, 3, &carol);
+    let info = |cmd: &str| {
+        request(
+            "INFO",
+            "2",
+            ";tag=f1",
+            &c3p("request", "requestId=\"2\"", cmd),
+        )
+    };
+    feed(&mut a, 5, &info("modifyEndpointMedia"));
+    feed(&mut a, 6, &carol(info("modifyConferenceLock")));
+    // Bob's answer comes first: the latest open requestId="2" is carol's, not his.
+    feed(
+        &mut a,
+        7,
+        &response(
+            "200 OK",
+            "2",
+            "INFO",
+            &c3p(
+                "response",
+                "requestId=\"2\" code=\"success\"",
+                "modifyEndpointMedia",
+            ),
+        ),
+    );
+    feed(
+        &mut a,
+        8,
+        &carol(response(
+            "200 OK",
+            "2",
+            "INFO",
+            &c3p(
+                "response",
+                "requestId=\"2\" code=\"failure\"",
+                "modifyConferenceLock",
+            ),
+        )),
+    );
+    let control: Vec<_> = a.conferences().list()[0]
+        .control
+        .iter()
+        .map(|(_, o)| (o.request.as_deref(), o.code.as_deref()))
+        .collect();
+    assert_eq!(
+        control,
+        [
+            (Some("modifyEndpointMedia"), Some("success")),
+            (Some("modifyConferenceLock"), Some("failure")),
+        ]
+    );
+}

@@ -1138,10 +1138,16 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
             }
         }
         c3p::C3pKind::Response => {
-            // Responses are matched to their request by requestId, whatever SIP carried them.
-            let matched = conf.control.iter().rposition(|(_, o)| {
+            // Responses are matched to their request by requestId, whatever SIP carried them;
+            // every client numbers its own requests, so one of the same dialog comes first.
+            let open = |o: &C3pOutcome| {
                 o.request_id.is_some() && o.request_id == c.request_id && o.code.is_none()
-            });
+            };
+            let matched = conf
+                .control
+                .iter()
+                .rposition(|(d, o)| *d == dialog && open(o))
+                .or_else(|| conf.control.iter().rposition(|(_, o)| open(o)));
             let full = conf.control.len() >= 10_000;
             match matched.and_then(|i| conf.control.get_mut(i)) {
                 Some((_, o)) => {
