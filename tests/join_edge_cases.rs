@@ -421,3 +421,23 @@ fn an_unanswered_join_times_out_only_after_timer_b() {
         "{reason}"
     );
 }
+
+#[test]
+fn the_announcement_service_is_not_a_participant() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(
+        &invite(FOCUS, "svc", 1, &c3p("request", ""), "application/cccp+xml")
+            .replace(
+                "From: <sip:bob@example.com>",
+                "From: <sip:RtcApplication-1234@example.com>",
+            )
+            .replace(
+                "Content-Type:",
+                "User-Agent: RTCC/5.0.0.0 Conferencing_Announcement_Service\nContent-Type:",
+            ),
+    );
+    let conf = &f.a.conferences().list()[0];
+    let who: Vec<&str> = conf.participants.iter().map(|p| p.uri.as_str()).collect();
+    assert_eq!(who, ["sip:bob@example.com"]);
+}

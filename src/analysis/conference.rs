@@ -619,6 +619,9 @@ impl Conferences {
             return;
         };
         let participant = match kind {
+            // The server's announcement service joins like a client; it is not a participant
+            // (protocol.md §4.1).
+            _ if is_announcement_service(msg) => None,
             DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
                 let who = msg.header(participant_hdr).unwrap_or_default();
                 crate::sip::uri::aor_bytes_into(who, &mut self.scratch);
@@ -933,6 +936,12 @@ impl Conferences {
             }
         }
     }
+}
+
+/// True for a request of Lync's conferencing announcement service (by its User-Agent).
+fn is_announcement_service(msg: &Message<'_>) -> bool {
+    msg.header(Hdr::UserAgent)
+        .is_some_and(|ua| memchr::memmem::find(ua, b"Conferencing_Announcement_Service").is_some())
 }
 
 /// An unsubscribe (SUBSCRIBE with `Expires: 0`) or a NOTIFY that terminates the subscription.
