@@ -441,3 +441,40 @@ fn the_announcement_service_is_not_a_participant() {
     let who: Vec<&str> = conf.participants.iter().map(|p| p.uri.as_str()).collect();
     assert_eq!(who, ["sip:bob@example.com"]);
 }
+
+#[test]
+fn the_roster_follows_another_subscription_when_the_merged_one_goes_quiet() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    let bob = av_user("sip:bob@example.com", "full", "connected");
+    notify(&mut f, "s1", 1, &roster("full", 1, &bob));
+    // Carol subscribes too; bob's client then goes away without unsubscribing, and only
+    // carol's subscription keeps receiving the updates.
+    f.send(&format!(
+        "SUBSCRIBE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKs2\nFrom: <sip:carol@example.com>;tag=ts2\nTo: <{FOCUS}>\nCall-ID: s2\nCSeq: 1 SUBSCRIBE\nEvent: conference"
+    ));
+    let to_carol = |f: &mut Feed, cseq: u32, doc: &str| {
+        f.send(&format!(
+            "NOTIFY sip:carol@example.com SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKs2n{cseq}\nFrom: <{FOCUS}>;tag=srv\nTo: <sip:carol@example.com>;tag=ts2\nCall-ID: s2\nCSeq: {cseq} NOTIFY\nEvent: conference\nsubscription-state: active;expires=3600\nContent-Type: application/conference-info+xml\n\n{doc}"
+        ))
+    };
+    let carol = av_user("sip:carol@example.com", "full", "connected");
+    to_carol(&mut f, 1, &roster("full", 1, &format!("{bob}{carol}")));
+    for v in 2..=8u32 {
+        let user = av_user(&format!("sip:u{v}@example.com"), "full", "connected");
+        to_carol(&mut f, v, &roster("partial", v, &user));
+    }
+    let conf = &f.a.conferences().list()[0];
+    assert!(
+        conf.roster_copies > 0,
+        "carol's first documents were copies"
+    );
+    let r = conf.roster().expect("a roster");
+    assert!(
+        r.user("sip:u8@example.com").is_some(),
+        "the latest update is merged"
+    );
+    assert!(r.user("sip:u7@example.com").is_some());
+    assert!(r.stale, "updates before the switch were missed");
+}

@@ -227,6 +227,10 @@ pub struct Conference {
     roster_dialog_ended: bool,
     /// Documents of the other subscriptions (copies of the same state), not merged.
     pub roster_copies: u32,
+    /// Copies since the merged subscription's last document (see `roster_document`).
+    copies_since_merged: u32,
+    /// Roster subscriptions seen in this conference.
+    roster_subscriptions: u32,
     /// Roster documents that skipped versions, came out of order or could not be decoded.
     pub roster_problems: u32,
     /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
@@ -652,7 +656,10 @@ impl Conferences {
         let step = Step::new(id, dialog, ctx);
         match kind {
             DialogKind::Focus => p.focus = Some(step),
-            DialogKind::Roster => p.roster = Some(step),
+            DialogKind::Roster => {
+                conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
+                p.roster = Some(step);
+            }
             DialogKind::Media => push_bounded(&mut p.media, step),
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
             _ => {}
@@ -793,6 +800,8 @@ impl Conferences {
             roster_dialog: None,
             roster_dialog_ended: false,
             roster_copies: 0,
+            copies_since_merged: 0,
+            roster_subscriptions: 0,
             roster_problems: 0,
             control: Vec::new(),
         });
@@ -989,9 +998,20 @@ fn subscription_ends(msg: &Message<'_>) -> bool {
 fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut ConferenceStats) {
     let merge = match conf.roster_dialog {
         None => true,
-        Some(d) if d == dialog => true,
+        Some(d) if d == dialog => {
+            conf.copies_since_merged = 0;
+            true
+        }
         // The merged subscription ended: take over with the next full document.
-        Some(_) => conf.roster_dialog_ended && declares_full(body),
+        Some(_) if conf.roster_dialog_ended && declares_full(body) => true,
+        Some(_) => {
+            // The merged subscription went quiet while the others kept receiving updates
+            // (its client left without unsubscribing, or its NOTIFYs were not captured): each
+            // update goes to every subscriber, so after two rounds of copies without one of
+            // its own, follow this subscription instead of freezing.
+            conf.copies_since_merged += 1;
+            conf.copies_since_merged > 2 * conf.roster_subscriptions + 2
+        }
     };
     if !merge {
         conf.roster_copies += 1;
@@ -1006,10 +1026,14 @@ fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut 
         }
     };
     if conf.roster_dialog != Some(dialog) {
-        // A new subscription numbers its versions afresh.
-        conf.roster = None;
+        // A new subscription numbers its versions afresh; what the roster knows (who left)
+        // is kept, and a partial start leaves it stale until a full document.
+        if let Some(r) = conf.roster.as_mut() {
+            r.follow_new_subscription(doc.state != conference_info::State::Full);
+        }
         conf.roster_dialog = Some(dialog);
         conf.roster_dialog_ended = false;
+        conf.copies_since_merged = 0;
     }
     if conf.subject.is_none() {
         conf.subject = doc.subject.clone().filter(|s| !s.is_empty());

@@ -454,9 +454,18 @@ impl Roster {
         Self::default()
     }
 
-    /// Forgets everything (for a new subscription).
+    /// Forgets everything.
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// Continues with the documents of another subscription, which numbers its versions
+    /// afresh: the next document is not compared with this one's version. `stale` when the
+    /// new subscription is joined mid-way (a partial document), since what it sent before was
+    /// not merged.
+    pub fn follow_new_subscription(&mut self, stale: bool) {
+        self.version = None;
+        self.stale |= stale;
     }
 
     /// Merges one document; see the module documentation for the rules.
