@@ -555,6 +555,8 @@ pub struct Conferences {
     roles: Vec<Option<Role>>,
     /// Reused buffer for a participant's address of record (found far more often than new).
     scratch: String,
+    /// Participants by (conference, hash of AOR) (see [`Conferences::participant`]).
+    participant_index: HashMap<(u32, u64), u32, RandomState>,
     /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
     pub stats: ConferenceStats,
@@ -819,10 +821,25 @@ impl Conferences {
         }
     }
 
+    /// The participant of conference `c` with this AOR, added when new. Found by a hash of
+    /// (conference, AOR): a large conference gets a dialog per participant and step, and a
+    /// scan of its participant list for each would be quadratic.
     fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
+        let key = (c, self.hasher.hash_one(uri));
         let conf = self.list.get_mut(c as usize)?;
-        if let Some(i) = conf.participants.iter().position(|p| p.uri == uri) {
-            return Some(i as u32);
+        let indexed = self.participant_index.get(&key).copied();
+        if let Some(i) = indexed.filter(|&i| {
+            conf.participants
+                .get(i as usize)
+                .is_some_and(|p| p.uri == uri)
+        }) {
+            return Some(i);
+        }
+        if indexed.is_some() {
+            // Two AORs with one hash: the index holds the other; look the slow way.
+            if let Some(i) = conf.participants.iter().position(|p| p.uri == uri) {
+                return Some(i as u32);
+            }
         }
         if conf.participants.len() >= MAX_PARTICIPANTS {
             self.stats.participants_dropped += 1;
@@ -830,7 +847,9 @@ impl Conferences {
         }
         conf.participants
             .push(Participant::new(uri.to_string(), at));
-        Some(conf.participants.len() as u32 - 1)
+        let i = conf.participants.len() as u32 - 1;
+        self.participant_index.entry(key).or_insert(i);
+        Some(i)
     }
 
     /// A message of a conference dialog (retransmissions excluded).
