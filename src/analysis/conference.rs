@@ -14,9 +14,7 @@
 
 use super::dialog::{Dialog, DialogKind};
 use crate::capture::Timestamp;
-use crate::sip::body::{
-    self, c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind,
-};
+use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind};
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::may_be_conference;
@@ -511,6 +509,8 @@ pub struct Known<'a> {
     pub to_tag: Option<&'a [u8]>,
     /// CSeq number and method.
     pub cseq: Option<(u32, &'a [u8])>,
+    /// What the Content-Type announces.
+    pub body_kind: Option<BodyKind>,
 }
 
 /// A conference URI as the classification needs it.
@@ -584,13 +584,13 @@ impl Conferences {
         let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
         let is_request = msg.is_request();
         // An invitation: the body names the conference.
-        if is(b"INVITE") && is_request && known.to_tag.is_none() {
-            if let Some(ct) = msg.content_type() {
-                if ct.eq_ignore_ascii_case(b"application/ms-conf-invite+xml") {
-                    self.open_invitation(id, dialog, ctx, msg);
-                    return;
-                }
-            }
+        if is(b"INVITE")
+            && is_request
+            && known.to_tag.is_none()
+            && known.body_kind == Some(BodyKind::ConfInvite)
+        {
+            self.open_invitation(id, dialog, ctx, msg);
+            return;
         }
         // A dialog with a conference: To (client → conference) or From (focus → client).
         let toward = msg
@@ -874,10 +874,7 @@ impl Conferences {
         let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
         let method = msg.method();
         let cseq_method = known.cseq.map(|c| c.1);
-        let body_kind = msg
-            .header(Hdr::ContentType)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .map(body::classify);
+        let body_kind = known.body_kind;
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
         if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {

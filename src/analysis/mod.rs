@@ -23,6 +23,7 @@ pub use store::MessageStore;
 pub use symbols::{Sym, Symbols};
 
 use crate::capture::Timestamp;
+use crate::sip::body::BodyKind;
 use crate::sip::message::{ContentLength, Message};
 use crate::transport::{MsgContext, SipSink, Transport};
 use ahash::RandomState;
@@ -113,6 +114,9 @@ pub struct Analysis {
     /// Conference analysis on (the default); off only to measure its cost.
     analyse_conferences: bool,
     conferences: Conferences,
+    /// The body kind of each interned content type (by [`Sym::index`]), for the conference
+    /// analysis.
+    body_kinds: Vec<Option<BodyKind>>,
     /// Every listed message's bytes, for the views (opt-in: [`Analysis::with_message_store`]).
     store: Option<MessageStore>,
 }
@@ -137,6 +141,7 @@ impl Analysis {
             keep_messages,
             analyse_conferences: true,
             conferences: Conferences::default(),
+            body_kinds: Vec::new(),
             store: None,
         }
     }
@@ -191,6 +196,29 @@ impl Analysis {
         }
     }
 
+    /// What kind of body a content type announces, classified once per distinct type.
+    fn body_kind(&mut self, sym: Sym, raw: &[u8]) -> BodyKind {
+        let classify = || {
+            std::str::from_utf8(raw)
+                .map(crate::sip::body::classify)
+                .unwrap_or(BodyKind::Other)
+        };
+        if sym == Symbols::OVERFLOW {
+            return classify(); // not one type: the table was full
+        }
+        if let Some(Some(kind)) = self.body_kinds.get(sym.index()) {
+            return *kind;
+        }
+        let kind = classify();
+        if self.body_kinds.len() <= sym.index() {
+            self.body_kinds.resize(sym.index() + 1, None);
+        }
+        if let Some(slot) = self.body_kinds.get_mut(sym.index()) {
+            *slot = Some(kind);
+        }
+        kind
+    }
+
     fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
         self.stats.sip_messages += 1;
         let start = match msg.method() {
@@ -209,7 +237,12 @@ impl Analysis {
             .header(crate::sip::Hdr::CSeq)
             .filter(|v| !crate::sip::message::cseq_is_canonical(v))
             .map(|v| crate::sip::message::unfold(v).into_boxed_str());
-        let content_type = msg.content_type().map(|c| self.symbols.intern(c));
+        let raw_content_type = msg.content_type();
+        let content_type = raw_content_type.map(|c| self.symbols.intern(c));
+        let body_kind = match (content_type, raw_content_type) {
+            (Some(sym), Some(raw)) if self.analyse_conferences => Some(self.body_kind(sym, raw)),
+            _ => None,
+        };
         let defective = msg.call_id().is_none()
             || cseq.is_none()
             || msg.bad_header_lines > 0
@@ -228,6 +261,7 @@ impl Analysis {
                     start,
                     cseq,
                     raw_cseq,
+                    body_kind,
                 };
                 self.track_dialog(ctx, msg, &ids)
             }
@@ -414,6 +448,7 @@ struct Ids<'a> {
     start: StartKind,
     cseq: Option<(u32, Sym)>,
     raw_cseq: Option<(u32, &'a [u8])>,
+    body_kind: Option<BodyKind>,
 }
 
 impl<'a> Ids<'a> {
@@ -421,6 +456,7 @@ impl<'a> Ids<'a> {
         conference::Known {
             to_tag: self.to_tag,
             cseq: self.raw_cseq,
+            body_kind: self.body_kind,
         }
     }
 }

@@ -31,6 +31,13 @@ impl Default for Symbols {
     }
 }
 
+impl Sym {
+    /// A dense index (0 for [`Symbols::OVERFLOW`]), for tables kept beside the interner.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 impl Symbols {
     pub const OVERFLOW: Sym = Sym(0);
 
