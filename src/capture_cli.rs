@@ -168,7 +168,7 @@ pub fn write_warning(w: &WriteSummary) -> Option<String> {
 }
 
 #[cfg(feature = "live")]
-pub use live::run_live;
+pub use live::{run_live, run_live_tui};
 
 #[cfg(feature = "live")]
 mod live {
@@ -178,16 +178,13 @@ mod live {
     use lyncscope::capture::writer::TsResolution;
     use lyncscope::pipeline::Pipeline;
     use lyncscope::report::ReportInput;
+    use lyncscope::tui::live::StopAt;
     use std::io::{IsTerminal, Write};
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
-    /// Captures until `-c`, `--duration`, Ctrl-C or SIGTERM, then prints the report.
-    pub fn run_live(
-        args: &CaptureArgs,
-        format: ReportFormat,
-        messages: bool,
-    ) -> Result<(), Failure> {
+    /// Opens the capture the options describe; errors are one line with the fix.
+    fn open(args: &CaptureArgs) -> Result<LiveCapture, Failure> {
         let config = LiveConfig {
             interfaces: args.interface.clone(),
             filter: args.filter.clone(),
@@ -196,9 +193,7 @@ mod live {
             buffer_size: args.buffer_size.map(|mib| (mib as i32) * 1024 * 1024),
             ..LiveConfig::default()
         };
-        // Signals first: a Ctrl-C right after the capture started must not kill it.
-        let stop = termination_flag();
-        let cap = LiveCapture::open(&config).map_err(|e| {
+        LiveCapture::open(&config).map_err(|e| {
             let code = match e {
                 // An interface that does not exist or a filter that does not compile is a
                 // usage error; missing permissions and libpcap failures are runtime failures.
@@ -209,7 +204,94 @@ mod live {
                 code,
                 message: e.to_string(),
             }
-        })?;
+        })
+    }
+
+    /// The terminal UI on a live capture. The capture is opened first, so that permission,
+    /// interface and filter errors are printed as one line before the terminal changes; then
+    /// the UI runs until `q`, Ctrl-C or SIGTERM (`-c` and `--duration` stop the capture and
+    /// leave the UI open). On quit the capture is drained, `-w` closed, and what happened is
+    /// printed once the terminal is back.
+    pub fn run_live_tui(args: &CaptureArgs) -> Result<(), Failure> {
+        // Signals first: a SIGTERM right after the capture started quits the UI cleanly.
+        let quit = termination_flag();
+        let cap = open(args)?;
+        // After the capture opened, so that a capture that cannot start leaves no empty file.
+        let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
+        if let Some(o) = output.as_mut() {
+            for i in cap.interfaces() {
+                o.writer.declare_interface(i.link_type, &i.name);
+            }
+        }
+        let names: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
+        let (path, writer) = match output {
+            Some(o) => (Some(o.path), Some(o.writer)),
+            None => (None, None),
+        };
+        let stop_at = StopAt {
+            count: args.count,
+            duration: args.duration.map(Duration::from_secs_f64),
+        };
+        let outcome = lyncscope::tui::live::run_live(cap, stop_at, writer, quit);
+
+        // The terminal is back.
+        let mut warnings = outcome.errors.clone();
+        if outcome.stats.dropped() > 0 {
+            warnings.push(format!(
+                "{} packets were dropped before lyncscope could read them (kernel buffer full or \
+                 interface drops): raise -B or narrow -f",
+                outcome.stats.dropped()
+            ));
+        }
+        let written = match (path, outcome.tap) {
+            (Some(path), Some(writer)) => Some(Output { path, writer }.close()?),
+            (Some(path), None) => {
+                warnings.push(format!(
+                    "{}: the file was not finished (internal error)",
+                    path.display()
+                ));
+                None
+            }
+            (None, _) => None,
+        };
+        if let Some(w) = written.as_ref().and_then(write_warning) {
+            warnings.push(w);
+        }
+        eprintln!(
+            "lyncscope: {}: {} packets, {} SIP messages{}",
+            names.join(", "),
+            outcome.packets,
+            outcome.sip_messages,
+            written
+                .as_ref()
+                .map(|w| format!(
+                    "; {} packets of {} SIP messages written to {}",
+                    w.stats.packets_written, w.stats.messages, w.path
+                ))
+                .unwrap_or_default()
+        );
+        for w in &warnings {
+            eprintln!("lyncscope: warning: {w}");
+        }
+        outcome.ui.map_err(|message| Failure { code: 1, message })?;
+        match outcome.errors.first() {
+            Some(message) => Err(Failure {
+                code: 1,
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Captures until `-c`, `--duration`, Ctrl-C or SIGTERM, then prints the report.
+    pub fn run_live(
+        args: &CaptureArgs,
+        format: ReportFormat,
+        messages: bool,
+    ) -> Result<(), Failure> {
+        // Signals first: a Ctrl-C right after the capture started must not kill it.
+        let stop = termination_flag();
+        let cap = open(args)?;
         // After the capture opened, so that a capture that cannot start leaves no empty file.
         let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
         let mut cap = cap;
@@ -370,6 +452,12 @@ mod live {
 /// has already refused `-i`.
 #[cfg(not(feature = "live"))]
 pub fn run_live(_: &CaptureArgs, _: ReportFormat, _: bool) -> Result<(), Failure> {
+    Err(Failure::usage(NOT_BUILT))
+}
+
+/// Placeholder, as [`run_live`].
+#[cfg(not(feature = "live"))]
+pub fn run_live_tui(_: &CaptureArgs) -> Result<(), Failure> {
     Err(Failure::usage(NOT_BUILT))
 }
 

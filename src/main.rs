@@ -92,8 +92,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
-    // Live capture runs headless: the terminal UI does not take a live source yet.
+    // Live capture: the terminal UI when standard output is a terminal and no report was
+    // asked for; else headless, with the report at the end.
     if cli.capture.live() {
+        if cli.report.is_none() && io::stdout().is_terminal() {
+            let outcome = capture_cli::run_live_tui(&cli.capture);
+            report_peak_rss();
+            return outcome;
+        }
         let format = cli.report.unwrap_or(ReportFormat::Text);
         return capture_cli::run_live(&cli.capture, format, cli.messages);
     }

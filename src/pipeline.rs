@@ -11,7 +11,7 @@
 //! completed SIP message's [`MsgContext`] to a [`MessageTap`] (the `-w` writer keeps the frames
 //! that carried SIP with it).
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Limits};
 use crate::capture::Frame;
 use crate::net::{NetDecoder, NetOutput, NetStats};
 use crate::sip::message::Message;
@@ -78,6 +78,19 @@ impl Pipeline {
     /// Keeps every message's bytes as well (compressed), for the terminal UI's message views.
     pub fn with_message_store(mut self) -> Self {
         self.analysis = std::mem::take(&mut self.analysis).with_message_store();
+        self
+    }
+
+    /// Bounds of the analysis other than the defaults (see [`Limits`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.analysis = std::mem::take(&mut self.analysis).with_limits(limits);
+        self
+    }
+
+    /// Logs the dialog each message touched, so that views can refresh what they derived
+    /// ([`Analysis::changes_since`]).
+    pub fn with_change_log(mut self) -> Self {
+        self.analysis = std::mem::take(&mut self.analysis).with_change_log();
         self
     }
 

@@ -645,3 +645,197 @@ fn live_without_permission_says_how_to_fix_it() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// A tmux session running a command at 120×35, read with `capture-pane`.
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    /// Starts `script` (a bash script) in a new detached session; `None` without tmux.
+    fn start(name: &str, script: &std::path::Path) -> Option<Tmux> {
+        let session = format!("lyncscope-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35"])
+            .arg(format!("bash --norc --noprofile {}", script.display()))
+            .status()
+            .ok()?;
+        status.success().then_some(Tmux { session })
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (up to 15 s) until a line of the screen holds every one of `parts`; returns the
+    /// line. Fails with the screen shown.
+    fn expect_line(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if let Some(line) = screen.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.to_owned();
+            }
+            if Instant::now() > deadline {
+                panic!("expected a line with {parts:?} on the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+/// A script that runs `lyncscope ARGS` and, after it exits, prints its exit code and whether
+/// the terminal is back in cooked mode with echo.
+fn tui_script(name: &str, args: &[&str]) -> PathBuf {
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_lyncscope"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let script = temp_path(&format!("{name}.sh"));
+    std::fs::write(
+        &script,
+        format!(
+            "{}\necho \"EXIT=$?\"\nstty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '\necho\nsleep 60\n",
+            quoted.join(" ")
+        ),
+    )
+    .expect("script");
+    script
+}
+
+fn has_tmux(test: &str) -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED {test}: tmux is not installed");
+    }
+    ok
+}
+
+/// The terminal UI on a live capture: `lyncscope -i lo` runs in tmux while the UDP conference
+/// join is replayed over 127.0.0.1 in two parts. After the first, the conference is listed and
+/// its grid shows alice joined and bob not yet; after the second, the open grid shows bob
+/// joined too, and the status line counts every packet and SIP message. `q` quits: the
+/// terminal is restored and the `-w` file holds every message. Then `-c` stops the capture
+/// with the UI left open.
+#[test]
+fn live_tui_in_tmux_shows_the_join_as_it_happens() {
+    let test = "live_tui_in_tmux_shows_the_join_as_it_happens";
+    if !can_capture(test) || !has_tmux(test) {
+        return;
+    }
+    let msgs = scenario_messages("join-udp-fragments");
+    // Where alice has joined and bob has not: the first part of the replay.
+    let split = (1..msgs.len())
+        .find(|&n| {
+            let mut a = lyncscope::analysis::Analysis::new(false);
+            for m in &msgs[..n] {
+                let (msg, _) = lyncscope::sip::frame_stream(&m.bytes).expect("message");
+                let ctx = MsgContext {
+                    frame: 1,
+                    first_frame: 1,
+                    time: lyncscope::capture::Timestamp(m.time),
+                    src: m.src,
+                    dst: m.dst,
+                    transport: m.transport,
+                    ip_reassembled: false,
+                    reassembled: false,
+                    icmp_quoted: false,
+                    link_type: linktype::ETHERNET,
+                };
+                a.message(&ctx, &msg);
+            }
+            a.conferences().list().first().is_some_and(|c| {
+                let state = |user: &str| {
+                    c.participants
+                        .iter()
+                        .find(|p| p.uri.contains(user))
+                        .map(|p| c.diagnose(p).0)
+                };
+                state("alice") == Some(lyncscope::analysis::JoinState::Joined)
+                    && state("bob").is_some()
+            })
+        })
+        .expect("a point where alice joined and bob is invited");
+    let sockets = udp_sockets(&msgs);
+    let ports: Vec<u16> = sockets
+        .values()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect();
+    let filter = port_filter("udp", &ports);
+    let written = temp_path("tui.pcap");
+    let written_arg = written.to_string_lossy().to_string();
+    let script = tui_script("tui", &["-i", "lo", "-f", &filter, "-w", &written_arg]);
+    let Some(tmux) = Tmux::start("live-tui", &script) else {
+        panic!("tmux did not start");
+    };
+    tmux.expect_line(&["● capturing lo · 0 packets · 0 SIP · 0 dropped"]);
+
+    replay_udp(&msgs[..split], &sockets);
+    tmux.expect_line(&["B43LT1K9", "alice", "Budget review"]);
+    let counts = format!("{split} packets · {split} SIP · 0 dropped");
+    tmux.expect_line(&["● capturing lo", &counts]);
+    tmux.keys(&["Enter"]);
+    tmux.expect_line(&["Conference B43LT1K9"]);
+    tmux.expect_line(&["alice", "✓ joined"]);
+    let bob = tmux.expect_line(&["bob", "invited"]);
+    assert!(!bob.contains("joined"), "{bob}");
+
+    // The rest: the grid that is open shows bob's join as it happens.
+    replay_udp(&msgs[split..], &sockets);
+    tmux.expect_line(&["bob", "✓ joined"]);
+    let all = format!("{n} packets · {n} SIP · 0 dropped", n = msgs.len());
+    let status = tmux.expect_line(&["● capturing lo", &all]);
+    assert!(status.contains("SIP/s"), "{status}");
+
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+    let modes = tmux.expect_line(&["icanon"]);
+    assert!(
+        !modes.contains("-icanon") && !modes.split(' ').any(|m| m == "-echo"),
+        "the terminal was left in raw mode: {modes}"
+    );
+    tmux.expect_line(&[&format!(
+        "lyncscope: lo: {n} packets, {n} SIP messages; {n} packets of {n} SIP messages written",
+        n = msgs.len()
+    )]);
+    assert_eq!(sip_messages_in(&written), msgs.len() as u64, "-w file");
+    drop(tmux);
+
+    // -c: the capture stops at the limit, the UI stays open on what was captured.
+    let script = tui_script("tui-count", &["-i", "lo", "-f", &filter, "-c", "10"]);
+    let Some(tmux) = Tmux::start("live-tui-count", &script) else {
+        panic!("tmux did not start");
+    };
+    tmux.expect_line(&["● capturing lo"]);
+    replay_udp(&msgs, &sockets);
+    tmux.expect_line(&["■ stopped (-c 10 reached) lo · 10 packets · 10 SIP"]);
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.expect_line(&["■ stopped (-c 10 reached)"]);
+    tmux.expect_line(&["B43LT1K9"]);
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+}

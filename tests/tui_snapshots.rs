@@ -2,9 +2,11 @@
 //! captures after a sequence of keys. `INSTA_UPDATE=always cargo test --test tui_snapshots`
 //! rewrites them; CI runs with `CI=true`, where a difference fails.
 
-use lyncscope::capture::CaptureFiles;
+use lyncscope::analysis::Limits;
+use lyncscope::capture::{CaptureFiles, InterfaceStats, LiveStats};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::tui::app::App;
+use lyncscope::tui::live::LiveStatus;
 use lyncscope::tui::loader::LoadStatus;
 use lyncscope::tui::views;
 use ratatui::backend::TestBackend;
@@ -12,9 +14,13 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 fn load(name: &str) -> Pipeline {
+    load_with(name, Limits::default())
+}
+
+fn load_with(name: &str, limits: Limits) -> Pipeline {
     let path = format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"));
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
-    let mut p = Pipeline::new(true).with_message_store();
+    let mut p = Pipeline::new(true).with_message_store().with_limits(limits);
     while let Some(f) = files.next_frame() {
         p.push(&f);
     }
@@ -290,4 +296,168 @@ fn help_and_prompts() {
         "search_prompt",
         screen("conference-join.pcapng", SMALL, &["/carol"])
     );
+}
+
+/// A live capture's screen: the capture's state set as the UI loop sets it, from libpcap's
+/// counters (`dropped` kernel, `if_dropped` interface, per interface) and the source's state;
+/// the SIP messages went from 0 to all of the capture's in two seconds.
+struct Live<'a> {
+    interfaces: &'a [&'a str],
+    drops: &'a [(u64, u64)],
+    stopped: Option<&'a str>,
+    limits: Limits,
+}
+
+fn live_screen(
+    capture: &str,
+    size: (u16, u16),
+    words: &[&str],
+    live: Live<'_>,
+) -> (String, String) {
+    let p = load_with(capture, live.limits);
+    let a = p.analysis();
+    let names: Vec<String> = live.interfaces.iter().map(|s| s.to_string()).collect();
+    let mut state = LiveStatus::new(&names);
+    let stats = LiveStats {
+        interfaces: live
+            .drops
+            .iter()
+            .map(|&(dropped, if_dropped)| InterfaceStats {
+                dropped,
+                if_dropped,
+                ..Default::default()
+            })
+            .collect(),
+        filter: None,
+    };
+    let reason = live.stopped.map(str::to_string);
+    let ended = live.stopped.is_some();
+    let sip = a.stats().sip_messages;
+    state.update(std::time::Duration::from_secs(1), 0, &stats, None, false);
+    state.update(
+        std::time::Duration::from_secs(3),
+        sip,
+        &stats,
+        reason,
+        ended,
+    );
+    let status = LoadStatus {
+        frames: p.stats().packets,
+        done: ended,
+        ..Default::default()
+    };
+    let mut app = App::new(format!("live: {}", names.join(", ")), false);
+    app.live = Some(state);
+    app.size = size;
+    app.sync(a, status.clone());
+    for k in keys(words) {
+        app.handle_key(k, a);
+        app.sync(a, status.clone());
+    }
+    let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).expect("test terminal");
+    terminal.draw(|f| views::render(f, &app, a)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    (
+        terminal.backend().to_string(),
+        styled_line(buffer, size.1 - 1),
+    )
+}
+
+/// One line of the screen as runs of one style: `[Red BOLD] ⚠ 3 dropped`; unstyled runs as
+/// they are. Shows what is highlighted, which the plain snapshots do not.
+fn styled_line(buffer: &ratatui::buffer::Buffer, y: u16) -> String {
+    let mut runs: Vec<(String, String)> = Vec::new();
+    for x in 0..buffer.area.width {
+        let Some(cell) = buffer.cell((x, y)) else {
+            continue;
+        };
+        let style = if cell.fg == ratatui::style::Color::Reset && cell.modifier.is_empty() {
+            String::new()
+        } else {
+            format!("[{:?} {:?}]", cell.fg, cell.modifier)
+        };
+        match runs.last_mut() {
+            Some((s, text)) if *s == style => text.push_str(cell.symbol()),
+            _ => runs.push((style, cell.symbol().to_string())),
+        }
+    }
+    runs.iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(style, text)| format!("{style} {}", text.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn live_status_line_capturing() {
+    let (screen, line) = live_screen(
+        "av-mcu-rejected.pcapng",
+        SMALL,
+        &[],
+        Live {
+            interfaces: &["eth0"],
+            drops: &[(0, 0)],
+            stopped: None,
+            limits: Limits::default(),
+        },
+    );
+    insta::assert_snapshot!("live_capturing", screen);
+    insta::assert_snapshot!("live_capturing_styles", line);
+}
+
+#[test]
+fn live_status_line_with_drops_highlighted() {
+    let (screen, line) = live_screen(
+        "multi-conference.pcapng",
+        LARGE,
+        &[],
+        Live {
+            interfaces: &["eth0", "eth1"],
+            drops: &[(17, 0), (0, 3)],
+            stopped: None,
+            limits: Limits::default(),
+        },
+    );
+    insta::assert_snapshot!("live_drops", screen);
+    insta::assert_snapshot!("live_drops_styles", line);
+}
+
+#[test]
+fn live_status_line_stopped() {
+    let (screen, line) = live_screen(
+        "conference-join.pcapng",
+        SMALL,
+        &["Enter"],
+        Live {
+            interfaces: &["lo"],
+            drops: &[(0, 0)],
+            stopped: Some("-c 117 reached"),
+            limits: Limits::default(),
+        },
+    );
+    insta::assert_snapshot!("live_stopped", screen);
+    insta::assert_snapshot!("live_stopped_styles", line);
+}
+
+#[test]
+fn live_status_line_when_the_bounds_were_reached() {
+    // A capture larger than the bounds: the messages beyond the list and the dialogs beyond
+    // the table are counted, and the status line says so.
+    let (screen, line) = live_screen(
+        "multi-conference.pcapng",
+        LARGE,
+        &["3"],
+        Live {
+            interfaces: &["any"],
+            drops: &[(0, 0)],
+            stopped: None,
+            limits: Limits {
+                messages: 40,
+                dialogs: 10,
+                conferences: 2,
+            },
+        },
+    );
+    insta::assert_snapshot!("live_capped", screen);
+    insta::assert_snapshot!("live_capped_styles", line);
 }

@@ -23,8 +23,9 @@ use ahash::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
-/// Most conferences tracked, and participants per conference; beyond, they are counted.
-const MAX_CONFERENCES: usize = 100_000;
+/// Most conferences tracked (the default of [`super::Limits::conferences`]), and participants per
+/// conference; beyond, they are counted.
+pub(crate) const MAX_CONFERENCES: usize = 100_000;
 const MAX_PARTICIPANTS: usize = 10_000;
 /// RFC 3261 Timer B (64 × T1): an INVITE without a final response by then has timed out.
 const INVITE_TIMEOUT_MS: i64 = 32_000;
@@ -233,6 +234,9 @@ pub struct Conference {
     pub roster_problems: u32,
     /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
     pub control: Vec<(u32, C3pOutcome)>,
+    /// Every dialog of the conference (its participants' steps, conference control), in the
+    /// order they opened (ascending ids).
+    pub dialogs: Vec<u32>,
 }
 
 impl Conference {
@@ -543,9 +547,10 @@ pub struct ConferenceStats {
     pub participants_dropped: u64,
 }
 
-#[derive(Default)]
 pub struct Conferences {
     list: Vec<Conference>,
+    /// Most conferences tracked; further ones are counted in `conferences_dropped`.
+    max: usize,
     /// Conferences by a hash of (organizer, case-folded ID); collisions are told apart by
     /// comparing the fields.
     by_key: HashMap<u64, Vec<u32>, RandomState>,
@@ -562,9 +567,51 @@ pub struct Conferences {
     pub stats: ConferenceStats,
 }
 
+impl Default for Conferences {
+    fn default() -> Self {
+        Conferences {
+            list: Vec::new(),
+            max: MAX_CONFERENCES,
+            by_key: HashMap::default(),
+            hasher: RandomState::new(),
+            roles: Vec::new(),
+            scratch: String::new(),
+            participant_index: HashMap::default(),
+            uri_cache: HashMap::default(),
+            stats: ConferenceStats::default(),
+        }
+    }
+}
+
 impl Conferences {
     pub fn list(&self) -> &[Conference] {
         &self.list
+    }
+
+    /// Sets the most conferences tracked.
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// The conference (index in [`Conferences::list`]) a dialog belongs to, if any.
+    pub fn conference_of(&self, dialog: u32) -> Option<usize> {
+        self.roles
+            .get(dialog as usize)
+            .copied()
+            .flatten()
+            .map(|r| r.conference as usize)
+    }
+
+    /// Records a conference dialog's role and lists it in its conference.
+    fn assign(&mut self, dialog: u32, role: Role) {
+        self.set_role(dialog, role);
+        if let Some(conf) = self.list.get_mut(role.conference as usize) {
+            if conf.dialogs.last().is_none_or(|&d| d < dialog) {
+                conf.dialogs.push(dialog);
+            } else if let Err(at) = conf.dialogs.binary_search(&dialog) {
+                conf.dialogs.insert(at, dialog);
+            }
+        }
     }
 
     /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
@@ -638,7 +685,7 @@ impl Conferences {
             }
             _ => None,
         };
-        self.set_role(
+        self.assign(
             id,
             Role {
                 conference: c,
@@ -697,7 +744,7 @@ impl Conferences {
             return;
         };
         let participant = self.participant(c, &dialog.to, ctx.time);
-        self.set_role(
+        self.assign(
             id,
             Role {
                 conference: c,
@@ -783,7 +830,7 @@ impl Conferences {
             }
             return Some(c);
         }
-        if self.list.len() >= MAX_CONFERENCES {
+        if self.list.len() >= self.max {
             self.stats.conferences_dropped += 1;
             return None;
         }
@@ -806,6 +853,7 @@ impl Conferences {
             roster_subscriptions: 0,
             roster_problems: 0,
             control: Vec::new(),
+            dialogs: Vec::new(),
         });
         self.by_key.entry(hash).or_default().push(c);
         Some(c)

@@ -37,6 +37,57 @@ const MAX_DIALOGS: usize = 4_000_000;
 const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 /// Most messages recorded; beyond, messages are counted but not listed.
 const MAX_MESSAGES: usize = 50_000_000;
+/// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
+const CHANGE_LOG: usize = 1 << 18;
+
+/// How much the analysis keeps; beyond each bound, what does not fit is counted
+/// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
+/// [`ConferenceStats::conferences_dropped`](conference::ConferenceStats)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages listed (and, with the message store, stored); further ones are only counted.
+    pub messages: usize,
+    /// Dialogs tracked; messages of further dialogs are listed without a dialog.
+    pub dialogs: usize,
+    /// Conferences tracked.
+    pub conferences: usize,
+}
+
+impl Default for Limits {
+    /// The bounds for reading files: far beyond any capture a person opens.
+    fn default() -> Self {
+        Limits {
+            messages: MAX_MESSAGES,
+            dialogs: MAX_DIALOGS,
+            conferences: conference::MAX_CONFERENCES,
+        }
+    }
+}
+
+/// The dialogs touched by recent messages, in order, for views that keep state derived from
+/// the analysis (a filtered list must look at a row again when its dialog or conference
+/// changed). A bounded ring: a reader that fell behind by more than its capacity is told so and
+/// looks at everything again.
+#[derive(Default)]
+struct ChangeLog {
+    ids: std::collections::VecDeque<u32>,
+    /// Sequence number of `ids[0]`.
+    start: u64,
+}
+
+impl ChangeLog {
+    fn push(&mut self, dialog: u32) {
+        if self.ids.len() >= CHANGE_LOG {
+            self.ids.pop_front();
+            self.start += 1;
+        }
+        self.ids.push_back(dialog);
+    }
+
+    fn end(&self) -> u64 {
+        self.start + self.ids.len() as u64
+    }
+}
 
 /// A request's method or a response's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +170,9 @@ pub struct Analysis {
     body_kinds: Vec<Option<BodyKind>>,
     /// Every listed message's bytes, for the views (opt-in: [`Analysis::with_message_store`]).
     store: Option<MessageStore>,
+    limits: Limits,
+    /// Dialogs touched, for the views (opt-in: [`Analysis::with_change_log`]).
+    changes: Option<ChangeLog>,
 }
 
 impl Default for Analysis {
@@ -143,7 +197,46 @@ impl Analysis {
             conferences: Conferences::default(),
             body_kinds: Vec::new(),
             store: None,
+            limits: Limits::default(),
+            changes: None,
         }
+    }
+
+    /// Bounds other than the defaults (a live capture in the terminal UI keeps less).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.conferences.set_max(limits.conferences);
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Also logs which dialog every message touched, for [`Analysis::changes_since`].
+    pub fn with_change_log(mut self) -> Self {
+        self.changes = Some(ChangeLog::default());
+        self
+    }
+
+    pub fn has_change_log(&self) -> bool {
+        self.changes.is_some()
+    }
+
+    /// Where the change log ends now: pass it to [`Analysis::changes_since`] later. 0 without
+    /// a change log.
+    pub fn change_seq(&self) -> u64 {
+        self.changes.as_ref().map_or(0, ChangeLog::end)
+    }
+
+    /// The dialogs touched (in message order, repeated when several messages touched them)
+    /// since `seq`, a value of [`Analysis::change_seq`]; a dialog's conference changed with it.
+    /// `None` when there is no change log, or when it no longer reaches back to `seq` (the
+    /// reader fell behind by more than its capacity): then everything may have changed.
+    pub fn changes_since(&self, seq: u64) -> Option<impl Iterator<Item = u32> + '_> {
+        let log = self.changes.as_ref()?;
+        let skip = usize::try_from(seq.checked_sub(log.start)?).ok()?;
+        (skip <= log.ids.len()).then(|| log.ids.range(skip..).copied())
     }
 
     /// Also keeps every listed message's bytes (compressed) in a [`MessageStore`], for views
@@ -273,10 +366,13 @@ impl Analysis {
         if retransmission {
             self.stats.retransmissions += 1;
         }
+        if let (Some(log), Some(d)) = (self.changes.as_mut(), dialog) {
+            log.push(d);
+        }
         if !self.keep_messages {
             return;
         }
-        if self.messages.len() >= MAX_MESSAGES {
+        if self.messages.len() >= self.limits.messages {
             self.stats.messages_not_listed += 1;
             return;
         }
@@ -323,7 +419,7 @@ impl Analysis {
                 // A Call-ID with very many dialogs (forks, or hostile input reusing one) would
                 // make every message of it walk a long chain: beyond the bound, further dialogs
                 // of that Call-ID are counted, not tracked.
-                if self.dialogs.len() >= MAX_DIALOGS
+                if self.dialogs.len() >= self.limits.dialogs
                     || chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID)
                 {
                     self.stats.dialogs_dropped += 1;
@@ -599,5 +695,78 @@ mod tests {
         assert_eq!(b.dialogs().len(), 1);
         assert_eq!(b.dialogs()[0].messages, 2);
         assert!(b.messages().is_empty());
+    }
+
+    #[test]
+    fn change_log_names_the_dialogs_touched_and_says_when_it_fell_behind() {
+        let mut a = Analysis::new(false).with_change_log();
+        assert_eq!(a.change_seq(), 0);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        let seq = a.change_seq();
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("call-1", "call-2");
+        feed(&mut a, 2, true, &other);
+        feed(
+            &mut a,
+            3,
+            false,
+            &resp("486 Busy Here", "1 INVITE", "z9hG4bK1"),
+        );
+        let touched: Vec<u32> = a.changes_since(seq).expect("in the log").collect();
+        assert_eq!(touched, [1, 0]);
+        assert_eq!(a.changes_since(a.change_seq()).map(|c| c.count()), Some(0));
+        assert!(
+            a.changes_since(a.change_seq() + 1).is_none(),
+            "not a position of this log"
+        );
+        // Without a log: nothing to read.
+        assert!(Analysis::new(false).changes_since(0).is_none());
+        // A reader that fell behind by more than the log holds is told so.
+        let mut log = ChangeLog::default();
+        for i in 0..(CHANGE_LOG as u32 + 5) {
+            log.push(i);
+        }
+        a.changes = Some(log);
+        assert!(a.changes_since(4).is_none());
+        let rest: Vec<u32> = a.changes_since(5).expect("still held").take(2).collect();
+        assert_eq!(rest, [5, 6]);
+        assert_eq!(a.change_seq(), CHANGE_LOG as u64 + 5);
+    }
+
+    #[test]
+    fn limits_bound_messages_dialogs_and_conferences() {
+        let limits = Limits {
+            messages: 3,
+            dialogs: 1,
+            conferences: 0,
+        };
+        let mut a = Analysis::new(true).with_limits(limits);
+        assert_eq!(a.limits(), limits);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("call-1", "call-2");
+        feed(&mut a, 2, true, &other);
+        feed(&mut a, 3, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        feed(&mut a, 4, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        assert_eq!(a.dialogs().len(), 1);
+        assert_eq!(a.stats().dialogs_dropped, 1);
+        assert_eq!(a.messages().len(), 3);
+        assert_eq!(a.stats().messages_not_listed, 1);
+        assert_eq!(a.stats().sip_messages, 4, "every message is counted");
+        // Conferences: the first of three is tracked, the others' dialogs counted.
+        let path = format!(
+            "{}/captures/multi-conference.pcapng",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut files = crate::capture::CaptureFiles::open(&[path]).expect("sample opens");
+        let mut p = crate::pipeline::Pipeline::new(false).with_limits(Limits {
+            conferences: 1,
+            ..Limits::default()
+        });
+        while let Some(f) = files.next_frame() {
+            p.push(&f);
+        }
+        p.finish();
+        let confs = p.analysis().conferences();
+        assert_eq!(confs.list().len(), 1);
+        assert!(confs.stats.conferences_dropped > 0);
     }
 }

@@ -7,6 +7,7 @@
 
 use super::dissect::{self, TreeLine};
 use super::ladder::{Ladder, Scope};
+use super::live::LiveStatus;
 use super::loader::LoadStatus;
 use super::model::{self, conference_dialogs, participant_dialogs};
 use crate::analysis::{Analysis, DialogKind, JoinState, StartKind};
@@ -113,6 +114,9 @@ pub struct ListView {
     scanned: usize,
     pub selected: usize,
     pub offset: usize,
+    /// While the filter looks at every row again: the source row the cursor was on, put back
+    /// under the cursor once it is looked at (unless the cursor moves first).
+    sticky: Option<usize>,
 }
 
 impl ListView {
@@ -143,6 +147,41 @@ impl ListView {
         self.scanned = 0;
         self.selected = 0;
         self.offset = 0;
+        self.sticky = None;
+    }
+
+    /// Looks at row `i` (already scanned) again: adds it to or removes it from the rows.
+    fn recheck(&mut self, i: usize, passes: bool) {
+        let Ok(row) = u32::try_from(i) else { return };
+        match (passes, self.rows.binary_search(&row)) {
+            (true, Err(at)) => self.rows.insert(at, row),
+            (false, Ok(at)) => {
+                self.rows.remove(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// Puts the cursor back on source row `item` after rows were added or removed before it
+    /// (on the row after it, if it left the list); the view scrolls with it.
+    fn follow(&mut self, item: usize, total: usize) {
+        let at = match self.filter {
+            Filter::None => item,
+            _ => match self
+                .rows
+                .binary_search(&u32::try_from(item).unwrap_or(u32::MAX))
+            {
+                Ok(at) | Err(at) => at,
+            },
+        };
+        let len = self.len(total);
+        let at = at.min(len.saturating_sub(1));
+        if at >= self.selected {
+            self.offset += at - self.selected;
+        } else {
+            self.offset = self.offset.saturating_sub(self.selected - at);
+        }
+        self.selected = at;
     }
 }
 
@@ -273,6 +312,10 @@ pub struct App {
     pub status: LoadStatus,
     /// The input was standard input: it cannot be read again to write packets.
     pub from_stdin: bool,
+    /// A live capture: its state for the status line (`None` for files).
+    pub live: Option<LiveStatus>,
+    /// Where the analysis' change log was at the last update.
+    change_seq: u64,
     /// What `w` will write, set when its prompt opens.
     write_target: Vec<u32>,
     write_messages: Vec<usize>,
@@ -293,6 +336,8 @@ impl App {
             size: (80, 24),
             status: LoadStatus::default(),
             from_stdin,
+            live: None,
+            change_seq: 0,
             write_target: Vec::new(),
             write_messages: Vec::new(),
             was_done: false,
@@ -346,22 +391,74 @@ impl App {
         }
     }
 
-    /// Brings derived state up to date with the analysis: filters scan new rows, ladders take
-    /// new messages, cursors stay in range. Called before each draw.
+    /// Brings derived state up to date with the analysis: filters look again at rows whose
+    /// dialog or conference changed and scan new rows, ladders take new messages, cursors stay
+    /// on their rows. Called before each draw.
+    ///
+    /// The cost follows what changed since the last update (new rows, the messages' dialogs in
+    /// the analysis' change log), not the size of the capture; a live capture updates ten
+    /// times a second.
     pub fn sync(&mut self, a: &Analysis, status: LoadStatus) {
         let finished_now = status.done && !self.was_done;
         self.was_done = status.done;
         self.status = status;
+        let filtered = self.lists.iter().any(|l| l.filter != Filter::None);
+        // Dialogs and conferences touched since the last update, or everything (`None`): the
+        // change log fell behind, or there is none and loading just ended.
+        let mut changed: Option<(Vec<u32>, Vec<u32>)> = Some(Default::default());
+        if filtered {
+            match a.changes_since(self.change_seq) {
+                Some(ids) => {
+                    let mut dialogs: Vec<u32> = ids.collect();
+                    dialogs.sort_unstable();
+                    dialogs.dedup();
+                    let mut confs: Vec<u32> = dialogs
+                        .iter()
+                        .filter_map(|&d| a.conferences().conference_of(d))
+                        .filter_map(|c| u32::try_from(c).ok())
+                        .collect();
+                    confs.sort_unstable();
+                    confs.dedup();
+                    changed = Some((dialogs, confs));
+                }
+                None if a.has_change_log() || finished_now => changed = None,
+                None => {}
+            }
+        }
+        self.change_seq = a.change_seq();
         for tab in Tab::ALL {
             let total = self.total(tab, a);
             let list = self.list_mut(tab);
-            if finished_now {
-                // Rows passed or failed the filter while loading; states may have changed
-                // since (a dialog answered, a join failed): look at every row once more.
-                list.rows.clear();
-                list.scanned = 0;
+            if list.filter == Filter::None {
+                continue;
             }
-            if list.filter != Filter::None && list.scanned < total {
+            let anchor = list.item(list.selected, total);
+            match &changed {
+                None => {
+                    // Look at every row once more, keeping the cursor's row.
+                    list.rows.clear();
+                    list.scanned = 0;
+                    // (A row still waiting from an earlier look is the one to go back to.)
+                    list.sticky = list.sticky.or(anchor);
+                }
+                Some((dialogs, confs)) => {
+                    // Rows whose state may have changed: a dialog answered, a join failed.
+                    // Messages do not change once recorded.
+                    let rows: &[u32] = match tab {
+                        Tab::Conferences => confs,
+                        Tab::Dialogs => dialogs,
+                        Tab::Messages => &[],
+                    };
+                    for &i in rows {
+                        let i = i as usize;
+                        if i < list.scanned {
+                            let passes = row_passes(a, tab, i, &list.filter);
+                            list.recheck(i, passes);
+                        }
+                    }
+                }
+            }
+            if list.scanned < total {
                 let end = total.min(list.scanned + FILTER_BUDGET);
                 for i in list.scanned..end {
                     if row_passes(a, tab, i, &list.filter) {
@@ -369,6 +466,15 @@ impl App {
                     }
                 }
                 list.scanned = end;
+            }
+            match (list.sticky, anchor) {
+                (Some(item), _) if item < list.scanned => {
+                    list.sticky = None;
+                    list.follow(item, total);
+                }
+                (Some(_), _) => {}
+                (None, Some(item)) => list.follow(item, total),
+                (None, None) => {}
             }
         }
         for s in &mut self.stack {
@@ -445,6 +551,7 @@ impl App {
     }
 
     fn move_by(&mut self, a: &Analysis, delta: isize) {
+        self.unstick();
         if let Some((sel, _, len)) = self.cursor(a) {
             let max = len.saturating_sub(1) as isize;
             *sel = (*sel as isize + delta).clamp(0, max.max(0)) as usize;
@@ -452,7 +559,16 @@ impl App {
         self.clamp(a);
     }
 
+    /// The user moved: the cursor stays where they put it.
+    fn unstick(&mut self) {
+        if self.stack.is_empty() {
+            let tab = self.tab;
+            self.list_mut(tab).sticky = None;
+        }
+    }
+
     fn move_to(&mut self, a: &Analysis, row: usize) {
+        self.unstick();
         if let Some((sel, _, _)) = self.cursor(a) {
             *sel = row;
         }
@@ -734,6 +850,14 @@ impl App {
 
     /// `w`: asks where to write the packets of what is selected.
     fn open_write(&mut self, a: &Analysis) {
+        if self.live.is_some() {
+            self.notice = Some(
+                "w: a live capture cannot be read again; start lyncscope with -w FILE to keep \
+                 its SIP packets"
+                    .into(),
+            );
+            return;
+        }
         if self.from_stdin {
             self.notice = Some(
                 "w: standard input cannot be read again; save the capture to a file and open that"
@@ -1399,5 +1523,160 @@ mod tests {
             ..key(KeyCode::Char('c'))
         };
         assert_eq!(app.handle_key(ctrl_c, a), Some(Action::Quit));
+    }
+
+    /// The SIP messages of a sample capture with their contexts, to be fed to an analysis in
+    /// any interleaving (as a live capture of two conferences at once would).
+    fn sip_messages(name: &str) -> Vec<(crate::transport::MsgContext, Vec<u8>)> {
+        use crate::net::{NetDecoder, NetOutput};
+        use crate::transport::{MsgContext, SipSink, TransportLayer};
+        struct Collect(Vec<(MsgContext, Vec<u8>)>);
+        impl SipSink for Collect {
+            fn message(&mut self, ctx: &MsgContext, msg: &crate::sip::Message<'_>) {
+                self.0.push((*ctx, msg.raw().to_vec()));
+            }
+        }
+        let path = format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let mut files = CaptureFiles::open(&[path]).expect("sample opens");
+        let (mut net, mut transport) = (NetDecoder::new(), TransportLayer::new());
+        let mut out = Collect(Vec::new());
+        while let Some(f) = files.next_frame() {
+            if let NetOutput::Packet(pkt) = net.decode(&f) {
+                transport.handle(&f, &pkt, &mut out);
+            }
+        }
+        transport.finish(&mut out);
+        out.0
+    }
+
+    fn feed(a: &mut Analysis, msgs: &[(crate::transport::MsgContext, Vec<u8>)]) {
+        use crate::transport::SipSink;
+        for (ctx, bytes) in msgs {
+            let (msg, _) = crate::sip::frame_stream(bytes).expect("a whole message");
+            a.message(ctx, &msg);
+        }
+    }
+
+    fn capturing() -> LoadStatus {
+        LoadStatus::default()
+    }
+
+    fn selected_conference(app: &App, a: &Analysis) -> Option<String> {
+        app.selected_item(Tab::Conferences, a)
+            .and_then(|c| a.conferences().list().get(c))
+            .map(|c| c.id.clone())
+    }
+
+    #[test]
+    fn live_rows_appear_between_syncs_and_the_selection_stays_put() {
+        // Two conferences captured at once: av-mcu-rejected's (bob's A/V join fails late) and
+        // focus-c3p-failure's (bob's focus join fails early).
+        let first = sip_messages("av-mcu-rejected.pcapng");
+        let second = sip_messages("focus-c3p-failure.pcapng");
+        let mut a = Analysis::new(true).with_change_log();
+        let opened = (1..first.len())
+            .find(|&n| {
+                let mut probe = Analysis::new(true);
+                feed(&mut probe, &first[..n]);
+                !probe.conferences().list().is_empty()
+            })
+            .expect("the first conference opens");
+        feed(&mut a, &first[..opened]);
+        let mut app = App::new("live: lo".into(), false);
+        app.sync(&a, capturing());
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("Q9ZL4PJE"));
+
+        // The second conference appears: listed after the first, the cursor stays.
+        feed(&mut a, &second);
+        app.sync(&a, capturing());
+        assert_eq!(a.conferences().list().len(), 2);
+        assert_eq!(app.list(Tab::Conferences).len(2), 2);
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("Q9ZL4PJE"));
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 10)).expect("terminal");
+        terminal
+            .draw(|f| super::super::views::render(f, &app, &a))
+            .expect("draw");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("HN6C3TGA"), "{screen}");
+        assert!(screen.contains("▶✓ Q9ZL4PJE"), "{screen}");
+
+        // Failed joins only: the second conference's join has failed, the first's not yet.
+        app.handle_key(key(KeyCode::Char('f')), &a);
+        typed(&mut app, &a, "failed");
+        app.handle_key(key(KeyCode::Enter), &a);
+        assert_eq!(app.list(Tab::Conferences).len(2), 1);
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("HN6C3TGA"));
+        // The same in the dialog list: the 403 of the focus dialog.
+        app.handle_key(key(KeyCode::Char('2')), &a);
+        app.handle_key(key(KeyCode::Char('f')), &a);
+        typed(&mut app, &a, "failed");
+        app.handle_key(key(KeyCode::Enter), &a);
+        let failed_dialog = app
+            .selected_item(Tab::Dialogs, &a)
+            .expect("a failed dialog");
+        assert_eq!(a.dialogs()[failed_dialog].final_status, Some(403));
+        app.handle_key(key(KeyCode::Char('1')), &a);
+
+        // The rest of the first capture: its join fails (488) and its conference enters the
+        // filtered list before the selected one; the cursor stays on HN6C3TGA.
+        feed(&mut a, &first[opened..]);
+        app.sync(&a, capturing());
+        assert_eq!(app.list(Tab::Conferences).len(2), 2);
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("HN6C3TGA"));
+        assert_eq!(app.list(Tab::Conferences).selected, 1);
+        // The dialog list too: the 488s are listed, the cursor stays on the 403.
+        assert!(app.list(Tab::Dialogs).len(a.dialogs().len()) >= 2);
+        assert_eq!(app.selected_item(Tab::Dialogs, &a), Some(failed_dialog));
+
+        // What was filtered bit by bit is what a filter over the finished analysis gives.
+        let mut fresh = App::new("t".into(), false);
+        fresh.sync(&a, done());
+        fresh.handle_key(key(KeyCode::Char('f')), &a);
+        typed(&mut fresh, &a, "failed");
+        fresh.handle_key(key(KeyCode::Enter), &a);
+        assert_eq!(
+            fresh.list(Tab::Conferences).rows,
+            app.list(Tab::Conferences).rows
+        );
+        // A state change is picked up without a look at every row when loading ends.
+        app.sync(&a, done());
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("HN6C3TGA"));
+    }
+
+    #[test]
+    fn without_a_change_log_rows_are_filtered_again_at_the_end_keeping_the_cursor() {
+        let first = sip_messages("av-mcu-rejected.pcapng");
+        let second = sip_messages("focus-c3p-failure.pcapng");
+        let mut a = Analysis::new(true);
+        let half = first.len() / 4;
+        feed(&mut a, &first[..half]);
+        feed(&mut a, &second);
+        let mut app = App::new("t".into(), false);
+        app.sync(&a, capturing());
+        app.handle_key(key(KeyCode::Char('f')), &a);
+        typed(&mut app, &a, "failed");
+        app.handle_key(key(KeyCode::Enter), &a);
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("HN6C3TGA"));
+        feed(&mut a, &first[half..]);
+        app.sync(&a, capturing());
+        // Not looked at again while loading (no change log) …
+        assert_eq!(app.list(Tab::Conferences).len(2), 1);
+        // … but when loading ends; the cursor stays on its conference.
+        app.sync(&a, done());
+        assert_eq!(app.list(Tab::Conferences).len(2), 2);
+        assert_eq!(selected_conference(&app, &a).as_deref(), Some("HN6C3TGA"));
+    }
+
+    #[test]
+    fn a_live_capture_cannot_be_written_again() {
+        let p = load("av-mcu-rejected.pcapng");
+        let a = p.analysis();
+        let mut app = App::new("live: lo".into(), false);
+        app.live = Some(LiveStatus::new(&["lo".into()]));
+        app.sync(a, capturing());
+        app.handle_key(key(KeyCode::Char('w')), a);
+        assert!(app.prompt.is_none());
+        assert!(app.notice.as_deref().is_some_and(|n| n.contains("-w FILE")));
     }
 }

@@ -6,11 +6,13 @@
 //! (a million message records), so copying it into snapshots for the UI would cost more than
 //! the brief waits on the lock; the UI draws only visible rows, so its hold is short too.
 //!
-//! The source is a closure that yields owned [`FrameBatch`]es, so reading (I/O, gzip) happens
-//! outside the lock and a live capture can later feed the same loader.
+//! The source is a closure that yields owned [`FrameBatch`]es, so reading (I/O, gzip, waiting
+//! for packets) happens outside the lock: capture files ([`file_source`]) or a live capture
+//! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
 
 use crate::capture::{CaptureFiles, Frame, Timestamp};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{MessageTap, Pipeline};
+use crate::transport::MsgContext;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -60,6 +62,11 @@ impl FrameBatch {
 
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
+    }
+
+    /// Bytes of the frames held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
     }
 
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
@@ -140,14 +147,37 @@ pub fn file_source(
     }
 }
 
+/// A tap that sees nothing, for a loader without one.
+pub struct NoTap;
+
+impl MessageTap for NoTap {
+    fn frame(&mut self, _: &Frame<'_>) {}
+    fn message(&mut self, _: &MsgContext) {}
+}
+
 /// Starts the loader: batches from `source` are pushed through the pipeline until the source
 /// is exhausted or `stop` is set; then the pipeline is finished and `progress.done` set.
 pub fn spawn(
     pipeline: Arc<Mutex<Pipeline>>,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
+    source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
+) -> std::io::Result<JoinHandle<Option<NoTap>>> {
+    spawn_tapped::<NoTap>(pipeline, progress, stop, source, None)
+}
+
+/// [`spawn`], showing every frame and message to `tap` (the `-w` writer) as well; the thread
+/// hands the tap back when it ends, after the pipeline finished.
+///
+/// An empty batch (a live source that waited and got nothing) is skipped without locking the
+/// pipeline; the stop flag is looked at after every batch.
+pub fn spawn_tapped<T: MessageTap + Send + 'static>(
+    pipeline: Arc<Mutex<Pipeline>>,
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
     mut source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
-) -> std::io::Result<JoinHandle<()>> {
+    mut tap: Option<T>,
+) -> std::io::Result<JoinHandle<Option<T>>> {
     std::thread::Builder::new()
         .name(LOADER_THREAD.into())
         .spawn(move || {
@@ -156,9 +186,15 @@ pub fn spawn(
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 while !stop.load(Ordering::Relaxed) {
                     let Some(batch) = source() else { break };
+                    if batch.is_empty() {
+                        continue;
+                    }
                     let Ok(mut p) = pipeline.lock() else { return };
                     for f in batch.frames() {
-                        p.push(&f);
+                        match tap.as_mut() {
+                            Some(t) => p.push_tapped(&f, t),
+                            None => p.push(&f),
+                        }
                     }
                     drop(p);
                     progress
@@ -166,7 +202,10 @@ pub fn spawn(
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
                 if let Ok(mut p) = pipeline.lock() {
-                    p.finish();
+                    match tap.as_mut() {
+                        Some(t) => p.finish_tapped(t),
+                        None => p.finish(),
+                    }
                 }
             }));
             if read.is_err() {
@@ -175,6 +214,7 @@ pub fn spawn(
                 }
             }
             progress.done.store(true, Ordering::Release);
+            tap
         })
 }
 

@@ -1,4 +1,4 @@
-//! The terminal UI: `lyncscope FILE` on a terminal.
+//! The terminal UI: `lyncscope FILE`, or `lyncscope -i IF` (a live capture), on a terminal.
 //!
 //! A view layer over the analysis, in the ratatui component manner:
 //!
@@ -6,22 +6,25 @@
 //! * [`views`] — rendering, a pure function of the state and the analysis, one module per
 //!   screen or component;
 //! * [`ladder`] and [`dissect`] — the models behind the ladder and the message detail;
-//! * [`loader`] — the thread that reads the capture and runs the pipeline while the UI draws.
+//! * [`loader`] — the thread that reads the capture and runs the pipeline while the UI draws;
+//! * [`live`] — a live capture as the loader's source, and its state in the status line.
 //!
 //! The UI opens at once: the loader pushes frames through the shared pipeline in batches and
-//! the UI redraws from it at a steady rate, showing progress, until the input is read.
+//! the UI redraws from it at a steady rate, showing progress, until the input is read (a live
+//! capture: until it stops; the status line shows the capture instead of the progress).
 //! The terminal is restored on quit, on error and on panic (a panic hook); Ctrl-C is a key in
 //! raw mode and quits like `q`.
 
 pub mod app;
 pub mod dissect;
 pub mod ladder;
+pub mod live;
 pub mod loader;
 pub mod model;
 pub mod views;
 
-use crate::capture::CaptureFiles;
-use crate::pipeline::Pipeline;
+use crate::capture::{CaptureFiles, LiveStats};
+use crate::pipeline::{MessageTap, Pipeline};
 use app::{Action, App};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
@@ -104,34 +107,116 @@ impl FrameTimes {
     }
 }
 
+/// Stops a live capture and reads its counters from the UI thread (libpcap's `Stopper`).
+pub trait CaptureControl {
+    fn stop(&self);
+    fn stats(&self) -> LiveStats;
+}
+
+/// What the UI runs on.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub(crate) enum Input<'a> {
+    /// Capture files; `paths` are read again by `w`.
+    Files { title: String, paths: &'a [String] },
+    /// A live capture, already open.
+    Live {
+        names: Vec<String>,
+        control: &'a dyn CaptureControl,
+        state: &'a live::SourceState,
+        started: Instant,
+        /// Set by SIGTERM / SIGINT: quit like `q`.
+        quit: &'a AtomicBool,
+    },
+}
+
+/// How a UI run ended.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub(crate) struct Run<T> {
+    pub ui: Result<(), String>,
+    pub tap: Option<T>,
+    pub frames: u64,
+    pub sip_messages: u64,
+}
+
+/// The pipeline the UI draws from: messages listed and stored, changes logged.
+fn ui_pipeline() -> Pipeline {
+    Pipeline::new(true).with_message_store().with_change_log()
+}
+
 /// Runs the UI on the capture `files` (already opened, so input errors were reported before
 /// the terminal changed). `paths` are re-read by `w`.
 pub fn run(files: CaptureFiles, paths: &[String]) -> Result<(), String> {
-    let from_stdin = paths.iter().any(|p| p == "-");
     let title = files.source_names().join(", ");
-    let pipeline = Arc::new(Mutex::new(Pipeline::new(true).with_message_store()));
     let progress = Arc::new(loader::Progress::default());
-    let stop = Arc::new(AtomicBool::new(false));
     let source = loader::file_source(files, progress.clone());
-    let handle = loader::spawn(pipeline.clone(), progress.clone(), stop.clone(), source)
-        .map_err(|e| format!("starting the loader: {e}"))?;
+    run_source::<loader::NoTap>(Input::Files { title, paths }, progress, source, None).ui
+}
 
-    let (guard, mut terminal) =
-        setup_terminal().map_err(|e| format!("setting up the terminal: {e}"))?;
-    let mut app = App::new(title, from_stdin);
+/// Runs the loader on `source` and the UI until the user quits; then stops the input (a live
+/// capture is stopped and drained, so `tap` gets every packet it captured), restores the
+/// terminal and joins the loader, which hands `tap` back.
+pub(crate) fn run_source<T: MessageTap + Send + 'static>(
+    input: Input<'_>,
+    progress: Arc<loader::Progress>,
+    source: impl FnMut() -> Option<loader::FrameBatch> + Send + 'static,
+    tap: Option<T>,
+) -> Run<T> {
+    let pipeline = match &input {
+        Input::Files { .. } => ui_pipeline(),
+        Input::Live { .. } => ui_pipeline().with_limits(live::LIVE_LIMITS),
+    };
+    let pipeline = Arc::new(Mutex::new(pipeline));
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_input = || match &input {
+        Input::Files { .. } => stop.store(true, Ordering::Relaxed),
+        Input::Live { control, .. } => control.stop(),
+    };
+    let handle = match loader::spawn_tapped(
+        pipeline.clone(),
+        progress.clone(),
+        stop.clone(),
+        source,
+        tap,
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            stop_input();
+            return Run {
+                ui: Err(format!("starting the loader: {e}")),
+                tap: None,
+                frames: 0,
+                sip_messages: 0,
+            };
+        }
+    };
     let mut times = FrameTimes::default();
-    let outcome = event_loop(
-        &mut terminal,
-        &mut app,
-        &pipeline,
-        &progress,
-        paths,
-        &mut times,
-    );
-    stop.store(true, Ordering::Relaxed);
-    drop(terminal);
-    drop(guard);
-    let _ = handle.join();
+    let ui = (|| {
+        let (guard, mut terminal) =
+            setup_terminal().map_err(|e| format!("setting up the terminal: {e}"))?;
+        let mut app = match &input {
+            Input::Files { title, paths } => {
+                App::new(title.clone(), paths.iter().any(|p| p == "-"))
+            }
+            Input::Live { names, .. } => {
+                let mut app = App::new(format!("live: {}", names.join(", ")), false);
+                app.live = Some(live::LiveStatus::new(names));
+                app
+            }
+        };
+        let outcome = event_loop(
+            &mut terminal,
+            &mut app,
+            &pipeline,
+            &progress,
+            &input,
+            &mut times,
+        );
+        drop(terminal);
+        drop(guard);
+        outcome
+    })();
+    stop_input();
+    let tap = handle.join().unwrap_or(None);
     if std::env::var_os("LYNCSCOPE_FRAME_TIMES").is_some() && times.count > 0 {
         eprintln!(
             "lyncscope: {} frames drawn: mean {:.2} ms, max {:.2} ms, longest wait for the \
@@ -144,7 +229,15 @@ pub fn run(files: CaptureFiles, paths: &[String]) -> Result<(), String> {
             times.max_key.as_secs_f64() * 1000.0
         );
     }
-    outcome
+    let sip_messages = pipeline
+        .lock()
+        .map_or(0, |p| p.analysis().stats().sip_messages);
+    Run {
+        ui,
+        tap,
+        frames: progress.frames.load(Ordering::Relaxed),
+        sip_messages,
+    }
 }
 
 fn event_loop(
@@ -152,12 +245,21 @@ fn event_loop(
     app: &mut App,
     pipeline: &Mutex<Pipeline>,
     progress: &loader::Progress,
-    paths: &[String],
+    input: &Input<'_>,
     times: &mut FrameTimes,
 ) -> Result<(), String> {
     let poisoned = |_| "internal error: the loader thread failed".to_string();
     let (export_tx, export_rx) = mpsc::channel::<String>();
+    let paths = match input {
+        Input::Files { paths, .. } => *paths,
+        Input::Live { .. } => &[],
+    };
     loop {
+        if let Input::Live { quit, .. } = input {
+            if quit.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+        }
         let size = terminal.size().map_err(|e| e.to_string())?;
         app.size = (size.width, size.height);
         let status = progress.status();
@@ -166,6 +268,24 @@ fn event_loop(
             let asked = Instant::now();
             let p = pipeline.lock().map_err(poisoned)?;
             let started = Instant::now();
+            if let (
+                Input::Live {
+                    control,
+                    state,
+                    started: capture_started,
+                    ..
+                },
+                Some(live),
+            ) = (input, app.live.as_mut())
+            {
+                live.update(
+                    capture_started.elapsed(),
+                    p.analysis().stats().sip_messages,
+                    &control.stats(),
+                    state.reason(),
+                    status.done,
+                );
+            }
             app.sync(p.analysis(), status);
             terminal
                 .draw(|f| views::render(f, app, p.analysis()))

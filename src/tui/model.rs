@@ -26,8 +26,9 @@ pub fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
     out
 }
 
-/// Every dialog of a conference: the participants' steps, conference control, and other
-/// dialogs that carry the conference's ID.
+/// Every dialog of a conference: the participants' steps, conference control, and the other
+/// dialogs the analysis put in the conference. From the conference's own list, so the cost
+/// follows the conference's size, not the capture's (a live ladder updates it every frame).
 pub fn conference_dialogs(a: &Analysis, c: &Conference) -> Vec<u32> {
     let mut out: Vec<u32> = c
         .participants
@@ -35,11 +36,8 @@ pub fn conference_dialogs(a: &Analysis, c: &Conference) -> Vec<u32> {
         .flat_map(|p| participant_dialogs(p).into_iter().map(|(d, _)| d))
         .collect();
     out.extend(c.control.iter().map(|(d, _)| *d));
-    for (i, d) in a.dialogs().iter().enumerate() {
-        if d.kind != DialogKind::Other && d.conference_id.as_deref() == Some(c.id.as_str()) {
-            out.push(i as u32);
-        }
-    }
+    out.extend(c.dialogs.iter().copied());
+    out.retain(|&d| (d as usize) < a.dialogs().len());
     out.sort_unstable();
     out.dedup();
     out
