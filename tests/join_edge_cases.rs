@@ -190,7 +190,7 @@ fn an_older_invitation_does_not_overwrite_a_newer_one() {
     let bob = &c.participants[0];
     let inv = bob.invitation.as_ref().expect("invitation");
     assert_eq!(
-        (bob.invited_by.as_deref(), inv.call_id.as_str(), inv.status),
+        (bob.invited_by.as_deref(), &*inv.call_id, inv.status),
         (Some("sip:carol@example.com"), "i2", None)
     );
 }

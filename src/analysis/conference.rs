@@ -90,7 +90,7 @@ pub struct C3pOutcome {
 #[derive(Clone, Debug)]
 pub struct Step {
     pub dialog: u32,
-    pub call_id: String,
+    pub call_id: std::sync::Arc<str>,
     pub request_frame: u64,
     /// CSeq number of the initial request.
     pub cseq: Option<u32>,
@@ -121,7 +121,7 @@ impl Step {
     fn new(dialog: u32, d: &Dialog, ctx: &MsgContext) -> Self {
         Step {
             dialog,
-            call_id: d.call_id.to_string(),
+            call_id: d.call_id.clone(),
             request_frame: ctx.frame,
             cseq: None,
             at: d.first_time,
@@ -522,7 +522,7 @@ pub struct Known<'a> {
 struct KnownUri {
     mcu: McuType,
     /// The conference ID, as the conference list spells it once the conference is known.
-    id: Option<Box<str>>,
+    id: Option<std::sync::Arc<str>>,
     /// The conference, unless the URI has no ID or the conference was dropped by the bound.
     conference: Option<u32>,
 }
@@ -788,7 +788,7 @@ impl Conferences {
         // spells the ID in (IDs match ignoring case), so reports can be joined on the ID.
         let id = match conference.and_then(|c| self.list.get(c as usize)) {
             Some(conf) => Some(conf.id.as_str().into()),
-            None => uri.id.map(String::into_boxed_str),
+            None => uri.id.map(std::sync::Arc::from),
         };
         let known = KnownUri {
             id,

@@ -83,7 +83,8 @@ impl DialogState {
 
 #[derive(Clone, Debug)]
 pub struct Dialog {
-    pub call_id: Box<str>,
+    /// Shared with the conference steps of this dialog.
+    pub call_id: std::sync::Arc<str>,
     /// From tag of the request that opened the dialog.
     pub initiator_tag: Box<str>,
     /// Address-of-record of the initiator (From) and of the peer (To).
@@ -92,7 +93,7 @@ pub struct Dialog {
     /// Method of the initial request (or of the CSeq if the capture starts with a response).
     pub method: Sym,
     pub kind: DialogKind,
-    pub conference_id: Option<Box<str>>,
+    pub conference_id: Option<std::sync::Arc<str>>,
     /// Final status of the initial request (a 2xx of any fork wins).
     pub final_status: Option<u16>,
     pub state: DialogState,

@@ -212,7 +212,7 @@ impl Serialize for StepOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = self.step;
         let mut map = ser.serialize_map(None)?;
-        map.serialize_entry("call_id", &s.call_id)?;
+        map.serialize_entry("call_id", &*s.call_id)?;
         map.serialize_entry("status", &s.status)?;
         if self.kind == StepKind::Focus {
             let c3p = s.c3p.as_ref().map(|o| C3pOut {
