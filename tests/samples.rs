@@ -57,8 +57,8 @@ fn committed_captures_equal_what_the_generator_produces() {
 /// invitation of a declined participant.
 fn relevant_step(p: &Participant, failed: Option<JoinStep>) -> Option<&Step> {
     match failed {
-        Some(JoinStep::Invitation) | None => p.invitation.as_ref(),
-        Some(JoinStep::Focus) => p.focus.as_ref(),
+        Some(JoinStep::Invitation) | None => p.invitation.as_deref(),
+        Some(JoinStep::Focus) => p.focus.as_deref(),
         Some(JoinStep::Media) => p.media_step().or(p.mcus.last().map(|(_, s)| s)),
     }
 }

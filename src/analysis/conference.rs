@@ -170,9 +170,11 @@ pub struct Participant {
     /// Address-of-record.
     pub uri: String,
     pub invited_by: Option<String>,
-    pub invitation: Option<Step>,
-    pub focus: Option<Step>,
-    pub roster: Option<Step>,
+    // Boxed: a participant is moved as its conference's list grows, and three inline steps
+    // would make that a kilobyte each.
+    pub invitation: Option<Box<Step>>,
+    pub focus: Option<Box<Step>>,
+    pub roster: Option<Box<Step>>,
     /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
     pub media: Vec<Step>,
     /// Other MCUs (IM `chat`, application sharing, …), attempts in order.
@@ -367,7 +369,7 @@ impl Conference {
             );
             return (JoinState::Failed, Some(JoinStep::Media), Some(reason));
         }
-        let focus_ok = p.focus.as_ref().is_some_and(Step::succeeded)
+        let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
             || status_of("focus") == Some("connected");
         if focus_ok {
             return (
@@ -704,10 +706,10 @@ impl Conferences {
         };
         let step = Step::new(id, dialog, ctx);
         match kind {
-            DialogKind::Focus => p.focus = Some(step),
+            DialogKind::Focus => p.focus = Some(Box::new(step)),
             DialogKind::Roster => {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
-                p.roster = Some(step);
+                p.roster = Some(Box::new(step));
             }
             DialogKind::Media => push_bounded(&mut p.media, step),
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
@@ -760,7 +762,7 @@ impl Conferences {
         }
         if let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) {
             p.invited_by = Some(dialog.from.to_string());
-            p.invitation = Some(Step::new(id, dialog, ctx));
+            p.invitation = Some(Box::new(Step::new(id, dialog, ctx)));
         }
     }
 
@@ -947,9 +949,9 @@ impl Conferences {
         let step = match role.kind {
             // A newer dialog of the same kind replaced the step: an older one's messages
             // (a first device, an earlier inviter) must not change it.
-            DialogKind::Invitation => p.invitation.as_mut().filter(|s| s.dialog == id),
-            DialogKind::Focus => p.focus.as_mut().filter(|s| s.dialog == id),
-            DialogKind::Roster => p.roster.as_mut().filter(|s| s.dialog == id),
+            DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
+            DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
+            DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
             DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
             DialogKind::Mcu => p
                 .mcus

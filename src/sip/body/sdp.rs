@@ -441,49 +441,54 @@ pub struct Summary<'a> {
 }
 
 pub fn summarize(body: &[u8]) -> Summary<'_> {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Only a few line kinds matter, so each is found by a vector search for "\n<prefix>" (every
+    // roster of ICE candidates would otherwise be walked line by line); the first line is
+    // checked on its own.
+    static M: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\nm="));
+    static CRYPTOSCALE: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"\na=cryptoscale:"));
+    static CANDIDATE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\na=candidate:"));
+    static UFRAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\na=ice-ufrag:"));
+    static X_CANDIDATE: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"\na=x-candidate"));
+    // The lines that start with the finder's needle (without its "\n"): their text after it.
+    let lines = |f: &'static Finder<'static>| {
+        let prefix = f.needle().get(1..).unwrap_or_default();
+        let first = body.starts_with(prefix).then_some(0);
+        first
+            .into_iter()
+            .chain(f.find_iter(body).map(|i| i + 1))
+            .map(move |start| {
+                let rest = body.get(start + prefix.len()..).unwrap_or_default();
+                let line = rest
+                    .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+                    .unwrap_or(rest);
+                line.strip_suffix(b"\r").unwrap_or(line)
+            })
+    };
     let mut s = Summary::default();
-    let mut candidate_flavour = None;
-    let mut ice_credentials = false;
-    // Line starts by a vector search for line feeds (a byte-wise split costs more than all
-    // the rest); only `m=` and `a=` lines are looked at.
-    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', body).map(|i| i + 1));
-    for start in starts {
-        let rest = body.get(start..).unwrap_or_default();
-        if !(rest.starts_with(b"m=") || rest.starts_with(b"a=")) {
-            continue;
-        }
-        let line = rest
-            .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
-            .unwrap_or(rest);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(m) = line.strip_prefix(b"m=") {
-            let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
-            let (kind, port) = (fields.next(), fields.next());
-            let disabled = port.is_some_and(|p| p == b"0" || p.starts_with(b"0/"));
-            if let (Some(kind), false) = (kind.and_then(|k| std::str::from_utf8(k).ok()), disabled)
-            {
-                if s.media.len() < MAX_MEDIA {
-                    s.media.push(kind);
-                }
-            }
-        } else if let Some(a) = line.strip_prefix(b"a=") {
-            if a.starts_with(b"cryptoscale:") {
-                s.cryptoscale = true;
-            } else if let Some(c) = a.strip_prefix(b"candidate:") {
-                if candidate_flavour.is_none() {
-                    let typ =
-                        c.split(|&b| b == b' ').filter(|f| !f.is_empty()).nth(6) == Some(b"typ");
-                    candidate_flavour = Some(if typ {
-                        IceFlavour::Rfc5245
-                    } else {
-                        IceFlavour::Draft6
-                    });
-                }
-            } else if a.starts_with(b"ice-ufrag:") || a.starts_with(b"x-candidate") {
-                ice_credentials = true;
+    for m in lines(&M) {
+        let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let (kind, port) = (fields.next(), fields.next());
+        let disabled = port.is_some_and(|p| p == b"0" || p.starts_with(b"0/"));
+        if let (Some(kind), false) = (kind.and_then(|k| std::str::from_utf8(k).ok()), disabled) {
+            if s.media.len() < MAX_MEDIA {
+                s.media.push(kind);
             }
         }
     }
+    s.cryptoscale = lines(&CRYPTOSCALE).next().is_some();
+    let candidate_flavour = lines(&CANDIDATE).next().map(|c| {
+        let typ = c.split(|&b| b == b' ').filter(|f| !f.is_empty()).nth(6) == Some(b"typ");
+        if typ {
+            IceFlavour::Rfc5245
+        } else {
+            IceFlavour::Draft6
+        }
+    });
+    let ice_credentials = lines(&UFRAG).next().is_some() || lines(&X_CANDIDATE).next().is_some();
     s.ice = candidate_flavour.or(ice_credentials.then_some(IceFlavour::Rfc5245));
     s
 }
@@ -749,9 +754,96 @@ fn parse_rtpmap(value: &str) -> Option<(u8, String)> {
     Some((pt.parse().ok()?, codec.trim().to_owned()))
 }
 
+/// The straightforward reading of every line, which [`summarize`] must agree with.
+#[cfg(test)]
+fn summarize_line_by_line(body: &[u8]) -> Summary<'_> {
+    let mut s = Summary::default();
+    let mut candidate_flavour = None;
+    let mut ice_credentials = false;
+    // Line starts by a vector search for line feeds (a byte-wise split costs more than all
+    // the rest); only `m=` and `a=` lines are looked at.
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', body).map(|i| i + 1));
+    for start in starts {
+        let rest = body.get(start..).unwrap_or_default();
+        if !(rest.starts_with(b"m=") || rest.starts_with(b"a=")) {
+            continue;
+        }
+        let line = rest
+            .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+            .unwrap_or(rest);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(m) = line.strip_prefix(b"m=") {
+            let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
+            let (kind, port) = (fields.next(), fields.next());
+            let disabled = port.is_some_and(|p| p == b"0" || p.starts_with(b"0/"));
+            if let (Some(kind), false) = (kind.and_then(|k| std::str::from_utf8(k).ok()), disabled)
+            {
+                if s.media.len() < MAX_MEDIA {
+                    s.media.push(kind);
+                }
+            }
+        } else if let Some(a) = line.strip_prefix(b"a=") {
+            if a.starts_with(b"cryptoscale:") {
+                s.cryptoscale = true;
+            } else if let Some(c) = a.strip_prefix(b"candidate:") {
+                if candidate_flavour.is_none() {
+                    let typ =
+                        c.split(|&b| b == b' ').filter(|f| !f.is_empty()).nth(6) == Some(b"typ");
+                    candidate_flavour = Some(if typ {
+                        IceFlavour::Rfc5245
+                    } else {
+                        IceFlavour::Draft6
+                    });
+                }
+            } else if a.starts_with(b"ice-ufrag:") || a.starts_with(b"x-candidate") {
+                ice_credentials = true;
+            }
+        }
+    }
+    s.ice = candidate_flavour.or(ice_credentials.then_some(IceFlavour::Rfc5245));
+    s
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The vector-search summary equals reading every line, for SDP-like text with the
+        /// lines that matter placed anywhere (first line too), CRLF or LF, and noise.
+        #[test]
+        fn summary_by_search_equals_summary_by_lines(
+            lines in proptest::collection::vec(prop_oneof![
+                Just("m=audio 50000 RTP/SAVP 0".to_string()),
+                Just("m=video 0 RTP/AVP 34".to_string()),
+                Just("m=message 5060 sip null".to_string()),
+                Just("a=cryptoscale:1 client AES_CM_128_HMAC_SHA1_80 inline:x".to_string()),
+                Just("a=candidate:1 1 UDP 2130706431 192.0.2.1 50000 typ host".to_string()),
+                Just("a=candidate:abc 1 def UDP 0.9 192.0.2.1 50000".to_string()),
+                Just("a=ice-ufrag:abcd".to_string()),
+                Just("a=x-candidate-ipv6:1".to_string()),
+                Just("xa=cryptoscale:1".to_string()),
+                Just(" m=audio 1 x".to_string()),
+                "[ -~]{0,20}",
+            ], 0..24),
+            crlf in any::<bool>(),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let body = lines.join(eol);
+            prop_assert_eq!(summarize(body.as_bytes()), summarize_line_by_line(body.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn summary_of_the_fixtures_equals_summary_by_lines() {
+        for body in [D1, D2] {
+            assert_eq!(
+                summarize(body.as_bytes()),
+                summarize_line_by_line(body.as_bytes())
+            );
+        }
+    }
 
     /// Body of protocol.md §8 D1 (client offer to the A/V MCU).
     pub(crate) const D1: &str = "v=0\r

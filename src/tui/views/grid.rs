@@ -87,7 +87,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         let p = c.participants.get(i)?;
         let (state, failed_step, _) = c.diagnose(p);
         let selected = i == g.selected;
-        let focus = p.focus.as_ref().map(|s| vec![s]).unwrap_or_default();
+        let focus = p.focus.as_deref().map(|s| vec![s]).unwrap_or_default();
         let mut focus_cell = cell(&focus, failed_step == Some(JoinStep::Focus));
         // A refusal inside a 200 is the C3P's doing: say so in the cell.
         let c3p_failed = p
@@ -98,7 +98,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         if c3p_failed {
             let text = format!(
                 "{} C3P",
-                p.focus.as_ref().map(step_cell).unwrap_or_default()
+                p.focus.as_deref().map(step_cell).unwrap_or_default()
             );
             let mut st = style::bad();
             if failed_step == Some(JoinStep::Focus) {
@@ -117,11 +117,11 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             )),
             state_cell(state),
             cell(
-                &p.invitation.iter().collect::<Vec<_>>(),
+                &p.invitation.as_deref().into_iter().collect::<Vec<_>>(),
                 failed_step == Some(JoinStep::Invitation),
             ),
             focus_cell,
-            cell(&p.roster.iter().collect::<Vec<_>>(), false),
+            cell(&p.roster.as_deref().into_iter().collect::<Vec<_>>(), false),
             cell(
                 &media,
                 failed_step == Some(JoinStep::Media) && !p.media.is_empty(),
