@@ -577,7 +577,9 @@ fn parse_head_from<'a>(buf: &'a [u8], progress: &mut HeadProgress) -> Result<Hea
                     }
                 }
             }
-            _ => match memchr(b':', line) {
+            // Header names are short: a plain loop finds the colon sooner than a vector
+            // search gets going (this runs for every header line of every message).
+            _ => match line.iter().position(|&c| c == b':') {
                 Some(colon) => {
                     let name = trim(line.get(..colon).unwrap_or_default());
                     last = None;
@@ -836,7 +838,8 @@ pub fn header_param<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         rest = rest.get(memchr(b';', rest)? + 1..)?;
     }
     loop {
-        let end = memchr(b';', rest).unwrap_or(rest.len());
+        // Parameters are short: plain loops (here and in `param_value`) beat vector searches.
+        let end = rest.iter().position(|&c| c == b';').unwrap_or(rest.len());
         if let Some(v) = rest.get(..end).and_then(|p| param_value(p, name)) {
             return Some(v);
         }
@@ -848,7 +851,7 @@ pub fn header_param<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 #[inline]
 fn param_value<'a>(p: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let p = trim(p);
-    let (n, v) = match memchr(b'=', p) {
+    let (n, v) = match p.iter().position(|&c| c == b'=') {
         Some(eq) => (trim(p.get(..eq)?), trim(p.get(eq + 1..)?)),
         None => (p, p.get(p.len()..)?),
     };
