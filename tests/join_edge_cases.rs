@@ -291,47 +291,37 @@ fn a_user_missing_from_a_later_full_roster_has_left() {
     assert_eq!(f.state("sip:bob@example.com").0, JoinState::Left);
 }
 
-#[test]
-fn a_stale_roster_does_not_outweigh_a_failed_av_attempt() {
+/// Bob joins the focus, a roster document (`state`, `version`) says his A/V is connected, and
+/// the A/V MCU rejects his offer.
+fn av_rejected_after_roster(state: &str, version: u32) -> (JoinState, Option<JoinStep>) {
     let mut f = Feed::new();
     focus_join(&mut f, "f1", "success");
     subscribe(&mut f, "s1");
-    // Version 1 is missing: the roster is stale, and what it says about bob may be old.
-    notify(
-        &mut f,
-        "s1",
-        1,
-        &roster(
-            "partial",
-            2,
-            &av_user("sip:bob@example.com", "full", "connected"),
-        ),
-    );
+    let bob = av_user("sip:bob@example.com", "full", "connected");
+    notify(&mut f, "s1", 1, &roster(state, version, &bob));
     f.send(&invite(AV, "m1", 1, "v=0\n", "application/sdp"));
     f.send(&answer("488 Not Acceptable Here", AV, "m1", 1, ""));
     let (state, step, _) = f.state("sip:bob@example.com");
-    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Media)));
+    (state, step)
+}
+
+#[test]
+fn a_stale_roster_does_not_outweigh_a_failed_av_attempt() {
+    // A partial document with version 2 first: version 1 is missing, the roster is stale, and
+    // what it says about bob may be old.
+    assert_eq!(
+        av_rejected_after_roster("partial", 2),
+        (JoinState::Failed, Some(JoinStep::Media))
+    );
 }
 
 #[test]
 fn a_current_roster_outweighs_a_failed_av_attempt() {
     // The roster is complete and says bob's A/V is connected: a retry the capture missed.
-    let mut f = Feed::new();
-    focus_join(&mut f, "f1", "success");
-    subscribe(&mut f, "s1");
-    notify(
-        &mut f,
-        "s1",
-        1,
-        &roster(
-            "full",
-            1,
-            &av_user("sip:bob@example.com", "full", "connected"),
-        ),
+    assert_eq!(
+        av_rejected_after_roster("full", 1),
+        (JoinState::Joined, None)
     );
-    f.send(&invite(AV, "m1", 1, "v=0\n", "application/sdp"));
-    f.send(&answer("488 Not Acceptable Here", AV, "m1", 1, ""));
-    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
 }
 
 #[test]
