@@ -921,8 +921,15 @@ impl Conferences {
             return;
         };
         conf.last_seen = conf.last_seen.max(ctx.time);
-        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
         let method = msg.method();
+        // Without a body, a provisional response or an ACK changes nothing of a join.
+        if known.body_kind.is_none()
+            && (msg.status().is_some_and(|s| s < 200)
+                || method.is_some_and(|m| m.eq_ignore_ascii_case(b"ACK")))
+        {
+            return;
+        }
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
         let cseq_method = known.cseq.map(|c| c.1);
         let body_kind = known.body_kind;
 
