@@ -24,6 +24,7 @@ use crate::net::IpPacket;
 use crate::sip::message::{self, FrameError, StreamProgress};
 use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
@@ -145,25 +146,23 @@ impl TcpReassembler {
             ((dst, src), 1)
         };
         self.maybe_sweep(frame.timestamp, stats, sink);
-        if !self.conns.contains_key(&key) {
-            if payload.is_empty() && flags & SYN == 0 {
-                return; // a bare ACK of a connection we never saw carries nothing
-            }
-            if self.conns.len() >= MAX_CONNECTIONS {
-                self.evict_oldest(stats, sink);
-            }
-            stats.tcp_streams += 1;
-            self.conns.insert(
-                key,
-                Connection {
+        let opens = !(payload.is_empty() && flags & SYN == 0);
+        if opens && self.conns.len() >= MAX_CONNECTIONS && !self.conns.contains_key(&key) {
+            self.evict_oldest(stats, sink);
+        }
+        // One lookup for the usual case, a segment of a known connection.
+        let conn = match self.conns.entry(key) {
+            Entry::Occupied(known) => known.into_mut(),
+            // A bare ACK of a connection we never saw carries nothing.
+            Entry::Vacant(_) if !opens => return,
+            Entry::Vacant(new) => {
+                stats.tcp_streams += 1;
+                new.insert(Connection {
                     dirs: Default::default(),
                     last_seen: frame.timestamp,
                     last_frame: frame.number,
-                },
-            );
-        }
-        let Some(conn) = self.conns.get_mut(&key) else {
-            return;
+                })
+            }
         };
         conn.last_seen = frame.timestamp;
         conn.last_frame = frame.number;
