@@ -198,14 +198,10 @@ impl<'a> Message<'a> {
     /// The `branch` parameter of the top Via.
     pub fn via_branch(&self) -> Option<&'a [u8]> {
         let via = self.header(Hdr::Via)?;
-        // Several Vias may share one line; the top one ends at the first comma outside quotes.
-        let top = if memchr(b'"', via).is_none() {
-            via.get(..memchr(b',', via).unwrap_or(via.len()))
-                .unwrap_or(via)
-        } else {
-            split_top_level(via, b',').next().unwrap_or(via)
-        };
-        header_param(top, b"branch")
+        match leading_via_param(via, b"branch") {
+            Some(found) => found,
+            None => via_param_general(via, b"branch"),
+        }
     }
 
     /// The media type of Content-Type, without parameters, trimmed.
@@ -815,6 +811,64 @@ pub fn split_top_level(v: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// A parameter of the top Via, read left to right and stopping at `name`: the branch comes
+/// before Lync's long quoted `ms-internal-info="…"`, which is then never scanned. `None` when
+/// this reading does not apply (a `<`, a quote before the parameters, a backslash or no end in
+/// a quoted value): [`via_param_general`] decides then. `Some(None)`: no such parameter.
+fn leading_via_param<'a>(via: &'a [u8], name: &[u8]) -> Option<Option<&'a [u8]>> {
+    // With a `<` anywhere, what precedes `>` is a URI's (see `header_param`).
+    if memchr(b'<', via).is_some() {
+        return None;
+    }
+    // The sent-by part ends at the first `;` (parameters) or `,` (the next Via on the line).
+    let mut i = 0;
+    loop {
+        match via.get(i) {
+            None | Some(b',') => return Some(None),
+            Some(b';') => break,
+            Some(b'"') => return None,
+            Some(_) => i += 1,
+        }
+    }
+    loop {
+        let start = i + 1;
+        let mut j = start;
+        loop {
+            match via.get(j) {
+                None | Some(b';') | Some(b',') => break,
+                Some(b'"') => {
+                    let quoted = via.get(j + 1..)?;
+                    let len = memchr(b'"', quoted)?;
+                    if memchr(b'\\', quoted.get(..len)?).is_some() {
+                        return None;
+                    }
+                    j += len + 2;
+                }
+                Some(_) => j += 1,
+            }
+        }
+        if let Some(v) = via.get(start..j).and_then(|p| param_value(p, name)) {
+            return Some(Some(v));
+        }
+        match via.get(j) {
+            Some(b';') => i = j,
+            _ => return Some(None),
+        }
+    }
+}
+
+/// A parameter of the top Via, by splitting: the top Via ends at the first comma outside
+/// quotes (several Vias may share one line).
+fn via_param_general<'a>(via: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let top = if memchr(b'"', via).is_none() {
+        via.get(..memchr(b',', via).unwrap_or(via.len()))
+            .unwrap_or(via)
+    } else {
+        split_top_level(via, b',').next().unwrap_or(via)
+    };
+    header_param(top, name)
+}
+
 /// The value of a header parameter (`;name=value`) of a name-addr or Via value: parameters after
 /// the closing `>` when there is one, else after the URI. Quotes around the value are removed.
 /// A parameter present without a value yields an empty slice.
@@ -1072,6 +1126,30 @@ mod hostile {
             }
             buf.truncate(cut.min(buf.len()));
             exercise(&buf);
+        }
+
+        /// The left-to-right reading of the top Via's branch agrees with splitting, whenever it
+        /// applies.
+        #[test]
+        fn via_branch_reading_equals_splitting(
+            parts in proptest::collection::vec(prop_oneof![
+                Just(";branch=z9hG4bK1".to_string()),
+                Just(";BRANCH = \"z9\"".to_string()),
+                Just(";ms-internal-info=\"a;b,c\\\"d\"".to_string()),
+                Just(";ms-internal-info=\"AbC;,x\"".to_string()),
+                Just(",SIP/2.0/TLS h2;branch=z9hG4bK2".to_string()),
+                Just(";received=1.2.3.4".to_string()),
+                Just("\"".to_string()),
+                Just("<sip:x;branch=y>".to_string()),
+                Just(";branch".to_string()),
+                "[ -~]{0,8}",
+            ], 0..8),
+        ) {
+            let via = format!("SIP/2.0/TLS 192.0.2.1:5061{}", parts.concat());
+            let via = via.as_bytes();
+            if let Some(fast) = leading_via_param(via, b"branch") {
+                prop_assert_eq!(fast, via_param_general(via, b"branch"));
+            }
         }
 
         /// Framing a message that arrives in pieces, resuming each time, gives what framing
