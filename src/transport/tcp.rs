@@ -26,7 +26,8 @@ use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
 /// Most connections tracked at once; beyond, the least recently active is forgotten.
 const MAX_CONNECTIONS: usize = 65_536;
@@ -100,10 +101,39 @@ struct Connection {
     last_frame: u64,
 }
 
+/// A connection: its two ends, the lower first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ConnKey(SocketAddr, SocketAddr);
+
+impl Hash for ConnKey {
+    /// In one or a few wide writes: `SocketAddr`'s own hash makes six small ones per address,
+    /// each a full round of the (DoS-resistant) hasher, for every segment.
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let (a, b) = (self.0, self.1);
+        match (a.ip(), b.ip()) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => h.write_u128(
+                u128::from(x.to_bits()) << 96
+                    | u128::from(a.port()) << 80
+                    | u128::from(y.to_bits()) << 48
+                    | u128::from(b.port()) << 32,
+            ),
+            (x, y) => {
+                let bits = |ip: IpAddr| match ip {
+                    IpAddr::V4(v) => u128::from(v.to_bits()),
+                    IpAddr::V6(v) => v.to_bits(),
+                };
+                h.write_u128(bits(x));
+                h.write_u128(bits(y));
+                h.write_u32(u32::from(a.port()) << 16 | u32::from(b.port()));
+            }
+        }
+    }
+}
+
 /// All TCP connections of a capture.
 #[derive(Default)]
 pub struct TcpReassembler {
-    conns: HashMap<(SocketAddr, SocketAddr), Connection, RandomState>,
+    conns: HashMap<ConnKey, Connection, RandomState>,
     total_buffered: usize,
     segments_since_sweep: u32,
 }
@@ -141,9 +171,9 @@ impl TcpReassembler {
         stats.tcp_segments += 1;
 
         let (key, d) = if src <= dst {
-            ((src, dst), 0)
+            (ConnKey(src, dst), 0)
         } else {
-            ((dst, src), 1)
+            (ConnKey(dst, src), 1)
         };
         self.maybe_sweep(frame.timestamp, stats, sink);
         let opens = !(payload.is_empty() && flags & SYN == 0);
@@ -255,7 +285,7 @@ impl TcpReassembler {
         }
     }
 
-    fn remove<S: SipSink>(&mut self, key: &(SocketAddr, SocketAddr), emit: &mut Emit<'_, S>) {
+    fn remove<S: SipSink>(&mut self, key: &ConnKey, emit: &mut Emit<'_, S>) {
         if let Some(mut conn) = self.conns.remove(key) {
             let current = emit.ctx;
             for (i, dir) in conn.dirs.iter_mut().enumerate() {
@@ -268,7 +298,7 @@ impl TcpReassembler {
         }
     }
 
-    fn last_ctx(&self, key: &(SocketAddr, SocketAddr)) -> MsgContext {
+    fn last_ctx(&self, key: &ConnKey) -> MsgContext {
         let (time, frame) = self
             .conns
             .get(key)
@@ -291,7 +321,7 @@ impl TcpReassembler {
     /// sixteenth at once, because finding one oldest means a pass over the whole table, and
     /// doing that for every new connection of a SYN flood would be quadratic.
     fn evict_oldest(&mut self, stats: &mut TransportStats, sink: &mut impl SipSink) {
-        let mut ages: Vec<(Timestamp, (SocketAddr, SocketAddr))> =
+        let mut ages: Vec<(Timestamp, ConnKey)> =
             self.conns.iter().map(|(k, c)| (c.last_seen, *k)).collect();
         let n = (ages.len() / 16).max(1).min(ages.len());
         if n == 0 {
@@ -345,12 +375,7 @@ impl Direction {
     /// The context of messages this direction completes outside its own segments (after a
     /// hole is given up because of the peer's ACK, or when the stream ends): its own addresses,
     /// its last data frame.
-    fn context(
-        &self,
-        key: &(SocketAddr, SocketAddr),
-        index: usize,
-        base: MsgContext,
-    ) -> MsgContext {
+    fn context(&self, key: &ConnKey, index: usize, base: MsgContext) -> MsgContext {
         let (src, dst) = if index == 0 {
             (key.0, key.1)
         } else {
@@ -997,11 +1022,18 @@ mod tests {
         assert!(r.conns.len() <= MAX_CONNECTIONS);
         assert_eq!(st.tcp_streams_evicted, (MAX_CONNECTIONS / 16) as u64);
         // The oldest went, the newest stayed.
-        let first = (
+        let first = ConnKey(
             SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 1024),
             SocketAddr::new(IpAddr::V4(B), 5061),
         );
         assert!(!r.conns.contains_key(&first));
+        // The lower end first: 10.0.0.2 before 10.0.1.1.
+        let last_port = 1024 + ((total - 1) % 60_000) as u16;
+        let last = ConnKey(
+            SocketAddr::new(IpAddr::V4(B), 5061),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)), last_port),
+        );
+        assert!(r.conns.contains_key(&last));
         assert_eq!(st.tcp_streams, total as u64);
     }
 
