@@ -1022,8 +1022,12 @@ impl Conferences {
 
 /// True for a request of Lync's conferencing announcement service (by its User-Agent).
 fn is_announcement_service(msg: &Message<'_>) -> bool {
+    static SERVICE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| {
+            memchr::memmem::Finder::new(b"Conferencing_Announcement_Service")
+        });
     msg.header(Hdr::UserAgent)
-        .is_some_and(|ua| memchr::memmem::find(ua, b"Conferencing_Announcement_Service").is_some())
+        .is_some_and(|ua| SERVICE.find(ua).is_some())
 }
 
 /// An unsubscribe (SUBSCRIBE with `Expires: 0`) or a NOTIFY that terminates the subscription.
@@ -1123,8 +1127,14 @@ fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut 
 /// first bytes, without parsing the document).
 fn declares_full(body: &[u8]) -> bool {
     let head = body.get(..body.len().min(1024)).unwrap_or(body);
-    memchr::memmem::find(head, b"state=\"full\"").is_some()
-        || memchr::memmem::find(head, b"state='full'").is_some()
+    static FULL: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| {
+            [
+                memchr::memmem::Finder::new(b"state=\"full\""),
+                memchr::memmem::Finder::new(b"state='full'"),
+            ]
+        });
+    FULL.iter().any(|f| f.find(head).is_some())
 }
 
 fn push_bounded(v: &mut Vec<Step>, s: Step) {

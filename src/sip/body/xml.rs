@@ -374,7 +374,7 @@ fn scan(input: &str, visitor: &mut impl Visitor) -> Option<Result<(), BodyError>
                 if !open.is_empty() {
                     return None; // a PI inside the root splits the text
                 }
-                pos = lt + 2 + memchr::memmem::find(b.get(lt + 2..)?, b"?>")? + 2;
+                pos = lt + 2 + pi_end(b.get(lt + 2..)?)? + 2;
             }
             b'!' => return None,
             b'/' => {
@@ -515,6 +515,12 @@ fn scan_name(b: &[u8], from: usize) -> Option<usize> {
 
 fn is_xml_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Where `?>` starts (a processing instruction's end; every document's XML declaration has
+/// one, so this avoids building a substring searcher per document).
+fn pi_end(b: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'?', b).find(|&i| b.get(i + 1) == Some(&b'>'))
 }
 
 /// The part of a qualified name after its prefix ([`scan_name`] allows one `:` at most).
@@ -885,7 +891,7 @@ pub(crate) fn next_start_tag(b: &[u8], from: usize) -> Option<(RawTag<'_>, usize
         let lt = pos + memchr::memchr(b'<', b.get(pos..)?)?;
         let rest = b.get(lt + 1..)?;
         match rest.first()? {
-            b'?' => pos = lt + 1 + memchr::memmem::find(rest, b"?>")? + 2,
+            b'?' => pos = lt + 1 + pi_end(rest)? + 2,
             b'!' if rest.starts_with(b"!--") => {
                 pos = lt + 1 + memchr::memmem::find(rest, b"-->")? + 3;
             }
