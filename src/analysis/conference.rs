@@ -81,7 +81,7 @@ pub struct C3pOutcome {
     pub request: Option<String>,
     pub request_id: Option<String>,
     /// The response code (`success`, `failure`, `pending`).
-    pub code: Option<String>,
+    pub code: Option<std::borrow::Cow<'static, str>>,
     /// The reason of a failure (`otherFailure`, …).
     pub reason: Option<String>,
 }
@@ -97,7 +97,7 @@ pub struct Step {
     pub at: Timestamp,
     /// Final status of the initial request, its reason phrase, and when it came.
     pub status: Option<u16>,
-    pub reason_phrase: Option<String>,
+    pub reason_phrase: Option<std::borrow::Cow<'static, str>>,
     pub answered_at: Option<Timestamp>,
     /// The first diagnostics header of the final response (`ms-diagnostics`, then
     /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
@@ -1168,16 +1168,52 @@ fn final_response(
     step.status = Some(status);
     step.answered_at = Some(ctx.time);
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
-        step.reason_phrase = Some(String::from_utf8_lossy(reason).into_owned());
+        step.reason_phrase = Some(reason_phrase(status, reason));
     }
     step.diagnostic = diagnostic(msg);
     if kind == Some(BodyKind::C3p) {
         if let Ok(c) = c3p::parse_outcome(msg.body()) {
             let o = step.c3p.get_or_insert_with(C3pOutcome::default);
             o.request.get_or_insert(c.command);
-            o.code = c.code.map(|x| x.as_str().to_string());
+            o.code = c.code.as_ref().map(code_text);
             o.reason = c.reason;
         }
+    }
+}
+
+/// A C3P response code as text; the three defined codes are shared, not copied.
+fn code_text(code: &c3p::C3pCode) -> std::borrow::Cow<'static, str> {
+    use c3p::C3pCode;
+    match code {
+        C3pCode::Success => "success".into(),
+        C3pCode::Failure => "failure".into(),
+        C3pCode::Pending => "pending".into(),
+        C3pCode::Other(s) => s.clone().into(),
+    }
+}
+
+/// The reason phrase as sent; the usual phrase of a status is shared, not copied.
+fn reason_phrase(status: u16, reason: &[u8]) -> std::borrow::Cow<'static, str> {
+    const USUAL: &[(u16, &str)] = &[
+        (200, "OK"),
+        (202, "Accepted"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (404, "Not Found"),
+        (407, "Proxy Authentication Required"),
+        (408, "Request Timeout"),
+        (480, "Temporarily Unavailable"),
+        (481, "Call/Transaction Does Not Exist"),
+        (486, "Busy Here"),
+        (487, "Request Terminated"),
+        (488, "Not Acceptable Here"),
+        (500, "Server Internal Error"),
+        (503, "Service Unavailable"),
+        (603, "Decline"),
+    ];
+    match USUAL.iter().find(|(s, p)| *s == status && p.as_bytes() == reason) {
+        Some((_, p)) => std::borrow::Cow::Borrowed(p),
+        None => std::borrow::Cow::Owned(String::from_utf8_lossy(reason).into_owned()),
     }
 }
 
@@ -1244,7 +1280,7 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
     let outcome = |c: &c3p::C3p| C3pOutcome {
         request: Some(c.command.clone()),
         request_id: c.request_id.clone(),
-        code: c.code.as_ref().map(|x| x.as_str().to_string()),
+        code: c.code.as_ref().map(code_text),
         reason: c.reason.clone(),
     };
     match c.kind {
@@ -1267,7 +1303,7 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
             let full = conf.control.len() >= 10_000;
             match matched.and_then(|i| conf.control.get_mut(i)) {
                 Some((_, o)) => {
-                    o.code = c.code.as_ref().map(|x| x.as_str().to_string());
+                    o.code = c.code.as_ref().map(code_text);
                     o.reason = c.reason.clone();
                 }
                 None if !full => conf.control.push((dialog, outcome(c))),
