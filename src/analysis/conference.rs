@@ -1211,7 +1211,10 @@ fn reason_phrase(status: u16, reason: &[u8]) -> std::borrow::Cow<'static, str> {
         (503, "Service Unavailable"),
         (603, "Decline"),
     ];
-    match USUAL.iter().find(|(s, p)| *s == status && p.as_bytes() == reason) {
+    match USUAL
+        .iter()
+        .find(|(s, p)| *s == status && p.as_bytes() == reason)
+    {
         Some((_, p)) => std::borrow::Cow::Borrowed(p),
         None => std::borrow::Cow::Owned(String::from_utf8_lossy(reason).into_owned()),
     }
