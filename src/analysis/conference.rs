@@ -529,8 +529,9 @@ struct KnownUri {
     conference: Option<u32>,
 }
 
-/// Most conference URI texts remembered; the memory is cleared when full.
+/// Most conference URI texts remembered (the memory is cleared when full), and the longest.
 const MAX_URI_CACHE: usize = 4096;
+const MAX_URI_TEXT: usize = 512;
 
 /// What a conference dialog is, set when it opens.
 #[derive(Clone, Copy, Debug)]
@@ -797,8 +798,9 @@ impl Conferences {
             mcu: uri.mcu,
             conference,
         };
-        // A dropped conference (over the bound) is looked up again, so every drop is counted.
-        if known.conference.is_some() || known.id.is_none() {
+        // A dropped conference (over the bound) is looked up again, so every drop is counted;
+        // long texts are not kept (a header may be 64 KB: 4096 of them would be 256 MB).
+        if (known.conference.is_some() || known.id.is_none()) && text.len() <= MAX_URI_TEXT {
             if self.uri_cache.len() >= MAX_URI_CACHE {
                 self.uri_cache.clear();
             }
