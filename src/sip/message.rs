@@ -721,10 +721,42 @@ pub fn frame_stream_resume<'a>(
     };
     let end = head.body_at + body_len;
     if end > buf.len() {
+        if body_len > IMPLAUSIBLE_BODY {
+            match body_begins_a_message(buf, &head) {
+                // The Content-Length is wrong: the next message follows the header block. Frame
+                // this one without a body (incomplete) rather than hold the stream.
+                Some(true) => {
+                    let at = head.body_at;
+                    return Ok((build(buf, head, at, false), at));
+                }
+                Some(false) => {}
+                None => return Err(FrameError::Incomplete), // look again with more bytes
+            }
+        }
         progress.need = end;
         return Err(FrameError::Incomplete);
     }
     Ok((build(buf, head, end, true), end))
+}
+
+/// A body longer than this is unusual enough that a SIP start line right after the header block
+/// is taken to mean a wrong Content-Length (a 500-user roster NOTIFY is about 215 KB).
+const IMPLAUSIBLE_BODY: usize = 1024 * 1024;
+
+/// Whether the body begins with a complete SIP start line (`None`: its first line has not
+/// arrived). A `message/*` body (sipfrag, a whole message) may begin with one by design.
+fn body_begins_a_message(buf: &[u8], head: &Head<'_>) -> Option<bool> {
+    let (s, e) = head.index[Hdr::ContentType as usize];
+    let content_type = buf.get(s as usize..e as usize).unwrap_or_default();
+    if content_type
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"message/"))
+    {
+        return Some(false);
+    }
+    let body = buf.get(head.body_at..).unwrap_or_default();
+    line_end(body)?;
+    Some(parse_start_line(body).is_some())
 }
 
 /// Number of leading CR / LF bytes (keep-alives and separators between messages).

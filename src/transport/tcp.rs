@@ -1038,6 +1038,46 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_wrong_content_length_does_not_swallow_the_stream() {
+        let bad = b"MESSAGE sip:b@h SIP/2.0\r\nCall-ID: bad\r\nCSeq: 1 MESSAGE\r\nContent-Length: 5000000\r\n\r\n";
+        let mut data = bad.to_vec();
+        data.extend(msg(2, 5));
+        data.extend(msg(3, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        // Cut inside the next message's start line first: the body's first line is not there
+        // yet, so nothing is decided until it is.
+        let cut = bad.len() + 5;
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &data[..cut]));
+        assert_eq!(sink.messages.len(), 0);
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp(100 + cut as u32, ACK, &data[cut..]),
+        );
+        assert_eq!(
+            sink.messages.len(),
+            3,
+            "the next messages are not held for 5 MB"
+        );
+        assert_eq!(sink.messages[0].2, bad.to_vec());
+        assert_eq!(sink.messages[1].2, msg(2, 5));
+        assert_eq!(sink.messages[2].2, msg(3, 5));
+    }
+
+    #[test]
+    fn a_sipfrag_body_may_begin_with_a_status_line() {
+        // message/sipfrag carries a start line by design: a long one is waited for as usual.
+        let frag = b"NOTIFY sip:b@h SIP/2.0\r\nCall-ID: n\r\nCSeq: 2 NOTIFY\r\nContent-Type: message/sipfrag\r\nContent-Length: 2000000\r\n\r\nSIP/2.0 200 OK\r\n";
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, frag));
+        assert_eq!(sink.messages.len(), 0);
+    }
+
+    #[test]
     fn a_fin_captured_before_the_last_data_does_not_end_the_stream_early() {
         let data = stream(3);
         let cut = data.len() / 2;
