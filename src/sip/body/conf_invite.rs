@@ -75,7 +75,7 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
             "subject" => &mut out.subject,
             _ => continue,
         };
-        let content = if body.get(..end)?.ends_with(b"/>") {
+        let content = if tag.empty {
             ""
         } else {
             let rest = body.get(end..)?;

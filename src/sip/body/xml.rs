@@ -141,7 +141,11 @@ impl<'a, 'e> Element<'a, 'e> {
     pub(crate) fn attrs(&self) -> impl Iterator<Item = (&'a str, Cow<'a, str>)> + 'a {
         match self.kind {
             ElementKind::Parsed(start) => Attrs::Parsed(parsed_attrs(start)),
-            ElementKind::Plain(text) => Attrs::Plain(PlainAttrs { rest: text }),
+            ElementKind::Plain(text) => Attrs::Plain(PlainAttrs {
+                attrs: CheckedAttrs {
+                    rest: text.as_bytes(),
+                },
+            }),
         }
     }
 }
@@ -165,36 +169,53 @@ impl<'a, P: Iterator<Item = (&'a str, Cow<'a, str>)>> Iterator for Attrs<'a, P> 
 
 /// Attributes of a tag [`scan`] accepted (so the syntax is known to be right).
 struct PlainAttrs<'a> {
-    rest: &'a str,
+    attrs: CheckedAttrs<'a>,
 }
 
 impl<'a> Iterator for PlainAttrs<'a> {
     type Item = (&'a str, Cow<'a, str>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        // Byte offsets into a `str` [`scan_start_tag`] checked: names are ASCII and each value
-        // sits between two ASCII quotes, so every slice below falls on a character boundary.
+        // The text is a `str` and every cut falls next to an ASCII byte (a name's end, a
+        // quote), so the pieces are UTF-8.
+        let (name, value) = self.attrs.next()?;
+        let name = std::str::from_utf8(name).ok()?;
+        let value = std::str::from_utf8(value).ok()?;
+        Some((local_name(name), Cow::Borrowed(value)))
+    }
+}
+
+/// The `(name, value)` pairs of attribute text that [`scan_start_tag`] accepted (so its
+/// syntax is known to be right), namespace declarations left out. The one attribute reader of
+/// both the plain engine and [`RawTag`].
+struct CheckedAttrs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for CheckedAttrs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let b = self.rest.as_bytes();
-            let start = b.iter().position(|&c| !is_xml_space(c))?;
-            let name_len = b
+            let r = self.rest;
+            let start = r.iter().position(|&c| !is_xml_space(c))?;
+            let name_len = r
                 .get(start..)?
                 .iter()
                 .position(|&c| c == b'=' || is_xml_space(c))?;
-            let name = self.rest.get(start..start + name_len)?;
+            let name = r.get(start..start + name_len)?;
             let quote_at = start
                 + name_len
-                + b.get(start + name_len..)?
+                + r.get(start + name_len..)?
                     .iter()
                     .position(|&c| c == b'"' || c == b'\'')?;
-            let quote = *b.get(quote_at)?;
-            let len = memchr::memchr(quote, b.get(quote_at + 1..)?)?;
-            let value = self.rest.get(quote_at + 1..quote_at + 1 + len)?;
-            self.rest = self.rest.get(quote_at + len + 2..)?;
-            if name == "xmlns" || name.starts_with("xmlns:") {
-                continue;
+            let quote = *r.get(quote_at)?;
+            let len = memchr::memchr(quote, r.get(quote_at + 1..)?)?;
+            let value = r.get(quote_at + 1..quote_at + 1 + len)?;
+            self.rest = r.get(quote_at + len + 2..)?;
+            if name != b"xmlns" && !name.starts_with(b"xmlns:") {
+                return Some((name, value));
             }
-            return Some((local_name(name), Cow::Borrowed(value)));
         }
     }
 }
@@ -796,18 +817,19 @@ mod tests {
 pub(crate) struct RawTag<'a> {
     /// The local name (prefix removed).
     pub local: &'a str,
-    /// The raw attribute text after the name.
+    /// `<name …/>`: the element has no content.
+    pub empty: bool,
+    /// The attribute text after the name, as [`scan_start_tag`] accepted it.
     attrs: &'a [u8],
 }
 
-/// An attribute as [`RawTag::attr`] found it.
+/// An attribute as [`RawTag::attrs_named`] found it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RawAttr<'a> {
     Absent,
     /// The value needs no decoding.
     Plain(&'a str),
-    /// The value holds an entity or character reference or is not UTF-8, or the attributes
-    /// could not be read: use [`walk`].
+    /// The value holds an entity or character reference or is not UTF-8: use [`walk`].
     Unreadable,
 }
 
@@ -822,32 +844,12 @@ impl<'a> RawTag<'a> {
     /// Several attributes by local name, in one pass over the tag.
     pub(crate) fn attrs_named<const N: usize>(&self, names: [&str; N]) -> [RawAttr<'a>; N] {
         let mut out = [(); N].map(|_| RawAttr::Absent);
-        let mut rest = self.attrs;
-        loop {
-            rest = trim_start_space(rest);
-            if rest.is_empty() || rest.first() == Some(&b'/') {
-                return out;
-            }
-            let Some(parsed) = next_raw_attr(rest) else {
-                // Attributes this reader cannot follow: whatever is not found yet is unknown.
-                for slot in &mut out {
-                    if *slot == RawAttr::Absent {
-                        *slot = RawAttr::Unreadable;
-                    }
-                }
-                return out;
-            };
-            let (name, value, after) = parsed;
-            rest = after;
-            if name == b"xmlns" || name.starts_with(b"xmlns:") {
-                continue;
-            }
-            let local = match memchr::memrchr(b':', name) {
-                Some(i) => name.get(i + 1..).unwrap_or(name),
-                None => name,
-            };
+        for (name, value) in (CheckedAttrs { rest: self.attrs }) {
+            let local = std::str::from_utf8(name)
+                .map(local_name)
+                .unwrap_or_default();
             for (want, slot) in names.iter().zip(out.iter_mut()) {
-                if *slot == RawAttr::Absent && want.as_bytes() == local {
+                if *slot == RawAttr::Absent && *want == local {
                     *slot = match std::str::from_utf8(value) {
                         Ok(v) if !v.contains('&') => RawAttr::Plain(v),
                         _ => RawAttr::Unreadable,
@@ -855,36 +857,14 @@ impl<'a> RawTag<'a> {
                 }
             }
         }
+        out
     }
-}
-
-/// `name = "value"` at the start of `rest`: the name, the value and what follows.
-fn next_raw_attr(rest: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let eq = memchr::memchr(b'=', rest)?;
-    let name = trim_end_space(rest.get(..eq)?);
-    if name.is_empty() || name.iter().any(|&c| is_xml_space(c)) {
-        return None; // `junk y="2"`: not an attribute list this reader follows
-    }
-    let after = trim_start_space(rest.get(eq + 1..)?);
-    let quote = *after.first().filter(|q| matches!(q, b'"' | b'\''))?;
-    let len = memchr::memchr(quote, after.get(1..)?)?;
-    Some((name, after.get(1..1 + len)?, after.get(len + 2..)?))
-}
-
-fn trim_start_space(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| is_xml_space(**c)).count();
-    b.get(n..).unwrap_or_default()
-}
-
-fn trim_end_space(b: &[u8]) -> &[u8] {
-    let n = b.iter().rev().take_while(|c| is_xml_space(**c)).count();
-    b.get(..b.len() - n).unwrap_or_default()
 }
 
 /// The next start tag at or after byte `from`, skipping the XML declaration, processing
 /// instructions, comments, end tags and text; returns the tag and the offset just after it.
 /// `None` at the end of input and for anything this scanner does not read (CDATA, DOCTYPE, a
-/// tag that does not end, a name that is not UTF-8): the caller then falls back to [`walk`].
+/// tag [`scan_start_tag`] does not accept): the caller then falls back to [`walk`].
 pub(crate) fn next_start_tag(b: &[u8], from: usize) -> Option<(RawTag<'_>, usize)> {
     let mut pos = from;
     loop {
@@ -898,19 +878,14 @@ pub(crate) fn next_start_tag(b: &[u8], from: usize) -> Option<(RawTag<'_>, usize
             b'!' => return None,
             b'/' => pos = lt + 1 + memchr::memchr(b'>', rest)? + 1,
             _ => {
-                let gt = memchr::memchr(b'>', rest)?;
-                let inner = rest.get(..gt)?;
-                let name_end = inner
-                    .iter()
-                    .position(|&c| is_xml_space(c) || c == b'/')
-                    .unwrap_or(inner.len());
-                let name = std::str::from_utf8(inner.get(..name_end)?).ok()?;
-                if name.is_empty() {
-                    return None;
-                }
-                let local = name.rsplit(':').next().unwrap_or(name);
-                let attrs = inner.get(name_end..)?;
-                return Some((RawTag { local, attrs }, lt + 1 + gt + 1));
+                let tag = scan_start_tag(b, lt)?;
+                let name = std::str::from_utf8(b.get(lt + 1..tag.name_end)?).ok()?;
+                let raw = RawTag {
+                    local: local_name(name),
+                    empty: tag.empty,
+                    attrs: b.get(tag.name_end..tag.attrs_end)?,
+                };
+                return Some((raw, tag.end));
             }
         }
     }
@@ -948,10 +923,7 @@ mod raw_tests {
                 RawAttr::Absent
             ]
         );
-        let (tag, _) = next_start_tag(b"<a x='1' junk y='2'>", 0).unwrap();
-        assert_eq!(
-            tag.attrs_named(["x", "y"]),
-            [RawAttr::Plain("1"), RawAttr::Unreadable]
-        );
+        // Attributes this reader cannot follow: the tag is not read, the caller parses.
+        assert!(next_start_tag(b"<a x='1' junk y='2'>", 0).is_none());
     }
 }
