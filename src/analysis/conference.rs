@@ -607,7 +607,13 @@ impl Conferences {
 
     /// Records a conference dialog's role and lists it in its conference.
     fn assign(&mut self, dialog: u32, role: Role) {
-        self.set_role(dialog, role);
+        let i = dialog as usize;
+        if self.roles.len() <= i {
+            self.roles.resize(i + 1, None);
+        }
+        if let Some(slot) = self.roles.get_mut(i) {
+            *slot = Some(role);
+        }
         if let Some(conf) = self.list.get_mut(role.conference as usize) {
             if conf.dialogs.last().is_none_or(|&d| d < dialog) {
                 conf.dialogs.push(dialog);
@@ -861,16 +867,6 @@ impl Conferences {
         });
         self.by_key.entry(hash).or_default().push(c);
         Some(c)
-    }
-
-    fn set_role(&mut self, id: u32, role: Role) {
-        let i = id as usize;
-        if self.roles.len() <= i {
-            self.roles.resize(i + 1, None);
-        }
-        if let Some(slot) = self.roles.get_mut(i) {
-            *slot = Some(role);
-        }
     }
 
     /// The participant of conference `c` with this AOR, added when new. Found by a hash of
