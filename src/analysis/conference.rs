@@ -561,8 +561,6 @@ pub struct Conferences {
     /// The role of each conference dialog, indexed by dialog id (ids are dense: the analysis
     /// numbers dialogs from 0), so the per-message lookup is one bounds-checked read.
     roles: Vec<Option<Role>>,
-    /// Reused buffer for a participant's address of record (found far more often than new).
-    scratch: String,
     /// Participants by (conference, hash of AOR) (see [`Conferences::participant`]).
     participant_index: HashMap<(u32, u64), u32, RandomState>,
     /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
@@ -578,7 +576,6 @@ impl Default for Conferences {
             by_key: HashMap::default(),
             hasher: RandomState::new(),
             roles: Vec::new(),
-            scratch: String::new(),
             participant_index: HashMap::default(),
             uri_cache: HashMap::default(),
             stats: ConferenceStats::default(),
@@ -685,12 +682,13 @@ impl Conferences {
             // (protocol.md §4.1).
             _ if is_announcement_service(msg) => None,
             DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
-                let who = msg.header(participant_hdr).unwrap_or_default();
-                crate::sip::uri::aor_bytes_into(who, &mut self.scratch);
-                let who = std::mem::take(&mut self.scratch);
-                let p = self.participant(c, &who, ctx.time);
-                self.scratch = who;
-                p
+                // The dialog already holds both ends' addresses of record.
+                let who = if participant_hdr == Hdr::From {
+                    &dialog.from
+                } else {
+                    &dialog.to
+                };
+                self.participant(c, who, ctx.time)
             }
             _ => None,
         };

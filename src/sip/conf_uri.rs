@@ -349,14 +349,6 @@ pub fn uri_in_header(value: &str) -> &str {
 /// (`"Bob" <sip:Bob@Example.com:5061;transport=tls>;tag=1` → `sip:bob@example.com`).
 /// A value without a scheme but with `@` is taken as `sip:`; one without `@` keeps its host.
 pub fn aor(uri: &str) -> String {
-    let mut out = String::new();
-    aor_into(uri, &mut out);
-    out
-}
-
-/// [`aor`] into a reused buffer (cleared first).
-pub fn aor_into(uri: &str, out: &mut String) {
-    out.clear();
     let uri = uri_in_header(uri);
     let (scheme, rest) = match uri.split_once(':') {
         Some((s, r))
@@ -368,7 +360,7 @@ pub fn aor_into(uri: &str, out: &mut String) {
     };
     let end = rest.find([';', '?']).unwrap_or(rest.len());
     let addr = rest.get(..end).unwrap_or(rest).trim();
-    out.reserve(scheme.len() + 1 + addr.len());
+    let mut out = String::with_capacity(scheme.len() + 1 + addr.len());
     out.push_str(scheme);
     out.push(':');
     if scheme.eq_ignore_ascii_case("tel") {
@@ -381,6 +373,7 @@ pub fn aor_into(uri: &str, out: &mut String) {
         out.push_str(strip_port(addr));
     }
     out.make_ascii_lowercase();
+    out
 }
 
 #[cfg(test)]

@@ -9,16 +9,9 @@ pub use crate::sip::conf_uri::{aor, uri_in_header};
 
 /// [`aor`] of raw header bytes (lossy for bytes that are not UTF-8).
 pub fn aor_bytes(value: &[u8]) -> String {
-    let mut out = String::new();
-    aor_bytes_into(value, &mut out);
-    out
-}
-
-/// [`aor_bytes`] into a reused buffer (cleared first).
-pub fn aor_bytes_into(value: &[u8], out: &mut String) {
     match std::str::from_utf8(value) {
-        Ok(s) => crate::sip::conf_uri::aor_into(s, out),
-        Err(_) => crate::sip::conf_uri::aor_into(&String::from_utf8_lossy(value), out),
+        Ok(s) => aor(s),
+        Err(_) => aor(&String::from_utf8_lossy(value)),
     }
 }
 
