@@ -1,0 +1,544 @@
+//! The command line's capture options: live capture (`-i`, `-f`, `-p`, `-B`, `-c`,
+//! `--duration`, feature `live`), writing the SIP-carrying packets (`-w`, files and live), and
+//! stopping cleanly on Ctrl-C / SIGTERM. Kept apart from `main.rs` so that the offline and
+//! terminal-UI paths stay readable.
+
+use crate::Failure;
+#[cfg(not(feature = "live"))]
+use crate::ReportFormat;
+use clap::Args;
+use lyncscope::output::sip_writer::SipWriter;
+use lyncscope_base::writer::TsResolution;
+use lyncscope::output::WriteSummary;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Printed when `-i` is used in a build without the `live` feature.
+pub const NOT_BUILT: &str = "live capture (-i) is not in this build: rebuild with \
+     `cargo build --release --features live` (needs libpcap-dev), or read a capture file instead";
+
+#[derive(Args, Debug, Default)]
+pub struct CaptureArgs {
+    /// Live capture on an interface; repeatable; "any" captures on all (needs a build with the
+    /// `live` feature).
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    pub interface: Vec<String>,
+
+    /// Live: capture filter (libpcap syntax); without it nothing is filtered. See the README
+    /// for a SIP filter that keeps IP fragments and VLAN-tagged frames.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+
+    /// Also write the packets that carried SIP (every fragment and segment) to FILE (pcap, or
+    /// pcapng when several link types appear).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Stop after N packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Live: stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Live: do not put the interfaces in promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous")]
+    pub no_promiscuous: bool,
+
+    /// Live: kernel capture buffer size in MiB (libpcap's default is 2).
+    #[arg(short = 'B', long = "buffer-size", value_name = "MiB")]
+    pub buffer_size: Option<u32>,
+}
+
+impl CaptureArgs {
+    pub fn live(&self) -> bool {
+        !self.interface.is_empty()
+    }
+
+    /// Usage errors: options that need `-i`, `-i` together with files, bad values, `-i` in a
+    /// build without `live`.
+    pub fn validate(&self, has_files: bool) -> Result<(), Failure> {
+        if self.live() {
+            if !cfg!(feature = "live") {
+                return Err(Failure::usage(NOT_BUILT));
+            }
+            if has_files {
+                return Err(Failure::usage(
+                    "read files or capture live (-i), not both in one run",
+                ));
+            }
+        } else {
+            let live_only = [
+                (self.filter.is_some(), "-f"),
+                (self.duration.is_some(), "--duration"),
+                (self.no_promiscuous, "-p"),
+                (self.buffer_size.is_some(), "-B"),
+            ];
+            if let Some((_, flag)) = live_only.iter().find(|(set, _)| *set) {
+                return Err(Failure::usage(format!(
+                    "{flag} goes with live capture (-i IF)"
+                )));
+            }
+        }
+        if let Some(d) = self.duration {
+            if !(d.is_finite() && d > 0.0 && d < 1e9) {
+                return Err(Failure::usage(
+                    "--duration wants a number of seconds above 0",
+                ));
+            }
+        }
+        if self.count == Some(0) {
+            return Err(Failure::usage("-c wants a number of packets above 0"));
+        }
+        if matches!(self.buffer_size, Some(0) | Some(2048..)) {
+            return Err(Failure::usage("-B wants a size in MiB from 1 to 2047"));
+        }
+        if self.write.as_deref() == Some(Path::new("-")) {
+            return Err(Failure::usage(
+                "-w writes to a file, not standard output (the report goes there)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM set the returned flag: the run stops reading, finishes the
+/// analysis, prints the report and closes `-w`. A second signal ends the process at once
+/// (exit code 130), in case something hangs.
+pub fn termination_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The shutdown is registered first so that it only fires once the flag is set, i.e.
+        // on the second signal. Registration fails only for forbidden signals, never these;
+        // without it the default action (terminate) stays, which is still correct.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// The `-w` file, open.
+pub struct Output {
+    pub path: PathBuf,
+    pub writer: SipWriter<File>,
+}
+
+impl Output {
+    pub fn create(path: Option<&Path>, resolution: TsResolution) -> Result<Option<Self>, Failure> {
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        let writer = SipWriter::create(path, resolution).map_err(|e| Failure {
+            code: 1,
+            message: format!("{}: {e}", path.display()),
+        })?;
+        Ok(Some(Output {
+            path: path.to_owned(),
+            writer,
+        }))
+    }
+
+    /// Flushes the file; returns what was written, for the report.
+    pub fn close(mut self) -> Result<WriteSummary, Failure> {
+        let summary = WriteSummary {
+            path: self.path.display().to_string(),
+            stats: self.writer.stats(),
+        };
+        self.writer.finish().map_err(|e| Failure {
+            code: 1,
+            message: format!("writing {}: {e}", self.path.display()),
+        })?;
+        Ok(summary)
+    }
+}
+
+/// A warning for the report when `-w` could not write every packet of every message.
+pub fn write_warning(w: &WriteSummary) -> Option<String> {
+    let s = &w.stats;
+    (s.packets_lost > 0 || s.messages_cut > 0).then(|| {
+        format!(
+            "{}: {} SIP messages lack packets in the file ({} packets had left the -w buffer \
+             before their message completed)",
+            w.path, s.messages_cut, s.packets_lost
+        )
+    })
+}
+
+#[cfg(feature = "live")]
+pub use live::{run_live, run_live_tui};
+
+#[cfg(feature = "live")]
+mod live {
+    use super::{termination_flag, write_warning, CaptureArgs, Output};
+    use crate::{print_report, Failure, ReportFormat};
+    use lyncscope::capture::live::{LiveCapture, LiveConfig, LiveError, Recv, SNAPLEN};
+    use lyncscope_base::writer::TsResolution;
+    use lyncscope::pipeline::Pipeline;
+    use lyncscope::report::ReportInput;
+    use lyncscope_tui::live::StopAt;
+    use std::io::{IsTerminal, Write};
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    /// Opens the capture the options describe; errors are one line with the fix.
+    fn open(args: &CaptureArgs) -> Result<LiveCapture, Failure> {
+        let config = LiveConfig {
+            interfaces: args.interface.clone(),
+            filter: args.filter.clone(),
+            snaplen: SNAPLEN,
+            promiscuous: !args.no_promiscuous,
+            buffer_size: args.buffer_size.map(|mib| (mib as i32) * 1024 * 1024),
+            ..LiveConfig::default()
+        };
+        LiveCapture::open(&config).map_err(|e| {
+            let code = match e {
+                // An interface that does not exist or a filter that does not compile is a
+                // usage error; missing permissions and libpcap failures are runtime failures.
+                LiveError::NoSuchInterface { .. } | LiveError::BadFilter { .. } => 2,
+                LiveError::PermissionDenied { .. } | LiveError::Other { .. } => 1,
+            };
+            Failure {
+                code,
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// The terminal UI on a live capture. The capture is opened first, so that permission,
+    /// interface and filter errors are printed as one line before the terminal changes; then
+    /// the UI runs until `q`, Ctrl-C or SIGTERM (`-c` and `--duration` stop the capture and
+    /// leave the UI open). On quit the capture is drained, `-w` closed, and what happened is
+    /// printed once the terminal is back.
+    pub fn run_live_tui(args: &CaptureArgs) -> Result<(), Failure> {
+        // Signals first: a SIGTERM right after the capture started quits the UI cleanly.
+        let quit = termination_flag();
+        let cap = open(args)?;
+        // After the capture opened, so that a capture that cannot start leaves no empty file.
+        let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
+        if let Some(o) = output.as_mut() {
+            for i in cap.interfaces() {
+                o.writer.declare_interface(i.link_type, &i.name);
+            }
+        }
+        let names: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
+        let (path, writer) = match output {
+            Some(o) => (Some(o.path), Some(o.writer)),
+            None => (None, None),
+        };
+        let stop_at = StopAt {
+            count: args.count,
+            duration: args.duration.map(Duration::from_secs_f64),
+        };
+        let outcome = lyncscope_tui::live::run_live(cap, stop_at, writer, quit);
+
+        // The terminal is back.
+        let mut warnings = outcome.errors.clone();
+        if outcome.stats.dropped() > 0 {
+            warnings.push(format!(
+                "{} packets were dropped before lyncscope could read them (kernel buffer full or \
+                 interface drops): raise -B or narrow -f",
+                outcome.stats.dropped()
+            ));
+        }
+        let written = match (path, outcome.tap) {
+            (Some(path), Some(writer)) => Some(Output { path, writer }.close()?),
+            (Some(path), None) => {
+                warnings.push(format!(
+                    "{}: the file was not finished (internal error)",
+                    path.display()
+                ));
+                None
+            }
+            (None, _) => None,
+        };
+        if let Some(w) = written.as_ref().and_then(write_warning) {
+            warnings.push(w);
+        }
+        eprintln!(
+            "lyncscope: {}: {} packets, {} SIP messages{}",
+            names.join(", "),
+            outcome.packets,
+            outcome.sip_messages,
+            written
+                .as_ref()
+                .map(|w| format!(
+                    "; {} packets of {} SIP messages written to {}",
+                    w.stats.packets_written, w.stats.messages, w.path
+                ))
+                .unwrap_or_default()
+        );
+        for w in &warnings {
+            eprintln!("lyncscope: warning: {w}");
+        }
+        outcome.ui.map_err(|message| Failure { code: 1, message })?;
+        match outcome.errors.first() {
+            Some(message) => Err(Failure {
+                code: 1,
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Captures until `-c`, `--duration`, Ctrl-C or SIGTERM, then prints the report.
+    pub fn run_live(
+        args: &CaptureArgs,
+        format: ReportFormat,
+        messages: bool,
+    ) -> Result<(), Failure> {
+        // Signals first: a Ctrl-C right after the capture started must not kill it.
+        let stop = termination_flag();
+        let cap = open(args)?;
+        // After the capture opened, so that a capture that cannot start leaves no empty file.
+        let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
+        let mut cap = cap;
+        for i in cap.interfaces() {
+            eprintln!(
+                "lyncscope: capturing on {} ({}), snapshot length {SNAPLEN}{}",
+                i.name,
+                i.link_name,
+                args.filter
+                    .as_deref()
+                    .map(|f| format!(", filter \"{f}\""))
+                    .unwrap_or_default()
+            );
+            if let Some(o) = output.as_mut() {
+                o.writer.declare_interface(i.link_type, &i.name);
+            }
+        }
+
+        let mut pipeline = Pipeline::new(messages);
+        let started = Instant::now();
+        let deadline = args
+            .duration
+            .map(|secs| started + Duration::from_secs_f64(secs));
+        let mut status = Status::new(std::io::stderr().is_terminal());
+        let mut pushed = 0u64;
+        let mut stopping = false;
+        let mut reason = "";
+        loop {
+            if !stopping {
+                let why = if stop.load(Ordering::SeqCst) {
+                    Some("interrupted")
+                } else if deadline.is_some_and(|d| Instant::now() >= d)
+                    || args.count.is_some_and(|c| pushed >= c)
+                {
+                    Some("")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    reason = why;
+                    cap.stop();
+                    stopping = true;
+                }
+            }
+            match cap.recv_timeout(Duration::from_millis(50)) {
+                Recv::Batch(batch) => {
+                    for frame in batch.frames() {
+                        if args.count.is_some_and(|c| pushed >= c) {
+                            // -c N: exactly N packets, the rest of the batch is not used.
+                            break;
+                        }
+                        match output.as_mut() {
+                            Some(o) => pipeline.push_tapped(&frame, &mut o.writer),
+                            None => pipeline.push(&frame),
+                        }
+                        pushed += 1;
+                    }
+                }
+                Recv::Idle => {}
+                Recv::Ended => break,
+            }
+            status.tick(&pipeline, &cap);
+        }
+        status.clear();
+        match output.as_mut() {
+            Some(o) => pipeline.finish_tapped(&mut o.writer),
+            None => pipeline.finish(),
+        }
+
+        let live = cap.stats();
+        let mut warnings: Vec<String> = cap.errors().to_vec();
+        if reason == "interrupted" {
+            eprintln!(
+                "lyncscope: stopped by signal after {pushed} packets; the report covers them all"
+            );
+        }
+        if live.dropped() > 0 {
+            warnings.push(format!(
+                "{} packets were dropped before lyncscope could read them (kernel buffer full or \
+                 interface drops): raise -B or narrow -f",
+                live.dropped()
+            ));
+        }
+        let written = output.map(Output::close).transpose()?;
+        if let Some(w) = written.as_ref().and_then(write_warning) {
+            warnings.push(w);
+        }
+        for w in &warnings {
+            eprintln!("lyncscope: warning: {w}");
+        }
+        let sources: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
+        let failed = cap.errors().first().cloned();
+        drop(cap);
+        let input = ReportInput {
+            sources: &sources,
+            warnings: &warnings,
+            messages,
+            live: Some(&live),
+            written: written.as_ref(),
+        };
+        print_report(format, &input, &pipeline)?;
+        match failed {
+            Some(message) => Err(Failure { code: 1, message }),
+            None => Ok(()),
+        }
+    }
+
+    /// A one-line status on a terminal's standard error, refreshed every second: packets, SIP
+    /// messages, kernel drops, rate.
+    struct Status {
+        on: bool,
+        last: Instant,
+        last_packets: u64,
+        shown: bool,
+    }
+
+    impl Status {
+        fn new(on: bool) -> Self {
+            Status {
+                on,
+                last: Instant::now(),
+                last_packets: 0,
+                shown: false,
+            }
+        }
+
+        fn tick(&mut self, pipeline: &Pipeline, cap: &LiveCapture) {
+            if !self.on || self.last.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            let stats = pipeline.stats();
+            let secs = self.last.elapsed().as_secs_f64();
+            let rate = (stats.packets - self.last_packets) as f64 / secs;
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r\x1b[Klyncscope: {} packets, {} SIP messages, {} dropped, {:.0} packets/s",
+                stats.packets,
+                stats.analysis.sip_messages,
+                cap.stats().dropped(),
+                rate
+            );
+            let _ = err.flush();
+            self.last = Instant::now();
+            self.last_packets = stats.packets;
+            self.shown = true;
+        }
+
+        fn clear(&mut self) {
+            if self.shown {
+                eprint!("\r\x1b[K");
+            }
+        }
+    }
+}
+
+/// Placeholder so that `main.rs` reads the same in both builds: without `live`, `validate`
+/// has already refused `-i`.
+#[cfg(not(feature = "live"))]
+pub fn run_live(_: &CaptureArgs, _: ReportFormat, _: bool) -> Result<(), Failure> {
+    Err(Failure::usage(NOT_BUILT))
+}
+
+/// Placeholder, as [`run_live`].
+#[cfg(not(feature = "live"))]
+pub fn run_live_tui(_: &CaptureArgs) -> Result<(), Failure> {
+    Err(Failure::usage(NOT_BUILT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cli;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("lyncscope").chain(args.iter().copied()))
+            .expect("parses")
+    }
+
+    #[test]
+    fn live_options_parse() {
+        let cli = parse(&[
+            "-i",
+            "eth0",
+            "-i",
+            "any",
+            "-f",
+            "udp port 5060",
+            "-w",
+            "out.pcap",
+            "-c",
+            "100",
+            "--duration",
+            "2.5",
+            "-p",
+            "-B",
+            "64",
+        ]);
+        let c = &cli.capture;
+        assert_eq!(c.interface, ["eth0", "any"]);
+        assert_eq!(c.filter.as_deref(), Some("udp port 5060"));
+        assert_eq!(c.write.as_deref(), Some(Path::new("out.pcap")));
+        assert_eq!((c.count, c.duration), (Some(100), Some(2.5)));
+        assert!(c.no_promiscuous);
+        assert_eq!(c.buffer_size, Some(64));
+        let long = parse(&[
+            "--interface",
+            "lo",
+            "--filter",
+            "tcp",
+            "--write",
+            "x",
+            "--count",
+            "1",
+            "--no-promiscuous",
+            "--buffer-size",
+            "8",
+        ]);
+        assert_eq!(long.capture.interface, ["lo"]);
+        assert!(long.capture.no_promiscuous);
+    }
+
+    #[test]
+    fn validation() {
+        let ok = |args: &[&str], files: bool| parse(args).capture.validate(files);
+        let usage = |args: &[&str], files: bool| match ok(args, files) {
+            Err(f) => {
+                assert_eq!(f.code, 2, "{args:?}");
+                f.message
+            }
+            Ok(()) => panic!("{args:?} accepted"),
+        };
+        assert!(usage(&["-f", "udp"], true).contains("-f goes with live capture"));
+        assert!(usage(&["--duration", "3"], true).contains("--duration"));
+        assert!(usage(&["-p"], true).contains("-p"));
+        assert!(usage(&["-B", "4"], true).contains("-B"));
+        assert!(ok(&["-w", "x.pcap", "-c", "5"], true).is_ok());
+        assert!(usage(&["-w", "-"], true).contains("standard output"));
+        if cfg!(feature = "live") {
+            assert!(ok(&["-i", "lo", "--duration", "1"], false).is_ok());
+            assert!(usage(&["-i", "lo"], true).contains("not both"));
+            assert!(usage(&["-i", "lo", "--duration", "0"], false).contains("above 0"));
+            assert!(usage(&["-i", "lo", "-c", "0"], false).contains("above 0"));
+            assert!(usage(&["-i", "lo", "-B", "0"], false).contains("MiB"));
+        } else {
+            assert_eq!(usage(&["-i", "lo"], false), NOT_BUILT);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The `lyncscope` command: reads captures, runs the pipeline, prints a report.
+
+mod capture_cli;
+
+use clap::{Parser, ValueEnum};
+use lyncscope_base::writer::TsResolution;
+use lyncscope::capture::{CaptureError, CaptureFiles};
+use lyncscope::pipeline::Pipeline;
+use lyncscope::report::{self, ReportInput};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lyncscope",
+    version,
+    about = "SIP dissector that correlates Lync / Skype for Business conference joins",
+    after_help = "Exit codes: 0 success (undecodable packets are counted, not fatal), \
+                  1 runtime failure, 2 usage error or an input that is not a capture file."
+)]
+struct Cli {
+    /// Capture file(s): pcap or pcapng, optionally gzip-compressed; "-" reads standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<String>,
+
+    /// Capture file to read (same as a FILE argument; repeatable).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Vec<String>,
+
+    /// Live capture and -w options (capture_cli.rs).
+    #[command(flatten)]
+    capture: capture_cli::CaptureArgs,
+
+    /// Print a report to standard output instead of opening the terminal UI.
+    #[arg(long, value_name = "FMT")]
+    report: Option<ReportFormat>,
+
+    /// With --report json: include the per-message list.
+    #[arg(long)]
+    messages: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, message }) => {
+            eprintln!("lyncscope: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CaptureError> for Failure {
+    fn from(e: CaptureError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let mut paths = cli.read;
+    paths.extend(cli.files);
+    cli.capture.validate(!paths.is_empty())?;
+    if cli.messages && cli.report != Some(ReportFormat::Json) {
+        return Err(Failure::usage("--messages goes with --report json"));
+    }
+    // Live capture: the terminal UI when standard output is a terminal and no report was
+    // asked for; else headless, with the report at the end.
+    if cli.capture.live() {
+        if cli.report.is_none() && io::stdout().is_terminal() {
+            let outcome = capture_cli::run_live_tui(&cli.capture);
+            report_peak_rss();
+            return outcome;
+        }
+        let format = cli.report.unwrap_or(ReportFormat::Text);
+        return capture_cli::run_live(&cli.capture, format, cli.messages);
+    }
+    if paths.is_empty() {
+        return Err(Failure::usage(
+            "no input: give a capture file (lyncscope FILE.pcapng) or - for standard input; see --help",
+        ));
+    }
+
+    let mut files = CaptureFiles::open(&paths)?;
+    // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
+    // report. Options that only make sense for a run to the end (-w, -c) keep the report.
+    let wants_run = cli.capture.write.is_some() || cli.capture.count.is_some();
+    let format = match cli.report {
+        Some(f) => f,
+        None if io::stdout().is_terminal() && !wants_run => {
+            let outcome = lyncscope_tui::run(files, &paths);
+            report_peak_rss();
+            return outcome.map_err(|message| Failure { code: 1, message });
+        }
+        None => ReportFormat::Text,
+    };
+    let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
+    // Ctrl-C / SIGTERM: stop reading, report what was read.
+    let stop = capture_cli::termination_flag();
+    let mut pipeline = Pipeline::new(cli.messages);
+    let mut read = 0u64;
+    let mut warnings = Vec::new();
+    while let Some(frame) = files.next_frame() {
+        match output.as_mut() {
+            Some(o) => pipeline.push_tapped(&frame, &mut o.writer),
+            None => pipeline.push(&frame),
+        }
+        read += 1;
+        if cli.capture.count.is_some_and(|c| read >= c) {
+            break;
+        }
+        if read.is_multiple_of(4096) && stop.load(Ordering::Relaxed) {
+            warnings.push(format!(
+                "interrupted after {read} packets; the report covers those"
+            ));
+            break;
+        }
+    }
+    match output.as_mut() {
+        Some(o) => pipeline.finish_tapped(&mut o.writer),
+        None => pipeline.finish(),
+    }
+    warnings.splice(0..0, files.warnings().iter().cloned());
+    let written = output.map(capture_cli::Output::close).transpose()?;
+    if let Some(w) = written.as_ref().and_then(capture_cli::write_warning) {
+        warnings.push(w);
+    }
+    for w in &warnings {
+        eprintln!("lyncscope: warning: {w}");
+    }
+
+    let input = ReportInput {
+        sources: files.source_names(),
+        warnings: &warnings,
+        messages: cli.messages,
+        live: None,
+        written: written.as_ref(),
+    };
+    let printed = print_report(format, &input, &pipeline);
+    // The analysis is freed by the process exit; walking it to free it piece by piece would
+    // only add time.
+    std::mem::forget(pipeline);
+    printed
+}
+
+/// Prints the report to standard output.
+fn print_report(
+    format: ReportFormat,
+    input: &ReportInput<'_>,
+    pipeline: &Pipeline,
+) -> Result<(), Failure> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let stats = pipeline.stats();
+    let written = match format {
+        ReportFormat::Json => report::json::write(&mut out, input, &stats, pipeline.analysis()),
+        ReportFormat::Text => report::text::write(&mut out, input, &stats, pipeline.analysis()),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: format!("writing the report: {e}"),
+        }),
+        Ok(()) => {
+            report_peak_rss();
+            Ok(())
+        }
+    }
+}
+
+/// With `LYNCSCOPE_PEAK_RSS=1`, prints the process's peak resident set (Linux) to stderr; the
+/// benchmark reads it.
+fn report_peak_rss() {
+    if std::env::var_os("LYNCSCOPE_PEAK_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        eprintln!("lyncscope: peak RSS {:.1} MB", kb as f64 / 1024.0);
+    }
+}

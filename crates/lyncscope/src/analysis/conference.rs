@@ -1,0 +1,1308 @@
+//! Conference analysis: the dialogs of every Lync / Skype for Business conference join,
+//! correlated by conference, and the first failed step with a reason a person can act on.
+//!
+//! A join has up to three steps, each its own SIP dialog with its own Call-ID
+//! (protocol.md §0): the **invitation** (INVITE with `application/ms-conf-invite+xml`, from the
+//! inviter), the **focus** (INVITE to the focus URI carrying C3P `addUser`, plus the roster
+//! SUBSCRIBE), and the **media** (INVITE to the A/V MCU, or another MCU such as IM `chat`).
+//! Dialogs are tied together by the conference key — (organizer, conference ID) from the focus
+//! or MCU URI, or from the invitation's `focus-uri` — never by their order, which varies.
+//!
+//! Dialogs are classified once, when they open; after that only messages of conference dialogs
+//! reach this module, so ordinary traffic costs one cheap test per dialog. Bodies are decoded
+//! only for the messages that matter here (the invitation, C3P, rosters, SDP of MCU INVITEs).
+
+use super::dialog::{Dialog, DialogKind};
+use crate::Timestamp;
+use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind};
+use crate::sip::conf_uri::{ConfUri, McuType};
+use crate::sip::message::{Hdr, Message};
+use crate::sip::uri::may_be_conference;
+use crate::transport::MsgContext;
+use ahash::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+/// Most conferences tracked (the default of [`super::Limits::conferences`]), and participants per
+/// conference; beyond, they are counted.
+pub(crate) const MAX_CONFERENCES: usize = 100_000;
+const MAX_PARTICIPANTS: usize = 10_000;
+/// RFC 3261 Timer B (64 × T1): an INVITE without a final response by then has timed out.
+const INVITE_TIMEOUT_MS: i64 = 32_000;
+/// Attempts remembered per MCU step.
+const MAX_ATTEMPTS: usize = 16;
+
+pub use lyncscope_base::join::{JoinState, JoinStep};
+
+/// The C3P exchange of a focus step.
+#[derive(Clone, Debug, Default)]
+pub struct C3pOutcome {
+    /// The command of the request (`addUser`).
+    pub request: Option<String>,
+    pub request_id: Option<String>,
+    /// The response code (`success`, `failure`, `pending`).
+    pub code: Option<std::borrow::Cow<'static, str>>,
+    /// The reason of a failure (`otherFailure`, …).
+    pub reason: Option<String>,
+}
+
+/// One dialog's part in a join.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub dialog: u32,
+    pub call_id: std::sync::Arc<str>,
+    pub request_frame: u64,
+    /// CSeq number of the initial request.
+    pub cseq: Option<u32>,
+    pub at: Timestamp,
+    /// Final status of the initial request, its reason phrase, and when it came.
+    pub status: Option<u16>,
+    pub reason_phrase: Option<std::borrow::Cow<'static, str>>,
+    pub answered_at: Option<Timestamp>,
+    /// The first diagnostics header of the final response (`ms-diagnostics`, then
+    /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
+    pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
+    pub c3p: Option<C3pOutcome>,
+    /// Media types offered (`audio`, `video`, `message`, …).
+    pub media: Vec<String>,
+    pub cryptoscale: bool,
+    /// ICE flavour of the offer (`rfc5245`, `draft6`).
+    pub ice: Option<&'static str>,
+    /// The offer was multipart/alternative (both ICE flavours).
+    pub multipart_offer: bool,
+    /// The dialog was ended (BYE, unsubscribe, terminated subscription), by whom: `participant`
+    /// or `server`; for an invitation, `inviter` or `invitee`.
+    pub ended_by: Option<&'static str>,
+    /// The initial request's body was read (a copy forwarded to the next hop is not read again).
+    offer_seen: bool,
+}
+
+impl Step {
+    fn new(dialog: u32, d: &Dialog, ctx: &MsgContext) -> Self {
+        Step {
+            dialog,
+            call_id: d.call_id.clone(),
+            request_frame: ctx.frame,
+            cseq: None,
+            at: d.first_time,
+            status: None,
+            reason_phrase: None,
+            answered_at: None,
+            diagnostic: None,
+            c3p: None,
+            media: Vec::new(),
+            cryptoscale: false,
+            ice: None,
+            multipart_offer: false,
+            ended_by: None,
+            offer_seen: false,
+        }
+    }
+
+    /// From the initial request to its final response; `None` when the capture did not see
+    /// the request (it started in the middle of the join), rather than a made-up 0.
+    pub fn setup_ms(&self) -> Option<i64> {
+        if !self.offer_seen {
+            return None;
+        }
+        self.answered_at.map(|t| t.millis_since(self.at))
+    }
+
+    /// A 2xx whose C3P result, if any, is neither `failure` nor `pending` (a lobby: not
+    /// admitted yet).
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+            && !matches!(self.c3p_code(), Some("failure") | Some("pending"))
+    }
+
+    pub fn c3p_code(&self) -> Option<&str> {
+        self.c3p.as_ref().and_then(|c| c.code.as_deref())
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Some(300..))
+            || self.c3p.as_ref().and_then(|c| c.code.as_deref()) == Some("failure")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Participant {
+    /// Address-of-record.
+    pub uri: String,
+    pub invited_by: Option<String>,
+    // Boxed: a participant is moved as its conference's list grows, and three inline steps
+    // would make that a kilobyte each.
+    pub invitation: Option<Box<Step>>,
+    pub focus: Option<Box<Step>>,
+    pub roster: Option<Box<Step>>,
+    /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
+    pub media: Vec<Step>,
+    /// Other MCUs (IM `chat`, application sharing, …), attempts in order.
+    pub mcus: Vec<(McuType, Step)>,
+    pub first_seen: Timestamp,
+}
+
+impl Participant {
+    fn new(uri: String, at: Timestamp) -> Self {
+        Participant {
+            uri,
+            invited_by: None,
+            invitation: None,
+            focus: None,
+            roster: None,
+            media: Vec::new(),
+            mcus: Vec::new(),
+            first_seen: at,
+        }
+    }
+
+    /// The A/V step to report: the last successful attempt, else the last attempt.
+    pub fn media_step(&self) -> Option<&Step> {
+        self.media
+            .iter()
+            .rev()
+            .find(|s| s.succeeded())
+            .or(self.media.last())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conference {
+    pub id: String,
+    /// `user@host` of the organizer as the URIs write it (the lookup key).
+    organizer_key: String,
+    pub organizer: String,
+    pub focus_uri: String,
+    pub subject: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// MCU types seen (focus, audio-video, chat, …) in the order first seen.
+    pub mcus: Vec<McuType>,
+    pub participants: Vec<Participant>,
+    /// The merged roster. Every participant subscribes and the focus sends each the same
+    /// state, so one subscription's documents are merged (the first seen, until it ends or
+    /// another delivers a full document after it ended); the others are counted as copies.
+    pub roster: Option<conference_info::Roster>,
+    /// The subscription dialog whose documents are merged, and whether it has ended.
+    roster_dialog: Option<u32>,
+    roster_dialog_ended: bool,
+    /// Documents of the other subscriptions (copies of the same state), not merged.
+    pub roster_copies: u32,
+    /// Copies since the merged subscription's last document (see `roster_document`).
+    copies_since_merged: u32,
+    /// Roster subscriptions seen in this conference.
+    roster_subscriptions: u32,
+    /// Roster documents that skipped versions, came out of order or could not be decoded.
+    pub roster_problems: u32,
+    /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
+    pub control: Vec<(u32, C3pOutcome)>,
+    /// Every dialog of the conference (its participants' steps, conference control), in the
+    /// order they opened (ascending ids).
+    pub dialogs: Vec<u32>,
+}
+
+impl Conference {
+    /// The merged roster, if any document was seen.
+    pub fn roster(&self) -> Option<&conference_info::Roster> {
+        self.roster.as_ref()
+    }
+
+    /// The participant's state, the first failed step and the reason, from the steps and the
+    /// roster evidence.
+    pub fn diagnose(&self, p: &Participant) -> (JoinState, Option<JoinStep>, Option<String>) {
+        let roster = self.roster();
+        let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
+        let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
+        // A rejoin starts a new session: MCU attempts before the latest focus attempt belong to
+        // an earlier one.
+        let since = p.focus.as_ref().map(|f| f.at);
+        let current = |s: &&Step| since.is_none_or(|t| s.at >= t);
+        let any_mcu_ok = p.media.iter().filter(current).any(Step::succeeded)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::succeeded);
+        let av_connected = connected("audio-video");
+        let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
+        // A stale roster (it missed updates) may show an old session: it does not outweigh a
+        // SIP failure of the current attempt; a current roster does (a retry may be missing
+        // from the capture).
+        let roster_current = roster.is_some_and(|r| !r.stale);
+        let media_failed = p.media.iter().filter(current).any(Step::failed)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::failed);
+
+        if let Some(inv) = &p.invitation {
+            let joined_anyway = p.focus.is_some() || any_mcu_ok;
+            if let (Some(code), false) = (inv.status.filter(|s| *s >= 300), joined_anyway) {
+                let who = &p.uri;
+                let reason = match code {
+                    603 | 600 | 486 => {
+                        format!("{who} declined the invitation: {}", status_text(inv))
+                    }
+                    487 => format!(
+                        "the invitation was cancelled before {who} answered: {}",
+                        status_text(inv)
+                    ),
+                    _ => format!(
+                        "the invitation to {who} failed: {}{}",
+                        status_text(inv),
+                        diag_text(inv)
+                    ),
+                };
+                let state = if matches!(code, 603 | 600 | 486) {
+                    JoinState::Declined
+                } else {
+                    JoinState::Failed
+                };
+                return (
+                    state,
+                    (state == JoinState::Failed).then_some(JoinStep::Invitation),
+                    Some(reason),
+                );
+            }
+        }
+        if let Some(f) = &p.focus {
+            if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
+                return (
+                    JoinState::Failed,
+                    Some(JoinStep::Focus),
+                    Some(focus_reason(f)),
+                );
+            }
+            if let Some(waited) = self.unanswered(f).filter(|_| !any_mcu_ok && !mcu_connected) {
+                return (
+                    JoinState::Failed,
+                    Some(JoinStep::Focus),
+                    Some(format!(
+                        "the conference focus never answered the join INVITE (no final response \
+                         in the {} s the capture shows after it: the INVITE timed out)",
+                        waited / 1000
+                    )),
+                );
+            }
+        }
+        let media = p.media_step();
+        let left = self.left(p);
+        if any_mcu_ok || (mcu_connected && (roster_current || !media_failed)) {
+            return (
+                if left {
+                    JoinState::Left
+                } else {
+                    JoinState::Joined
+                },
+                None,
+                None,
+            );
+        }
+        if let Some(m) = media.filter(|m| m.failed() && current(m)) {
+            return (
+                JoinState::Failed,
+                Some(JoinStep::Media),
+                Some(media_reason(m)),
+            );
+        }
+        if let Some(waited) = media
+            .filter(|m| current(m))
+            .and_then(|m| self.unanswered(m))
+        {
+            return (
+                JoinState::Failed,
+                Some(JoinStep::Media),
+                Some(format!(
+                    "the A/V MCU never answered the offer (no final response in the {} s the \
+                     capture shows after it: the INVITE timed out)",
+                    waited / 1000
+                )),
+            );
+        }
+        if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed() && current(&s)) {
+            let reason = format!(
+                "the {} MCU rejected the join: {}{}",
+                mcu_name(mcu),
+                status_text(s),
+                diag_text(s)
+            );
+            return (JoinState::Failed, Some(JoinStep::Media), Some(reason));
+        }
+        let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
+            || status_of("focus") == Some("connected");
+        if focus_ok {
+            return (
+                if left {
+                    JoinState::Left
+                } else {
+                    JoinState::FocusJoined
+                },
+                None,
+                None,
+            );
+        }
+        if p.focus
+            .as_ref()
+            .is_some_and(|f| f.c3p_code() == Some("pending"))
+        {
+            let reason = "the focus has not admitted the participant yet (C3P pending: waiting in the lobby)";
+            return (JoinState::Invited, None, Some(reason.to_string()));
+        }
+        (JoinState::Invited, None, None)
+    }
+
+    /// How long the conference's traffic went on after a step's INVITE that got no final
+    /// response, when that is past INVITE transaction timeout (RFC 3261 Timer B, 64 × T1 =
+    /// 32 s): the INVITE timed out. `None` while it could still be answered, or when the
+    /// capture did not see the request.
+    fn unanswered(&self, s: &Step) -> Option<i64> {
+        if !s.offer_seen || s.status.is_some() {
+            return None;
+        }
+        let waited = self.last_seen.millis_since(s.at);
+        (waited >= INVITE_TIMEOUT_MS).then_some(waited)
+    }
+
+    /// The participant left: a BYE ended the focus or media dialog, or the roster shows every
+    /// endpoint of theirs disconnected, the user deleted from it, or the conference deleted.
+    fn left(&self, p: &Participant) -> bool {
+        let bye = p.focus.as_ref().is_some_and(|s| s.ended_by.is_some())
+            && p.media_step().is_none_or(|s| s.ended_by.is_some());
+        let roster_gone = self.roster().is_some_and(|r| match r.user(&p.uri) {
+            Some(u) => {
+                !u.endpoints.is_empty()
+                    && u.endpoints
+                        .iter()
+                        .all(|e| e.status.as_deref() == Some("disconnected"))
+            }
+            None => r.deleted || r.departed(&p.uri),
+        });
+        bye || roster_gone
+    }
+}
+
+fn mcu_name(mcu: &McuType) -> &str {
+    match mcu {
+        McuType::AudioVideo => "A/V",
+        McuType::Chat => "IM",
+        McuType::ApplicationSharing => "application sharing",
+        other => other.as_str(),
+    }
+}
+
+fn status_text(s: &Step) -> String {
+    match (s.status, &s.reason_phrase) {
+        (Some(code), Some(phrase)) if !phrase.is_empty() => format!("{code} {phrase}"),
+        (Some(code), _) => code.to_string(),
+        (None, _) => "no final response".to_string(),
+    }
+}
+
+fn diag_text(s: &Step) -> String {
+    let Some((header, d)) = &s.diagnostic else {
+        return String::new();
+    };
+    let mut t = format!(", {header} {}", d.code);
+    if let Some(reason) = &d.reason {
+        t.push_str(&format!(" \"{reason}\""));
+    }
+    if let Some(source) = &d.source {
+        t.push_str(&format!(" from {source}"));
+    }
+    if let Some(meaning) = d.meaning() {
+        t.push_str(&format!(" ({meaning})"));
+    }
+    t
+}
+
+fn focus_reason(f: &Step) -> String {
+    match (&f.c3p, f.status) {
+        (Some(c), Some(200..=299)) if c.code.as_deref() == Some("failure") => format!(
+            "the focus accepted the SIP INVITE ({}) but refused the C3P {}: code=failure{}",
+            status_text(f),
+            c.request.as_deref().unwrap_or("request"),
+            c.reason
+                .as_ref()
+                .map(|r| format!(", reason={r}"))
+                .unwrap_or_default()
+        ),
+        _ => match not_a_rejection(f) {
+            Some(what) => format!(
+                "the join to the conference focus {what}: {}{}",
+                status_text(f),
+                diag_text(f)
+            ),
+            None => format!(
+                "the conference focus rejected the join: {}{}",
+                status_text(f),
+                diag_text(f)
+            ),
+        },
+    }
+}
+
+fn media_reason(m: &Step) -> String {
+    match not_a_rejection(m) {
+        Some(what) => format!(
+            "the join to the A/V MCU {what}: {}{}",
+            status_text(m),
+            diag_text(m)
+        ),
+        None => format!(
+            "the A/V MCU rejected the offer: {}{}",
+            status_text(m),
+            diag_text(m)
+        ),
+    }
+}
+
+/// Final statuses that are not the server refusing: the client's CANCEL (487) and a timeout
+/// (408), worded for "the join to X …".
+fn not_a_rejection(s: &Step) -> Option<&'static str> {
+    match s.status {
+        Some(487) => Some("was cancelled by the participant before it was answered"),
+        Some(408) => Some("timed out"),
+        _ => None,
+    }
+}
+
+/// What the analysis already read from a message, so the conference analysis does not parse
+/// the same headers again.
+#[derive(Clone, Copy, Debug)]
+pub struct Known<'a> {
+    /// The To tag.
+    pub to_tag: Option<&'a [u8]>,
+    /// CSeq number and method.
+    pub cseq: Option<(u32, &'a [u8])>,
+    /// What the Content-Type announces.
+    pub body_kind: Option<BodyKind>,
+}
+
+/// A conference URI as the classification needs it.
+#[derive(Clone, Debug)]
+struct KnownUri {
+    mcu: McuType,
+    /// The conference ID, as the conference list spells it once the conference is known.
+    id: Option<std::sync::Arc<str>>,
+    /// The conference, unless the URI has no ID or the conference was dropped by the bound.
+    conference: Option<u32>,
+}
+
+/// Most conference URI texts remembered (the memory is cleared when full), and the longest.
+const MAX_URI_CACHE: usize = 4096;
+const MAX_URI_TEXT: usize = 512;
+
+/// What a conference dialog is, set when it opens.
+#[derive(Clone, Copy, Debug)]
+struct Role {
+    conference: u32,
+    participant: Option<u32>,
+    kind: DialogKind,
+}
+
+/// Counters of the conference analysis.
+#[derive(Debug, Default, Clone)]
+pub struct ConferenceStats {
+    /// Conference bodies that could not be decoded.
+    pub bad_bodies: u64,
+    pub conferences_dropped: u64,
+    pub participants_dropped: u64,
+}
+
+pub struct Conferences {
+    list: Vec<Conference>,
+    /// Most conferences tracked; further ones are counted in `conferences_dropped`.
+    max: usize,
+    /// Conferences by a hash of (organizer, case-folded ID); collisions are told apart by
+    /// comparing the fields.
+    by_key: HashMap<u64, Vec<u32>, RandomState>,
+    hasher: RandomState,
+    /// The role of each conference dialog, indexed by dialog id (ids are dense: the analysis
+    /// numbers dialogs from 0), so the per-message lookup is one bounds-checked read.
+    roles: Vec<Option<Role>>,
+    /// Participants by (conference, hash of AOR) (see [`Conferences::participant`]).
+    participant_index: HashMap<(u32, u64), u32, RandomState>,
+    /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
+    uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
+    pub stats: ConferenceStats,
+}
+
+impl Default for Conferences {
+    fn default() -> Self {
+        Conferences {
+            list: Vec::new(),
+            max: MAX_CONFERENCES,
+            by_key: HashMap::default(),
+            hasher: RandomState::new(),
+            roles: Vec::new(),
+            participant_index: HashMap::default(),
+            uri_cache: HashMap::default(),
+            stats: ConferenceStats::default(),
+        }
+    }
+}
+
+impl Conferences {
+    pub fn list(&self) -> &[Conference] {
+        &self.list
+    }
+
+    /// Sets the most conferences tracked.
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// The conference (index in [`Conferences::list`]) a dialog belongs to, if any.
+    pub fn conference_of(&self, dialog: u32) -> Option<usize> {
+        self.roles
+            .get(dialog as usize)
+            .copied()
+            .flatten()
+            .map(|r| r.conference as usize)
+    }
+
+    /// Records a conference dialog's role and lists it in its conference.
+    fn assign(&mut self, dialog: u32, role: Role) {
+        let i = dialog as usize;
+        if self.roles.len() <= i {
+            self.roles.resize(i + 1, None);
+        }
+        if let Some(slot) = self.roles.get_mut(i) {
+            *slot = Some(role);
+        }
+        if let Some(conf) = self.list.get_mut(role.conference as usize) {
+            if conf.dialogs.last().is_none_or(|&d| d < dialog) {
+                conf.dialogs.push(dialog);
+            } else if let Err(at) = conf.dialogs.binary_search(&dialog) {
+                conf.dialogs.insert(at, dialog);
+            }
+        }
+    }
+
+    /// Decides, when a dialog opens, whether it belongs to a conference; sets its kind and
+    /// conference ID.
+    pub fn classify(
+        &mut self,
+        id: u32,
+        dialog: &mut Dialog,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        known: &Known<'_>,
+    ) {
+        let method = msg
+            .method()
+            .or_else(|| known.cseq.map(|c| c.1))
+            .unwrap_or_default();
+        let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
+        let is_request = msg.is_request();
+        // An invitation: the body names the conference.
+        if is(b"INVITE")
+            && is_request
+            && known.to_tag.is_none()
+            && known.body_kind == Some(BodyKind::ConfInvite)
+        {
+            self.open_invitation(id, dialog, ctx, msg);
+            return;
+        }
+        // A dialog with a conference: To (client → conference) or From (focus → client).
+        let toward = msg
+            .header(Hdr::To)
+            .filter(|v| may_be_conference(v))
+            .or_else(|| msg.request_uri().filter(|v| may_be_conference(v)));
+        let (conf, participant_hdr) = match toward {
+            Some(c) => (c, Hdr::From),
+            None => match msg.header(Hdr::From).filter(|v| may_be_conference(v)) {
+                Some(c) => (c, Hdr::To),
+                None => return,
+            },
+        };
+        let Some(uri) = self.known_uri(conf, ctx.time) else {
+            return;
+        };
+        let invite = is(b"INVITE");
+        let kind = match &uri.mcu {
+            McuType::FocusFactory => DialogKind::ConferenceControl,
+            McuType::Focus if invite => DialogKind::Focus,
+            McuType::AudioVideo if invite => DialogKind::Media,
+            _ if invite => DialogKind::Mcu,
+            _ if is(b"SUBSCRIBE") || is(b"NOTIFY") || is(b"BENOTIFY") => DialogKind::Roster,
+            _ => DialogKind::ConferenceControl,
+        };
+        dialog.kind = kind;
+        let Some(conf_id) = uri.id else {
+            return;
+        };
+        dialog.conference_id = Some(conf_id);
+        let Some(c) = uri.conference else {
+            return;
+        };
+        let participant = match kind {
+            // The server's announcement service joins like a client; it is not a participant
+            // (protocol.md §4.1).
+            _ if is_announcement_service(msg) => None,
+            DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
+                // The dialog already holds both ends' addresses of record.
+                let who = if participant_hdr == Hdr::From {
+                    &dialog.from
+                } else {
+                    &dialog.to
+                };
+                self.participant(c, who, ctx.time)
+            }
+            _ => None,
+        };
+        self.assign(
+            id,
+            Role {
+                conference: c,
+                participant,
+                kind,
+            },
+        );
+        let Some(conf) = self.list.get_mut(c as usize) else {
+            return;
+        };
+        if !conf.mcus.contains(&uri.mcu) {
+            conf.mcus.push(uri.mcu.clone());
+        }
+        let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else {
+            return;
+        };
+        let step = Step::new(id, dialog, ctx);
+        match kind {
+            DialogKind::Focus => p.focus = Some(Box::new(step)),
+            DialogKind::Roster => {
+                conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
+                p.roster = Some(Box::new(step));
+            }
+            DialogKind::Media => push_bounded(&mut p.media, step),
+            DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
+            _ => {}
+        }
+    }
+
+    fn open_invitation(
+        &mut self,
+        id: u32,
+        dialog: &mut Dialog,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+    ) {
+        dialog.kind = DialogKind::Invitation;
+        let invite = match conf_invite::parse_focus(msg.body()) {
+            Ok(i) => i,
+            Err(_) => {
+                self.stats.bad_bodies += 1;
+                return;
+            }
+        };
+        let Some(focus) = invite.focus_uri.as_deref() else {
+            return;
+        };
+        let Some(uri) = self.known_uri(focus.as_bytes(), ctx.time) else {
+            return;
+        };
+        let Some(conf_id) = uri.id else {
+            return;
+        };
+        dialog.conference_id = Some(conf_id);
+        let Some(c) = uri.conference else {
+            return;
+        };
+        let participant = self.participant(c, &dialog.to, ctx.time);
+        self.assign(
+            id,
+            Role {
+                conference: c,
+                participant,
+                kind: DialogKind::Invitation,
+            },
+        );
+        let Some(conf) = self.list.get_mut(c as usize) else {
+            return;
+        };
+        if conf.subject.is_none() {
+            conf.subject = invite.subject.clone().filter(|s| !s.is_empty());
+        }
+        if let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) {
+            p.invited_by = Some(dialog.from.to_string());
+            p.invitation = Some(Box::new(Step::new(id, dialog, ctx)));
+        }
+    }
+
+    /// The conference URI in `text` (a header value or a bare URI) with its conference, created
+    /// when first seen. Every dialog of a conference names the same URI in the same words, so
+    /// the answer is remembered by the exact text: a repeat costs one hash lookup instead of a
+    /// parse, a few allocations and the conference lookup.
+    fn known_uri(&mut self, text: &[u8], at: Timestamp) -> Option<KnownUri> {
+        if let Some(hit) = self.uri_cache.get(text) {
+            let hit = hit.clone();
+            if let Some(conf) = hit.conference.and_then(|c| self.list.get_mut(c as usize)) {
+                conf.last_seen = conf.last_seen.max(at);
+            }
+            return Some(hit);
+        }
+        let uri = match std::str::from_utf8(text) {
+            Ok(text) => ConfUri::parse(text),
+            Err(_) => ConfUri::parse(&String::from_utf8_lossy(text)),
+        }?;
+        let conference = match uri.id.as_deref() {
+            Some(id) => self.conference(&uri, id, at),
+            None => None,
+        };
+        // Dialogs name their conference as the conference list does, whatever case this URI
+        // spells the ID in (IDs match ignoring case), so reports can be joined on the ID.
+        let id = match conference.and_then(|c| self.list.get(c as usize)) {
+            Some(conf) => Some(conf.id.as_str().into()),
+            None => uri.id.map(std::sync::Arc::from),
+        };
+        let known = KnownUri {
+            id,
+            mcu: uri.mcu,
+            conference,
+        };
+        // A dropped conference (over the bound) is looked up again, so every drop is counted;
+        // long texts are not kept (a header may be 64 KB: 4096 of them would be 256 MB).
+        if (known.conference.is_some() || known.id.is_none()) && text.len() <= MAX_URI_TEXT {
+            if self.uri_cache.len() >= MAX_URI_CACHE {
+                self.uri_cache.clear();
+            }
+            self.uri_cache.insert(text.into(), known.clone());
+        }
+        Some(known)
+    }
+
+    /// The conference of (organizer, ID), created when first seen. IDs are matched ignoring
+    /// case (protocol.md §1.4: observed IDs are upper case; a case-folded match is safer).
+    fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
+        let hash = {
+            let mut h = self.hasher.build_hasher();
+            h.write(uri.organizer.as_bytes());
+            h.write_u8(0);
+            for b in id.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+            h.finish()
+        };
+        let found = self.by_key.get(&hash).and_then(|candidates| {
+            candidates.iter().copied().find(|&c| {
+                self.list.get(c as usize).is_some_and(|conf| {
+                    conf.organizer_key == uri.organizer && conf.id.eq_ignore_ascii_case(id)
+                })
+            })
+        });
+        if let Some(c) = found {
+            if let Some(conf) = self.list.get_mut(c as usize) {
+                conf.last_seen = conf.last_seen.max(at);
+            }
+            return Some(c);
+        }
+        if self.list.len() >= self.max {
+            self.stats.conferences_dropped += 1;
+            return None;
+        }
+        let c = self.list.len() as u32;
+        self.list.push(Conference {
+            id: id.to_string(),
+            organizer_key: uri.organizer.clone(),
+            organizer: uri.organizer_aor(),
+            focus_uri: uri.focus_uri(),
+            subject: None,
+            first_seen: at,
+            last_seen: at,
+            mcus: Vec::new(),
+            participants: Vec::new(),
+            roster: None,
+            roster_dialog: None,
+            roster_dialog_ended: false,
+            roster_copies: 0,
+            copies_since_merged: 0,
+            roster_subscriptions: 0,
+            roster_problems: 0,
+            control: Vec::new(),
+            dialogs: Vec::new(),
+        });
+        self.by_key.entry(hash).or_default().push(c);
+        Some(c)
+    }
+
+    /// The participant of conference `c` with this AOR, added when new. Found by a hash of
+    /// (conference, AOR): a large conference gets a dialog per participant and step, and a
+    /// scan of its participant list for each would be quadratic.
+    fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
+        let key = (c, self.hasher.hash_one(uri));
+        let conf = self.list.get_mut(c as usize)?;
+        let indexed = self.participant_index.get(&key).copied();
+        if let Some(i) = indexed.filter(|&i| {
+            conf.participants
+                .get(i as usize)
+                .is_some_and(|p| p.uri == uri)
+        }) {
+            return Some(i);
+        }
+        if indexed.is_some() {
+            // Two AORs with one hash: the index holds the other; look the slow way.
+            if let Some(i) = conf.participants.iter().position(|p| p.uri == uri) {
+                return Some(i as u32);
+            }
+        }
+        if conf.participants.len() >= MAX_PARTICIPANTS {
+            self.stats.participants_dropped += 1;
+            return None;
+        }
+        conf.participants
+            .push(Participant::new(uri.to_string(), at));
+        let i = conf.participants.len() as u32 - 1;
+        self.participant_index.entry(key).or_insert(i);
+        Some(i)
+    }
+
+    /// A message of a conference dialog (retransmissions excluded).
+    ///
+    /// `from_initiator`: the message's From tag is that of the request that opened the dialog
+    /// (the participant, for focus / roster / MCU dialogs; the inviter, for an invitation).
+    pub fn message(
+        &mut self,
+        id: u32,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        known: &Known<'_>,
+        from_initiator: bool,
+    ) {
+        let Some(&Some(role)) = self.roles.get(id as usize) else {
+            return;
+        };
+        let Some(conf) = self.list.get_mut(role.conference as usize) else {
+            return;
+        };
+        conf.last_seen = conf.last_seen.max(ctx.time);
+        let method = msg.method();
+        // Without a body, a provisional response or an ACK changes nothing of a join.
+        if known.body_kind.is_none()
+            && (msg.status().is_some_and(|s| s < 200)
+                || method.is_some_and(|m| m.eq_ignore_ascii_case(b"ACK")))
+        {
+            return;
+        }
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
+        let cseq_method = known.cseq.map(|c| c.1);
+        let body_kind = known.body_kind;
+
+        // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
+        if body_kind == Some(BodyKind::ConferenceInfo) && !msg.body().is_empty() {
+            roster_document(conf, id, msg.body(), &mut self.stats);
+        }
+        let ends_subscription = subscription_ends(msg);
+        if role.kind == DialogKind::Roster && conf.roster_dialog == Some(id) && ends_subscription {
+            conf.roster_dialog_ended = true;
+        }
+        // C3P outside the join INVITE (INFO, SERVICE): remember the command and its outcome.
+        if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
+            if let Ok(c) = c3p::parse_outcome(msg.body()) {
+                record_control(conf, id, &c);
+            }
+        }
+        let Some(p) = role
+            .participant
+            .and_then(|i| conf.participants.get_mut(i as usize))
+        else {
+            return;
+        };
+        let step = match role.kind {
+            // A newer dialog of the same kind replaced the step: an older one's messages
+            // (a first device, an earlier inviter) must not change it.
+            DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
+            DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
+            DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
+            DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
+            DialogKind::Mcu => p
+                .mcus
+                .iter_mut()
+                .rev()
+                .find(|(_, s)| s.dialog == id)
+                .map(|(_, s)| s),
+            _ => None,
+        };
+        let Some(step) = step else { return };
+        let expected: &[u8] = if role.kind == DialogKind::Roster {
+            b"SUBSCRIBE"
+        } else {
+            b"INVITE"
+        };
+        let cseq = known.cseq.map(|c| c.0);
+        if let Some(m) = method {
+            if m.eq_ignore_ascii_case(expected) && known.to_tag.is_none() {
+                // The same request again with a higher CSeq (after a 401/407 challenge, a 422,
+                // a redirect): a new attempt, whose outcome replaces a failure.
+                if let (Some(old), Some(new)) = (step.cseq, cseq) {
+                    if new > old {
+                        step.cseq = Some(new);
+                        if step.failed() {
+                            step.status = None;
+                            step.reason_phrase = None;
+                            step.answered_at = None;
+                            step.diagnostic = None;
+                            if let Some(c) = step.c3p.as_mut() {
+                                c.code = None;
+                                c.reason = None;
+                            }
+                        }
+                    }
+                }
+                step.cseq = step.cseq.or(cseq);
+                if !step.offer_seen {
+                    step.offer_seen = true;
+                    step.request_frame = ctx.frame;
+                    offer(step, msg, body_kind, &mut self.stats);
+                }
+            } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
+                step.ended_by = Some(match (role.kind, from_initiator) {
+                    (DialogKind::Invitation, true) => "inviter",
+                    (DialogKind::Invitation, false) => "invitee",
+                    (_, true) => "participant",
+                    (_, false) => "server",
+                });
+            }
+        } else if let Some(status) = msg.status() {
+            let outcome = status >= 200
+                && is(cseq_method, expected)
+                && (step.cseq.is_none() || step.cseq == cseq);
+            if outcome {
+                step.cseq = step.cseq.or(cseq);
+                final_response(step, status, ctx, msg, body_kind);
+            }
+        }
+    }
+}
+
+/// True for a request of Lync's conferencing announcement service (by its User-Agent).
+fn is_announcement_service(msg: &Message<'_>) -> bool {
+    static SERVICE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| {
+            memchr::memmem::Finder::new(b"Conferencing_Announcement_Service")
+        });
+    msg.header(Hdr::UserAgent)
+        .is_some_and(|ua| SERVICE.find(ua).is_some())
+}
+
+/// An unsubscribe (SUBSCRIBE with `Expires: 0`) or a NOTIFY that terminates the subscription.
+fn subscription_ends(msg: &Message<'_>) -> bool {
+    let Some(m) = msg.method() else { return false };
+    if m.eq_ignore_ascii_case(b"SUBSCRIBE") {
+        return msg
+            .header(Hdr::Expires)
+            .is_some_and(|v| crate::sip::message::trim(v) == b"0");
+    }
+    if !(m.eq_ignore_ascii_case(b"NOTIFY") || m.eq_ignore_ascii_case(b"BENOTIFY")) {
+        return false;
+    }
+    // Every roster NOTIFY comes here. The usual spellings (RFC 6665's, and the lower case
+    // Lync servers send) are found with a vector search; others (header names ignore case)
+    // take the walk over the header lines.
+    static USUAL: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| {
+            [
+                memchr::memmem::Finder::new(b"\nsubscription-state:"),
+                memchr::memmem::Finder::new(b"\nSubscription-State:"),
+            ]
+        });
+    let block = msg.header_block();
+    let value = match USUAL.iter().find_map(|f| f.find(block)) {
+        Some(at) => {
+            let line = block.get(at + 20..).unwrap_or_default();
+            line.get(..memchr::memchr(b'\n', line).unwrap_or(line.len()))
+        }
+        None => msg
+            .headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(b"Subscription-State"))
+            .map(|(_, v)| v),
+    };
+    value.is_some_and(|v| {
+        let v = crate::sip::message::trim(v);
+        v.len() >= 10
+            && v.get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"terminated"))
+    })
+}
+
+/// Merges a conference-info document when it belongs to the merged subscription (see
+/// [`Conference::roster`]); copies sent to the other subscribers are only counted.
+fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut ConferenceStats) {
+    let merge = match conf.roster_dialog {
+        None => true,
+        Some(d) if d == dialog => {
+            conf.copies_since_merged = 0;
+            true
+        }
+        // The merged subscription ended: take over with the next full document.
+        Some(_) if conf.roster_dialog_ended && declares_full(body) => true,
+        Some(_) => {
+            // The merged subscription went quiet while the others kept receiving updates
+            // (its client left without unsubscribing, or its NOTIFYs were not captured): each
+            // update goes to every subscriber, so after two rounds of copies without one of
+            // its own, follow this subscription instead of freezing.
+            conf.copies_since_merged += 1;
+            conf.copies_since_merged > 2 * conf.roster_subscriptions + 2
+        }
+    };
+    if !merge {
+        conf.roster_copies += 1;
+        return;
+    }
+    let doc = match conference_info::parse(body) {
+        Ok(doc) => doc,
+        Err(_) => {
+            conf.roster_problems += 1;
+            stats.bad_bodies += 1;
+            return;
+        }
+    };
+    if conf.roster_dialog != Some(dialog) {
+        // A new subscription numbers its versions afresh; what the roster knows (who left)
+        // is kept, and a partial start leaves it stale until a full document.
+        if let Some(r) = conf.roster.as_mut() {
+            r.follow_new_subscription(doc.state != conference_info::State::Full);
+        }
+        conf.roster_dialog = Some(dialog);
+        conf.roster_dialog_ended = false;
+        conf.copies_since_merged = 0;
+    }
+    if conf.subject.is_none() {
+        conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
+    }
+    let roster = conf.roster.get_or_insert_with(conference_info::Roster::new);
+    let applied = roster.apply_owned(doc);
+    use conference_info::Applied;
+    if !matches!(applied, Applied::Full | Applied::Partial | Applied::Deleted) {
+        conf.roster_problems += 1;
+    }
+}
+
+/// True if the root element of a conference-info document says `state="full"` (read from the
+/// first bytes, without parsing the document).
+fn declares_full(body: &[u8]) -> bool {
+    let head = body.get(..body.len().min(1024)).unwrap_or(body);
+    static FULL: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| {
+            [
+                memchr::memmem::Finder::new(b"state=\"full\""),
+                memchr::memmem::Finder::new(b"state='full'"),
+            ]
+        });
+    FULL.iter().any(|f| f.find(head).is_some())
+}
+
+fn push_bounded(v: &mut Vec<Step>, s: Step) {
+    if v.len() >= MAX_ATTEMPTS {
+        v.remove(0);
+    }
+    v.push(s);
+}
+
+/// Records the final response of a step's initial request (a 2xx of any fork wins).
+fn final_response(
+    step: &mut Step,
+    status: u16,
+    ctx: &MsgContext,
+    msg: &Message<'_>,
+    kind: Option<BodyKind>,
+) {
+    // A 2xx of any fork wins, then a 6xx (RFC 3261 §16.7: global failures outrank the 487 of
+    // cancelled forks); a copy of the same response forwarded by the next hop adds nothing.
+    let rank = |s: u16| match s {
+        200..=299 => 3,
+        600..=699 => 2,
+        _ => 1,
+    };
+    if step
+        .status
+        .is_some_and(|s| rank(s) > rank(status) || s == status)
+    {
+        return;
+    }
+    step.status = Some(status);
+    step.answered_at = Some(ctx.time);
+    if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
+        step.reason_phrase = Some(reason_phrase(status, reason));
+    }
+    step.diagnostic = diagnostic(msg);
+    if kind == Some(BodyKind::C3p) {
+        if let Ok(c) = c3p::parse_outcome(msg.body()) {
+            let o = step.c3p.get_or_insert_with(C3pOutcome::default);
+            o.request.get_or_insert(c.command);
+            o.code = c.code.as_ref().map(code_text);
+            o.reason = c.reason;
+        }
+    }
+}
+
+/// A C3P response code as text; the three defined codes are shared, not copied.
+fn code_text(code: &c3p::C3pCode) -> std::borrow::Cow<'static, str> {
+    use c3p::C3pCode;
+    match code {
+        C3pCode::Success => "success".into(),
+        C3pCode::Failure => "failure".into(),
+        C3pCode::Pending => "pending".into(),
+        C3pCode::Other(s) => s.clone().into(),
+    }
+}
+
+/// The reason phrase as sent; the usual phrase of a status is shared, not copied.
+fn reason_phrase(status: u16, reason: &[u8]) -> std::borrow::Cow<'static, str> {
+    const USUAL: &[(u16, &str)] = &[
+        (200, "OK"),
+        (202, "Accepted"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (404, "Not Found"),
+        (407, "Proxy Authentication Required"),
+        (408, "Request Timeout"),
+        (480, "Temporarily Unavailable"),
+        (481, "Call/Transaction Does Not Exist"),
+        (486, "Busy Here"),
+        (487, "Request Terminated"),
+        (488, "Not Acceptable Here"),
+        (500, "Server Internal Error"),
+        (503, "Service Unavailable"),
+        (603, "Decline"),
+    ];
+    match USUAL
+        .iter()
+        .find(|(s, p)| *s == status && p.as_bytes() == reason)
+    {
+        Some((_, p)) => std::borrow::Cow::Borrowed(p),
+        None => std::borrow::Cow::Owned(String::from_utf8_lossy(reason).into_owned()),
+    }
+}
+
+/// The first diagnostics header of a response.
+fn diagnostic(msg: &Message<'_>) -> Option<(&'static str, diagnostics::Diagnostic)> {
+    [
+        (Hdr::MsDiagnostics, "ms-diagnostics"),
+        (Hdr::MsDiagnosticsPublic, "ms-diagnostics-public"),
+        (Hdr::MsClientDiagnostics, "ms-client-diagnostics"),
+    ]
+    .into_iter()
+    .find_map(|(h, name)| {
+        let v = msg.header(h)?;
+        diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (name, d))
+    })
+}
+
+/// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join.
+fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut ConferenceStats) {
+    match kind {
+        Some(BodyKind::C3p) => match c3p::parse_outcome(msg.body()) {
+            Ok(c) => {
+                step.c3p = Some(C3pOutcome {
+                    request: Some(c.command),
+                    request_id: c.request_id,
+                    code: None,
+                    reason: None,
+                });
+            }
+            Err(_) => stats.bad_bodies += 1,
+        },
+        Some(BodyKind::Sdp) => describe_sdp(step, msg.body()),
+        Some(BodyKind::Multipart) => {
+            let ct = msg
+                .header(Hdr::ContentType)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            match multipart::parse(msg.body(), &ct) {
+                Ok(parts) => {
+                    step.multipart_offer = true;
+                    if let Some(part) = multipart::select_sdp(&parts) {
+                        describe_sdp(step, part.body);
+                    }
+                }
+                Err(_) => stats.bad_bodies += 1,
+            }
+        }
+        _ => {}
+    }
+}
+
+fn describe_sdp(step: &mut Step, body: &[u8]) {
+    let summary = sdp::summarize(body);
+    step.media = summary.media.iter().map(|m| m.to_string()).collect();
+    step.cryptoscale = summary.cryptoscale;
+    step.ice = match summary.ice {
+        Some(sdp::IceFlavour::Rfc5245) => Some("rfc5245"),
+        Some(sdp::IceFlavour::Draft6) => Some("draft6"),
+        _ => None,
+    };
+}
+
+fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
+    let outcome = |c: &c3p::C3p| C3pOutcome {
+        request: Some(c.command.clone()),
+        request_id: c.request_id.clone(),
+        code: c.code.as_ref().map(code_text),
+        reason: c.reason.clone(),
+    };
+    match c.kind {
+        c3p::C3pKind::Request => {
+            if conf.control.len() < 10_000 {
+                conf.control.push((dialog, outcome(c)));
+            }
+        }
+        c3p::C3pKind::Response => {
+            // Responses are matched to their request by requestId, whatever SIP carried them;
+            // every client numbers its own requests, so one of the same dialog comes first.
+            let open = |o: &C3pOutcome| {
+                o.request_id.is_some() && o.request_id == c.request_id && o.code.is_none()
+            };
+            let matched = conf
+                .control
+                .iter()
+                .rposition(|(d, o)| *d == dialog && open(o))
+                .or_else(|| conf.control.iter().rposition(|(_, o)| open(o)));
+            let full = conf.control.len() >= 10_000;
+            match matched.and_then(|i| conf.control.get_mut(i)) {
+                Some((_, o)) => {
+                    o.code = c.code.as_ref().map(code_text);
+                    o.reason = c.reason.clone();
+                }
+                None if !full => conf.control.push((dialog, outcome(c))),
+                None => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::frame_stream;
+
+    fn ends(headers: &str) -> bool {
+        let text = format!(
+            "NOTIFY sip:a@b SIP/2.0\r\n{headers}Call-ID: 1\r\nCSeq: 2 NOTIFY\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (msg, _) = frame_stream(text.as_bytes()).expect("frames");
+        subscription_ends(&msg)
+    }
+
+    #[test]
+    fn a_terminated_subscription_is_seen_in_any_spelling_and_position() {
+        assert!(ends(
+            "Via: x\r\nsubscription-state: terminated;reason=timeout\r\n"
+        ));
+        assert!(ends("Via: x\r\nSubscription-State: terminated\r\n"));
+        assert!(
+            ends("Subscription-State: terminated\r\n"),
+            "first header line"
+        );
+        assert!(ends(
+            "Via: x\r\nSUBSCRIPTION-STATE:  Terminated ;reason=noresource\r\n"
+        ));
+        assert!(ends("Via: x\r\nSubscription-state: terminated\r\n"));
+        assert!(!ends(
+            "Via: x\r\nsubscription-state: active;expires=3600\r\n"
+        ));
+        assert!(!ends("Via: x\r\nX-Subscription-State: terminated\r\n"));
+        assert!(!ends("Via: x\r\n"));
+    }
+}

@@ -1,0 +1,221 @@
+//! A SIP dialog: the messages of one Call-ID and initiator tag, with its transactions.
+//!
+//! Transactions are told apart by CSeq and the top Via branch; a message whose transaction key
+//! was seen before is a retransmission. The final status of the initial request and a
+//! sngrep-like state (setup, in call, completed, rejected, …) are derived as messages arrive.
+
+use super::symbols::{Sym, Symbols};
+use super::StartKind;
+use crate::Timestamp;
+use crate::sip::message::{Hdr, Message};
+use crate::sip::uri::aor_bytes;
+use crate::transport::MsgContext;
+
+/// Transaction keys remembered per dialog for retransmission detection.
+const MAX_SEEN: usize = 64;
+
+/// What a dialog is for (conference analysis refines `Other`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum DialogKind {
+    /// INVITE carrying a conference invitation (`application/ms-conf-invite+xml`).
+    Invitation,
+    /// INVITE to a conference focus (C3P `addUser`).
+    Focus,
+    /// SUBSCRIBE to a focus, `Event: conference`, and its NOTIFYs.
+    Roster,
+    /// INVITE to the A/V MCU.
+    Media,
+    /// INVITE to another MCU (IM `chat`, application sharing, …).
+    Mcu,
+    /// Other conference control (SERVICE to the focus factory, INFO outside a focus dialog, …).
+    ConferenceControl,
+    #[default]
+    Other,
+}
+
+impl DialogKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialogKind::Invitation => "invitation",
+            DialogKind::Focus => "focus",
+            DialogKind::Roster => "roster",
+            DialogKind::Media => "media",
+            DialogKind::Mcu => "mcu",
+            DialogKind::ConferenceControl => "conference-control",
+            DialogKind::Other => "other",
+        }
+    }
+}
+
+/// Where a dialog stands, in the manner of sngrep's call states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DialogState {
+    /// Initial request sent, no final response yet.
+    #[default]
+    Setup,
+    /// INVITE answered with 2xx and not ended.
+    InCall,
+    /// Ended by BYE (INVITE) or answered with 2xx (other methods).
+    Completed,
+    /// CANCEL or 487.
+    Cancelled,
+    /// 486 / 600.
+    Busy,
+    /// 3xx.
+    Diverted,
+    /// Any other final failure.
+    Rejected,
+}
+
+impl DialogState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialogState::Setup => "setup",
+            DialogState::InCall => "in-call",
+            DialogState::Completed => "completed",
+            DialogState::Cancelled => "cancelled",
+            DialogState::Busy => "busy",
+            DialogState::Diverted => "diverted",
+            DialogState::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Dialog {
+    /// Shared with the conference steps of this dialog.
+    pub call_id: std::sync::Arc<str>,
+    /// From tag of the request that opened the dialog.
+    pub initiator_tag: Box<str>,
+    /// Address-of-record of the initiator (From) and of the peer (To).
+    pub from: Box<str>,
+    pub to: Box<str>,
+    /// Method of the initial request (or of the CSeq if the capture starts with a response).
+    pub method: Sym,
+    pub kind: DialogKind,
+    pub conference_id: Option<std::sync::Arc<str>>,
+    /// Final status of the initial request (a 2xx of any fork wins).
+    pub final_status: Option<u16>,
+    pub state: DialogState,
+    /// Messages, retransmissions not counted.
+    pub messages: u32,
+    pub retransmissions: u32,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_time: Timestamp,
+    pub last_time: Timestamp,
+    /// Time of the final response to the initial request.
+    pub answered_at: Option<Timestamp>,
+    initial_cseq: Option<u32>,
+    seen: Vec<u64>,
+    pub(crate) next_same_call_id: Option<u32>,
+}
+
+impl Dialog {
+    pub(crate) fn open(
+        call_id: &[u8],
+        from_tag: &[u8],
+        msg: &Message<'_>,
+        method: Sym,
+        cseq: Option<(u32, Sym)>,
+        ctx: &MsgContext,
+    ) -> Self {
+        let aor = |h| {
+            msg.header(h)
+                .map(aor_bytes)
+                .unwrap_or_default()
+                .into_boxed_str()
+        };
+        Dialog {
+            call_id: String::from_utf8_lossy(call_id).into(),
+            initiator_tag: String::from_utf8_lossy(from_tag).into(),
+            from: aor(Hdr::From),
+            to: aor(Hdr::To),
+            method,
+            kind: DialogKind::Other,
+            conference_id: None,
+            final_status: None,
+            state: DialogState::Setup,
+            messages: 0,
+            retransmissions: 0,
+            first_frame: ctx.frame,
+            last_frame: ctx.frame,
+            first_time: ctx.time,
+            last_time: ctx.time,
+            answered_at: None,
+            initial_cseq: cseq.map(|c| c.0),
+            seen: Vec::new(),
+            next_same_call_id: None,
+        }
+    }
+
+    /// Adds a message; returns true if it is a retransmission.
+    pub(crate) fn observe(
+        &mut self,
+        ctx: &MsgContext,
+        has_to_tag: bool,
+        start: StartKind,
+        cseq: Option<(u32, Sym)>,
+        key: u64,
+        symbols: &Symbols,
+    ) -> bool {
+        self.last_frame = self.last_frame.max(ctx.frame);
+        self.last_time = self.last_time.max(ctx.time);
+        if self.seen.contains(&key) {
+            self.retransmissions += 1;
+            return true;
+        }
+        if self.seen.len() >= MAX_SEEN {
+            self.seen.remove(0);
+        }
+        self.seen.push(key);
+        self.messages += 1;
+        let is_initial =
+            cseq.is_some_and(|(n, m)| Some(n) == self.initial_cseq && m == self.method);
+        let method = |s: Sym| symbols.name(s);
+        match start {
+            StartKind::Response(status) if status >= 200 && is_initial => {
+                if self.final_status.is_none_or(|f| !(200..300).contains(&f)) {
+                    self.final_status = Some(status);
+                    self.answered_at = Some(ctx.time);
+                    self.state = state_after_final(status, method(self.method));
+                }
+            }
+            StartKind::Request(sym) if sym == self.method && !has_to_tag => {
+                // The same request again with a higher CSeq and no To tag: a new attempt, e.g.
+                // after a 401/407 challenge. Its outcome is the dialog's outcome.
+                if let Some((n, _)) = cseq {
+                    if self.initial_cseq.is_some_and(|i| n > i) {
+                        self.initial_cseq = Some(n);
+                        if self.final_status.is_some_and(|f| f >= 300) {
+                            self.final_status = None;
+                            self.answered_at = None;
+                            self.state = DialogState::Setup;
+                        }
+                    }
+                }
+            }
+            StartKind::Request(m) => {
+                let m = method(m);
+                if m.eq_ignore_ascii_case("BYE") && self.state != DialogState::Setup {
+                    self.state = DialogState::Completed;
+                } else if m.eq_ignore_ascii_case("CANCEL") && self.state == DialogState::Setup {
+                    self.state = DialogState::Cancelled;
+                }
+            }
+            StartKind::Response(_) => {}
+        }
+        false
+    }
+}
+
+fn state_after_final(status: u16, method: &str) -> DialogState {
+    match status {
+        200..=299 if method.eq_ignore_ascii_case("INVITE") => DialogState::InCall,
+        200..=299 => DialogState::Completed,
+        300..=399 => DialogState::Diverted,
+        487 => DialogState::Cancelled,
+        486 | 600 => DialogState::Busy,
+        _ => DialogState::Rejected,
+    }
+}

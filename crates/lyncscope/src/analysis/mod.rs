@@ -1,0 +1,772 @@
+//! Analysis: what the SIP messages of a capture mean together.
+//!
+//! [`Analysis`] receives every framed message (it is the transport layer's [`SipSink`]) and
+//! keeps:
+//!
+//! * a compact [`MessageRecord`] per message (numbers and interned strings, no message bytes);
+//! * the [`Dialog`]s, found by Call-ID and tags, with transactions by CSeq and top-Via branch so
+//!   that retransmissions are recognised: they stay visible in the message list but are not
+//!   counted as new messages of their dialog;
+//! * the final status of each dialog's initial request.
+//!
+//! It is incremental: a file and a live capture feed it the same way, and it can be read at any
+//! moment. Every map that input can grow is bounded, and what is dropped is counted.
+
+pub mod conference;
+pub mod dialog;
+pub mod store;
+pub mod symbols;
+
+pub use conference::{Conference, Conferences, JoinState, JoinStep, Participant, Step};
+pub use dialog::{Dialog, DialogKind, DialogState};
+pub use store::MessageStore;
+pub use symbols::{Sym, Symbols};
+
+use crate::Timestamp;
+use crate::sip::body::BodyKind;
+use crate::sip::message::{ContentLength, Message};
+use crate::transport::{MsgContext, SipSink, Transport};
+use ahash::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::SocketAddr;
+
+/// Most dialogs tracked; messages of further Call-IDs are still recorded, without a dialog.
+const MAX_DIALOGS: usize = 4_000_000;
+/// Most dialogs under one Call-ID (forks); see [`Analysis::track_dialog`].
+const MAX_DIALOGS_PER_CALL_ID: usize = 64;
+/// Most messages recorded; beyond, messages are counted but not listed.
+const MAX_MESSAGES: usize = 50_000_000;
+/// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
+const CHANGE_LOG: usize = 1 << 18;
+
+/// How much the analysis keeps; beyond each bound, what does not fit is counted
+/// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
+/// [`ConferenceStats::conferences_dropped`](conference::ConferenceStats)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages listed (and, with the message store, stored); further ones are only counted.
+    pub messages: usize,
+    /// Dialogs tracked; messages of further dialogs are listed without a dialog.
+    pub dialogs: usize,
+    /// Conferences tracked.
+    pub conferences: usize,
+}
+
+impl Default for Limits {
+    /// The bounds for reading files: far beyond any capture a person opens.
+    fn default() -> Self {
+        Limits {
+            messages: MAX_MESSAGES,
+            dialogs: MAX_DIALOGS,
+            conferences: conference::MAX_CONFERENCES,
+        }
+    }
+}
+
+/// The dialogs touched by recent messages, in order, for views that keep state derived from
+/// the analysis (a filtered list must look at a row again when its dialog or conference
+/// changed). A bounded ring: a reader that fell behind by more than its capacity is told so and
+/// looks at everything again.
+#[derive(Default)]
+struct ChangeLog {
+    ids: std::collections::VecDeque<u32>,
+    /// Sequence number of `ids[0]`.
+    start: u64,
+}
+
+impl ChangeLog {
+    fn push(&mut self, dialog: u32) {
+        if self.ids.len() >= CHANGE_LOG {
+            self.ids.pop_front();
+            self.start += 1;
+        }
+        self.ids.push_back(dialog);
+    }
+
+    fn end(&self) -> u64 {
+        self.start + self.ids.len() as u64
+    }
+}
+
+/// A request's method or a response's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartKind {
+    Request(Sym),
+    Response(u16),
+}
+
+/// One SIP message, as the report and the views need it.
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    /// The frame that completed the message.
+    pub frame: u64,
+    /// The first frame that carried part of it (see [`MsgContext::first_frame`]).
+    pub first_frame: u64,
+    pub time: Timestamp,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    pub start: StartKind,
+    /// CSeq number and method, when the CSeq header parses.
+    pub cseq: Option<(u32, Sym)>,
+    /// The CSeq text as written, kept only when it is not `<number> <method>` (damaged or
+    /// oddly spaced values are shown as they are).
+    pub cseq_raw: Option<Box<str>>,
+    pub content_type: Option<Sym>,
+    pub dialog: Option<u32>,
+    pub retransmission: bool,
+    /// The message's size in bytes.
+    pub size: u32,
+    pub ip_reassembled: bool,
+    pub reassembled: bool,
+    pub icmp_quoted: bool,
+    /// `LINKTYPE_*` of the frame that completed the message.
+    pub link_type: u32,
+}
+
+impl MessageRecord {
+    /// The CSeq as text: as written when it is unusual, else rebuilt from its parts.
+    pub fn cseq_text(&self, symbols: &Symbols) -> Option<String> {
+        match (&self.cseq_raw, self.cseq) {
+            (Some(raw), _) => Some(raw.to_string()),
+            (None, Some((n, m))) => Some(format!("{n} {}", symbols.name(m))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Counters of the analysis.
+#[derive(Debug, Default, Clone)]
+pub struct AnalysisStats {
+    pub sip_messages: u64,
+    pub sip_requests: u64,
+    pub sip_responses: u64,
+    pub retransmissions: u64,
+    /// Messages dissected with defects: no Call-ID, no usable CSeq, header lines without a colon,
+    /// an invalid Content-Length, or a body shorter than its Content-Length.
+    pub defective_messages: u64,
+    pub without_call_id: u64,
+    /// Dialogs not tracked because the dialog table was full.
+    pub dialogs_dropped: u64,
+    /// Messages not listed because the message list was full.
+    pub messages_not_listed: u64,
+}
+
+pub struct Analysis {
+    pub symbols: Symbols,
+    messages: Vec<MessageRecord>,
+    dialogs: Vec<Dialog>,
+    /// First dialog of each Call-ID; further dialogs of the same Call-ID are chained.
+    by_call_id: HashMap<Box<[u8]>, CallIdChain, RandomState>,
+    hasher: RandomState,
+    stats: AnalysisStats,
+    keep_messages: bool,
+    /// Conference analysis on (the default); off only to measure its cost.
+    analyse_conferences: bool,
+    conferences: Conferences,
+    /// The body kind of each interned content type (by [`Sym::index`]), for the conference
+    /// analysis.
+    body_kinds: Vec<Option<BodyKind>>,
+    /// Every listed message's bytes, for the views (opt-in: [`Analysis::with_message_store`]).
+    store: Option<MessageStore>,
+    limits: Limits,
+    /// Dialogs touched, for the views (opt-in: [`Analysis::with_change_log`]).
+    changes: Option<ChangeLog>,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl Analysis {
+    /// `keep_messages`: whether to list every message (for `--messages` and the views); the
+    /// counts and dialogs are kept either way.
+    pub fn new(keep_messages: bool) -> Self {
+        Analysis {
+            symbols: Symbols::default(),
+            messages: Vec::new(),
+            dialogs: Vec::new(),
+            by_call_id: HashMap::default(),
+            hasher: RandomState::new(),
+            stats: AnalysisStats::default(),
+            keep_messages,
+            analyse_conferences: true,
+            conferences: Conferences::default(),
+            body_kinds: Vec::new(),
+            store: None,
+            limits: Limits::default(),
+            changes: None,
+        }
+    }
+
+    /// Bounds other than the defaults (a live capture in the terminal UI keeps less).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.conferences.set_max(limits.conferences);
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Also logs which dialog every message touched, for [`Analysis::changes_since`].
+    pub fn with_change_log(mut self) -> Self {
+        self.changes = Some(ChangeLog::default());
+        self
+    }
+
+    pub fn has_change_log(&self) -> bool {
+        self.changes.is_some()
+    }
+
+    /// Where the change log ends now: pass it to [`Analysis::changes_since`] later. 0 without
+    /// a change log.
+    pub fn change_seq(&self) -> u64 {
+        self.changes.as_ref().map_or(0, ChangeLog::end)
+    }
+
+    /// The dialogs touched (in message order, repeated when several messages touched them)
+    /// since `seq`, a value of [`Analysis::change_seq`]; a dialog's conference changed with it.
+    /// `None` when there is no change log, or when it no longer reaches back to `seq` (the
+    /// reader fell behind by more than its capacity): then everything may have changed.
+    pub fn changes_since(&self, seq: u64) -> Option<impl Iterator<Item = u32> + '_> {
+        let log = self.changes.as_ref()?;
+        let skip = usize::try_from(seq.checked_sub(log.start)?).ok()?;
+        (skip <= log.ids.len()).then(|| log.ids.range(skip..).copied())
+    }
+
+    /// Also keeps every listed message's bytes (compressed) in a [`MessageStore`], for views
+    /// that show a message's text. Implies listing messages.
+    pub fn with_message_store(mut self) -> Self {
+        self.keep_messages = true;
+        self.store = Some(MessageStore::new());
+        self
+    }
+
+    /// The message bytes, when kept ([`Analysis::with_message_store`]); indexed like
+    /// [`Analysis::messages`].
+    pub fn store(&self) -> Option<&MessageStore> {
+        self.store.as_ref()
+    }
+
+    /// Turns conference analysis off, leaving parse and dialog tracking (for benchmarks).
+    pub fn without_conferences(mut self) -> Self {
+        self.analyse_conferences = false;
+        self
+    }
+
+    pub fn messages(&self) -> &[MessageRecord] {
+        &self.messages
+    }
+
+    pub fn dialogs(&self) -> &[Dialog] {
+        &self.dialogs
+    }
+
+    pub fn stats(&self) -> &AnalysisStats {
+        &self.stats
+    }
+
+    pub fn conferences(&self) -> &Conferences {
+        &self.conferences
+    }
+
+    /// The Call-ID of a message record, through its dialog.
+    pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
+        rec.dialog
+            .and_then(|d| self.dialogs.get(d as usize))
+            .map(|d| &*d.call_id)
+    }
+
+    pub fn start_text(&self, start: StartKind) -> String {
+        match start {
+            StartKind::Request(m) => self.symbols.name(m).to_string(),
+            StartKind::Response(s) => s.to_string(),
+        }
+    }
+
+    /// What kind of body a content type announces, classified once per distinct type.
+    fn body_kind(&mut self, sym: Sym, raw: &[u8]) -> BodyKind {
+        let classify = || {
+            std::str::from_utf8(raw)
+                .map(crate::sip::body::classify)
+                .unwrap_or(BodyKind::Other)
+        };
+        if sym == Symbols::OVERFLOW {
+            return classify(); // not one type: the table was full
+        }
+        if let Some(Some(kind)) = self.body_kinds.get(sym.index()) {
+            return *kind;
+        }
+        let kind = classify();
+        if self.body_kinds.len() <= sym.index() {
+            self.body_kinds.resize(sym.index() + 1, None);
+        }
+        if let Some(slot) = self.body_kinds.get_mut(sym.index()) {
+            *slot = Some(kind);
+        }
+        kind
+    }
+
+    fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.stats.sip_messages += 1;
+        let start = match msg.method() {
+            Some(m) => {
+                self.stats.sip_requests += 1;
+                StartKind::Request(self.symbols.intern(m))
+            }
+            None => {
+                self.stats.sip_responses += 1;
+                StartKind::Response(msg.status().unwrap_or(0))
+            }
+        };
+        let raw_cseq = msg.cseq();
+        let cseq = raw_cseq.map(|(n, m)| (n, self.symbols.intern(m)));
+        let cseq_raw = msg
+            .header(crate::sip::Hdr::CSeq)
+            .filter(|v| !crate::sip::message::cseq_is_canonical(v))
+            .map(|v| crate::sip::message::unfold(v).into_boxed_str());
+        let raw_content_type = msg.content_type();
+        let content_type = raw_content_type.map(|c| self.symbols.intern(c));
+        let body_kind = match (content_type, raw_content_type) {
+            (Some(sym), Some(raw)) if self.analyse_conferences => Some(self.body_kind(sym, raw)),
+            _ => None,
+        };
+        let defective = msg.call_id().is_none()
+            || cseq.is_none()
+            || msg.bad_header_lines > 0
+            || msg.content_length() == ContentLength::Invalid
+            || !msg.body_complete;
+        if defective {
+            self.stats.defective_messages += 1;
+        }
+        let (dialog, retransmission) = match msg.call_id() {
+            Some(call_id) => {
+                let ids = Ids {
+                    call_id,
+                    from_tag: msg.from_tag().unwrap_or_default(),
+                    to_tag: msg.to_tag(),
+                    branch: msg.via_branch(),
+                    start,
+                    cseq,
+                    raw_cseq,
+                    body_kind,
+                };
+                self.track_dialog(ctx, msg, &ids)
+            }
+            None => {
+                self.stats.without_call_id += 1;
+                (None, false)
+            }
+        };
+        if retransmission {
+            self.stats.retransmissions += 1;
+        }
+        if let (Some(log), Some(d)) = (self.changes.as_mut(), dialog) {
+            log.push(d);
+        }
+        if !self.keep_messages {
+            return;
+        }
+        if self.messages.len() >= self.limits.messages {
+            self.stats.messages_not_listed += 1;
+            return;
+        }
+        self.messages.push(MessageRecord {
+            frame: ctx.frame,
+            first_frame: ctx.first_frame,
+            time: ctx.time,
+            src: ctx.src,
+            dst: ctx.dst,
+            transport: ctx.transport,
+            start,
+            cseq,
+            cseq_raw,
+            content_type,
+            dialog,
+            retransmission,
+            size: msg.raw().len().min(u32::MAX as usize) as u32,
+            ip_reassembled: ctx.ip_reassembled,
+            reassembled: ctx.reassembled,
+            icmp_quoted: ctx.icmp_quoted,
+            link_type: ctx.link_type,
+        });
+        if let Some(store) = &mut self.store {
+            store.push(msg.raw());
+        }
+    }
+
+    /// Finds (or opens) the message's dialog and tells whether the message is a retransmission.
+    fn track_dialog(
+        &mut self,
+        ctx: &MsgContext,
+        msg: &Message<'_>,
+        ids: &Ids<'_>,
+    ) -> (Option<u32>, bool) {
+        let (call_id, start, cseq) = (ids.call_id, ids.start, ids.cseq);
+        let chain = self.by_call_id.get(call_id).copied();
+        let id = match chain {
+            Some(chain) => self.match_dialog(chain.first, msg, ids),
+            None => None,
+        };
+        let id = match id {
+            Some(id) => id,
+            None => {
+                // A Call-ID with very many dialogs (forks, or hostile input reusing one) would
+                // make every message of it walk a long chain: beyond the bound, further dialogs
+                // of that Call-ID are counted, not tracked.
+                if self.dialogs.len() >= self.limits.dialogs
+                    || chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID)
+                {
+                    self.stats.dialogs_dropped += 1;
+                    return (None, false);
+                }
+                let id = self.dialogs.len() as u32;
+                let method = match start {
+                    StartKind::Request(m) => m,
+                    StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
+                };
+                let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
+                if self.analyse_conferences {
+                    self.conferences
+                        .classify(id, &mut dialog, ctx, msg, &ids.known());
+                }
+                match chain {
+                    Some(chain) => {
+                        // Chain after the last dialog of this Call-ID.
+                        if let Some(d) = self.dialogs.get_mut(chain.last as usize) {
+                            d.next_same_call_id = Some(id);
+                        }
+                        if let Some(c) = self.by_call_id.get_mut(call_id) {
+                            c.last = id;
+                            c.len += 1;
+                        }
+                    }
+                    None => {
+                        self.by_call_id.insert(
+                            call_id.into(),
+                            CallIdChain {
+                                first: id,
+                                last: id,
+                                len: 1,
+                            },
+                        );
+                    }
+                }
+                self.dialogs.push(dialog);
+                id
+            }
+        };
+        let key = self.transaction_key(ctx, msg, ids);
+        let Some(dialog) = self.dialogs.get_mut(id as usize) else {
+            return (None, false);
+        };
+        let retransmission =
+            dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
+        if !retransmission && dialog.kind != DialogKind::Other {
+            let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
+            self.conferences
+                .message(id, ctx, msg, &ids.known(), from_initiator);
+        }
+        (Some(id), retransmission)
+    }
+
+    /// The dialog of a Call-ID that this message belongs to, if any. Only a new INVITE,
+    /// SUBSCRIBE or REFER with a From tag no dialog of the Call-ID has opens another dialog.
+    fn match_dialog(&self, first: u32, msg: &Message<'_>, ids: &Ids<'_>) -> Option<u32> {
+        let (from_tag, to_tag, start) = (ids.from_tag, ids.to_tag, ids.start);
+        let mut cur = Some(first);
+        while let Some(id) = cur {
+            let d = self.dialogs.get(id as usize)?;
+            let tag = d.initiator_tag.as_bytes();
+            if tag == from_tag || to_tag == Some(tag) {
+                return Some(id);
+            }
+            cur = d.next_same_call_id;
+        }
+        let opens_dialog = matches!(start, StartKind::Request(_))
+            && to_tag.is_none()
+            && msg.method().is_some_and(|m| {
+                m.eq_ignore_ascii_case(b"INVITE")
+                    || m.eq_ignore_ascii_case(b"SUBSCRIBE")
+                    || m.eq_ignore_ascii_case(b"REFER")
+            });
+        if opens_dialog {
+            None
+        } else {
+            Some(first)
+        }
+    }
+
+    /// A hash that is equal for a message and its retransmissions: same direction, same start
+    /// line, same CSeq, same top-Via branch (a proxy's copy of a request has another branch, so
+    /// it is a new hop, not a retransmission), and for responses the same To tag.
+    fn transaction_key(&self, ctx: &MsgContext, msg: &Message<'_>, ids: &Ids<'_>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        ctx.src.hash(&mut h);
+        ctx.dst.hash(&mut h);
+        match ids.start {
+            StartKind::Request(m) => (0u8, m).hash(&mut h),
+            StartKind::Response(s) => {
+                (1u8, s).hash(&mut h);
+                ids.to_tag.hash(&mut h);
+            }
+        }
+        ids.cseq.hash(&mut h);
+        ids.branch.hash(&mut h);
+        if ids.branch.is_none() {
+            // Without a branch (RFC 2543 peers), the body tells copies from new requests.
+            msg.body().len().hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+/// The identifiers of a message that dialog and transaction tracking use, extracted once.
+/// The dialogs of one Call-ID: the first (where matching starts), the last (where a new one
+/// is chained) and how many.
+#[derive(Clone, Copy, Debug)]
+struct CallIdChain {
+    first: u32,
+    last: u32,
+    len: u32,
+}
+
+struct Ids<'a> {
+    call_id: &'a [u8],
+    from_tag: &'a [u8],
+    to_tag: Option<&'a [u8]>,
+    branch: Option<&'a [u8]>,
+    start: StartKind,
+    cseq: Option<(u32, Sym)>,
+    raw_cseq: Option<(u32, &'a [u8])>,
+    body_kind: Option<BodyKind>,
+}
+
+impl<'a> Ids<'a> {
+    fn known(&self) -> conference::Known<'a> {
+        conference::Known {
+            to_tag: self.to_tag,
+            cseq: self.raw_cseq,
+            body_kind: self.body_kind,
+        }
+    }
+}
+
+impl SipSink for Analysis {
+    fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.record(ctx, msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::frame_stream;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    pub(crate) fn ctx(frame: u64, from_a: bool) -> MsgContext {
+        let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 5060);
+        let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 5060);
+        let (src, dst) = if from_a { (a, b) } else { (b, a) };
+        MsgContext {
+            frame,
+            first_frame: frame,
+            time: Timestamp(frame as i64 * 1_000_000),
+            src,
+            dst,
+            transport: Transport::Udp,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: 1,
+        }
+    }
+
+    fn feed(a: &mut Analysis, frame: u64, from_a: bool, text: &str) {
+        let text = text.replace('\n', "\r\n");
+        let (m, _) = frame_stream(text.as_bytes()).unwrap();
+        a.message(&ctx(frame, from_a), &m);
+    }
+
+    fn req(method: &str, cseq: &str, branch: &str, to_tag: &str) -> String {
+        format!(
+            "{method} sip:bob@b SIP/2.0\nVia: SIP/2.0/UDP a;branch={branch}\nFrom: <sip:alice@a>;tag=f1\nTo: <sip:bob@b>{to_tag}\nCall-ID: call-1\nCSeq: {cseq}\nContent-Length: 0\n\n"
+        )
+    }
+
+    fn resp(status: &str, cseq: &str, branch: &str) -> String {
+        format!(
+            "SIP/2.0 {status}\nVia: SIP/2.0/UDP a;branch={branch}\nFrom: <sip:alice@a>;tag=f1\nTo: <sip:bob@b>;tag=t1\nCall-ID: call-1\nCSeq: {cseq}\nContent-Length: 0\n\n"
+        )
+    }
+
+    #[test]
+    fn one_call_id_reused_by_many_dialogs_is_bounded() {
+        // Hostile input (or a broken client) opening dialog after dialog under one Call-ID:
+        // each would walk the chain of all earlier ones.
+        let mut a = Analysis::new(false);
+        let n = 2_000;
+        for i in 0..n {
+            let invite = format!(
+                "INVITE sip:bob@b SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK{i}\nFrom: <sip:alice@a>;tag=f{i}\nTo: <sip:bob@b>\nCall-ID: same\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+            );
+            feed(&mut a, i + 1, true, &invite);
+        }
+        assert_eq!(a.dialogs().len(), MAX_DIALOGS_PER_CALL_ID);
+        assert_eq!(
+            a.stats().dialogs_dropped,
+            n - MAX_DIALOGS_PER_CALL_ID as u64
+        );
+        assert_eq!(a.stats().sip_messages, n);
+        // The last tracked dialog is still found by its tag.
+        let last = MAX_DIALOGS_PER_CALL_ID - 1;
+        let ok = format!(
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP a;branch=z9hG4bK{last}\nFrom: <sip:alice@a>;tag=f{last}\nTo: <sip:bob@b>;tag=t\nCall-ID: same\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+        );
+        feed(&mut a, n + 1, false, &ok);
+        assert_eq!(a.dialogs()[last].final_status, Some(200));
+    }
+
+    #[test]
+    fn invite_dialog_with_retransmissions() {
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        feed(&mut a, 2, true, &req("INVITE", "1 INVITE", "z9hG4bK1", "")); // retransmission
+        feed(
+            &mut a,
+            3,
+            false,
+            &resp("180 Ringing", "1 INVITE", "z9hG4bK1"),
+        );
+        feed(&mut a, 4, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        feed(&mut a, 5, false, &resp("200 OK", "1 INVITE", "z9hG4bK1")); // retransmission
+        feed(&mut a, 6, true, &req("ACK", "1 ACK", "z9hG4bK2", ";tag=t1"));
+        let bye = "BYE sip:alice@a SIP/2.0\nVia: SIP/2.0/UDP b;branch=z9hG4bK3\nFrom: <sip:bob@b>;tag=t1\nTo: <sip:alice@a>;tag=f1\nCall-ID: call-1\nCSeq: 1 BYE\nContent-Length: 0\n\n";
+        feed(&mut a, 7, false, bye);
+        assert_eq!(a.dialogs().len(), 1);
+        let d = &a.dialogs()[0];
+        assert_eq!(d.messages, 5);
+        assert_eq!(d.retransmissions, 2);
+        assert_eq!(d.final_status, Some(200));
+        assert_eq!(d.state, DialogState::Completed);
+        assert_eq!(&*d.from, "sip:alice@a");
+        assert_eq!(&*d.to, "sip:bob@b");
+        assert_eq!((d.first_frame, d.last_frame), (1, 7));
+        assert_eq!(a.messages().len(), 7);
+        assert!(a.messages()[1].retransmission && a.messages()[4].retransmission);
+        assert_eq!(a.stats().retransmissions, 2);
+    }
+
+    #[test]
+    fn rejected_and_forked_register() {
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        feed(
+            &mut a,
+            2,
+            false,
+            &resp("486 Busy Here", "1 INVITE", "z9hG4bK1"),
+        );
+        assert_eq!(a.dialogs()[0].final_status, Some(486));
+        assert_eq!(a.dialogs()[0].state, DialogState::Busy);
+        // A second INVITE with another From tag in the same Call-ID is another dialog.
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("tag=f1", "tag=f2");
+        feed(&mut a, 3, true, &other);
+        assert_eq!(a.dialogs().len(), 2);
+        // A REGISTER refresh with a new From tag stays in the Call-ID's dialog.
+        let mut b = Analysis::new(false);
+        feed(
+            &mut b,
+            1,
+            true,
+            &req("REGISTER", "1 REGISTER", "z9hG4bK1", ""),
+        );
+        feed(
+            &mut b,
+            2,
+            true,
+            &req("REGISTER", "2 REGISTER", "z9hG4bK2", "").replace("tag=f1", "tag=f9"),
+        );
+        assert_eq!(b.dialogs().len(), 1);
+        assert_eq!(b.dialogs()[0].messages, 2);
+        assert!(b.messages().is_empty());
+    }
+
+    #[test]
+    fn change_log_names_the_dialogs_touched_and_says_when_it_fell_behind() {
+        let mut a = Analysis::new(false).with_change_log();
+        assert_eq!(a.change_seq(), 0);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        let seq = a.change_seq();
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("call-1", "call-2");
+        feed(&mut a, 2, true, &other);
+        feed(
+            &mut a,
+            3,
+            false,
+            &resp("486 Busy Here", "1 INVITE", "z9hG4bK1"),
+        );
+        let touched: Vec<u32> = a.changes_since(seq).expect("in the log").collect();
+        assert_eq!(touched, [1, 0]);
+        assert_eq!(a.changes_since(a.change_seq()).map(|c| c.count()), Some(0));
+        assert!(
+            a.changes_since(a.change_seq() + 1).is_none(),
+            "not a position of this log"
+        );
+        // Without a log: nothing to read.
+        assert!(Analysis::new(false).changes_since(0).is_none());
+        // A reader that fell behind by more than the log holds is told so.
+        let mut log = ChangeLog::default();
+        for i in 0..(CHANGE_LOG as u32 + 5) {
+            log.push(i);
+        }
+        a.changes = Some(log);
+        assert!(a.changes_since(4).is_none());
+        let rest: Vec<u32> = a.changes_since(5).expect("still held").take(2).collect();
+        assert_eq!(rest, [5, 6]);
+        assert_eq!(a.change_seq(), CHANGE_LOG as u64 + 5);
+    }
+
+    #[test]
+    fn limits_bound_messages_dialogs_and_conferences() {
+        let limits = Limits {
+            messages: 3,
+            dialogs: 1,
+            conferences: 0,
+        };
+        let mut a = Analysis::new(true).with_limits(limits);
+        assert_eq!(a.limits(), limits);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        let other = req("INVITE", "1 INVITE", "z9hG4bK9", "").replace("call-1", "call-2");
+        feed(&mut a, 2, true, &other);
+        feed(&mut a, 3, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        feed(&mut a, 4, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        assert_eq!(a.dialogs().len(), 1);
+        assert_eq!(a.stats().dialogs_dropped, 1);
+        assert_eq!(a.messages().len(), 3);
+        assert_eq!(a.stats().messages_not_listed, 1);
+        assert_eq!(a.stats().sip_messages, 4, "every message is counted");
+        // Conferences: the first of three is tracked, the others' dialogs counted.
+        let path = format!(
+            "{}/captures/multi-conference.pcapng",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
+        let mut files = crate::capture::CaptureFiles::open(&[path]).expect("sample opens");
+        let mut p = crate::pipeline::Pipeline::new(false).with_limits(Limits {
+            conferences: 1,
+            ..Limits::default()
+        });
+        while let Some(f) = files.next_frame() {
+            p.push(&f);
+        }
+        p.finish();
+        let confs = p.analysis().conferences();
+        assert_eq!(confs.list().len(), 1);
+        assert!(confs.stats.conferences_dropped > 0);
+    }
+}

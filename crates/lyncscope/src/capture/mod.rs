@@ -1,0 +1,69 @@
+//! Capture sources: where frames come from.
+//!
+//! A source yields [`Frame`]s: the captured bytes of one packet with its link type and time.
+//! Offline files are read in pure Rust (classic pcap in both byte orders and both timestamp
+//! resolutions, pcapng with several sections and interfaces, gzip-compressed files, standard
+//! input), so no system library is needed for the main job.
+//!
+//! Live capture ([`live`], cargo feature `live`) uses libpcap through the `pcap` crate: one
+//! thread per interface hands batches of frames to the caller. Writing packets back out is
+//! [`crate::output`]'s job.
+
+mod file;
+#[cfg(feature = "live")]
+pub mod live;
+
+pub use file::{CaptureError, CaptureFiles};
+
+/// Counters of a live capture, for the reports (defined in every build so that the reports
+/// need no feature).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    pub interfaces: Vec<InterfaceStats>,
+    /// The capture filter (`-f`), if any.
+    pub filter: Option<String>,
+}
+
+impl LiveStats {
+    /// Packets the kernel dropped (buffer full) plus those the interfaces dropped.
+    pub fn dropped(&self) -> u64 {
+        self.interfaces
+            .iter()
+            .map(|i| i.dropped + i.if_dropped)
+            .sum()
+    }
+}
+
+/// One interface of a live capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InterfaceStats {
+    pub name: String,
+    /// `LINKTYPE_*` of its frames.
+    pub link_type: u32,
+    /// Frames handed to the pipeline.
+    pub frames: u64,
+    /// libpcap `ps_recv`: packets that passed the filter (including those dropped later).
+    pub received: u64,
+    /// libpcap `ps_drop`: packets dropped because the kernel buffer was full.
+    pub dropped: u64,
+    /// libpcap `ps_ifdrop`: packets dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+
+use crate::Timestamp;
+
+/// One captured packet.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based, counted across every input of the run in order (as Wireshark numbers frames).
+    pub number: u64,
+    pub timestamp: Timestamp,
+    /// `LINKTYPE_*` value of the interface the packet was captured on.
+    pub link_type: u32,
+    /// The captured bytes (may be shorter than `original_len` when a snapshot length cut it).
+    pub data: &'a [u8],
+    pub original_len: u32,
+    /// Index of the input (file) this frame came from.
+    pub source: u32,
+}

@@ -1,0 +1,17 @@
+//! Outputs that write packets back out: above the pipeline, because they follow the messages it
+//! completes to the frames that carried them.
+//!
+//! * [`sip_writer`] is `-w`: during a run, every frame that carried a completed SIP message;
+//! * [`export`] writes the frames of selected messages after the run (the UI's `w`).
+//!
+//! Both decide "which frames carried this message" with one rule, [`carried_by`].
+
+pub mod export;
+pub mod sip_writer;
+
+/// What `-w` wrote, for the reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub path: String,
+    pub stats: sip_writer::SipWriterStats,
+}

@@ -1,0 +1,272 @@
+//! The JSON report (`--report json`), following the contract in design.md exactly; fields
+//! beyond the contract are additive. Lists are streamed from the analysis, not copied.
+
+use super::ReportInput;
+use crate::analysis::{Analysis, StartKind};
+use crate::pipeline::Stats;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+pub fn write(
+    out: &mut impl Write,
+    input: &ReportInput<'_>,
+    stats: &Stats<'_>,
+    analysis: &Analysis,
+) -> io::Result<()> {
+    let report = Report {
+        lyncscope: env!("CARGO_PKG_VERSION"),
+        sources: input.sources,
+        stats: StatsOut::new(stats, analysis),
+        conferences: super::conferences::Conferences(analysis),
+        dialogs: Dialogs(analysis),
+        messages: input.messages.then_some(Messages(analysis)),
+        warnings: input.warnings,
+        capture: input.live.map(LiveOut),
+        written: input.written.map(WrittenOut::new),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    lyncscope: &'static str,
+    sources: &'a [String],
+    stats: StatsOut<'a>,
+    conferences: super::conferences::Conferences<'a>,
+    dialogs: Dialogs<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Messages<'a>>,
+    warnings: &'a [String],
+    /// Live capture only (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<LiveOut<'a>>,
+    /// With `-w` only (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    written: Option<WrittenOut<'a>>,
+}
+
+/// `capture`: the interfaces of a live capture and libpcap's counters.
+struct LiveOut<'a>(&'a crate::capture::LiveStats);
+
+impl Serialize for LiveOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Interface<'a> {
+            name: &'a str,
+            link_type: u32,
+            packets: u64,
+            received: u64,
+            dropped: u64,
+            if_dropped: u64,
+        }
+        let s = self.0;
+        let mut map = ser.serialize_map(Some(3))?;
+        map.serialize_entry("filter", &s.filter)?;
+        map.serialize_entry("dropped", &s.dropped())?;
+        let interfaces: Vec<Interface<'_>> = s
+            .interfaces
+            .iter()
+            .map(|i| Interface {
+                name: &i.name,
+                link_type: i.link_type,
+                packets: i.frames,
+                received: i.received,
+                dropped: i.dropped,
+                if_dropped: i.if_dropped,
+            })
+            .collect();
+        map.serialize_entry("interfaces", &interfaces)?;
+        map.end()
+    }
+}
+
+/// `written`: what `-w` wrote.
+#[derive(Serialize)]
+struct WrittenOut<'a> {
+    file: &'a str,
+    format: &'static str,
+    packets: u64,
+    sip_messages: u64,
+    packets_lost: u64,
+    messages_cut: u64,
+}
+
+impl<'a> WrittenOut<'a> {
+    fn new(w: &'a crate::output::WriteSummary) -> Self {
+        WrittenOut {
+            file: &w.path,
+            format: if w.stats.pcapng { "pcapng" } else { "pcap" },
+            packets: w.stats.packets_written,
+            sip_messages: w.stats.messages,
+            packets_lost: w.stats.packets_lost,
+            messages_cut: w.stats.messages_cut,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StatsOut<'a> {
+    packets: u64,
+    bytes: u64,
+    sip_messages: u64,
+    sip_requests: u64,
+    sip_responses: u64,
+    dialogs: u64,
+    conferences: u64,
+    ip_fragments: u64,
+    ip_reassembled: u64,
+    tcp_streams: u64,
+    tcp_out_of_order: u64,
+    tcp_retransmissions: u64,
+    incomplete_messages: u64,
+    malformed_messages: u64,
+    undecoded_packets: u64,
+    // Additive detail.
+    sip_retransmissions: u64,
+    not_ip_packets: u64,
+    udp_not_sip: u64,
+    keepalives: u64,
+    tcp_gaps: u64,
+    tcp_bytes_skipped: u64,
+    tcp_streams_evicted: u64,
+    websocket_frames: u64,
+    sctp_data_chunks: u64,
+    ip_fragments_expired: u64,
+    messages_without_call_id: u64,
+    dialogs_dropped: u64,
+    undecoded_reasons: &'a BTreeMap<String, u64>,
+}
+
+impl<'a> StatsOut<'a> {
+    fn new(s: &'a Stats<'a>, analysis: &Analysis) -> Self {
+        StatsOut {
+            packets: s.packets,
+            bytes: s.bytes,
+            sip_messages: s.analysis.sip_messages,
+            sip_requests: s.analysis.sip_requests,
+            sip_responses: s.analysis.sip_responses,
+            dialogs: analysis.dialogs().len() as u64,
+            conferences: analysis.conferences().list().len() as u64,
+            ip_fragments: s.net.ip_fragments,
+            ip_reassembled: s.net.ip_reassembled,
+            tcp_streams: s.transport.tcp_streams,
+            tcp_out_of_order: s.transport.tcp_out_of_order,
+            tcp_retransmissions: s.transport.tcp_retransmissions,
+            incomplete_messages: s.transport.incomplete_messages,
+            malformed_messages: s.transport.malformed_messages + s.analysis.defective_messages,
+            undecoded_packets: s.net.undecoded + s.transport.bad_transport_headers,
+            sip_retransmissions: s.analysis.retransmissions,
+            not_ip_packets: s.net.not_ip,
+            udp_not_sip: s.transport.udp_not_sip,
+            keepalives: s.transport.keepalives,
+            tcp_gaps: s.transport.tcp_gaps,
+            tcp_bytes_skipped: s.transport.tcp_bytes_skipped,
+            tcp_streams_evicted: s.transport.tcp_streams_evicted,
+            websocket_frames: s.transport.websocket_frames,
+            sctp_data_chunks: s.transport.sctp_data_chunks,
+            ip_fragments_expired: s.net.fragments_expired,
+            messages_without_call_id: s.analysis.without_call_id,
+            dialogs_dropped: s.analysis.dialogs_dropped,
+            undecoded_reasons: &s.net.undecoded_reasons,
+        }
+    }
+}
+
+struct Dialogs<'a>(&'a Analysis);
+
+impl Serialize for Dialogs<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut seq = ser.serialize_seq(Some(a.dialogs().len()))?;
+        for d in a.dialogs() {
+            seq.serialize_element(&DialogOut {
+                call_id: &d.call_id,
+                kind: d.kind.as_str(),
+                conference_id: d.conference_id.as_deref(),
+                from: &d.from,
+                to: &d.to,
+                method: a.symbols.name(d.method),
+                final_status: d.final_status,
+                messages: d.messages,
+                first_frame: d.first_frame,
+                last_frame: d.last_frame,
+                state: d.state.as_str(),
+                retransmissions: d.retransmissions,
+                first_time: d.first_time.rfc3339(),
+                last_time: d.last_time.rfc3339(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct DialogOut<'a> {
+    call_id: &'a str,
+    kind: &'static str,
+    conference_id: Option<&'a str>,
+    from: &'a str,
+    to: &'a str,
+    method: &'a str,
+    final_status: Option<u16>,
+    messages: u32,
+    first_frame: u64,
+    last_frame: u64,
+    state: &'static str,
+    retransmissions: u32,
+    first_time: String,
+    last_time: String,
+}
+
+struct Messages<'a>(&'a Analysis);
+
+impl Serialize for Messages<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut seq = ser.serialize_seq(Some(a.messages().len()))?;
+        for m in a.messages() {
+            seq.serialize_element(&MessageOut { a, m })?;
+        }
+        seq.end()
+    }
+}
+
+struct MessageOut<'a> {
+    a: &'a Analysis,
+    m: &'a crate::analysis::MessageRecord,
+}
+
+impl Serialize for MessageOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let (a, m) = (self.a, self.m);
+        let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("frame", &m.frame)?;
+        map.serialize_entry("time", &m.time.rfc3339())?;
+        map.serialize_entry("src", &m.src.to_string())?;
+        map.serialize_entry("dst", &m.dst.to_string())?;
+        map.serialize_entry("transport", m.transport.as_str())?;
+        match m.start {
+            StartKind::Request(method) => {
+                map.serialize_entry("method", a.symbols.name(method))?;
+                map.serialize_entry("status", &None::<u16>)?;
+            }
+            StartKind::Response(status) => {
+                map.serialize_entry("method", &None::<&str>)?;
+                map.serialize_entry("status", &status)?;
+            }
+        }
+        map.serialize_entry("call_id", &dialog.map(|d| &*d.call_id))?;
+        map.serialize_entry("cseq", &m.cseq_text(&a.symbols))?;
+        map.serialize_entry("content_type", &m.content_type.map(|c| a.symbols.name(c)))?;
+        map.serialize_entry("dialog_kind", &dialog.map(|d| d.kind.as_str()))?;
+        map.serialize_entry("retransmission", &m.retransmission)?;
+        map.serialize_entry("size", &m.size)?;
+        map.serialize_entry("icmp_quoted", &m.icmp_quoted)?;
+        map.serialize_entry("first_frame", &m.first_frame)?;
+        map.end()
+    }
+}

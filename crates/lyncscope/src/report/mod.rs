@@ -1,0 +1,19 @@
+//! Reports: the analysis rendered for a script ([`json`]) or a person ([`text`]).
+//!
+//! Both read the pipeline's analysis and counters; neither parses packets.
+
+mod conferences;
+pub mod json;
+pub mod text;
+
+/// What a report covers besides the analysis itself.
+pub struct ReportInput<'a> {
+    pub sources: &'a [String],
+    pub warnings: &'a [String],
+    /// Include the per-message list (`--messages`).
+    pub messages: bool,
+    /// The counters of a live capture (interfaces, kernel drops).
+    pub live: Option<&'a crate::capture::LiveStats>,
+    /// What `-w` wrote.
+    pub written: Option<&'a crate::output::WriteSummary>,
+}

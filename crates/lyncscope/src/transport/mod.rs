@@ -1,0 +1,389 @@
+//! Transport layer: from IP packets to framed SIP messages.
+//!
+//! * UDP: every datagram, on any port, is checked for a SIP start line (as tshark's heuristic
+//!   does); several messages in one datagram are all found; CRLF keep-alives are skipped.
+//! * TCP ([`tcp`]): per direction, segments are put in sequence order, duplicate and
+//!   overlapping bytes dropped, and the byte stream is framed by Content-Length. After a gap
+//!   (a segment that never came) the stream resynchronises at the next SIP start line.
+//!   WebSocket (RFC 7118) on a TCP stream is recognised by its HTTP upgrade or by its frames.
+//! * SCTP ([`sctp`]): DATA chunks, fragmented or not.
+//!
+//! Every message is handed to a [`SipSink`] together with a [`MsgContext`] saying where and
+//! when it was seen. Every byte that is given up is counted in [`TransportStats`].
+
+pub mod sctp;
+pub mod tcp;
+mod websocket;
+
+use crate::capture::Frame;
+use crate::Timestamp;
+use crate::net::IpPacket;
+use crate::sip::message::{self, FrameError, Message};
+use std::net::{IpAddr, SocketAddr};
+
+/// How a SIP message travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Sctp,
+    /// WebSocket over TCP (RFC 7118).
+    Ws,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Sctp => "sctp",
+            Transport::Ws => "ws",
+        }
+    }
+}
+
+/// Where and when a message was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct MsgContext {
+    /// The frame that completed the message (the last segment or fragment of it).
+    pub frame: u64,
+    /// The first frame that carried part of the message (equal to `frame` for a message in one
+    /// packet). Frames of the same flow between the two carried the rest.
+    pub first_frame: u64,
+    pub time: Timestamp,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    /// The IP datagram was reassembled from fragments.
+    pub ip_reassembled: bool,
+    /// The message spanned several TCP segments (or WebSocket / SCTP fragments).
+    pub reassembled: bool,
+    /// The message was quoted in an ICMP error (it bounced: port unreachable, …).
+    pub icmp_quoted: bool,
+    /// `LINKTYPE_*` of the frame that completed the message.
+    pub link_type: u32,
+}
+
+impl MsgContext {
+    /// The context of a message carried by `pkt`, between `src` and `dst` (with ports).
+    pub fn of_packet(
+        frame: &Frame<'_>,
+        pkt: &IpPacket<'_>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+    ) -> Self {
+        MsgContext {
+            frame: frame.number,
+            first_frame: pkt.first_frame.min(frame.number),
+            time: frame.timestamp,
+            src,
+            dst,
+            transport,
+            ip_reassembled: pkt.reassembled,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: frame.link_type,
+        }
+    }
+
+    /// The context of a packet seen in `frame`, ports still to be filled in.
+    pub fn at(
+        frame: &Frame<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        transport: Transport,
+        ip_reassembled: bool,
+    ) -> Self {
+        MsgContext {
+            frame: frame.number,
+            first_frame: frame.number,
+            time: frame.timestamp,
+            src: SocketAddr::new(src, 0),
+            dst: SocketAddr::new(dst, 0),
+            transport,
+            ip_reassembled,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: frame.link_type,
+        }
+    }
+}
+
+/// Receives every SIP message the transport layer frames.
+pub trait SipSink {
+    fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>);
+}
+
+/// Counters of the transport layer.
+#[derive(Debug, Default, Clone)]
+pub struct TransportStats {
+    pub udp_datagrams: u64,
+    /// UDP datagrams that do not start with a SIP start line (RTP, DNS, …).
+    pub udp_not_sip: u64,
+    /// Datagrams or stream gaps holding only CR/LF (SIP keep-alives).
+    pub keepalives: u64,
+    /// Bytes after the last message of a datagram that are not another SIP message.
+    pub trailing_bytes: u64,
+    pub tcp_segments: u64,
+    pub tcp_streams: u64,
+    pub tcp_out_of_order: u64,
+    pub tcp_retransmissions: u64,
+    /// Holes in a TCP stream that were given up (segments never captured).
+    pub tcp_gaps: u64,
+    /// Stream bytes skipped while looking for the next SIP start line (not SIP, or after a gap).
+    pub tcp_bytes_skipped: u64,
+    /// TCP connections forgotten because the connection table was full.
+    pub tcp_streams_evicted: u64,
+    pub sctp_packets: u64,
+    pub sctp_data_chunks: u64,
+    pub websocket_frames: u64,
+    /// SIP messages that were started but never completed (stream ended, gap, bound hit).
+    pub incomplete_messages: u64,
+    /// Bytes that started like SIP but could not be framed (header block too long, …).
+    pub malformed_messages: u64,
+    /// Packets with a truncated or inconsistent transport header.
+    pub bad_transport_headers: u64,
+    /// IP packets of other protocols (ESP, …) and ICMP messages that quote no UDP.
+    pub other_protocols: u64,
+    /// SIP messages found quoted in ICMP errors.
+    pub icmp_quoted_sip: u64,
+}
+
+/// The transport layer's state: TCP connections and SCTP associations.
+#[derive(Default)]
+pub struct TransportLayer {
+    tcp: tcp::TcpReassembler,
+    sctp: sctp::SctpReassembler,
+    stats: TransportStats,
+}
+
+impl TransportLayer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn stats(&self) -> &TransportStats {
+        &self.stats
+    }
+
+    /// Handles one IP packet, handing every complete SIP message to `sink`.
+    pub fn handle(&mut self, frame: &Frame<'_>, pkt: &IpPacket<'_>, sink: &mut impl SipSink) {
+        let payload: &[u8] = &pkt.payload;
+        match pkt.protocol {
+            17 => {
+                let mut ctx =
+                    MsgContext::at(frame, pkt.src, pkt.dst, Transport::Udp, pkt.reassembled);
+                ctx.first_frame = pkt.first_frame.min(frame.number);
+                self.udp(ctx, payload, sink)
+            }
+            6 => self.tcp.segment(frame, pkt, &mut self.stats, sink),
+            132 => self.sctp.packet(frame, pkt, &mut self.stats, sink),
+            1 | 58 => self.icmp(frame, pkt.protocol == 58, payload, sink),
+            _ => self.stats.other_protocols += 1,
+        }
+    }
+
+    /// An ICMP error quoting a UDP datagram that carried SIP: the message is reported (flagged
+    /// as quoted), because a request that bounced is evidence of why a step failed.
+    fn icmp(&mut self, frame: &Frame<'_>, v6: bool, payload: &[u8], sink: &mut impl SipSink) {
+        match crate::net::quoted_packet(payload, v6) {
+            Some(q) if q.protocol == 17 => {
+                // A quoted datagram is not a UDP datagram of this capture: only the SIP found
+                // in it counts.
+                let (datagrams, not_sip, keepalives) = (
+                    self.stats.udp_datagrams,
+                    self.stats.udp_not_sip,
+                    self.stats.keepalives,
+                );
+                let mut ctx = MsgContext::at(frame, q.src, q.dst, Transport::Udp, false);
+                ctx.icmp_quoted = true;
+                self.udp(ctx, &q.payload, sink);
+                self.stats.udp_datagrams = datagrams;
+                self.stats.udp_not_sip = not_sip;
+                self.stats.keepalives = keepalives;
+            }
+            _ => self.stats.other_protocols += 1,
+        }
+    }
+
+    /// Ends every stream: messages still waiting for bytes are counted as incomplete.
+    pub fn finish(&mut self, sink: &mut impl SipSink) {
+        self.tcp.finish(&mut self.stats, sink);
+        self.sctp.finish(&mut self.stats);
+    }
+
+    /// A UDP datagram; `ctx` has the addresses, and gets the ports here.
+    fn udp(&mut self, mut ctx: MsgContext, seg: &[u8], sink: &mut impl SipSink) {
+        let (Some(h), Some(body)) = (seg.get(..8), seg.get(8..)) else {
+            self.stats.bad_transport_headers += 1;
+            return;
+        };
+        self.stats.udp_datagrams += 1;
+        let sport = u16::from_be_bytes([h[0], h[1]]);
+        let dport = u16::from_be_bytes([h[2], h[3]]);
+        let len = u16::from_be_bytes([h[4], h[5]]) as usize;
+        // The UDP length bounds the payload (trailing link padding is not SIP); a length that
+        // is too small is inconsistent, and then the captured bytes are used as they are.
+        let payload = match len.checked_sub(8) {
+            Some(n) if n <= body.len() => body.get(..n).unwrap_or(body),
+            _ => body,
+        };
+        ctx.src.set_port(sport);
+        ctx.dst.set_port(dport);
+        let found = scan_datagram(payload, &ctx, &mut self.stats, sink);
+        if ctx.icmp_quoted {
+            self.stats.icmp_quoted_sip += found as u64;
+        }
+        if found == 0 {
+            if message::leading_line_breaks(payload) == payload.len() && !payload.is_empty() {
+                self.stats.keepalives += 1;
+            } else {
+                self.stats.udp_not_sip += 1;
+            }
+        }
+    }
+}
+
+/// Frames every SIP message of a datagram-like payload (UDP, SCTP, a WebSocket message).
+/// Returns the number of messages found.
+pub(crate) fn scan_datagram(
+    payload: &[u8],
+    ctx: &MsgContext,
+    stats: &mut TransportStats,
+    sink: &mut impl SipSink,
+) -> usize {
+    let mut rest = payload;
+    let mut found = 0;
+    loop {
+        let skip = message::leading_line_breaks(rest);
+        rest = rest.get(skip..).unwrap_or_default();
+        if rest.is_empty() {
+            break;
+        }
+        match message::frame_datagram(rest) {
+            Ok((msg, used)) => {
+                sink.message(ctx, &msg);
+                found += 1;
+                rest = rest.get(used.max(1)..).unwrap_or_default();
+            }
+            Err(FrameError::NotSip) => {
+                if found > 0 {
+                    stats.trailing_bytes += rest.len() as u64;
+                }
+                break;
+            }
+            Err(_) => {
+                stats.malformed_messages += 1;
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! A sink that records what it is given, for the transport tests.
+    use super::*;
+
+    #[derive(Default)]
+    pub struct Collect {
+        pub messages: Vec<(u64, Transport, Vec<u8>)>,
+        pub directions: Vec<(IpAddr, IpAddr)>,
+    }
+
+    impl SipSink for Collect {
+        fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+            self.messages
+                .push((ctx.frame, ctx.transport, msg.raw().to_vec()));
+            self.directions.push((ctx.src.ip(), ctx.dst.ip()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::Collect;
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ctx() -> MsgContext {
+        let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060);
+        MsgContext {
+            frame: 1,
+            first_frame: 1,
+            time: Timestamp(0),
+            src: a,
+            dst: a,
+            transport: Transport::Udp,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: 1,
+        }
+    }
+
+    #[test]
+    fn icmp_errors_quoting_sip_and_truncated_quotes() {
+        use crate::net::IpPacket;
+        use std::borrow::Cow;
+        let sip =
+            b"INVITE sip:b@h SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let mut quoted = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let total = (20 + 8 + sip.len()) as u16;
+        quoted[2..4].copy_from_slice(&total.to_be_bytes());
+        quoted.extend_from_slice(&[0x13, 0xc4, 0x13, 0xc4]);
+        quoted.extend_from_slice(&((8 + sip.len()) as u16).to_be_bytes());
+        quoted.extend_from_slice(&[0, 0]);
+        quoted.extend_from_slice(sip);
+        let frame = Frame {
+            number: 9,
+            timestamp: Timestamp(0),
+            link_type: 1,
+            data: &[],
+            original_len: 0,
+            source: 0,
+        };
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut layer = TransportLayer::new();
+        let mut sink = Collect::default();
+        for cut in [quoted.len(), 24, 20] {
+            let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+            icmp.extend_from_slice(&quoted[..cut]);
+            let pkt = IpPacket {
+                src: ip,
+                dst: ip,
+                protocol: 1,
+                payload: Cow::Owned(icmp),
+                reassembled: false,
+                first_frame: 9,
+            };
+            layer.handle(&frame, &pkt, &mut sink);
+        }
+        assert_eq!(sink.messages.len(), 1);
+        assert_eq!(layer.stats().icmp_quoted_sip, 1);
+        assert_eq!(layer.stats().udp_datagrams, 0);
+    }
+
+    #[test]
+    fn several_messages_in_one_datagram_and_keepalives() {
+        let m = b"\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nCall-ID: 1\r\nContent-Length: 0\r\n\r\n\r\nSIP/2.0 200 OK\r\nCall-ID: 1\r\nContent-Length: 2\r\n\r\nhi\r\n";
+        let mut sink = Collect::default();
+        let mut stats = TransportStats::default();
+        assert_eq!(scan_datagram(m, &ctx(), &mut stats, &mut sink), 2);
+        assert_eq!(stats.trailing_bytes, 0);
+        assert!(sink.messages[1].2.ends_with(b"hi"));
+    }
+
+    #[test]
+    fn trailing_junk_is_counted() {
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\nJUNK";
+        let mut sink = Collect::default();
+        let mut stats = TransportStats::default();
+        assert_eq!(scan_datagram(m, &ctx(), &mut stats, &mut sink), 1);
+        assert_eq!(stats.trailing_bytes, 4);
+    }
+}

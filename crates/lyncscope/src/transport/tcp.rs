@@ -1,0 +1,1191 @@
+//! TCP stream reassembly for SIP.
+//!
+//! Each connection has two directions; each direction turns segments into an in-order byte
+//! stream and frames SIP messages from it:
+//!
+//! * Segments are put in sequence order (Wireshark does not do this by default; captures taken
+//!   on busy links routinely hold segments out of order). Sequence numbers are compared with
+//!   wrapping arithmetic, so the 2³² wrap is harmless.
+//! * Bytes already delivered (retransmissions, overlaps, keep-alive probes) are dropped.
+//! * A hole that is not filled — the peer acknowledged bytes the capture never saw, the
+//!   out-of-order queue grew past its bound, a second passed, or the stream ended — is given
+//!   up: the message it cut is counted as incomplete and the stream resynchronises at the next
+//!   SIP start line. Streams that start mid-message resynchronise the same way.
+//! * In the common case (in order, nothing pending) messages are framed straight from the
+//!   segment without copying; only the unfinished tail of a segment is buffered.
+//!
+//! Every buffer is bounded (per direction and in total) and the connection table has a size
+//! limit with eviction; what is given up is counted in [`TransportStats`].
+
+use super::websocket::{self, WsFrame};
+use super::{scan_datagram, MsgContext, SipSink, Transport, TransportStats};
+use crate::capture::Frame;
+use crate::Timestamp;
+use crate::net::IpPacket;
+use crate::sip::message::{self, FrameError, StreamProgress};
+use ahash::RandomState;
+use memchr::{memchr, memmem, memrchr};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+
+/// Most connections tracked at once; beyond, the least recently active is forgotten.
+const MAX_CONNECTIONS: usize = 65_536;
+/// Most bytes one direction may hold for an unfinished message.
+const MAX_PENDING: usize = 4 * 1024 * 1024;
+/// Most bytes held out of order per direction, and segments.
+const MAX_OOO_BYTES: usize = 1024 * 1024;
+const MAX_OOO_SEGMENTS: usize = 512;
+/// Most bytes buffered over all connections.
+const MAX_TOTAL_BUFFERED: usize = 256 * 1024 * 1024;
+/// A hole older than this (capture time) is given up.
+const GAP_TIMEOUT_NS: i64 = 1_000_000_000;
+/// Connections idle longer than this are swept when the table is large.
+const IDLE_NS: i64 = 300 * 1_000_000_000;
+/// Longest HTTP header block (WebSocket upgrade) looked at.
+const MAX_HTTP_HEADER: usize = 16 * 1024;
+/// Longest WebSocket message reassembled from fragments.
+const MAX_WS_MESSAGE: usize = 4 * 1024 * 1024;
+
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+
+/// What a direction's byte stream carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Mode {
+    #[default]
+    Sip,
+    /// After a WebSocket upgrade (or frames recognised mid-stream).
+    WebSocket,
+}
+
+#[derive(Default)]
+struct Direction {
+    started: bool,
+    /// Sequence number of the next byte expected.
+    next_seq: u32,
+    /// Bytes received in order but not framed yet (an unfinished message).
+    buf: Vec<u8>,
+    /// Segments ahead of `next_seq`, keyed by their distance from the stream start, with the
+    /// frame that carried each.
+    ooo: BTreeMap<u64, (u64, Vec<u8>)>,
+    /// The earliest frame that carried bytes now in `buf` (the unfinished message).
+    buf_first_frame: u64,
+    ooo_bytes: usize,
+    /// Stream offset of `next_seq`.
+    next_off: u64,
+    gap_since: Option<Timestamp>,
+    /// The sequence number just after the FIN, once a FIN was seen (it may arrive before the
+    /// last data; the stream ends when `next_seq` reaches it).
+    fin_at: Option<u32>,
+    /// The stream reached its FIN.
+    fin: bool,
+    /// The last frame (and its time) that carried data in this direction: where messages
+    /// completed by giving up a hole or by the end of the stream are reported.
+    last_frame: u64,
+    last_time: Timestamp,
+    mode: Mode,
+    /// A WebSocket message being assembled from fragments (unmasked).
+    ws_message: Vec<u8>,
+    /// How far framing got with the unfinished message at the start of `buf` (header lines
+    /// indexed, its length once known): a message spread over many segments is indexed once.
+    progress: StreamProgress,
+}
+
+struct Connection {
+    dirs: [Direction; 2],
+    last_seen: Timestamp,
+    /// The last frame of the connection: messages completed when it is closed are reported there.
+    last_frame: u64,
+}
+
+/// A connection: its two ends, the lower first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ConnKey(SocketAddr, SocketAddr);
+
+impl Hash for ConnKey {
+    /// In one or a few wide writes: `SocketAddr`'s own hash makes six small ones per address,
+    /// each a full round of the (DoS-resistant) hasher, for every segment.
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let (a, b) = (self.0, self.1);
+        match (a.ip(), b.ip()) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => h.write_u128(
+                u128::from(x.to_bits()) << 96
+                    | u128::from(a.port()) << 80
+                    | u128::from(y.to_bits()) << 48
+                    | u128::from(b.port()) << 32,
+            ),
+            (x, y) => {
+                let bits = |ip: IpAddr| match ip {
+                    IpAddr::V4(v) => u128::from(v.to_bits()),
+                    IpAddr::V6(v) => v.to_bits(),
+                };
+                h.write_u128(bits(x));
+                h.write_u128(bits(y));
+                h.write_u32(u32::from(a.port()) << 16 | u32::from(b.port()));
+            }
+        }
+    }
+}
+
+/// All TCP connections of a capture.
+#[derive(Default)]
+pub struct TcpReassembler {
+    conns: HashMap<ConnKey, Connection, RandomState>,
+    total_buffered: usize,
+    segments_since_sweep: u32,
+}
+
+/// The context a direction needs while it frames bytes.
+struct Emit<'s, S: SipSink> {
+    ctx: MsgContext,
+    stats: &'s mut TransportStats,
+    sink: &'s mut S,
+}
+
+impl TcpReassembler {
+    pub fn segment(
+        &mut self,
+        frame: &Frame<'_>,
+        pkt: &IpPacket<'_>,
+        stats: &mut TransportStats,
+        sink: &mut impl SipSink,
+    ) {
+        let seg: &[u8] = &pkt.payload;
+        let Some(h) = seg.get(..20) else {
+            stats.bad_transport_headers += 1;
+            return;
+        };
+        let src = SocketAddr::new(pkt.src, u16::from_be_bytes([h[0], h[1]]));
+        let dst = SocketAddr::new(pkt.dst, u16::from_be_bytes([h[2], h[3]]));
+        let seq = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let ack = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
+        let header_len = ((h[12] >> 4) as usize) * 4;
+        let flags = h[13];
+        let Some(payload) = seg.get(header_len..).filter(|_| header_len >= 20) else {
+            stats.bad_transport_headers += 1;
+            return;
+        };
+        stats.tcp_segments += 1;
+
+        let (key, d) = if src <= dst {
+            (ConnKey(src, dst), 0)
+        } else {
+            (ConnKey(dst, src), 1)
+        };
+        self.maybe_sweep(frame.timestamp, stats, sink);
+        let opens = !(payload.is_empty() && flags & SYN == 0);
+        if opens && self.conns.len() >= MAX_CONNECTIONS && !self.conns.contains_key(&key) {
+            self.evict_oldest(stats, sink);
+        }
+        // One lookup for the usual case, a segment of a known connection.
+        let conn = match self.conns.entry(key) {
+            Entry::Occupied(known) => known.into_mut(),
+            // A bare ACK of a connection we never saw carries nothing.
+            Entry::Vacant(_) if !opens => return,
+            Entry::Vacant(new) => {
+                stats.tcp_streams += 1;
+                new.insert(Connection {
+                    dirs: Default::default(),
+                    last_seen: frame.timestamp,
+                    last_frame: frame.number,
+                })
+            }
+        };
+        conn.last_seen = frame.timestamp;
+        conn.last_frame = frame.number;
+        let mut emit = Emit {
+            ctx: MsgContext::of_packet(frame, pkt, src, dst, Transport::Tcp),
+            stats,
+            sink,
+        };
+        let before = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
+
+        if flags & SYN != 0 {
+            let dir = &mut conn.dirs[d];
+            if dir.started && dir.next_seq != seq.wrapping_add(1) {
+                // A new connection reusing the ports: finish the old one first.
+                let current = emit.ctx;
+                for (i, old) in conn.dirs.iter_mut().enumerate() {
+                    emit.ctx = old.context(&key, i, current);
+                    old.flush(&mut emit);
+                    *old = Direction::default();
+                }
+                emit.ctx = current;
+            }
+            let dir = &mut conn.dirs[d];
+            if !dir.started {
+                dir.started = true;
+                dir.next_seq = seq.wrapping_add(1);
+            }
+        }
+        // An acknowledgement beyond a hole in the other direction proves the hole's bytes were
+        // sent and received but not captured: give the hole up now instead of waiting.
+        if flags & ACK != 0 {
+            let other = &mut conn.dirs[1 - d];
+            if other.started && !other.ooo.is_empty() && seq_after(ack, other.next_seq) {
+                // Messages freed this way belong to the other direction and its last segment.
+                let current = emit.ctx;
+                emit.ctx = other.context(&key, 1 - d, current);
+                other.skip_gaps_until_ack(ack, &mut emit);
+                emit.ctx = current;
+            }
+        }
+        if !payload.is_empty() {
+            let data_seq = if flags & SYN != 0 {
+                seq.wrapping_add(1)
+            } else {
+                seq
+            };
+            let dir = &mut conn.dirs[d];
+            dir.last_frame = frame.number;
+            dir.last_time = frame.timestamp;
+            dir.data(data_seq, payload, &mut emit);
+        }
+        let dir = &mut conn.dirs[d];
+        if flags & FIN != 0 {
+            if !dir.started {
+                dir.started = true;
+                dir.next_seq = seq;
+            }
+            let syn = u32::from(flags & SYN != 0);
+            dir.fin_at = Some(seq.wrapping_add(syn).wrapping_add(payload.len() as u32));
+        }
+        // The stream ends once every byte before the FIN arrived (a FIN can be captured before
+        // the last data segment).
+        let fin_reached = dir.fin_at.is_some_and(|f| !seq_after(f, dir.next_seq));
+        if !dir.fin && fin_reached && dir.ooo.is_empty() {
+            dir.fin = true;
+            dir.flush(&mut emit);
+        }
+        let after = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
+        self.total_buffered = (self.total_buffered + after).saturating_sub(before);
+        let closed = flags & RST != 0 || conn.dirs.iter().all(|x| x.fin && x.buffered() == 0);
+        if closed {
+            self.remove(&key, &mut emit);
+        } else if self.total_buffered > MAX_TOTAL_BUFFERED {
+            // Too much held overall: give up what this connection holds.
+            self.remove(&key, &mut emit);
+        }
+    }
+
+    /// End of input: every held byte is framed if it can be, the rest counted.
+    pub fn finish(&mut self, stats: &mut TransportStats, sink: &mut impl SipSink) {
+        let keys: Vec<_> = self.conns.keys().copied().collect();
+        for key in keys {
+            let ctx = self.last_ctx(&key);
+            let mut emit = Emit {
+                ctx,
+                stats: &mut *stats,
+                sink: &mut *sink,
+            };
+            self.remove(&key, &mut emit);
+        }
+    }
+
+    fn remove<S: SipSink>(&mut self, key: &ConnKey, emit: &mut Emit<'_, S>) {
+        if let Some(mut conn) = self.conns.remove(key) {
+            let current = emit.ctx;
+            for (i, dir) in conn.dirs.iter_mut().enumerate() {
+                let held = dir.buffered();
+                emit.ctx = dir.context(key, i, current);
+                dir.flush(emit);
+                self.total_buffered = self.total_buffered.saturating_sub(held);
+            }
+            emit.ctx = current;
+        }
+    }
+
+    fn last_ctx(&self, key: &ConnKey) -> MsgContext {
+        let (time, frame) = self
+            .conns
+            .get(key)
+            .map_or((Timestamp(0), 0), |c| (c.last_seen, c.last_frame));
+        MsgContext {
+            frame,
+            first_frame: frame,
+            time,
+            src: key.0,
+            dst: key.1,
+            transport: Transport::Tcp,
+            ip_reassembled: false,
+            reassembled: true,
+            icmp_quoted: false,
+            link_type: 0,
+        }
+    }
+
+    /// Makes room in a full table by closing the connections seen least recently: the oldest
+    /// sixteenth at once, because finding one oldest means a pass over the whole table, and
+    /// doing that for every new connection of a SYN flood would be quadratic.
+    fn evict_oldest(&mut self, stats: &mut TransportStats, sink: &mut impl SipSink) {
+        let mut ages: Vec<(Timestamp, ConnKey)> =
+            self.conns.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
+        ages.truncate(n);
+        for (_, key) in ages {
+            stats.tcp_streams_evicted += 1;
+            let ctx = self.last_ctx(&key);
+            let mut emit = Emit {
+                ctx,
+                stats: &mut *stats,
+                sink: &mut *sink,
+            };
+            self.remove(&key, &mut emit);
+        }
+    }
+
+    /// Forgets idle connections now and then, once the table is large.
+    fn maybe_sweep(&mut self, now: Timestamp, stats: &mut TransportStats, sink: &mut impl SipSink) {
+        self.segments_since_sweep += 1;
+        if self.segments_since_sweep < 8192 || self.conns.len() < MAX_CONNECTIONS / 4 {
+            return;
+        }
+        self.segments_since_sweep = 0;
+        let idle: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.0.saturating_sub(c.last_seen.0) > IDLE_NS)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            let ctx = self.last_ctx(&key);
+            let mut emit = Emit {
+                ctx,
+                stats: &mut *stats,
+                sink: &mut *sink,
+            };
+            self.remove(&key, &mut emit);
+        }
+    }
+}
+
+/// True if `a` is after `b` in sequence space.
+fn seq_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+impl Direction {
+    /// The context of messages this direction completes outside its own segments (after a
+    /// hole is given up because of the peer's ACK, or when the stream ends): its own addresses,
+    /// its last data frame.
+    fn context(&self, key: &ConnKey, index: usize, base: MsgContext) -> MsgContext {
+        let (src, dst) = if index == 0 {
+            (key.0, key.1)
+        } else {
+            (key.1, key.0)
+        };
+        let (frame, time) = if self.last_frame == 0 {
+            (base.frame, base.time)
+        } else {
+            (self.last_frame, self.last_time)
+        };
+        MsgContext {
+            frame,
+            first_frame: frame,
+            time,
+            src,
+            dst,
+            ..base
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len() + self.ooo_bytes + self.ws_message.len()
+    }
+
+    fn data<S: SipSink>(&mut self, seq: u32, payload: &[u8], emit: &mut Emit<'_, S>) {
+        if !self.started {
+            // The capture started mid-connection: take this segment as the stream start;
+            // framing resynchronises at the first SIP start line.
+            self.started = true;
+            self.next_seq = seq;
+        }
+        let diff = seq.wrapping_sub(self.next_seq) as i32;
+        if diff < 0 {
+            let old = diff.unsigned_abs() as usize;
+            if old >= payload.len() {
+                emit.stats.tcp_retransmissions += 1;
+                return;
+            }
+            // Overlap: only the new tail counts.
+            emit.stats.tcp_retransmissions += 1;
+            let tail = payload.get(old..).unwrap_or_default();
+            self.in_order(tail, emit);
+        } else if diff == 0 {
+            self.in_order(payload, emit);
+        } else {
+            self.out_of_order(diff as u64, payload, emit);
+        }
+        if !self.ooo.is_empty() {
+            let since = *self.gap_since.get_or_insert(emit.ctx.time);
+            let stale = emit.ctx.time.0.saturating_sub(since.0) > GAP_TIMEOUT_NS;
+            if stale || self.ooo_bytes > MAX_OOO_BYTES || self.ooo.len() > MAX_OOO_SEGMENTS {
+                self.skip_first_gap(emit);
+            }
+        }
+    }
+
+    fn out_of_order<S: SipSink>(&mut self, ahead: u64, payload: &[u8], emit: &mut Emit<'_, S>) {
+        let off = self.next_off + ahead;
+        match self.ooo.get(&off) {
+            Some((_, held)) if held.len() >= payload.len() => {
+                emit.stats.tcp_retransmissions += 1;
+            }
+            _ => {
+                emit.stats.tcp_out_of_order += 1;
+                let old = self
+                    .ooo
+                    .insert(off, (emit.ctx.first_frame, payload.to_vec()));
+                self.ooo_bytes = self.ooo_bytes + payload.len() - old.map_or(0, |(_, o)| o.len());
+            }
+        }
+    }
+
+    /// Appends in-order bytes, then whatever held segments they make contiguous, and frames.
+    fn in_order<S: SipSink>(&mut self, payload: &[u8], emit: &mut Emit<'_, S>) {
+        self.advance(payload.len());
+        let this_frame = emit.ctx.first_frame;
+        if self.buf.is_empty() && self.ooo.is_empty() && self.ws_message.is_empty() {
+            // Fast path: frame straight from the segment; buffer only the unfinished tail.
+            emit.ctx.reassembled = false;
+            let used = frame_bytes(
+                payload,
+                0,
+                &mut self.mode,
+                &mut self.ws_message,
+                &mut self.progress,
+                emit,
+            );
+            self.buf
+                .extend_from_slice(payload.get(used..).unwrap_or_default());
+            self.buf_first_frame = this_frame;
+            self.bound_pending(emit);
+            return;
+        }
+        let pre = self.buf.len();
+        if pre == 0 {
+            self.buf_first_frame = this_frame;
+        }
+        self.buf.extend_from_slice(payload);
+        self.drain_ooo();
+        if self.mode == Mode::Sip && self.buf.len() < self.progress.need() {
+            // The unfinished message is still short of its Content-Length.
+            self.bound_pending(emit);
+            return;
+        }
+        self.frame_buffer(pre, emit);
+        emit.ctx.first_frame = this_frame;
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.next_seq = self.next_seq.wrapping_add(n as u32);
+        self.next_off += n as u64;
+    }
+
+    /// Moves held segments that are now contiguous into `buf`.
+    fn drain_ooo(&mut self) {
+        while let Some(entry) = self.ooo.first_entry() {
+            let off = *entry.key();
+            if off > self.next_off {
+                break;
+            }
+            let (frame, seg) = entry.remove();
+            self.ooo_bytes -= seg.len();
+            let skip = (self.next_off - off) as usize;
+            if let Some(tail) = seg.get(skip..).filter(|t| !t.is_empty()) {
+                self.buf_first_frame = if self.buf.is_empty() {
+                    frame
+                } else {
+                    self.buf_first_frame.min(frame)
+                };
+                self.buf.extend_from_slice(tail);
+                self.advance(tail.len());
+            }
+        }
+        if self.ooo.is_empty() {
+            self.gap_since = None;
+        }
+    }
+
+    fn frame_buffer<S: SipSink>(&mut self, pre: usize, emit: &mut Emit<'_, S>) {
+        let buf = std::mem::take(&mut self.buf);
+        emit.ctx.reassembled = pre > 0;
+        // Messages framed here may have started in any frame that fed `buf`.
+        emit.ctx.first_frame = self.buf_first_frame.min(emit.ctx.frame);
+        let used = frame_bytes(
+            &buf,
+            pre,
+            &mut self.mode,
+            &mut self.ws_message,
+            &mut self.progress,
+            emit,
+        );
+        self.buf = buf;
+        self.buf.drain(..used.min(self.buf.len()));
+        self.bound_pending(emit);
+    }
+
+    /// An unfinished message larger than the bound is given up.
+    fn bound_pending<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+        if self.buf.len() > MAX_PENDING {
+            emit.stats.incomplete_messages += 1;
+            self.buf.clear();
+            self.buf.shrink_to(64 * 1024);
+            self.progress = StreamProgress::default();
+        }
+    }
+
+    /// Gives up the first hole: the unfinished message before it is incomplete, and framing
+    /// resumes (resynchronising) with the held bytes after it.
+    fn skip_first_gap<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+        let Some((&off, _)) = self.ooo.first_key_value() else {
+            return;
+        };
+        emit.stats.tcp_gaps += 1;
+        self.abandon_partial(emit);
+        let missing = off.saturating_sub(self.next_off);
+        self.next_seq = self.next_seq.wrapping_add(missing as u32);
+        self.next_off = off;
+        self.drain_ooo();
+        self.frame_buffer(0, emit);
+        if !self.ooo.is_empty() {
+            self.gap_since = Some(emit.ctx.time);
+        }
+    }
+
+    fn skip_gaps_until_ack<S: SipSink>(&mut self, ack: u32, emit: &mut Emit<'_, S>) {
+        while !self.ooo.is_empty() && seq_after(ack, self.next_seq) {
+            let before = self.next_off;
+            self.skip_first_gap(emit);
+            if self.next_off == before {
+                break;
+            }
+        }
+    }
+
+    /// What is left of an unfinished message when its stream breaks off.
+    fn abandon_partial<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+        let breaks = message::leading_line_breaks(&self.buf);
+        let rest = self.buf.get(breaks..).unwrap_or_default();
+        if !rest.is_empty() {
+            if message::looks_like_start(rest) || self.mode == Mode::WebSocket {
+                emit.stats.incomplete_messages += 1;
+            } else {
+                emit.stats.tcp_bytes_skipped += rest.len() as u64;
+            }
+        }
+        if !self.ws_message.is_empty() {
+            emit.stats.incomplete_messages += 1;
+        }
+        self.buf.clear();
+        self.ws_message.clear();
+        self.progress = StreamProgress::default();
+    }
+
+    /// The stream ends: give up every hole, frame what can be framed, count the rest.
+    fn flush<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+        while !self.ooo.is_empty() {
+            self.skip_first_gap(emit);
+        }
+        self.abandon_partial(emit);
+        self.buf = Vec::new();
+        self.ooo_bytes = 0;
+    }
+}
+
+/// Frames every complete message in `buf`; returns the bytes used. `pre` is how many leading
+/// bytes were buffered before the current segment (messages starting there were reassembled).
+fn frame_bytes<S: SipSink>(
+    buf: &[u8],
+    pre: usize,
+    mode: &mut Mode,
+    ws_message: &mut Vec<u8>,
+    progress: &mut StreamProgress,
+    emit: &mut Emit<'_, S>,
+) -> usize {
+    let mut pos = 0;
+    // What was saved is about the message at the start of `buf`; later ones start afresh.
+    let mut saved = std::mem::take(progress);
+    while let Some(rest) = buf.get(pos..) {
+        if *mode == Mode::WebSocket {
+            match websocket::parse_frame(rest) {
+                WsFrame::Frame {
+                    fin,
+                    opcode,
+                    payload,
+                    mask,
+                    used,
+                } => {
+                    emit.stats.websocket_frames += 1;
+                    websocket_payload(fin, opcode, payload, mask, ws_message, emit);
+                    pos += used;
+                    continue;
+                }
+                WsFrame::Incomplete => break,
+                WsFrame::Invalid => *mode = Mode::Sip,
+            }
+            continue;
+        }
+        let breaks = message::leading_line_breaks(rest);
+        if breaks > 0 {
+            pos += breaks;
+            continue;
+        }
+        if rest.is_empty() {
+            break;
+        }
+        let mut here = if pos == 0 {
+            std::mem::take(&mut saved)
+        } else {
+            StreamProgress::default()
+        };
+        let framed = message::frame_stream_resume(rest, &mut here);
+        if matches!(framed, Err(FrameError::Incomplete)) {
+            *progress = here;
+        }
+        match framed {
+            Ok((msg, used)) => {
+                let saved = emit.ctx.reassembled;
+                emit.ctx.reassembled = saved && pos < pre;
+                emit.sink.message(&emit.ctx, &msg);
+                emit.ctx.reassembled = saved;
+                pos += used;
+            }
+            Err(FrameError::Incomplete) => break,
+            Err(FrameError::HeaderTooLong) | Err(FrameError::BodyTooLong) => {
+                emit.stats.malformed_messages += 1;
+                pos += skip_line(rest);
+            }
+            Err(FrameError::NotSip) => match not_sip(rest, mode) {
+                Some(skip) => {
+                    if *mode == Mode::Sip {
+                        emit.stats.tcp_bytes_skipped += skip as u64;
+                    }
+                    pos += skip;
+                }
+                None => break,
+            },
+        }
+    }
+    pos
+}
+
+/// Decides what to do with stream bytes that are not a SIP start line: the bytes to skip, or
+/// `None` to wait for more. Recognises a WebSocket upgrade and WebSocket frames.
+fn not_sip(rest: &[u8], mode: &mut Mode) -> Option<usize> {
+    if rest.starts_with(b"GET ") || rest.starts_with(b"HTTP/1.") {
+        match memmem::find(rest, b"\r\n\r\n") {
+            Some(end) => {
+                let head = rest.get(..end).unwrap_or_default();
+                if contains_ignore_case(head, b"websocket") {
+                    *mode = Mode::WebSocket;
+                }
+                return Some(end + 4);
+            }
+            None if rest.len() < MAX_HTTP_HEADER => return None,
+            None => {}
+        }
+    }
+    if websocket::carries_sip(rest) {
+        *mode = Mode::WebSocket;
+        return Some(0);
+    }
+    // Resynchronise: the next line that starts like a SIP message.
+    let mut from = 0;
+    while let Some(nl) = memchr(b'\n', rest.get(from..)?) {
+        let cand = from + nl + 1;
+        let tail = rest.get(cand..).unwrap_or_default();
+        if tail.is_empty() {
+            return Some(cand);
+        }
+        if message::leading_line_breaks(tail) == 0 && message::looks_like_start(tail) {
+            return Some(cand);
+        }
+        from = cand;
+    }
+    // No start line yet: keep the last partial line, unless it is already too long to be one.
+    match memrchr(b'\n', rest) {
+        Some(nl) => Some(nl + 1),
+        None if rest.len() > 4096 => Some(rest.len()),
+        None => None,
+    }
+}
+
+fn skip_line(rest: &[u8]) -> usize {
+    memchr(b'\n', rest).map_or(rest.len(), |i| i + 1)
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn websocket_payload<S: SipSink>(
+    fin: bool,
+    opcode: u8,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+    ws_message: &mut Vec<u8>,
+    emit: &mut Emit<'_, S>,
+) {
+    // Control frames (close, ping, pong) carry no SIP.
+    if opcode >= 8 {
+        return;
+    }
+    if opcode != 0 {
+        if !ws_message.is_empty() {
+            emit.stats.incomplete_messages += 1; // a new message while one was unfinished
+        }
+        ws_message.clear();
+    }
+    if ws_message.len() + payload.len() > MAX_WS_MESSAGE {
+        emit.stats.incomplete_messages += 1;
+        ws_message.clear();
+        return;
+    }
+    let mut ctx = emit.ctx;
+    ctx.transport = Transport::Ws;
+    if fin && ws_message.is_empty() && mask.is_none() {
+        scan_datagram(payload, &ctx, emit.stats, emit.sink);
+        return;
+    }
+    let start = ws_message.len();
+    ws_message.extend_from_slice(payload);
+    if let Some(key) = mask {
+        websocket::unmask(ws_message.get_mut(start..).unwrap_or_default(), key);
+    }
+    if fin {
+        ctx.reassembled = ctx.reassembled || start > 0;
+        scan_datagram(ws_message, &ctx, emit.stats, emit.sink);
+        ws_message.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Collect;
+    use super::*;
+    use proptest::prelude::*;
+    use std::borrow::Cow;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    fn tcp(seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![0u8; 20];
+        v[0..2].copy_from_slice(&5060u16.to_be_bytes());
+        v[2..4].copy_from_slice(&5061u16.to_be_bytes());
+        v[4..8].copy_from_slice(&seq.to_be_bytes());
+        v[12] = 5 << 4;
+        v[13] = flags;
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn feed(
+        r: &mut TcpReassembler,
+        stats: &mut TransportStats,
+        sink: &mut Collect,
+        n: u64,
+        seg: Vec<u8>,
+    ) {
+        let frame = Frame {
+            number: n,
+            timestamp: Timestamp(n as i64 * 1000),
+            link_type: 1,
+            data: &[],
+            original_len: 0,
+            source: 0,
+        };
+        let pkt = IpPacket {
+            src: IpAddr::V4(A),
+            dst: IpAddr::V4(B),
+            protocol: 6,
+            payload: Cow::Owned(seg),
+            reassembled: false,
+            first_frame: 0,
+        };
+        r.segment(&frame, &pkt, stats, sink);
+    }
+
+    fn msg(i: usize, body: usize) -> Vec<u8> {
+        let body = "x".repeat(body);
+        format!(
+            "MESSAGE sip:b@h SIP/2.0\r\nCall-ID: c{i}\r\nCSeq: {i} MESSAGE\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn stream(n: usize) -> Vec<u8> {
+        let mut s = Vec::new();
+        for i in 0..n {
+            s.extend(msg(i, (i * 37) % 1500));
+            if i % 3 == 0 {
+                s.extend_from_slice(b"\r\n\r\n");
+            }
+        }
+        s
+    }
+
+    fn call_ids(sink: &Collect) -> Vec<Vec<u8>> {
+        sink.messages
+            .iter()
+            .map(|(_, _, raw)| raw.clone())
+            .collect()
+    }
+
+    #[test]
+    fn messages_across_segments_and_several_per_segment() {
+        let data = stream(10);
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(999, SYN, b""));
+        for (i, chunk) in data.chunks(333).enumerate() {
+            let seq = 1000 + (i * 333) as u32;
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                2 + i as u64,
+                tcp(seq, ACK, chunk),
+            );
+        }
+        assert_eq!(sink.messages.len(), 10);
+        assert_eq!(st.incomplete_messages, 0);
+    }
+
+    #[test]
+    fn gap_resynchronises_and_counts_the_cut_message() {
+        let data = stream(6);
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let cut = data.len() / 3;
+        let lost = 100;
+        feed(&mut r, &mut st, &mut sink, 1, tcp(0, ACK, &data[..cut]));
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp((cut + lost) as u32, ACK, &data[cut + lost..]),
+        );
+        r.finish(&mut st, &mut sink);
+        assert_eq!(st.tcp_gaps, 1);
+        assert!(st.incomplete_messages >= 1);
+        assert!(
+            sink.messages.len() >= 4,
+            "messages after the gap are found: {}",
+            sink.messages.len()
+        );
+    }
+
+    #[test]
+    fn stream_starting_mid_message() {
+        let data = stream(4);
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(7, ACK, &data[40..]));
+        assert_eq!(sink.messages.len(), 3);
+        assert!(st.tcp_bytes_skipped > 0);
+    }
+
+    #[test]
+    fn sequence_wrap() {
+        let data = stream(5);
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let isn = u32::MAX - 500;
+        feed(&mut r, &mut st, &mut sink, 1, tcp(isn, SYN, b""));
+        let mut seq = isn.wrapping_add(1);
+        for (i, chunk) in data.chunks(200).enumerate() {
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                2 + i as u64,
+                tcp(seq, ACK, chunk),
+            );
+            seq = seq.wrapping_add(chunk.len() as u32);
+        }
+        assert_eq!(sink.messages.len(), 5);
+    }
+
+    #[test]
+    fn websocket_after_upgrade() {
+        let mut data =
+            b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: sip\r\n\r\n".to_vec();
+        let sip = msg(1, 10);
+        let key = [1u8, 2, 3, 4];
+        data.push(0x81);
+        data.push(0x80 | 126);
+        data.extend_from_slice(&(sip.len() as u16).to_be_bytes());
+        data.extend_from_slice(&key);
+        data.extend(sip.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(0, ACK, &data[..50]));
+        feed(&mut r, &mut st, &mut sink, 2, tcp(50, ACK, &data[50..]));
+        assert_eq!(sink.messages.len(), 1);
+        assert_eq!(sink.messages[0].1, Transport::Ws);
+        assert_eq!(sink.messages[0].2, sip);
+    }
+
+    /// A bare ACK from B back to A.
+    fn feed_ack_back(
+        r: &mut TcpReassembler,
+        st: &mut TransportStats,
+        sink: &mut Collect,
+        n: u64,
+        ack: u32,
+    ) {
+        let mut v = vec![0u8; 20];
+        v[0..2].copy_from_slice(&5061u16.to_be_bytes());
+        v[2..4].copy_from_slice(&5060u16.to_be_bytes());
+        v[8..12].copy_from_slice(&ack.to_be_bytes());
+        v[12] = 5 << 4;
+        v[13] = ACK;
+        let frame = Frame {
+            number: n,
+            timestamp: Timestamp(n as i64 * 1000),
+            link_type: 1,
+            data: &[],
+            original_len: 0,
+            source: 0,
+        };
+        let pkt = IpPacket {
+            src: IpAddr::V4(B),
+            dst: IpAddr::V4(A),
+            protocol: 6,
+            payload: Cow::Owned(v),
+            reassembled: false,
+            first_frame: n,
+        };
+        r.segment(&frame, &pkt, st, sink);
+    }
+
+    #[test]
+    fn messages_freed_by_the_peers_ack_keep_their_direction_and_frame() {
+        let (m1, m2, m3) = (msg(1, 5), msg(2, 5), msg(3, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &m1));
+        let lost = 100 + m1.len() as u32;
+        let third = lost + m2.len() as u32;
+        feed(&mut r, &mut st, &mut sink, 2, tcp(third, ACK, &m3));
+        feed_ack_back(&mut r, &mut st, &mut sink, 3, third + m3.len() as u32);
+        assert_eq!(sink.messages.len(), 2);
+        assert_eq!(
+            sink.messages[1].0, 2,
+            "reported at the frame that carried it, not the ACK"
+        );
+        assert_eq!(sink.directions[1], (IpAddr::V4(A), IpAddr::V4(B)));
+        assert_eq!(st.tcp_gaps, 1);
+    }
+
+    #[test]
+    fn a_full_connection_table_evicts_the_least_recent_in_batches() {
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let total = MAX_CONNECTIONS + 10;
+        for i in 0..total {
+            let mut seg = tcp(1, SYN, b"");
+            let port = 1024 + (i % 60_000) as u16;
+            seg[0..2].copy_from_slice(&port.to_be_bytes());
+            let frame = Frame {
+                number: i as u64,
+                timestamp: Timestamp(i as i64 * 1000),
+                link_type: 1,
+                data: &[],
+                original_len: 0,
+                source: 0,
+            };
+            let src = Ipv4Addr::new(10, 0, (i / 60_000) as u8, 1);
+            let pkt = IpPacket {
+                src: IpAddr::V4(src),
+                dst: IpAddr::V4(B),
+                protocol: 6,
+                payload: Cow::Owned(seg),
+                reassembled: false,
+                first_frame: i as u64,
+            };
+            r.segment(&frame, &pkt, &mut st, &mut sink);
+        }
+        assert!(r.conns.len() <= MAX_CONNECTIONS);
+        assert_eq!(st.tcp_streams_evicted, (MAX_CONNECTIONS / 16) as u64);
+        // The oldest went, the newest stayed.
+        let first = ConnKey(
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 1024),
+            SocketAddr::new(IpAddr::V4(B), 5061),
+        );
+        assert!(!r.conns.contains_key(&first));
+        // The lower end first: 10.0.0.2 before 10.0.1.1.
+        let last_port = 1024 + ((total - 1) % 60_000) as u16;
+        let last = ConnKey(
+            SocketAddr::new(IpAddr::V4(B), 5061),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)), last_port),
+        );
+        assert!(r.conns.contains_key(&last));
+        assert_eq!(st.tcp_streams, total as u64);
+    }
+
+    #[test]
+    fn a_huge_wrong_content_length_does_not_swallow_the_stream() {
+        let bad = b"MESSAGE sip:b@h SIP/2.0\r\nCall-ID: bad\r\nCSeq: 1 MESSAGE\r\nContent-Length: 5000000\r\n\r\n";
+        let mut data = bad.to_vec();
+        data.extend(msg(2, 5));
+        data.extend(msg(3, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        // Cut inside the next message's start line first: the body's first line is not there
+        // yet, so nothing is decided until it is.
+        let cut = bad.len() + 5;
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &data[..cut]));
+        assert_eq!(sink.messages.len(), 0);
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp(100 + cut as u32, ACK, &data[cut..]),
+        );
+        assert_eq!(
+            sink.messages.len(),
+            3,
+            "the next messages are not held for 5 MB"
+        );
+        assert_eq!(sink.messages[0].2, bad.to_vec());
+        assert_eq!(sink.messages[1].2, msg(2, 5));
+        assert_eq!(sink.messages[2].2, msg(3, 5));
+    }
+
+    #[test]
+    fn a_sipfrag_body_may_begin_with_a_status_line() {
+        // message/sipfrag carries a start line by design: a long one is waited for as usual.
+        let frag = b"NOTIFY sip:b@h SIP/2.0\r\nCall-ID: n\r\nCSeq: 2 NOTIFY\r\nContent-Type: message/sipfrag\r\nContent-Length: 2000000\r\n\r\nSIP/2.0 200 OK\r\n";
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, frag));
+        assert_eq!(sink.messages.len(), 0);
+    }
+
+    #[test]
+    fn a_fin_captured_before_the_last_data_does_not_end_the_stream_early() {
+        let data = stream(3);
+        let cut = data.len() / 2;
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &data[..cut]));
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp(100 + data.len() as u32, ACK | FIN, b""),
+        );
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            3,
+            tcp(100 + cut as u32, ACK, &data[cut..]),
+        );
+        assert_eq!(sink.messages.len(), 3);
+        assert_eq!(st.incomplete_messages, 0);
+    }
+
+    #[test]
+    fn a_15_kb_notify_across_many_segments() {
+        let roster = "<user entity=\"sip:u@example.com\"/>".repeat(450);
+        let notify = format!(
+            "NOTIFY sip:b@h SIP/2.0\r\nCall-ID: roster\r\nCSeq: 2 NOTIFY\r\nEvent: conference\r\nContent-Type: application/conference-info+xml\r\nContent-Length: {}\r\n\r\n{roster}",
+            roster.len()
+        );
+        assert!(notify.len() > 15_000);
+        let mut data = notify.into_bytes();
+        data.extend(msg(1, 3));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        for (i, chunk) in data.chunks(1460).enumerate() {
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                1 + i as u64,
+                tcp(100 + (i * 1460) as u32, ACK, chunk),
+            );
+        }
+        assert_eq!(sink.messages.len(), 2);
+        assert!(sink.messages[0].2.len() > 15_000);
+        assert_eq!(sink.messages[0].0, 11, "completed by the 11th segment");
+        assert_eq!(st.incomplete_messages, 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+        /// Any order of segments, with duplicates and overlaps mixed in, yields the same
+        /// messages as the stream in order.
+        #[test]
+        fn any_segment_order_gives_the_same_messages(
+            cuts in proptest::collection::vec(1usize..900, 1..40),
+            order_seed in any::<u64>(),
+            dups in proptest::collection::vec((0usize..60, 0usize..40, 1usize..200), 0..10),
+        ) {
+            let data = stream(8);
+            let mut segs = Vec::new();
+            let mut pos = 0;
+            for c in cuts.iter().cycle() {
+                if pos >= data.len() { break; }
+                let end = (pos + c).min(data.len());
+                segs.push((pos, end));
+                pos = end;
+            }
+            // Overlapping and duplicate segments.
+            for (i, back, len) in dups {
+                if let Some(&(s, _)) = segs.get(i % segs.len()) {
+                    let s = s.saturating_sub(back);
+                    segs.push((s, (s + len).min(data.len())));
+                }
+            }
+            // Shuffle (deterministic from the seed), keeping the reorder window small enough
+            // for the gap timeout not to fire: frames are 1 µs apart.
+            let mut x = order_seed | 1;
+            for i in (1..segs.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                segs.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut r = TcpReassembler::default();
+            let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+            feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+            for (n, (s, e)) in segs.iter().enumerate() {
+                feed(&mut r, &mut st, &mut sink, 2 + n as u64, tcp(100 + *s as u32, ACK, &data[*s..*e]));
+            }
+            r.finish(&mut st, &mut sink);
+            let mut expected = Collect::default();
+            let mut st2 = TransportStats::default();
+            let mut r2 = TcpReassembler::default();
+            feed(&mut r2, &mut st2, &mut expected, 1, tcp(100, ACK, &data));
+            prop_assert_eq!(call_ids(&sink), call_ids(&expected));
+            prop_assert_eq!(st.incomplete_messages, 0);
+        }
+
+        #[test]
+        fn garbage_never_panics(chunks in proptest::collection::vec((any::<u32>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300)), 1..30)) {
+            let mut r = TcpReassembler::default();
+            let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+            for (n, (seq, flags, data)) in chunks.into_iter().enumerate() {
+                feed(&mut r, &mut st, &mut sink, n as u64, tcp(seq, flags, &data));
+            }
+            r.finish(&mut st, &mut sink);
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! Join diagnosis on traffic that real captures hold and the samples do not: a retry after a
+//! challenge, a rejoin, two inviters, forked answers, a lobby.
+
+use lyncscope::analysis::{Analysis, JoinState, JoinStep};
+use lyncscope::Timestamp;
+use lyncscope::sip::frame_stream;
+use lyncscope::transport::{MsgContext, SipSink, Transport};
+
+const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
+const AV: &str = "sip:alice@example.com;gruu;opaque=app:conf:audio-video:id:JL3GPNYP";
+
+struct Feed {
+    a: Analysis,
+    frame: u64,
+}
+
+impl Feed {
+    fn new() -> Self {
+        Feed {
+            a: Analysis::new(true),
+            frame: 0,
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.frame += 1;
+        let text = text.replace('\n', "\r\n");
+        let text = match text.split_once("\r\n\r\n") {
+            Some((head, body)) => format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            None => format!("{text}\r\nContent-Length: 0\r\n\r\n"),
+        };
+        let (m, _) = frame_stream(text.as_bytes()).expect("a SIP message");
+        let ctx = MsgContext {
+            frame: self.frame,
+            first_frame: self.frame,
+            time: Timestamp(self.frame as i64 * 100_000_000),
+            src: "192.0.2.22:5061".parse().expect("addr"),
+            dst: "198.51.100.10:5061".parse().expect("addr"),
+            transport: Transport::Tcp,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: 1,
+        };
+        self.a.message(&ctx, &m);
+    }
+
+    fn state(&self, uri: &str) -> (JoinState, Option<JoinStep>, Option<String>) {
+        let c = &self.a.conferences().list()[0];
+        let p = c
+            .participants
+            .iter()
+            .find(|p| p.uri == uri)
+            .expect("participant");
+        c.diagnose(p)
+    }
+}
+
+fn invite(to: &str, call: &str, cseq: u32, body: &str, ct: &str) -> String {
+    format!(
+        "INVITE {to} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}{cseq}\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{to}>\nCall-ID: {call}\nCSeq: {cseq} INVITE\nContent-Type: {ct}\n\n{body}"
+    )
+}
+
+fn answer(status: &str, to: &str, call: &str, cseq: u32, extra: &str) -> String {
+    format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}{cseq}\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{to}>;tag=srv\nCall-ID: {call}\nCSeq: {cseq} INVITE\n{extra}"
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn c3p(root: &str, attrs: &str) -> String {
+    format!(
+        "<{root} xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"1\" {attrs}><addUser/></{root}>"
+    )
+}
+
+fn focus_join(f: &mut Feed, call: &str, outcome: &str) {
+    f.send(&invite(
+        FOCUS,
+        call,
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, call, 1, ""),
+        c3p("response", &format!("code=\"{outcome}\""))
+    ));
+}
+
+#[test]
+fn a_retry_after_a_challenge_in_the_same_dialog_decides_the_step() {
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "407 Proxy Authentication Required",
+        FOCUS,
+        "f1",
+        1,
+        "",
+    ));
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        2,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, "f1", 2, ""),
+        c3p("response", "code=\"success\"")
+    ));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::FocusJoined);
+}
+
+#[test]
+fn a_rejoin_that_fails_at_the_focus_is_a_failure() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    // Later: a new focus INVITE (new dialog), refused.
+    f.send(&invite(
+        FOCUS,
+        "f2",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "403 Forbidden",
+        FOCUS,
+        "f2",
+        1,
+        "ms-diagnostics: 3014;reason=\"Failed authorization.\";source=\"fe01\"",
+    ));
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!(
+        (state, failed),
+        (JoinState::Failed, Some(JoinStep::Focus)),
+        "{reason:?}"
+    );
+}
+
+#[test]
+fn c3p_pending_is_not_a_join() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Invited, None));
+    assert!(reason.is_some_and(|r| r.contains("pending")));
+}
+
+fn invitation(from: &str, call: &str) -> String {
+    format!(
+        "INVITE sip:bob@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.21;branch=z9hG4bK{call}\nFrom: <sip:{from}@example.com>;tag=t{call}\nTo: <sip:bob@example.com>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/ms-conf-invite+xml\n\n<Conferencing version=\"2.0\"><focus-uri>{FOCUS}</focus-uri></Conferencing>"
+    )
+}
+
+fn invitation_answer(status: &str, from: &str, call: &str, tag: &str) -> String {
+    format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.21;branch=z9hG4bK{call}\nFrom: <sip:{from}@example.com>;tag=t{call}\nTo: <sip:bob@example.com>;tag={tag}\nCall-ID: {call}\nCSeq: 1 INVITE"
+    )
+}
+
+#[test]
+fn an_older_invitation_does_not_overwrite_a_newer_one() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation("carol", "i2"));
+    f.send(&invitation_answer("603 Decline", "alice", "i1", "b1"));
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    let inv = bob.invitation.as_ref().expect("invitation");
+    assert_eq!(
+        (bob.invited_by.as_deref(), &*inv.call_id, inv.status),
+        (Some("sip:carol@example.com"), "i2", None)
+    );
+}
+
+#[test]
+fn a_decline_outranks_the_487_of_a_cancelled_fork() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("603 Decline", "alice", "i1", "fork1"));
+    f.send(&invitation_answer(
+        "487 Request Terminated",
+        "alice",
+        "i1",
+        "fork2",
+    ));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Declined);
+}
+
+/// A roster subscription of bob's, with the documents the focus sends on it.
+fn subscribe(f: &mut Feed, call: &str) {
+    f.send(&format!(
+        "SUBSCRIBE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}s\nFrom: <sip:bob@example.com>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 SUBSCRIBE\nEvent: conference"
+    ));
+}
+
+fn notify(f: &mut Feed, call: &str, cseq: u32, doc: &str) {
+    f.send(&format!(
+        "NOTIFY sip:bob@example.com SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bK{call}n{cseq}\nFrom: <{FOCUS}>;tag=srv\nTo: <sip:bob@example.com>;tag=t{call}\nCall-ID: {call}\nCSeq: {cseq} NOTIFY\nEvent: conference\nsubscription-state: active;expires=3600\nContent-Type: application/conference-info+xml\n\n{doc}"
+    ));
+}
+
+fn roster(state: &str, version: u32, users: &str) -> String {
+    format!(
+        "<conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" entity=\"{FOCUS}\" state=\"{state}\" version=\"{version}\"><users>{users}</users></conference-info>"
+    )
+}
+
+fn av_user(who: &str, state: &str, status: &str) -> String {
+    format!(
+        "<user entity=\"{who}\" state=\"{state}\"><endpoint entity=\"{{e}}\" session-type=\"audio-video\"><status>{status}</status></endpoint></user>"
+    )
+}
+
+#[test]
+fn a_user_deleted_from_the_roster_has_left() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "full",
+            1,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    notify(
+        &mut f,
+        "s1",
+        2,
+        &roster(
+            "partial",
+            2,
+            "<user entity=\"sip:bob@example.com\" state=\"deleted\"/>",
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Left);
+}
+
+#[test]
+fn a_user_missing_from_a_later_full_roster_has_left() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    notify(
+        &mut f,
+        "s1",
+        1,
+        &roster(
+            "full",
+            1,
+            &av_user("sip:bob@example.com", "full", "connected"),
+        ),
+    );
+    notify(
+        &mut f,
+        "s1",
+        2,
+        &roster(
+            "full",
+            2,
+            &av_user("sip:carol@example.com", "full", "connected"),
+        ),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Left);
+}
+
+/// Bob joins the focus, a roster document (`state`, `version`) says his A/V is connected, and
+/// the A/V MCU rejects his offer.
+fn av_rejected_after_roster(state: &str, version: u32) -> (JoinState, Option<JoinStep>) {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    let bob = av_user("sip:bob@example.com", "full", "connected");
+    notify(&mut f, "s1", 1, &roster(state, version, &bob));
+    f.send(&invite(AV, "m1", 1, "v=0\n", "application/sdp"));
+    f.send(&answer("488 Not Acceptable Here", AV, "m1", 1, ""));
+    let (state, step, _) = f.state("sip:bob@example.com");
+    (state, step)
+}
+
+#[test]
+fn a_stale_roster_does_not_outweigh_a_failed_av_attempt() {
+    // A partial document with version 2 first: version 1 is missing, the roster is stale, and
+    // what it says about bob may be old.
+    assert_eq!(
+        av_rejected_after_roster("partial", 2),
+        (JoinState::Failed, Some(JoinStep::Media))
+    );
+}
+
+#[test]
+fn a_current_roster_outweighs_a_failed_av_attempt() {
+    // The roster is complete and says bob's A/V is connected: a retry the capture missed.
+    assert_eq!(
+        av_rejected_after_roster("full", 1),
+        (JoinState::Joined, None)
+    );
+}
+
+#[test]
+fn a_cancelled_join_is_not_called_a_rejection() {
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "f1",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer("487 Request Terminated", FOCUS, "f1", 1, ""));
+    let (state, step, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(reason.contains("cancelled by the participant"), "{reason}");
+    assert!(!reason.contains("rejected"), "{reason}");
+}
+
+#[test]
+fn a_join_seen_from_its_answer_has_no_setup_time() {
+    // The capture starts after the INVITE: the 200 opens the dialog.
+    let mut f = Feed::new();
+    f.send(&format!(
+        "{}\nContent-Type: application/cccp+xml\n\n{}",
+        answer("200 OK", FOCUS, "f1", 1, ""),
+        c3p("response", "code=\"success\"")
+    ));
+    let c = &f.a.conferences().list()[0];
+    let p = c
+        .participants
+        .iter()
+        .find(|p| p.uri == "sip:bob@example.com")
+        .expect("bob");
+    let focus = p.focus.as_ref().expect("focus step");
+    assert_eq!(focus.status, Some(200));
+    assert_eq!(focus.setup_ms(), None, "not a made-up 0");
+}
+
+#[test]
+fn dialogs_name_their_conference_as_the_conference_list_does() {
+    // IDs match ignoring case; the lower-case spelling of the A/V dialog must not leak into
+    // `dialogs[].conference_id`, or a script joining dialogs to conferences loses it.
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    let av_lower = AV.replace("JL3GPNYP", "jl3gpnyp");
+    f.send(&invite(&av_lower, "m1", 1, "v=0\n", "application/sdp"));
+    let conf = &f.a.conferences().list()[0];
+    assert_eq!(conf.id, "JL3GPNYP");
+    assert_eq!(f.a.conferences().list().len(), 1);
+    for d in f.a.dialogs() {
+        assert_eq!(
+            d.conference_id.as_deref(),
+            Some("JL3GPNYP"),
+            "{}",
+            d.call_id
+        );
+    }
+}
+
+#[test]
+fn an_unanswered_join_times_out_only_after_timer_b() {
+    let focus_for = |who: &str, call: &str| {
+        format!(
+            "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <{who}>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+            c3p("request", "")
+        )
+    };
+    // Carol's join 10 s after bob's: bob's INVITE may still be answered.
+    let mut f = Feed::new();
+    f.send(&focus_for("sip:bob@example.com", "b1"));
+    f.frame += 100;
+    f.send(&focus_for("sip:carol@example.com", "c1"));
+    assert_eq!(
+        f.state("sip:bob@example.com"),
+        (JoinState::Invited, None, None)
+    );
+    // 40 s later: past Timer B, bob's join timed out.
+    f.frame += 300;
+    f.send(&focus_for("sip:dave@example.com", "d1"));
+    let (state, step, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, step), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.contains("never answered") && reason.contains("40 s"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn the_announcement_service_is_not_a_participant() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(
+        &invite(FOCUS, "svc", 1, &c3p("request", ""), "application/cccp+xml")
+            .replace(
+                "From: <sip:bob@example.com>",
+                "From: <sip:RtcApplication-1234@example.com>",
+            )
+            .replace(
+                "Content-Type:",
+                "User-Agent: RTCC/5.0.0.0 Conferencing_Announcement_Service\nContent-Type:",
+            ),
+    );
+    let conf = &f.a.conferences().list()[0];
+    let who: Vec<&str> = conf.participants.iter().map(|p| p.uri.as_str()).collect();
+    assert_eq!(who, ["sip:bob@example.com"]);
+}
+
+#[test]
+fn the_roster_follows_another_subscription_when_the_merged_one_goes_quiet() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "s1");
+    let bob = av_user("sip:bob@example.com", "full", "connected");
+    notify(&mut f, "s1", 1, &roster("full", 1, &bob));
+    // Carol subscribes too; bob's client then goes away without unsubscribing, and only
+    // carol's subscription keeps receiving the updates.
+    f.send(&format!(
+        "SUBSCRIBE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKs2\nFrom: <sip:carol@example.com>;tag=ts2\nTo: <{FOCUS}>\nCall-ID: s2\nCSeq: 1 SUBSCRIBE\nEvent: conference"
+    ));
+    let to_carol = |f: &mut Feed, cseq: u32, doc: &str| {
+        f.send(&format!(
+            "NOTIFY sip:carol@example.com SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKs2n{cseq}\nFrom: <{FOCUS}>;tag=srv\nTo: <sip:carol@example.com>;tag=ts2\nCall-ID: s2\nCSeq: {cseq} NOTIFY\nEvent: conference\nsubscription-state: active;expires=3600\nContent-Type: application/conference-info+xml\n\n{doc}"
+        ))
+    };
+    let carol = av_user("sip:carol@example.com", "full", "connected");
+    to_carol(&mut f, 1, &roster("full", 1, &format!("{bob}{carol}")));
+    for v in 2..=8u32 {
+        let user = av_user(&format!("sip:u{v}@example.com"), "full", "connected");
+        to_carol(&mut f, v, &roster("partial", v, &user));
+    }
+    let conf = &f.a.conferences().list()[0];
+    assert!(
+        conf.roster_copies > 0,
+        "carol's first documents were copies"
+    );
+    let r = conf.roster().expect("a roster");
+    assert!(
+        r.user("sip:u8@example.com").is_some(),
+        "the latest update is merged"
+    );
+    assert!(r.user("sip:u7@example.com").is_some());
+    assert!(r.stale, "updates before the switch were missed");
+}

@@ -1,0 +1,732 @@
+//! A live capture in the terminal UI: the batch source the loader pulls from, the capture's
+//! state for the status line, and the message rate.
+//!
+//! ```text
+//!  capture threads ─▶ LiveCapture (bounded channel) ─▶ LiveSource::next_batch ─▶ loader ─▶ Pipeline
+//!                                                        (-c, --duration)        (-w tap)    │
+//!  UI thread: Stopper::stats (libpcap counters), SourceState (why it stopped) ──▶ LiveStatus ◀┘
+//! ```
+//!
+//! The source never blocks the loader for long: it waits at most [`WAIT`] for packets and
+//! returns an empty batch when none came, so that the loader looks at its stop flag; it returns
+//! `None` once the capture has ended (stopped and drained). It never touches the pipeline, so
+//! nothing holds the pipeline's lock while waiting for packets.
+//!
+//! The capture is behind the [`LiveFeed`] trait (implemented for `LiveCapture` with the `live`
+//! feature), so the source is tested with a fake feed and a fake clock.
+
+use super::loader::FrameBatch;
+use lyncscope::analysis::Limits;
+use lyncscope::capture::LiveStats;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest the source waits for packets before it hands the loader an empty batch.
+pub const WAIT: Duration = Duration::from_millis(50);
+/// The rate in the status line covers about this much time.
+pub const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// Frames gathered into one batch at most (what is already waiting is taken at once).
+const BATCH_FRAMES: usize = 2048;
+const BATCH_BYTES: usize = 2 * 1024 * 1024;
+
+/// The analysis' bounds for a live capture in the UI, which may run for days: about 610 MB of
+/// process memory once reached, on the shared generator's Lync traffic (README, "Live capture
+/// in the UI"; `examples/live_sync.rs` measures it). Beyond them messages are still counted,
+/// and the status line says what was not kept.
+pub const LIVE_LIMITS: Limits = Limits {
+    messages: 1_000_000,
+    dialogs: 250_000,
+    conferences: 20_000,
+};
+
+/// What one wait for packets gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// A batch arrived; its frames (at most the room given) are in the batch.
+    Frames,
+    /// Nothing arrived in time.
+    Idle,
+    /// The capture has ended: stopped and drained, or every interface failed.
+    Ended,
+}
+
+/// A running capture as the source sees it.
+pub trait LiveFeed: Send {
+    /// Waits up to `timeout` for the next batch of packets and appends at most `room` of its
+    /// frames to `into` (the rest are read and dropped: `-c` reached).
+    fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received;
+    /// Asks the capture to stop; it drains and then [`Received::Ended`] comes.
+    fn stop(&mut self);
+    /// Why interfaces stopped on their own (gone, failed).
+    fn errors(&self) -> Vec<String>;
+}
+
+/// The limits that stop a capture by themselves (`-c`, `--duration`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StopAt {
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+/// What the source tells the UI thread: why the capture stops, whether it ended, and the
+/// interfaces' errors.
+#[derive(Debug, Default)]
+pub struct SourceState {
+    inner: Mutex<SourceInner>,
+}
+
+#[derive(Debug, Default)]
+struct SourceInner {
+    reason: Option<String>,
+    ended: bool,
+    errors: Vec<String>,
+}
+
+impl SourceState {
+    /// Why the capture stops or stopped, once it does.
+    pub fn reason(&self) -> Option<String> {
+        self.inner.lock().ok().and_then(|s| s.reason.clone())
+    }
+
+    /// The capture has ended: every packet it captured was handed over.
+    pub fn ended(&self) -> bool {
+        self.inner.lock().is_ok_and(|s| s.ended)
+    }
+
+    /// The interfaces' errors, once the capture ended.
+    pub fn errors(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .map(|s| s.errors.clone())
+            .unwrap_or_default()
+    }
+
+    /// Records why the capture stops; the first reason stays.
+    pub fn stopping(&self, reason: String) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.reason.get_or_insert(reason);
+        }
+    }
+
+    fn end(&self, errors: Vec<String>) {
+        if let Ok(mut s) = self.inner.lock() {
+            if s.reason.is_none() {
+                s.reason = Some(match errors.first() {
+                    Some(e) => e.clone(),
+                    None => "the capture ended".to_string(),
+                });
+            }
+            s.ended = true;
+            s.errors = errors;
+        }
+    }
+}
+
+/// The loader's source over a live capture (see the module documentation).
+pub struct LiveSource<F, C> {
+    feed: F,
+    stop_at: StopAt,
+    /// Time since the capture started.
+    clock: C,
+    /// Frames handed over so far.
+    taken: u64,
+    stopping: bool,
+    ended: bool,
+    state: Arc<SourceState>,
+    wait: Duration,
+}
+
+impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
+    pub fn new(feed: F, stop_at: StopAt, clock: C, state: Arc<SourceState>) -> Self {
+        LiveSource {
+            feed,
+            stop_at,
+            clock,
+            taken: 0,
+            stopping: false,
+            ended: false,
+            state,
+            wait: WAIT,
+        }
+    }
+
+    /// The next frames: what arrived within [`WAIT`] (and whatever was already waiting, up to
+    /// a batch), possibly none; `None` once the capture has ended.
+    pub fn next_batch(&mut self) -> Option<FrameBatch> {
+        if self.ended {
+            return None;
+        }
+        if let Some(limit) = self.stop_at.duration {
+            if !self.stopping && (self.clock)() >= limit {
+                self.stop(format!("--duration {}s reached", limit.as_secs_f64()));
+            }
+        }
+        let mut batch = FrameBatch::default();
+        let mut wait = self.wait;
+        loop {
+            let room = match self.stop_at.count {
+                Some(c) => c.saturating_sub(self.taken),
+                None => u64::MAX,
+            };
+            let before = batch.len();
+            match self.feed.receive(wait, &mut batch, room) {
+                Received::Frames => {
+                    self.taken += (batch.len() - before) as u64;
+                    if let Some(c) = self.stop_at.count {
+                        if self.taken >= c && !self.stopping {
+                            self.stop(format!("-c {c} reached"));
+                        }
+                    }
+                    if batch.len() >= BATCH_FRAMES || batch.bytes() >= BATCH_BYTES {
+                        break;
+                    }
+                    // Take what is already waiting, without waiting again.
+                    wait = Duration::ZERO;
+                }
+                Received::Idle => break,
+                Received::Ended => {
+                    self.ended = true;
+                    self.state.end(self.feed.errors());
+                    return (!batch.is_empty()).then_some(batch);
+                }
+            }
+        }
+        Some(batch)
+    }
+
+    fn stop(&mut self, reason: String) {
+        self.stopping = true;
+        self.state.stopping(reason);
+        self.feed.stop();
+    }
+}
+
+/// Messages per second over the last [`RATE_WINDOW`], from samples of a running total.
+#[derive(Clone, Debug)]
+pub struct RateMeter {
+    window: Duration,
+    /// (time, total), oldest first; the first one at or before the window's start.
+    samples: VecDeque<(Duration, u64)>,
+}
+
+/// Samples kept at most (a sample per drawn frame; far more than the window needs).
+const MAX_SAMPLES: usize = 256;
+
+impl RateMeter {
+    pub fn new(window: Duration) -> Self {
+        RateMeter {
+            window,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Records the running total at time `now` (times never go back; one that does is
+    /// ignored).
+    pub fn record(&mut self, now: Duration, total: u64) {
+        if self.samples.back().is_some_and(|&(t, _)| now < t) {
+            return;
+        }
+        self.samples.push_back((now, total));
+        // Keep one sample at or before the start of the window, so the rate spans all of it.
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|&(t, _)| now.saturating_sub(t) >= self.window)
+        {
+            self.samples.pop_front();
+        }
+        while self.samples.len() > MAX_SAMPLES {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Per second over the samples kept; 0 until two samples are apart in time.
+    pub fn per_second(&self) -> f64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
+                n1.saturating_sub(n0) as f64 / (t1 - t0).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Where the capture stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptureState {
+    Capturing,
+    /// Asked to stop (the reason); draining what the kernel holds.
+    Stopping(String),
+    /// Ended; the UI stays open on what was captured.
+    Stopped(String),
+}
+
+/// The live capture's part of the UI state, for the status line.
+#[derive(Clone, Debug)]
+pub struct LiveStatus {
+    /// The interfaces, as given (`eth0, eth1`).
+    pub interfaces: String,
+    /// libpcap's `ps_drop` (kernel buffer full) and `ps_ifdrop` (interface), summed over the
+    /// interfaces.
+    pub dropped: u64,
+    pub if_dropped: u64,
+    pub state: CaptureState,
+    /// SIP messages per second.
+    pub rate: RateMeter,
+}
+
+impl LiveStatus {
+    pub fn new(interfaces: &[String]) -> Self {
+        LiveStatus {
+            interfaces: interfaces.join(", "),
+            dropped: 0,
+            if_dropped: 0,
+            state: CaptureState::Capturing,
+            rate: RateMeter::new(RATE_WINDOW),
+        }
+    }
+
+    /// Brings the state up to date at time `now` (since the capture started): the SIP
+    /// messages analysed so far, libpcap's counters, and the source's state (`reason` it
+    /// stops, `ended` when the loader has finished).
+    pub fn update(
+        &mut self,
+        now: Duration,
+        sip_messages: u64,
+        stats: &LiveStats,
+        reason: Option<String>,
+        ended: bool,
+    ) {
+        self.rate.record(now, sip_messages);
+        self.dropped = stats.interfaces.iter().map(|i| i.dropped).sum();
+        self.if_dropped = stats.interfaces.iter().map(|i| i.if_dropped).sum();
+        self.state = match (reason, ended) {
+            (r, true) => CaptureState::Stopped(r.unwrap_or_else(|| "ended".into())),
+            (Some(r), false) => CaptureState::Stopping(r),
+            (None, false) => CaptureState::Capturing,
+        };
+    }
+}
+
+#[cfg(feature = "live")]
+pub use capture::run_live;
+
+#[cfg(feature = "live")]
+mod capture {
+    use super::{LiveFeed, LiveSource, Received, SourceState, StopAt};
+    use lyncscope::capture::live::{LiveCapture, Recv, Stopper};
+    use lyncscope::capture::LiveStats;
+    use lyncscope::pipeline::MessageTap;
+    use crate::loader::{FrameBatch, Progress};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    impl LiveFeed for LiveCapture {
+        fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received {
+            match self.recv_timeout(timeout) {
+                Recv::Batch(b) => {
+                    let room = usize::try_from(room).unwrap_or(usize::MAX);
+                    for f in b.frames().take(room) {
+                        into.push(&f);
+                    }
+                    Received::Frames
+                }
+                Recv::Idle => Received::Idle,
+                Recv::Ended => Received::Ended,
+            }
+        }
+
+        fn stop(&mut self) {
+            LiveCapture::stop(self);
+        }
+
+        fn errors(&self) -> Vec<String> {
+            LiveCapture::errors(self).to_vec()
+        }
+    }
+
+    impl super::super::CaptureControl for Stopper {
+        fn stop(&self) {
+            Stopper::stop(self);
+        }
+
+        fn stats(&self) -> LiveStats {
+            Stopper::stats(self)
+        }
+    }
+
+    /// How a live UI run ended.
+    pub struct LiveOutcome<T> {
+        /// The UI's own outcome (an error drawing, reading keys).
+        pub ui: Result<(), String>,
+        /// The tap (`-w` writer) back, after the pipeline finished: to be closed.
+        pub tap: Option<T>,
+        /// libpcap's final counters.
+        pub stats: LiveStats,
+        /// Interfaces that stopped on their own.
+        pub errors: Vec<String>,
+        /// Frames analysed, and the SIP messages found in them.
+        pub packets: u64,
+        pub sip_messages: u64,
+    }
+
+    /// Runs the UI on a live capture, already open (so that permission and interface errors
+    /// were reported before the terminal changed). `tap` sees every frame and message (`-w`);
+    /// `quit` (set by SIGTERM / SIGINT) quits like `q`. On quit the capture is stopped and
+    /// drained, the loader finishes the pipeline, and the tap is handed back to be closed.
+    pub fn run_live<T: MessageTap + Send + 'static>(
+        cap: LiveCapture,
+        stop_at: StopAt,
+        tap: Option<T>,
+        quit: Arc<AtomicBool>,
+    ) -> LiveOutcome<T> {
+        let names: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
+        let stopper = cap.stopper();
+        let state = Arc::new(SourceState::default());
+        let started = Instant::now();
+        let mut source = LiveSource::new(cap, stop_at, move || started.elapsed(), state.clone());
+        let run = crate::run_source(
+            crate::Input::Live {
+                names,
+                control: &stopper,
+                state: &state,
+                started,
+                quit: &quit,
+            },
+            Arc::new(Progress::default()),
+            move || source.next_batch(),
+            tap,
+        );
+        LiveOutcome {
+            ui: run.ui,
+            tap: run.tap,
+            stats: stopper.stats(),
+            errors: state.errors(),
+            packets: run.frames,
+            sip_messages: run.sip_messages,
+        }
+    }
+}
+
+#[cfg(feature = "live")]
+pub use capture::LiveOutcome;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lyncscope::capture::{Frame, InterfaceStats};
+    use lyncscope::Timestamp;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A capture that hands over scripted events; stopping it turns the rest of the script
+    /// into what a real capture does: the batches already queued, then the end.
+    struct FakeFeed {
+        script: VecDeque<Option<Vec<u8>>>,
+        stopped: Arc<AtomicU64>,
+        waits: Vec<Duration>,
+        errors: Vec<String>,
+        next_number: u64,
+    }
+
+    /// `Some(n)`: a batch of `n` one-byte frames; `None`: nothing within the wait.
+    fn feed(script: &[Option<usize>]) -> FakeFeed {
+        FakeFeed {
+            script: script.iter().map(|s| s.map(|n| vec![0u8; n])).collect(),
+            stopped: Arc::new(AtomicU64::new(0)),
+            waits: Vec::new(),
+            errors: Vec::new(),
+            next_number: 1,
+        }
+    }
+
+    impl LiveFeed for FakeFeed {
+        fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received {
+            self.waits.push(timeout);
+            match self.script.pop_front() {
+                Some(Some(frames)) => {
+                    for (i, _) in frames.iter().enumerate() {
+                        let number = self.next_number;
+                        self.next_number += 1;
+                        if (i as u64) < room {
+                            into.push(&Frame {
+                                number,
+                                timestamp: Timestamp(0),
+                                link_type: 1,
+                                data: b"x",
+                                original_len: 1,
+                                source: 0,
+                            });
+                        }
+                    }
+                    Received::Frames
+                }
+                Some(None) => Received::Idle,
+                None => Received::Ended,
+            }
+        }
+
+        fn stop(&mut self) {
+            self.stopped.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn errors(&self) -> Vec<String> {
+            self.errors.clone()
+        }
+    }
+
+    fn source(
+        f: FakeFeed,
+        stop_at: StopAt,
+        now: Arc<AtomicU64>,
+    ) -> (
+        LiveSource<FakeFeed, impl FnMut() -> Duration>,
+        Arc<SourceState>,
+    ) {
+        let state = Arc::new(SourceState::default());
+        let clock = move || Duration::from_millis(now.load(Ordering::Relaxed));
+        (LiveSource::new(f, stop_at, clock, state.clone()), state)
+    }
+
+    #[test]
+    fn idle_waits_give_empty_batches_and_the_end_gives_none() {
+        let (mut s, state) = source(
+            feed(&[None, Some(3), None]),
+            StopAt::default(),
+            Arc::new(AtomicU64::new(0)),
+        );
+        // Nothing within the wait: an empty batch, so the loader looks at its stop flag.
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(0));
+        // A batch, then nothing more waiting: handed over.
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(3));
+        assert_eq!(s.feed.waits, [WAIT, WAIT, Duration::ZERO]);
+        // The script is over: the capture ended.
+        assert!(!state.ended());
+        assert!(s.next_batch().is_none());
+        assert!(state.ended());
+        assert_eq!(state.reason().as_deref(), Some("the capture ended"));
+        assert!(s.next_batch().is_none(), "stays ended");
+        // Never waits longer than WAIT.
+        assert!(s.feed.waits.iter().all(|w| *w <= WAIT));
+    }
+
+    #[test]
+    fn batches_already_waiting_are_gathered() {
+        let (mut s, _) = source(
+            feed(&[Some(1000), Some(1000), Some(1000), None]),
+            StopAt::default(),
+            Arc::new(AtomicU64::new(0)),
+        );
+        // 2,000 frames fill less than a batch, the third makes it full.
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(3000));
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(0));
+    }
+
+    #[test]
+    fn count_stops_the_capture_and_keeps_exactly_n_frames() {
+        let (mut s, state) = source(
+            feed(&[Some(4), None, Some(4), Some(4), None, Some(3)]),
+            StopAt {
+                count: Some(6),
+                duration: None,
+            },
+            Arc::new(AtomicU64::new(0)),
+        );
+        let stopped = s.feed.stopped.clone();
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(4));
+        assert_eq!(stopped.load(Ordering::Relaxed), 0);
+        // Two of the next four fit, none of the four after; the capture is asked to stop once.
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(2));
+        assert_eq!(stopped.load(Ordering::Relaxed), 1);
+        assert_eq!(state.reason().as_deref(), Some("-c 6 reached"));
+        assert!(!state.ended(), "still draining");
+        // What the drain brings is dropped; the end comes.
+        assert!(s.next_batch().is_none());
+        assert_eq!(stopped.load(Ordering::Relaxed), 1);
+        assert!(state.ended());
+        assert_eq!(state.reason().as_deref(), Some("-c 6 reached"));
+    }
+
+    #[test]
+    fn duration_stops_the_capture_by_the_clock() {
+        let now = Arc::new(AtomicU64::new(0));
+        let (mut s, state) = source(
+            feed(&[Some(2), Some(2), Some(2), None]),
+            StopAt {
+                count: None,
+                duration: Some(Duration::from_millis(2500)),
+            },
+            now.clone(),
+        );
+        let stopped = s.feed.stopped.clone();
+        now.store(2499, Ordering::Relaxed);
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(6));
+        assert_eq!(stopped.load(Ordering::Relaxed), 0);
+        now.store(2500, Ordering::Relaxed);
+        assert!(s.next_batch().is_none());
+        assert_eq!(stopped.load(Ordering::Relaxed), 1);
+        assert_eq!(state.reason().as_deref(), Some("--duration 2.5s reached"));
+        assert!(state.ended());
+    }
+
+    #[test]
+    fn an_interface_error_is_the_reason() {
+        let mut f = feed(&[Some(1)]);
+        f.errors = vec!["eth0: capture stopped: The interface went down".into()];
+        let (mut s, state) = source(f, StopAt::default(), Arc::new(AtomicU64::new(0)));
+        // The last frames come with the end.
+        assert_eq!(s.next_batch().map(|b| b.len()), Some(1));
+        assert!(s.next_batch().is_none());
+        assert_eq!(
+            state.reason().as_deref(),
+            Some("eth0: capture stopped: The interface went down")
+        );
+        assert_eq!(state.errors().len(), 1);
+    }
+
+    #[test]
+    fn the_loader_drains_a_live_source_into_the_pipeline() {
+        // The loader with a live source: empty batches are skipped without locking, frames
+        // are analysed, the end finishes the pipeline.
+        use lyncscope::pipeline::Pipeline;
+        use crate::loader::{self, Progress};
+        use std::sync::atomic::AtomicBool;
+        let path = format!(
+            "{}/captures/conference-join.pcapng",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
+        let mut files = lyncscope::capture::CaptureFiles::open(&[path]).expect("sample opens");
+        let mut script = VecDeque::new();
+        loop {
+            let mut b = FrameBatch::default();
+            while b.len() < 10 {
+                match files.next_frame() {
+                    Some(f) => b.push(&f),
+                    None => break,
+                }
+            }
+            if b.is_empty() {
+                break;
+            }
+            script.push_back(Some(b));
+            script.push_back(None);
+        }
+        struct Replay(VecDeque<Option<FrameBatch>>);
+        impl LiveFeed for Replay {
+            fn receive(&mut self, _: Duration, into: &mut FrameBatch, _: u64) -> Received {
+                match self.0.pop_front() {
+                    Some(Some(b)) => {
+                        for f in b.frames() {
+                            into.push(&f);
+                        }
+                        Received::Frames
+                    }
+                    Some(None) => Received::Idle,
+                    None => Received::Ended,
+                }
+            }
+            fn stop(&mut self) {}
+            fn errors(&self) -> Vec<String> {
+                Vec::new()
+            }
+        }
+        let state = Arc::new(SourceState::default());
+        let mut src = LiveSource::new(
+            Replay(script),
+            StopAt::default(),
+            || Duration::ZERO,
+            state.clone(),
+        );
+        let pipeline = Arc::new(Mutex::new(Pipeline::new(true).with_message_store()));
+        let progress = Arc::new(Progress::default());
+        let handle = loader::spawn(
+            pipeline.clone(),
+            progress.clone(),
+            Arc::new(AtomicBool::new(false)),
+            move || src.next_batch(),
+        )
+        .expect("thread starts");
+        handle.join().expect("loader ends");
+        assert!(progress.status().done);
+        assert!(state.ended());
+        assert_eq!(progress.status().frames, 117);
+        let p = pipeline.lock().expect("not poisoned");
+        assert_eq!(p.analysis().messages().len(), 62);
+        assert_eq!(p.analysis().conferences().list().len(), 1);
+    }
+
+    #[test]
+    fn rate_over_the_recent_window() {
+        let ms = Duration::from_millis;
+        let mut r = RateMeter::new(ms(2000));
+        assert_eq!(r.per_second(), 0.0);
+        r.record(ms(0), 0);
+        assert_eq!(r.per_second(), 0.0, "one sample has no rate");
+        // 100 messages per 100 ms: 1,000/s.
+        for i in 1..=10 {
+            r.record(ms(i * 100), i * 100);
+        }
+        assert_eq!(r.per_second(), 1000.0);
+        // Then quiet for three seconds: the old burst leaves the window.
+        for i in 11..=40 {
+            r.record(ms(i * 100), 1000);
+        }
+        assert_eq!(r.per_second(), 0.0);
+        // A new pace: 50 per 100 ms over more than the window.
+        for i in 41..=70 {
+            r.record(ms(i * 100), 1000 + (i - 40) * 50);
+        }
+        assert_eq!(r.per_second(), 500.0);
+        // Samples kept stay bounded, and a clock going back is ignored.
+        assert!(r.samples.len() <= 22, "{}", r.samples.len());
+        r.record(ms(10), 0);
+        assert_eq!(r.per_second(), 500.0);
+        let mut fast = RateMeter::new(ms(2000));
+        for i in 0..10_000u64 {
+            fast.record(Duration::from_micros(i), i);
+        }
+        assert!(fast.samples.len() <= MAX_SAMPLES);
+    }
+
+    #[test]
+    fn live_status_follows_the_capture() {
+        let mut s = LiveStatus::new(&["eth0".into(), "eth1".into()]);
+        assert_eq!(s.interfaces, "eth0, eth1");
+        let stats = LiveStats {
+            interfaces: vec![
+                InterfaceStats {
+                    dropped: 3,
+                    if_dropped: 1,
+                    ..Default::default()
+                },
+                InterfaceStats {
+                    dropped: 2,
+                    ..Default::default()
+                },
+            ],
+            filter: None,
+        };
+        s.update(Duration::from_secs(1), 10, &stats, None, false);
+        assert_eq!((s.dropped, s.if_dropped), (5, 1));
+        assert_eq!(s.state, CaptureState::Capturing);
+        s.update(
+            Duration::from_secs(2),
+            30,
+            &stats,
+            Some("-c 5 reached".into()),
+            false,
+        );
+        assert_eq!(s.state, CaptureState::Stopping("-c 5 reached".into()));
+        assert_eq!(s.rate.per_second(), 20.0);
+        s.update(
+            Duration::from_secs(3),
+            30,
+            &stats,
+            Some("-c 5 reached".into()),
+            true,
+        );
+        assert_eq!(s.state, CaptureState::Stopped("-c 5 reached".into()));
+    }
+}

@@ -1,0 +1,252 @@
+//! The loader thread: reads frames from a source and runs them through the pipeline in
+//! batches, while the UI thread draws from the same pipeline.
+//!
+//! Sharing: one `Mutex<Pipeline>`, locked by the loader for one batch at a time (a few
+//! milliseconds) and by the UI for one update-and-draw. The analysis is append-mostly and large
+//! (a million message records), so copying it into snapshots for the UI would cost more than
+//! the brief waits on the lock; the UI draws only visible rows, so its hold is short too.
+//!
+//! The source is a closure that yields owned [`FrameBatch`]es, so reading (I/O, gzip, waiting
+//! for packets) happens outside the lock: capture files ([`file_source`]) or a live capture
+//! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
+
+use lyncscope::capture::{CaptureFiles, Frame};
+use lyncscope::Timestamp;
+use lyncscope::pipeline::{MessageTap, Pipeline};
+use lyncscope::transport::MsgContext;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The loader thread's name (its panics are caught and shown, not fatal to the terminal).
+pub const LOADER_THREAD: &str = "lyncscope-loader";
+
+/// Frames per batch, and the most bytes a batch gathers before it is handed over.
+const BATCH_FRAMES: usize = 2048;
+const BATCH_BYTES: usize = 2 * 1024 * 1024;
+
+/// Frames read from a source, owned, back to back in one buffer.
+#[derive(Default)]
+pub struct FrameBatch {
+    frames: Vec<BatchFrame>,
+    data: Vec<u8>,
+}
+
+struct BatchFrame {
+    number: u64,
+    timestamp: Timestamp,
+    link_type: u32,
+    original_len: u32,
+    source: u32,
+    start: usize,
+    len: usize,
+}
+
+impl FrameBatch {
+    pub fn push(&mut self, f: &Frame<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(f.data);
+        self.frames.push(BatchFrame {
+            number: f.number,
+            timestamp: f.timestamp,
+            link_type: f.link_type,
+            original_len: f.original_len,
+            source: f.source,
+            start,
+            len: f.data.len(),
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Bytes of the frames held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
+        self.frames.iter().map(|f| Frame {
+            number: f.number,
+            timestamp: f.timestamp,
+            link_type: f.link_type,
+            data: self
+                .data
+                .get(f.start..f.start.saturating_add(f.len))
+                .unwrap_or_default(),
+            original_len: f.original_len,
+            source: f.source,
+        })
+    }
+}
+
+/// How far loading has come; written by the loader, read by the UI without locking.
+#[derive(Default)]
+pub struct Progress {
+    pub bytes_read: AtomicU64,
+    /// Total bytes of the input, or 0 when unknown (standard input, a live source).
+    pub total_bytes: AtomicU64,
+    pub frames: AtomicU64,
+    pub done: AtomicBool,
+    pub warnings: Mutex<Vec<String>>,
+}
+
+/// A snapshot of [`Progress`] for one drawn frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadStatus {
+    pub bytes_read: u64,
+    pub total_bytes: Option<u64>,
+    pub frames: u64,
+    pub done: bool,
+    pub warnings: Vec<String>,
+}
+
+impl Progress {
+    pub fn status(&self) -> LoadStatus {
+        let total = self.total_bytes.load(Ordering::Relaxed);
+        LoadStatus {
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            total_bytes: (total > 0).then_some(total),
+            frames: self.frames.load(Ordering::Relaxed),
+            done: self.done.load(Ordering::Acquire),
+            warnings: self.warnings.lock().map(|w| w.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A batch source over capture files: reads up to a batch of frames per call and records
+/// progress.
+pub fn file_source(
+    mut files: CaptureFiles,
+    progress: Arc<Progress>,
+) -> impl FnMut() -> Option<FrameBatch> + Send + 'static {
+    progress
+        .total_bytes
+        .store(files.total_bytes().unwrap_or(0), Ordering::Relaxed);
+    move || {
+        let mut batch = FrameBatch::default();
+        while batch.len() < BATCH_FRAMES && batch.data.len() < BATCH_BYTES {
+            match files.next_frame() {
+                Some(f) => batch.push(&f),
+                None => break,
+            }
+        }
+        progress
+            .bytes_read
+            .store(files.bytes_read(), Ordering::Relaxed);
+        if let Ok(mut w) = progress.warnings.lock() {
+            if w.len() != files.warnings().len() {
+                *w = files.warnings().to_vec();
+            }
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
+}
+
+/// A tap that sees nothing, for a loader without one.
+pub struct NoTap;
+
+impl MessageTap for NoTap {
+    fn frame(&mut self, _: &Frame<'_>) {}
+    fn message(&mut self, _: &MsgContext) {}
+}
+
+/// Starts the loader: batches from `source` are pushed through the pipeline until the source
+/// is exhausted or `stop` is set; then the pipeline is finished and `progress.done` set.
+pub fn spawn(
+    pipeline: Arc<Mutex<Pipeline>>,
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
+) -> std::io::Result<JoinHandle<Option<NoTap>>> {
+    spawn_tapped::<NoTap>(pipeline, progress, stop, source, None)
+}
+
+/// [`spawn`], showing every frame and message to `tap` (the `-w` writer) as well; the thread
+/// hands the tap back when it ends, after the pipeline finished.
+///
+/// An empty batch (a live source that waited and got nothing) is skipped without locking the
+/// pipeline; the stop flag is looked at after every batch.
+pub fn spawn_tapped<T: MessageTap + Send + 'static>(
+    pipeline: Arc<Mutex<Pipeline>>,
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    mut source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
+    mut tap: Option<T>,
+) -> std::io::Result<JoinHandle<Option<T>>> {
+    std::thread::Builder::new()
+        .name(LOADER_THREAD.into())
+        .spawn(move || {
+            // A bug must not leave the UI waiting for ever: the panic is caught, reported as a
+            // warning, and loading ends with what was read.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(batch) = source() else { break };
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let Ok(mut p) = pipeline.lock() else { return };
+                    for f in batch.frames() {
+                        match tap.as_mut() {
+                            Some(t) => p.push_tapped(&f, t),
+                            None => p.push(&f),
+                        }
+                    }
+                    drop(p);
+                    progress
+                        .frames
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
+                if let Ok(mut p) = pipeline.lock() {
+                    match tap.as_mut() {
+                        Some(t) => p.finish_tapped(t),
+                        None => p.finish(),
+                    }
+                }
+            }));
+            if read.is_err() {
+                if let Ok(mut w) = progress.warnings.lock() {
+                    w.push("internal error while reading the capture; stopped there".into());
+                }
+            }
+            progress.done.store(true, Ordering::Release);
+            tap
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_a_sample_in_batches() {
+        let path = format!(
+            "{}/captures/conference-join.pcapng",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
+        let files = CaptureFiles::open(&[path]).expect("sample opens");
+        let progress = Arc::new(Progress::default());
+        let pipeline = Arc::new(Mutex::new(Pipeline::new(true).with_message_store()));
+        let source = file_source(files, progress.clone());
+        let handle = spawn(
+            pipeline.clone(),
+            progress.clone(),
+            Arc::new(AtomicBool::new(false)),
+            source,
+        )
+        .expect("thread starts");
+        handle.join().expect("loader finishes");
+        let status = progress.status();
+        assert!(status.done);
+        assert_eq!(status.frames, 117);
+        assert_eq!(Some(status.bytes_read), status.total_bytes);
+        let p = pipeline.lock().expect("not poisoned");
+        assert_eq!(p.analysis().messages().len(), 62);
+        assert_eq!(p.analysis().store().map(|s| s.len()), Some(62));
+    }
+}
