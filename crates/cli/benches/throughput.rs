@@ -14,8 +14,8 @@
 //! `LYNCSCOPE_BENCH_RUNS=N` takes the best of N runs instead of 7.
 
 use lyncscope::capture::{CaptureFiles, Frame};
-use lyncscope::Timestamp;
 use lyncscope::pipeline::Pipeline;
+use lyncscope::Timestamp;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

@@ -8,8 +8,8 @@ use crate::Failure;
 use crate::ReportFormat;
 use clap::Args;
 use lyncscope::output::sip_writer::SipWriter;
-use lyncscope_base::writer::TsResolution;
 use lyncscope::output::WriteSummary;
+use lyncscope_base::writer::TsResolution;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -175,10 +175,19 @@ mod live {
     use super::{termination_flag, write_warning, CaptureArgs, Output};
     use crate::{print_report, Failure, ReportFormat};
     use lyncscope::capture::live::{LiveCapture, LiveConfig, LiveError, Recv, SNAPLEN};
-    use lyncscope_base::writer::TsResolution;
     use lyncscope::pipeline::Pipeline;
     use lyncscope::report::ReportInput;
+    use lyncscope_base::writer::TsResolution;
     use lyncscope_tui::live::StopAt;
+
+    /// Why a headless live capture stopped.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum StopReason {
+        /// SIGINT or SIGTERM.
+        Signal,
+        /// `-c` or `--duration` was reached.
+        Limit,
+    }
     use std::io::{IsTerminal, Write};
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
@@ -318,20 +327,20 @@ mod live {
         let mut status = Status::new(std::io::stderr().is_terminal());
         let mut pushed = 0u64;
         let mut stopping = false;
-        let mut reason = "";
+        let mut stopped_by = None;
         loop {
             if !stopping {
                 let why = if stop.load(Ordering::SeqCst) {
-                    Some("interrupted")
+                    Some(StopReason::Signal)
                 } else if deadline.is_some_and(|d| Instant::now() >= d)
                     || args.count.is_some_and(|c| pushed >= c)
                 {
-                    Some("")
+                    Some(StopReason::Limit)
                 } else {
                     None
                 };
                 if let Some(why) = why {
-                    reason = why;
+                    stopped_by = Some(why);
                     cap.stop();
                     stopping = true;
                 }
@@ -363,7 +372,7 @@ mod live {
 
         let live = cap.stats();
         let mut warnings: Vec<String> = cap.errors().to_vec();
-        if reason == "interrupted" {
+        if stopped_by == Some(StopReason::Signal) {
             eprintln!(
                 "lyncscope: stopped by signal after {pushed} packets; the report covers them all"
             );

@@ -3,10 +3,10 @@
 mod capture_cli;
 
 use clap::{Parser, ValueEnum};
-use lyncscope_base::writer::TsResolution;
 use lyncscope::capture::{CaptureError, CaptureFiles};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
+use lyncscope_base::writer::TsResolution;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;

@@ -17,8 +17,8 @@ use lyncscope::linktype;
 use lyncscope::net::{NetDecoder, NetOutput};
 use lyncscope::pipeline::Pipeline;
 use lyncscope::sip::Message;
-use lyncscope_synth::scenarios;
 use lyncscope::transport::{MsgContext, SipSink, Transport, TransportLayer};
+use lyncscope_synth::scenarios;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -340,7 +340,10 @@ fn sip_messages_in(path: &std::path::Path) -> u64 {
 
 /// The live report's conferences equal the file's; every message was captured and written.
 fn check(name: &str, file: &str, live: &Value, written: &std::path::Path, messages: usize) {
-    let reference = file_report(&format!("{}/captures/{file}", concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    let reference = file_report(&format!(
+        "{}/captures/{file}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    ));
     let expected = conference_summary(&reference);
     assert!(!expected.is_empty(), "{name}: the scenario has conferences");
     eprintln!("{name}: expected conferences {expected:?}");
@@ -774,7 +777,7 @@ fn live_tui_in_tmux_shows_the_join_as_it_happens() {
                     c.participants
                         .iter()
                         .find(|p| p.uri.contains(user))
-                        .map(|p| c.diagnose(p).0)
+                        .map(|p| c.diagnose(p).state)
                 };
                 state("alice") == Some(lyncscope::analysis::JoinState::Joined)
                     && state("bob").is_some()

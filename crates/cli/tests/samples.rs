@@ -96,7 +96,12 @@ fn every_sample_is_analysed_as_its_scenario_says() {
                 .iter()
                 .find(|p| p.uri == want.uri)
                 .unwrap_or_else(|| panic!("{}: {} not in {}", s.name, want.uri, want.conference));
-            let (state, failed, reason) = conf.diagnose(got);
+            let d = conf.diagnose(got);
+            let (state, failed, reason) = (
+                d.state,
+                d.failed_step,
+                lyncscope::report::reason::reason(&d, got),
+            );
             let who = format!("{} / {} / {}", s.name, want.conference, want.uri);
             assert_eq!(state, want.state, "{who}: state ({reason:?})");
             assert_eq!(failed, want.failed_step, "{who}: failed step");
@@ -119,7 +124,7 @@ fn every_sample_is_analysed_as_its_scenario_says() {
                     "{who}: ms-diagnostics"
                 );
                 let c3p = step.c3p.as_ref().and_then(|c| {
-                    (c.code.as_deref() == Some("failure"))
+                    (c.code == Some(lyncscope::analysis::C3pCode::Failure))
                         .then(|| format!("failure/{}", c.reason.as_deref().unwrap_or("")))
                 });
                 assert_eq!(c3p.as_deref(), want.c3p, "{who}: C3P");
@@ -240,7 +245,7 @@ fn a_failed_av_attempt_then_a_retry_ends_joined_with_both_attempts_kept() {
     assert_eq!(carol.media[1].status, Some(200));
     assert_ne!(carol.media[0].call_id, carol.media[1].call_id);
     assert_eq!(carol.media_step().and_then(|s| s.status), Some(200));
-    assert_eq!(conf.diagnose(carol).0.as_str(), "joined");
+    assert_eq!(conf.diagnose(carol).state.as_str(), "joined");
 }
 
 #[test]

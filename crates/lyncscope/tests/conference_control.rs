@@ -3,9 +3,9 @@
 //! factory is conference control, not a conference.
 
 use lyncscope::analysis::{Analysis, DialogKind};
-use lyncscope::Timestamp;
 use lyncscope::sip::frame_stream;
 use lyncscope::transport::{MsgContext, SipSink, Transport};
+use lyncscope::Timestamp;
 use std::net::SocketAddr;
 
 const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
@@ -141,7 +141,7 @@ fn info_commands_are_matched_by_request_id() {
             (
                 o.request.as_deref(),
                 o.request_id.as_deref(),
-                o.code.as_deref(),
+                o.code.as_ref().map(|c| c.as_str()),
                 o.reason.as_deref(),
             )
         })
@@ -164,7 +164,7 @@ fn info_commands_are_matched_by_request_id() {
         ]
     );
     let bob = &confs[0].participants[0];
-    assert_eq!(confs[0].diagnose(bob).0.as_str(), "focus-joined");
+    assert_eq!(confs[0].diagnose(bob).state.as_str(), "focus-joined");
     assert_eq!(a.dialogs()[0].kind, DialogKind::Focus);
 }
 
@@ -259,7 +259,7 @@ fn two_clients_with_the_same_request_id_get_their_own_responses() {
     let control: Vec<_> = a.conferences().list()[0]
         .control
         .iter()
-        .map(|(_, o)| (o.request.as_deref(), o.code.as_deref()))
+        .map(|(_, o)| (o.request.as_deref(), o.code.as_ref().map(|c| c.as_str())))
         .collect();
     assert_eq!(
         control,

@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn generate(transport: &str, dir: &Path) -> Option<(String, serde_json::Value)> {
-    let tool = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("../shared/tools/gen_sip_pcap.py");
+    let tool = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("../shared/tools/gen_sip_pcap.py");
     if !tool.exists() {
         return None;
     }
@@ -120,7 +121,12 @@ fn counts_equal_the_generators_manifest() {
 
         for c in a.conferences().list() {
             for p in &c.participants {
-                let (state, failed, reason) = c.diagnose(p);
+                let d = c.diagnose(p);
+                let (state, failed, reason) = (
+                    d.state,
+                    d.failed_step,
+                    lyncscope::report::reason::reason(&d, p),
+                );
                 assert!(
                     matches!(state.as_str(), "joined" | "left"),
                     "{transport}: {} in {}: {} {failed:?} {reason:?}",

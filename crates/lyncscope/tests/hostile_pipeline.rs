@@ -3,9 +3,9 @@
 //! (debug builds also trap arithmetic overflow), and what comes out stays consistent.
 
 use lyncscope::capture::{CaptureFiles, Frame};
-use lyncscope::Timestamp;
 use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
+use lyncscope::Timestamp;
 
 struct Owned {
     link_type: u32,

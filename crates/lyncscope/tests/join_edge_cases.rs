@@ -2,9 +2,9 @@
 //! challenge, a rejoin, two inviters, forked answers, a lobby.
 
 use lyncscope::analysis::{Analysis, JoinState, JoinStep};
-use lyncscope::Timestamp;
 use lyncscope::sip::frame_stream;
 use lyncscope::transport::{MsgContext, SipSink, Transport};
+use lyncscope::Timestamp;
 
 const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
 const AV: &str = "sip:alice@example.com;gruu;opaque=app:conf:audio-video:id:JL3GPNYP";
@@ -52,7 +52,12 @@ impl Feed {
             .iter()
             .find(|p| p.uri == uri)
             .expect("participant");
-        c.diagnose(p)
+        let d = c.diagnose(p);
+        (
+            d.state,
+            d.failed_step,
+            lyncscope::report::reason::reason(&d, p),
+        )
     }
 }
 

@@ -12,6 +12,7 @@ use super::loader::LoadStatus;
 use super::model::{self, conference_dialogs, participant_dialogs};
 use lyncscope::analysis::{Analysis, DialogKind, JoinState, StartKind};
 use lyncscope::output::export::MessageSpan;
+use lyncscope::report::reason;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 /// Rows of a filtered list scanned per update, so that filtering a million rows while loading
@@ -1004,7 +1005,8 @@ impl App {
                 };
                 find_wrapping(g.selected, c.participants.len(), forward, |i| {
                     c.participants.get(i).is_some_and(|p| {
-                        let (state, _, reason) = c.diagnose(p);
+                        let d = c.diagnose(p);
+                        let (state, reason) = (d.state, reason::reason(&d, p));
                         contains_ci(&p.uri, &needle)
                             || contains_ci(state.as_str(), &needle)
                             || reason.is_some_and(|r| contains_ci(&r, &needle))
@@ -1174,7 +1176,7 @@ fn row_passes(a: &Analysis, tab: Tab, i: usize, f: &Filter) -> bool {
             Tab::Conferences => a.conferences().list().get(i).is_some_and(|c| {
                 c.participants
                     .iter()
-                    .any(|p| c.diagnose(p).0 == JoinState::Failed)
+                    .any(|p| c.diagnose(p).state == JoinState::Failed)
             }),
             Tab::Dialogs => a
                 .dialogs()
@@ -1274,7 +1276,10 @@ mod tests {
     use ratatui::crossterm::event::KeyEventState;
 
     pub(crate) fn load(name: &str) -> Pipeline {
-        let path = format!("{}/captures/{name}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let path = format!(
+            "{}/captures/{name}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
         let mut files = CaptureFiles::open(&[path]).expect("sample opens");
         let mut p = Pipeline::new(true).with_message_store();
         while let Some(f) = files.next_frame() {
@@ -1536,7 +1541,10 @@ mod tests {
                 self.0.push((*ctx, msg.raw().to_vec()));
             }
         }
-        let path = format!("{}/captures/{name}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let path = format!(
+            "{}/captures/{name}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
         let mut files = CaptureFiles::open(&[path]).expect("sample opens");
         let (mut net, mut transport) = (NetDecoder::new(), TransportLayer::new());
         let mut out = Collect(Vec::new());

@@ -439,7 +439,10 @@ pub fn arrow_label(a: &Analysis, i: usize) -> (String, bool) {
             Some(msg) => model::describe_body(&ct, msg.body()),
             None => model::body_label(&ct),
         };
-        if described.contains("failure") {
+        if msg
+            .as_ref()
+            .is_some_and(|msg| model::body_failed(&ct, msg.body()))
+        {
             failed = true;
         }
         label.push(' ');

@@ -23,9 +23,9 @@ pub mod loader;
 pub mod model;
 pub mod views;
 
+use app::{Action, App};
 use lyncscope::capture::{CaptureFiles, LiveStats};
 use lyncscope::pipeline::{MessageTap, Pipeline};
-use app::{Action, App};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind,
@@ -323,7 +323,8 @@ fn event_loop(
                     let tx = export_tx.clone();
                     let paths = paths.to_vec();
                     std::thread::spawn(move || {
-                        let msg = match lyncscope::output::export::write_file(&paths, &spans, &path) {
+                        let msg = match lyncscope::output::export::write_file(&paths, &spans, &path)
+                        {
                             Ok(done) => format!(
                                 "✓ wrote {} frames of {what} to {path}{}",
                                 done.frames,

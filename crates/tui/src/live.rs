@@ -316,10 +316,10 @@ pub use capture::run_live;
 #[cfg(feature = "live")]
 mod capture {
     use super::{LiveFeed, LiveSource, Received, SourceState, StopAt};
+    use crate::loader::{FrameBatch, Progress};
     use lyncscope::capture::live::{LiveCapture, Recv, Stopper};
     use lyncscope::capture::LiveStats;
     use lyncscope::pipeline::MessageTap;
-    use crate::loader::{FrameBatch, Progress};
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -590,8 +590,8 @@ mod tests {
     fn the_loader_drains_a_live_source_into_the_pipeline() {
         // The loader with a live source: empty batches are skipped without locking, frames
         // are analysed, the end finishes the pipeline.
-        use lyncscope::pipeline::Pipeline;
         use crate::loader::{self, Progress};
+        use lyncscope::pipeline::Pipeline;
         use std::sync::atomic::AtomicBool;
         let path = format!(
             "{}/captures/conference-join.pcapng",

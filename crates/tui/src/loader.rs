@@ -11,9 +11,9 @@
 //! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
 
 use lyncscope::capture::{CaptureFiles, Frame};
-use lyncscope::Timestamp;
 use lyncscope::pipeline::{MessageTap, Pipeline};
 use lyncscope::transport::MsgContext;
+use lyncscope::Timestamp;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

@@ -2,8 +2,8 @@
 //! short labels for bodies and users, time and duration text. Pure functions, no drawing.
 
 use lyncscope::analysis::{Analysis, Conference, DialogKind, JoinState, Participant, Step};
-use lyncscope::Timestamp;
 use lyncscope::sip::body::{self, BodyKind};
+use lyncscope::Timestamp;
 
 /// The dialogs of one participant's join, with the part each plays, in join order.
 pub fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
@@ -57,7 +57,7 @@ pub fn messages_of(a: &Analysis, dialogs: &[u32]) -> Vec<usize> {
 pub fn join_counts(c: &Conference) -> (usize, usize) {
     c.participants
         .iter()
-        .fold((0, 0), |(j, f), p| match c.diagnose(p).0 {
+        .fold((0, 0), |(j, f), p| match c.diagnose(p).state {
             JoinState::Joined | JoinState::Left => (j + 1, f),
             JoinState::Failed => (j, f + 1),
             _ => (j, f),
@@ -94,6 +94,13 @@ pub fn body_label(content_type: &str) -> String {
             .trim()
             .to_string(),
     }
+}
+
+/// The body says the request failed although SIP may say 200: a C3P response with
+/// `code="failure"`.
+pub fn body_failed(content_type: &str, body: &[u8]) -> bool {
+    body::classify(content_type) == BodyKind::C3p
+        && body::c3p::parse_outcome(body).is_ok_and(|c| c.code == Some(body::c3p::C3pCode::Failure))
 }
 
 /// A fuller description of a body for a ladder arrow: the C3P command or result, the SDP

@@ -18,7 +18,10 @@ fn load(name: &str) -> Pipeline {
 }
 
 fn load_with(name: &str, limits: Limits) -> Pipeline {
-    let path = format!("{}/captures/{name}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let path = format!(
+        "{}/captures/{name}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
     let mut p = Pipeline::new(true).with_message_store().with_limits(limits);
     while let Some(f) = files.next_frame() {
@@ -78,7 +81,10 @@ fn screen_with(capture: &str, size: (u16, u16), words: &[&str], status: LoadStat
 }
 
 fn loaded(capture: &str) -> LoadStatus {
-    let path = format!("{}/captures/{capture}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let path = format!(
+        "{}/captures/{capture}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     LoadStatus {
         bytes_read: size,

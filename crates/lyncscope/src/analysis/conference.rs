@@ -13,12 +13,12 @@
 //! only for the messages that matter here (the invitation, C3P, rosters, SDP of MCU INVITEs).
 
 use super::dialog::{Dialog, DialogKind};
-use crate::Timestamp;
 use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart, sdp, BodyKind};
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::may_be_conference;
 use crate::transport::MsgContext;
+use crate::Timestamp;
 use ahash::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -32,7 +32,91 @@ const INVITE_TIMEOUT_MS: i64 = 32_000;
 /// Attempts remembered per MCU step.
 const MAX_ATTEMPTS: usize = 16;
 
+pub use crate::sip::body::c3p::C3pCode;
+pub use crate::sip::body::sdp::IceFlavour;
 pub use lyncscope_base::join::{JoinState, JoinStep};
+
+/// Who ended a dialog of a join (the side that sent the BYE or ended the subscription).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndedBy {
+    /// The inviter ended the invitation dialog.
+    Inviter,
+    /// The invitee ended the invitation dialog.
+    Invitee,
+    /// The participant ended a focus, roster or MCU dialog.
+    Participant,
+    /// The server (focus, MCU) ended it.
+    Server,
+}
+
+impl EndedBy {
+    /// The name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Inviter => "inviter",
+            EndedBy::Invitee => "invitee",
+            EndedBy::Participant => "participant",
+            EndedBy::Server => "server",
+        }
+    }
+}
+
+/// Why a participant's join stands where it does: the cause of a failure, a decline or a wait.
+/// The views put it into words; the analysis decides on this type alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// The invitee declined the invitation (486, 600, 603).
+    Declined,
+    /// The invitation was cancelled before the invitee answered (487).
+    InvitationCancelled,
+    /// The invitation failed otherwise (another final status of 300 or more).
+    InvitationFailed,
+    /// The focus accepted the SIP INVITE but its C3P response says `failure`.
+    C3pRefused,
+    /// The server (focus or MCU) refused the join with a final status of 300 or more.
+    Rejected,
+    /// The participant cancelled the INVITE before it was answered (487).
+    Cancelled,
+    /// The INVITE timed out with a 408.
+    TimedOut,
+    /// No final response came, and the capture goes on past the INVITE transaction timeout
+    /// (RFC 3261 Timer B): the INVITE timed out unanswered. `waited_ms` is how long the
+    /// capture shows after it.
+    NoAnswer {
+        /// Milliseconds from the INVITE to the last message of the conference.
+        waited_ms: i64,
+    },
+    /// The focus answered the C3P `addUser` with `pending`: waiting in the lobby.
+    Lobby,
+}
+
+/// A participant's diagnosis: the state, the step that failed first and why, with the step
+/// whose messages are the evidence.
+#[derive(Clone, Copy, Debug)]
+pub struct Diagnosis<'a> {
+    /// Where the participant stands.
+    pub state: JoinState,
+    /// The step that failed first, when the state is `failed`.
+    pub failed_step: Option<JoinStep>,
+    /// Why (a failure, a decline or a wait); `None` when nothing needs explaining.
+    pub cause: Option<Cause>,
+    /// The step whose outcome is the cause: its status, diagnostics and C3P result.
+    pub evidence: Option<&'a Step>,
+    /// The MCU of the evidence when it is not the A/V MCU (IM, application sharing, …).
+    pub mcu: Option<&'a McuType>,
+}
+
+impl Diagnosis<'_> {
+    fn settled(state: JoinState) -> Self {
+        Diagnosis {
+            state,
+            failed_step: None,
+            cause: None,
+            evidence: None,
+            mcu: None,
+        }
+    }
+}
 
 /// The C3P exchange of a focus step.
 #[derive(Clone, Debug, Default)]
@@ -40,8 +124,8 @@ pub struct C3pOutcome {
     /// The command of the request (`addUser`).
     pub request: Option<String>,
     pub request_id: Option<String>,
-    /// The response code (`success`, `failure`, `pending`).
-    pub code: Option<std::borrow::Cow<'static, str>>,
+    /// The response code (`success`, `failure`, `pending`, or another value verbatim).
+    pub code: Option<C3pCode>,
     /// The reason of a failure (`otherFailure`, …).
     pub reason: Option<String>,
 }
@@ -66,13 +150,12 @@ pub struct Step {
     /// Media types offered (`audio`, `video`, `message`, …).
     pub media: Vec<String>,
     pub cryptoscale: bool,
-    /// ICE flavour of the offer (`rfc5245`, `draft6`).
-    pub ice: Option<&'static str>,
+    /// ICE flavour of the offer (RFC 5245 or draft 6), when it has ICE.
+    pub ice: Option<IceFlavour>,
     /// The offer was multipart/alternative (both ICE flavours).
     pub multipart_offer: bool,
-    /// The dialog was ended (BYE, unsubscribe, terminated subscription), by whom: `participant`
-    /// or `server`; for an invitation, `inviter` or `invitee`.
-    pub ended_by: Option<&'static str>,
+    /// The dialog was ended (BYE, unsubscribe, terminated subscription), and by whom.
+    pub ended_by: Option<EndedBy>,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     offer_seen: bool,
 }
@@ -112,16 +195,20 @@ impl Step {
     /// admitted yet).
     pub fn succeeded(&self) -> bool {
         matches!(self.status, Some(200..=299))
-            && !matches!(self.c3p_code(), Some("failure") | Some("pending"))
+            && !matches!(
+                self.c3p_code(),
+                Some(C3pCode::Failure) | Some(C3pCode::Pending)
+            )
     }
 
-    pub fn c3p_code(&self) -> Option<&str> {
-        self.c3p.as_ref().and_then(|c| c.code.as_deref())
+    /// The C3P response code of the step, if a C3P response was seen.
+    pub fn c3p_code(&self) -> Option<&C3pCode> {
+        self.c3p.as_ref().and_then(|c| c.code.as_ref())
     }
 
+    /// A final status of 300 or more, or a C3P `failure`.
     pub fn failed(&self) -> bool {
-        matches!(self.status, Some(300..))
-            || self.c3p.as_ref().and_then(|c| c.code.as_deref()) == Some("failure")
+        matches!(self.status, Some(300..)) || self.c3p_code() == Some(&C3pCode::Failure)
     }
 }
 
@@ -207,9 +294,9 @@ impl Conference {
         self.roster.as_ref()
     }
 
-    /// The participant's state, the first failed step and the reason, from the steps and the
+    /// The participant's state, the first failed step and its cause, from the steps and the
     /// roster evidence.
-    pub fn diagnose(&self, p: &Participant) -> (JoinState, Option<JoinStep>, Option<String>) {
+    pub fn diagnose<'a>(&'a self, p: &'a Participant) -> Diagnosis<'a> {
         let roster = self.roster();
         let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
         let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
@@ -235,121 +322,88 @@ impl Conference {
                 .map(|(_, s)| s)
                 .filter(current)
                 .any(Step::failed);
+        let failed = |step: JoinStep, cause: Cause, evidence: &'a Step| Diagnosis {
+            state: JoinState::Failed,
+            failed_step: Some(step),
+            cause: Some(cause),
+            evidence: Some(evidence),
+            mcu: None,
+        };
 
         if let Some(inv) = &p.invitation {
             let joined_anyway = p.focus.is_some() || any_mcu_ok;
             if let (Some(code), false) = (inv.status.filter(|s| *s >= 300), joined_anyway) {
-                let who = &p.uri;
-                let reason = match code {
-                    603 | 600 | 486 => {
-                        format!("{who} declined the invitation: {}", status_text(inv))
-                    }
-                    487 => format!(
-                        "the invitation was cancelled before {who} answered: {}",
-                        status_text(inv)
-                    ),
-                    _ => format!(
-                        "the invitation to {who} failed: {}{}",
-                        status_text(inv),
-                        diag_text(inv)
-                    ),
+                let (state, cause) = match code {
+                    603 | 600 | 486 => (JoinState::Declined, Cause::Declined),
+                    487 => (JoinState::Failed, Cause::InvitationCancelled),
+                    _ => (JoinState::Failed, Cause::InvitationFailed),
                 };
-                let state = if matches!(code, 603 | 600 | 486) {
-                    JoinState::Declined
-                } else {
-                    JoinState::Failed
-                };
-                return (
+                return Diagnosis {
                     state,
-                    (state == JoinState::Failed).then_some(JoinStep::Invitation),
-                    Some(reason),
-                );
+                    failed_step: (state == JoinState::Failed).then_some(JoinStep::Invitation),
+                    cause: Some(cause),
+                    evidence: Some(inv),
+                    mcu: None,
+                };
             }
         }
         if let Some(f) = &p.focus {
             if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
-                return (
-                    JoinState::Failed,
-                    Some(JoinStep::Focus),
-                    Some(focus_reason(f)),
-                );
+                let cause = match (f.status, f.c3p_code()) {
+                    (Some(200..=299), Some(C3pCode::Failure)) => Cause::C3pRefused,
+                    _ => refusal(f),
+                };
+                return failed(JoinStep::Focus, cause, f);
             }
             if let Some(waited) = self.unanswered(f).filter(|_| !any_mcu_ok && !mcu_connected) {
-                return (
-                    JoinState::Failed,
-                    Some(JoinStep::Focus),
-                    Some(format!(
-                        "the conference focus never answered the join INVITE (no final response \
-                         in the {} s the capture shows after it: the INVITE timed out)",
-                        waited / 1000
-                    )),
-                );
+                return failed(JoinStep::Focus, Cause::NoAnswer { waited_ms: waited }, f);
             }
         }
         let media = p.media_step();
         let left = self.left(p);
         if any_mcu_ok || (mcu_connected && (roster_current || !media_failed)) {
-            return (
-                if left {
-                    JoinState::Left
-                } else {
-                    JoinState::Joined
-                },
-                None,
-                None,
-            );
+            return Diagnosis::settled(if left {
+                JoinState::Left
+            } else {
+                JoinState::Joined
+            });
         }
         if let Some(m) = media.filter(|m| m.failed() && current(m)) {
-            return (
-                JoinState::Failed,
-                Some(JoinStep::Media),
-                Some(media_reason(m)),
-            );
+            return failed(JoinStep::Media, refusal(m), m);
         }
-        if let Some(waited) = media
+        if let Some((m, waited)) = media
             .filter(|m| current(m))
-            .and_then(|m| self.unanswered(m))
+            .and_then(|m| Some((m, self.unanswered(m)?)))
         {
-            return (
-                JoinState::Failed,
-                Some(JoinStep::Media),
-                Some(format!(
-                    "the A/V MCU never answered the offer (no final response in the {} s the \
-                     capture shows after it: the INVITE timed out)",
-                    waited / 1000
-                )),
-            );
+            return failed(JoinStep::Media, Cause::NoAnswer { waited_ms: waited }, m);
         }
         if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed() && current(&s)) {
-            let reason = format!(
-                "the {} MCU rejected the join: {}{}",
-                mcu_name(mcu),
-                status_text(s),
-                diag_text(s)
-            );
-            return (JoinState::Failed, Some(JoinStep::Media), Some(reason));
+            return Diagnosis {
+                mcu: Some(mcu),
+                ..failed(JoinStep::Media, Cause::Rejected, s)
+            };
         }
         let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
             || status_of("focus") == Some("connected");
         if focus_ok {
-            return (
-                if left {
-                    JoinState::Left
-                } else {
-                    JoinState::FocusJoined
-                },
-                None,
-                None,
-            );
+            return Diagnosis::settled(if left {
+                JoinState::Left
+            } else {
+                JoinState::FocusJoined
+            });
         }
-        if p.focus
-            .as_ref()
-            .is_some_and(|f| f.c3p_code() == Some("pending"))
+        if let Some(f) = p
+            .focus
+            .as_deref()
+            .filter(|f| f.c3p_code() == Some(&C3pCode::Pending))
         {
-            let reason = "the focus has not admitted the participant yet (C3P pending: waiting in the lobby)";
-            return (JoinState::Invited, None, Some(reason.to_string()));
+            return Diagnosis {
+                cause: Some(Cause::Lobby),
+                evidence: Some(f),
+                ..Diagnosis::settled(JoinState::Invited)
+            };
         }
-        (JoinState::Invited, None, None)
+        Diagnosis::settled(JoinState::Invited)
     }
 
     /// How long the conference's traffic went on after a step's INVITE that got no final
@@ -382,88 +436,13 @@ impl Conference {
     }
 }
 
-fn mcu_name(mcu: &McuType) -> &str {
-    match mcu {
-        McuType::AudioVideo => "A/V",
-        McuType::Chat => "IM",
-        McuType::ApplicationSharing => "application sharing",
-        other => other.as_str(),
-    }
-}
-
-fn status_text(s: &Step) -> String {
-    match (s.status, &s.reason_phrase) {
-        (Some(code), Some(phrase)) if !phrase.is_empty() => format!("{code} {phrase}"),
-        (Some(code), _) => code.to_string(),
-        (None, _) => "no final response".to_string(),
-    }
-}
-
-fn diag_text(s: &Step) -> String {
-    let Some((header, d)) = &s.diagnostic else {
-        return String::new();
-    };
-    let mut t = format!(", {header} {}", d.code);
-    if let Some(reason) = &d.reason {
-        t.push_str(&format!(" \"{reason}\""));
-    }
-    if let Some(source) = &d.source {
-        t.push_str(&format!(" from {source}"));
-    }
-    if let Some(meaning) = d.meaning() {
-        t.push_str(&format!(" ({meaning})"));
-    }
-    t
-}
-
-fn focus_reason(f: &Step) -> String {
-    match (&f.c3p, f.status) {
-        (Some(c), Some(200..=299)) if c.code.as_deref() == Some("failure") => format!(
-            "the focus accepted the SIP INVITE ({}) but refused the C3P {}: code=failure{}",
-            status_text(f),
-            c.request.as_deref().unwrap_or("request"),
-            c.reason
-                .as_ref()
-                .map(|r| format!(", reason={r}"))
-                .unwrap_or_default()
-        ),
-        _ => match not_a_rejection(f) {
-            Some(what) => format!(
-                "the join to the conference focus {what}: {}{}",
-                status_text(f),
-                diag_text(f)
-            ),
-            None => format!(
-                "the conference focus rejected the join: {}{}",
-                status_text(f),
-                diag_text(f)
-            ),
-        },
-    }
-}
-
-fn media_reason(m: &Step) -> String {
-    match not_a_rejection(m) {
-        Some(what) => format!(
-            "the join to the A/V MCU {what}: {}{}",
-            status_text(m),
-            diag_text(m)
-        ),
-        None => format!(
-            "the A/V MCU rejected the offer: {}{}",
-            status_text(m),
-            diag_text(m)
-        ),
-    }
-}
-
-/// Final statuses that are not the server refusing: the client's CANCEL (487) and a timeout
-/// (408), worded for "the join to X …".
-fn not_a_rejection(s: &Step) -> Option<&'static str> {
+/// A final status of 300 or more, by what it means: the client's CANCEL (487), a timeout (408),
+/// or the server refusing.
+fn refusal(s: &Step) -> Cause {
     match s.status {
-        Some(487) => Some("was cancelled by the participant before it was answered"),
-        Some(408) => Some("timed out"),
-        _ => None,
+        Some(487) => Cause::Cancelled,
+        Some(408) => Cause::TimedOut,
+        _ => Cause::Rejected,
     }
 }
 
@@ -958,10 +937,10 @@ impl Conferences {
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
                 step.ended_by = Some(match (role.kind, from_initiator) {
-                    (DialogKind::Invitation, true) => "inviter",
-                    (DialogKind::Invitation, false) => "invitee",
-                    (_, true) => "participant",
-                    (_, false) => "server",
+                    (DialogKind::Invitation, true) => EndedBy::Inviter,
+                    (DialogKind::Invitation, false) => EndedBy::Invitee,
+                    (_, true) => EndedBy::Participant,
+                    (_, false) => EndedBy::Server,
                 });
             }
         } else if let Some(status) = msg.status() {
@@ -1131,20 +1110,9 @@ fn final_response(
         if let Ok(c) = c3p::parse_outcome(msg.body()) {
             let o = step.c3p.get_or_insert_with(C3pOutcome::default);
             o.request.get_or_insert(c.command);
-            o.code = c.code.as_ref().map(code_text);
+            o.code = c.code.clone();
             o.reason = c.reason;
         }
-    }
-}
-
-/// A C3P response code as text; the three defined codes are shared, not copied.
-fn code_text(code: &c3p::C3pCode) -> std::borrow::Cow<'static, str> {
-    use c3p::C3pCode;
-    match code {
-        C3pCode::Success => "success".into(),
-        C3pCode::Failure => "failure".into(),
-        C3pCode::Pending => "pending".into(),
-        C3pCode::Other(s) => s.clone().into(),
     }
 }
 
@@ -1228,18 +1196,14 @@ fn describe_sdp(step: &mut Step, body: &[u8]) {
     let summary = sdp::summarize(body);
     step.media = summary.media.iter().map(|m| m.to_string()).collect();
     step.cryptoscale = summary.cryptoscale;
-    step.ice = match summary.ice {
-        Some(sdp::IceFlavour::Rfc5245) => Some("rfc5245"),
-        Some(sdp::IceFlavour::Draft6) => Some("draft6"),
-        _ => None,
-    };
+    step.ice = summary.ice.filter(|f| *f != IceFlavour::None);
 }
 
 fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
     let outcome = |c: &c3p::C3p| C3pOutcome {
         request: Some(c.command.clone()),
         request_id: c.request_id.clone(),
-        code: c.code.as_ref().map(code_text),
+        code: c.code.clone(),
         reason: c.reason.clone(),
     };
     match c.kind {
@@ -1262,7 +1226,7 @@ fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
             let full = conf.control.len() >= 10_000;
             match matched.and_then(|i| conf.control.get_mut(i)) {
                 Some((_, o)) => {
-                    o.code = c.code.as_ref().map(code_text);
+                    o.code = c.code.clone();
                     o.reason = c.reason.clone();
                 }
                 None if !full => conf.control.push((dialog, outcome(c))),

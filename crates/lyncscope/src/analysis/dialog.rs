@@ -6,10 +6,10 @@
 
 use super::symbols::{Sym, Symbols};
 use super::StartKind;
-use crate::Timestamp;
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::aor_bytes;
 use crate::transport::MsgContext;
+use crate::Timestamp;
 
 /// Transaction keys remembered per dialog for retransmission detection.
 const MAX_SEEN: usize = 64;

@@ -17,15 +17,18 @@ pub mod dialog;
 pub mod store;
 pub mod symbols;
 
-pub use conference::{Conference, Conferences, JoinState, JoinStep, Participant, Step};
+pub use conference::{
+    C3pCode, C3pOutcome, Cause, Conference, Conferences, Diagnosis, EndedBy, IceFlavour, JoinState,
+    JoinStep, Participant, Step,
+};
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;
 pub use symbols::{Sym, Symbols};
 
-use crate::Timestamp;
 use crate::sip::body::BodyKind;
 use crate::sip::message::{ContentLength, Message};
 use crate::transport::{MsgContext, SipSink, Transport};
+use crate::Timestamp;
 use ahash::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};

@@ -21,7 +21,8 @@
 //! and its final statistics, and ends. The caller keeps pulling until [`Recv::Ended`], so
 //! nothing that was captured is lost.
 
-use super::{linktype, Frame, InterfaceStats, LiveStats, Timestamp};
+use super::{Frame, InterfaceStats, LiveStats};
+use crate::{linktype, Timestamp};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use pcap::{Active, Capture, Device};
 use std::fmt;

@@ -50,7 +50,6 @@ pub struct InterfaceStats {
     pub if_dropped: u64,
 }
 
-
 use crate::Timestamp;
 
 /// One captured packet.

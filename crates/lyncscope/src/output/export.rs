@@ -13,10 +13,10 @@
 //! Standard input cannot be read a second time, so a run that read it cannot export.
 
 use crate::analysis::MessageRecord;
-use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, TsResolution};
 use crate::capture::CaptureFiles;
-use crate::Timestamp;
 use crate::net::frame_flow;
+use crate::Timestamp;
+use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, TsResolution};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
@@ -211,7 +211,10 @@ mod tests {
     }
 
     fn sample(name: &str) -> Vec<String> {
-        vec![format!("{}/captures/{name}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))]
+        vec![format!(
+            "{}/captures/{name}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        )]
     }
 
     fn temp(name: &str) -> String {

@@ -21,12 +21,12 @@
 //! Output is buffered; [`SipWriter::finish`] flushes it. A write error stops the writing (the
 //! analysis goes on) and is returned by [`SipWriter::finish`].
 
-use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, Section, TsResolution};
 use crate::capture::Frame;
-use crate::{linktype, Timestamp};
 use crate::net::{frame_flow, FrameFlow};
 use crate::pipeline::MessageTap;
 use crate::transport::MsgContext;
+use crate::{linktype, Timestamp};
+use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, Section, TsResolution};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};

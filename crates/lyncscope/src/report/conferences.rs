@@ -58,7 +58,7 @@ impl Serialize for ConferenceOut<'_> {
             .map(|(_, o)| C3pOut {
                 request: o.request.as_deref(),
                 request_id: o.request_id.as_deref(),
-                code: o.code.as_deref(),
+                code: o.code.as_ref().map(|c| c.as_str()),
                 reason: o.reason.as_deref(),
             })
             .collect();
@@ -93,7 +93,8 @@ struct ParticipantOut<'a>(&'a Conference, &'a Participant);
 impl Serialize for ParticipantOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (c, p) = (self.0, self.1);
-        let (state, failed, reason) = c.diagnose(p);
+        let d = c.diagnose(p);
+        let (state, failed, reason) = (d.state, d.failed_step, super::reason::reason(&d, p));
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("uri", &p.uri)?;
         map.serialize_entry("invited_by", &p.invited_by)?;
@@ -218,7 +219,7 @@ impl Serialize for StepOut<'_> {
             let c3p = s.c3p.as_ref().map(|o| C3pOut {
                 request: o.request.as_deref(),
                 request_id: None,
-                code: o.code.as_deref(),
+                code: o.code.as_ref().map(|c| c.as_str()),
                 reason: o.reason.as_deref(),
             });
             map.serialize_entry("c3p", &c3p)?;
@@ -226,7 +227,7 @@ impl Serialize for StepOut<'_> {
         if self.kind == StepKind::Media {
             map.serialize_entry("media", &s.media)?;
             map.serialize_entry("cryptoscale", &s.cryptoscale)?;
-            map.serialize_entry("ice", &s.ice)?;
+            map.serialize_entry("ice", &s.ice.map(|i| i.as_str()))?;
         }
         map.serialize_entry("at", &s.at.rfc3339())?;
         map.serialize_entry("setup_ms", &s.setup_ms())?;

@@ -4,6 +4,7 @@
 
 mod conferences;
 pub mod json;
+pub mod reason;
 pub mod text;
 
 /// What a report covers besides the analysis itself.

@@ -133,7 +133,8 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             } else {
                 ("├─", "│  ")
             };
-            let (state, failed, reason) = c.diagnose(p);
+            let d = c.diagnose(p);
+            let (state, failed, reason) = (d.state, d.failed_step, super::reason::reason(&d, p));
             let failed = failed
                 .map(|f| format!(" at {}", f.as_str()))
                 .unwrap_or_default();
@@ -160,7 +161,7 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                         format!(
                             " C3P {} {}",
                             o.request.as_deref().unwrap_or("?"),
-                            o.code.as_deref().unwrap_or("-")
+                            o.code.as_ref().map_or("-", |c| c.as_str())
                         )
                     })
                     .unwrap_or_default();

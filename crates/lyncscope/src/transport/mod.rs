@@ -16,9 +16,9 @@ pub mod tcp;
 mod websocket;
 
 use crate::capture::Frame;
-use crate::Timestamp;
 use crate::net::IpPacket;
 use crate::sip::message::{self, FrameError, Message};
+use crate::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
 /// How a SIP message travelled.

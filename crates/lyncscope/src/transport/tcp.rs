@@ -20,9 +20,9 @@
 use super::websocket::{self, WsFrame};
 use super::{scan_datagram, MsgContext, SipSink, Transport, TransportStats};
 use crate::capture::Frame;
-use crate::Timestamp;
 use crate::net::IpPacket;
 use crate::sip::message::{self, FrameError, StreamProgress};
+use crate::Timestamp;
 use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
 use std::collections::hash_map::Entry;

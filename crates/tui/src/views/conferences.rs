@@ -1,9 +1,9 @@
 //! The first screen: one row per conference, failures first to the eye (`✗` and red).
 
 use super::{clip, style, window};
-use lyncscope::analysis::Analysis;
 use crate::app::{App, Tab};
 use crate::model::{self, join_counts};
+use lyncscope::analysis::Analysis;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};

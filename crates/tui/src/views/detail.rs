@@ -1,9 +1,9 @@
 //! A message: the dissection tree (`▾` open, `▸` closed), the raw text, or the hex dump.
 
 use super::{style, window};
-use lyncscope::analysis::Analysis;
 use crate::app::{DetailView, Pane};
 use crate::dissect::{self, Tone};
+use lyncscope::analysis::Analysis;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};

@@ -1,9 +1,9 @@
 //! Every SIP dialog, conference or not, sngrep-style.
 
 use super::{clip, style, window};
-use lyncscope::analysis::{Analysis, DialogState};
 use crate::app::{App, Tab};
 use crate::model;
+use lyncscope::analysis::{Analysis, DialogState};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;

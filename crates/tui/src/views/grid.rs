@@ -3,9 +3,10 @@
 //! the selected participant's reason is written in full below.
 
 use super::{clip, style, window};
-use lyncscope::analysis::{Analysis, Conference, JoinState, JoinStep, Participant, Step};
 use crate::app::{chrome, GridView};
 use crate::model::{self, step_cell};
+use lyncscope::analysis::{Analysis, C3pCode, Conference, JoinState, JoinStep, Participant, Step};
+use lyncscope::report::reason;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -85,7 +86,8 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
     let offset = window(g.selected, g.offset, height, len);
     let rows = (offset..len.min(offset + height)).filter_map(|i| {
         let p = c.participants.get(i)?;
-        let (state, failed_step, _) = c.diagnose(p);
+        let d = c.diagnose(p);
+        let (state, failed_step) = (d.state, d.failed_step);
         let selected = i == g.selected;
         let focus = p.focus.as_deref().map(|s| vec![s]).unwrap_or_default();
         let mut focus_cell = cell(&focus, failed_step == Some(JoinStep::Focus));
@@ -94,7 +96,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             .focus
             .as_ref()
             .and_then(|s| s.c3p.as_ref())
-            .is_some_and(|o| o.code.as_deref() == Some("failure"));
+            .is_some_and(|o| o.code == Some(C3pCode::Failure));
         if c3p_failed {
             let text = format!(
                 "{} C3P",
@@ -186,7 +188,8 @@ fn participant_panel(f: &mut Frame<'_>, area: Rect, c: &Conference, p: Option<&P
         f.render_widget(Paragraph::new("No participants."), area);
         return;
     };
-    let (state, failed, reason) = c.diagnose(p);
+    let d = c.diagnose(p);
+    let (state, failed, reason) = (d.state, d.failed_step, reason::reason(&d, p));
     let mut lines = Vec::new();
     let invited = p
         .invited_by

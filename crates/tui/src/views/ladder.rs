@@ -6,10 +6,10 @@
 //! retransmission is marked `↻`, a failure `✗`.
 
 use super::{clip, style, window};
-use lyncscope::analysis::Analysis;
 use crate::app::LadderView;
 use crate::ladder::Arrow;
 use crate::model;
+use lyncscope::analysis::Analysis;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

@@ -1,9 +1,9 @@
 //! Every SIP message in capture order, as Wireshark's packet list.
 
 use super::{style, window};
-use lyncscope::analysis::{Analysis, StartKind};
 use crate::app::{App, Tab};
 use crate::model;
+use lyncscope::analysis::{Analysis, StartKind};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;

@@ -4,10 +4,10 @@
 //! key.
 
 use super::style;
-use lyncscope::analysis::Analysis;
-use lyncscope::report::text::human_bytes;
 use crate::app::{App, PromptKind};
 use crate::live::{CaptureState, LiveStatus};
+use lyncscope::analysis::Analysis;
+use lyncscope::report::text::human_bytes;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;

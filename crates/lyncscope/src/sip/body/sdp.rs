@@ -39,6 +39,17 @@ pub enum IceFlavour {
     None,
 }
 
+impl IceFlavour {
+    /// The name used in the JSON report: `rfc5245`, `draft6`, `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IceFlavour::Rfc5245 => "rfc5245",
+            IceFlavour::Draft6 => "draft6",
+            IceFlavour::None => "none",
+        }
+    }
+}
+
 /// Media direction (`a=sendrecv` and friends); `sendrecv` when nothing says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,143 @@
+//! The diagnosis in words: the one place that turns an [`analysis::Diagnosis`] into the
+//! sentence the reports and the terminal UI show. The analysis decides on types; only the
+//! views write English.
+//!
+//! [`analysis::Diagnosis`]: crate::analysis::Diagnosis
+
+use crate::analysis::{Cause, Diagnosis, JoinStep, Participant, Step};
+use crate::sip::conf_uri::McuType;
+use std::fmt::Write;
+
+/// The reason of a participant's diagnosis as a sentence a person can act on; `None` when the
+/// diagnosis has no cause to explain (joined, left, focus-joined, invited without news).
+pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
+    let cause = d.cause?;
+    let s = d.evidence?;
+    let who = &p.uri;
+    let what = match (d.failed_step, d.mcu) {
+        (Some(JoinStep::Focus), _) => Target::Focus,
+        (_, Some(mcu)) => Target::Mcu(mcu),
+        _ => Target::AvMcu,
+    };
+    Some(match cause {
+        Cause::Declined => format!("{who} declined the invitation: {}", status_text(s)),
+        Cause::InvitationCancelled => format!(
+            "the invitation was cancelled before {who} answered: {}",
+            status_text(s)
+        ),
+        Cause::InvitationFailed => format!(
+            "the invitation to {who} failed: {}{}",
+            status_text(s),
+            diag_text(s)
+        ),
+        Cause::C3pRefused => {
+            let c = s.c3p.as_ref();
+            format!(
+                "the focus accepted the SIP INVITE ({}) but refused the C3P {}: code=failure{}",
+                status_text(s),
+                c.and_then(|c| c.request.as_deref()).unwrap_or("request"),
+                c.and_then(|c| c.reason.as_ref())
+                    .map(|r| format!(", reason={r}"))
+                    .unwrap_or_default()
+            )
+        }
+        Cause::Cancelled | Cause::TimedOut if !matches!(what, Target::Mcu(_)) => {
+            let how = if cause == Cause::Cancelled {
+                "was cancelled by the participant before it was answered"
+            } else {
+                "timed out"
+            };
+            format!(
+                "the join to the {} {how}: {}{}",
+                what.name(),
+                status_text(s),
+                diag_text(s)
+            )
+        }
+        Cause::Rejected | Cause::Cancelled | Cause::TimedOut => match what {
+            Target::Focus => format!(
+                "the conference focus rejected the join: {}{}",
+                status_text(s),
+                diag_text(s)
+            ),
+            Target::AvMcu => format!(
+                "the A/V MCU rejected the offer: {}{}",
+                status_text(s),
+                diag_text(s)
+            ),
+            Target::Mcu(mcu) => format!(
+                "the {} MCU rejected the join: {}{}",
+                mcu_name(mcu),
+                status_text(s),
+                diag_text(s)
+            ),
+        },
+        Cause::NoAnswer { waited_ms } => {
+            let (who, request) = match what {
+                Target::Focus => ("the conference focus", "the join INVITE"),
+                _ => ("the A/V MCU", "the offer"),
+            };
+            format!(
+                "{who} never answered {request} (no final response in the {} s the capture \
+                 shows after it: the INVITE timed out)",
+                waited_ms / 1000
+            )
+        }
+        Cause::Lobby => "the focus has not admitted the participant yet (C3P pending: waiting \
+                         in the lobby)"
+            .to_string(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Focus,
+    AvMcu,
+    Mcu(&'a McuType),
+}
+
+impl Target<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Focus => "conference focus",
+            Target::AvMcu | Target::Mcu(_) => "A/V MCU",
+        }
+    }
+}
+
+/// A person's name for an MCU.
+pub fn mcu_name(mcu: &McuType) -> &str {
+    match mcu {
+        McuType::AudioVideo => "A/V",
+        McuType::Chat => "IM",
+        McuType::ApplicationSharing => "application sharing",
+        other => other.as_str(),
+    }
+}
+
+/// A step's final status as `code phrase`, or `no final response`.
+pub fn status_text(s: &Step) -> String {
+    match (s.status, &s.reason_phrase) {
+        (Some(code), Some(phrase)) if !phrase.is_empty() => format!("{code} {phrase}"),
+        (Some(code), _) => code.to_string(),
+        (None, _) => "no final response".to_string(),
+    }
+}
+
+/// The step's diagnostics header as `, header code "reason" from source (meaning)`, or empty.
+pub fn diag_text(s: &Step) -> String {
+    let Some((header, d)) = &s.diagnostic else {
+        return String::new();
+    };
+    let mut t = format!(", {header} {}", d.code);
+    if let Some(reason) = &d.reason {
+        let _ = write!(t, " \"{reason}\"");
+    }
+    if let Some(source) = &d.source {
+        let _ = write!(t, " from {source}");
+    }
+    if let Some(meaning) = d.meaning() {
+        let _ = write!(t, " ({meaning})");
+    }
+    t
+}
