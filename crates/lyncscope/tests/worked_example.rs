@@ -1,4 +1,4 @@
-//! protocol.md §8, rebuilt as `captures/worked-example.pcapng`, checked against the
+//! docs/protocol.md §8, rebuilt as `captures/worked-example.pcapng`, checked against the
 //! expectations of §8.x ("Dissector expectations for the example").
 
 use lyncscope::analysis::{DialogKind, JoinState};

@@ -1,4 +1,4 @@
-//! Message bodies of the Lync conference join, in the shapes of protocol.md §8: the
+//! Message bodies of the Lync conference join, in the shapes of docs/protocol.md §8: the
 //! conference invitation (`application/ms-conf-invite+xml`), C3P `addUser` request and
 //! response (`application/cccp+xml`), the roster (`application/conference-info+xml`, full and
 //! partial), and SDP for audio (ICE RFC 5245 or draft 6, SRTP and Scale-SRTP keys,
@@ -24,7 +24,7 @@ const NS_MSCP: &str = "http://schemas.microsoft.com/rtc/2005/08/cccpextensions";
 const NS_CI: &str = "urn:ietf:params:xml:ns:conference-info";
 const NS_MSCI: &str = "http://schemas.microsoft.com/rtc/2005/08/confinfoextensions";
 
-/// The conference invitation (protocol.md §2.2, message A1).
+/// The conference invitation (docs/protocol.md §2.2, message A1).
 pub(crate) fn conf_invite(focus: &str, subject: &str, audio: bool, im: bool) -> String {
     let subject = if subject.is_empty() {
         "  <subject/>".to_owned()
@@ -267,7 +267,7 @@ pub(crate) fn roster_partial(focus: &str, version: u32, user_xml: &[String]) -> 
     crlf(&lines)
 }
 
-/// The ICE flavour of an SDP offer (protocol.md §4.4).
+/// The ICE flavour of an SDP offer (docs/protocol.md §4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ice {
     /// ICE RFC 5245 ("v19"): `a=ice-ufrag`/`a=ice-pwd` and `typ` candidates.
@@ -478,7 +478,7 @@ impl Audio {
     }
 }
 
-/// The SDP of an IM MCU join (protocol.md §4.1): `m=message 5060 sip null`.
+/// The SDP of an IM MCU join (docs/protocol.md §4.1): `m=message 5060 sip null`.
 pub(crate) fn message_sdp(ip: IpAddr) -> String {
     let fam = if ip.is_ipv6() { "IP6" } else { "IP4" };
     crlf(&[
@@ -500,7 +500,7 @@ mod tests {
 
     #[test]
     fn worked_example_shapes_have_the_documented_lengths() {
-        // A1 and B1 of protocol.md §8 rebuilt by the builders give the documented
+        // A1 and B1 of docs/protocol.md §8 rebuilt by the builders give the documented
         // Content-Length values.
         let focus = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
         assert_eq!(conf_invite(focus, "Weekly sync", true, false).len(), 249);

@@ -19,7 +19,7 @@
 //!   with IPv4 fragmentation;
 //! * `sip`: SIP messages, name-addrs and dialogs; responses, proxied copies and ACKs derive
 //!   from their requests; Content-Length is always computed;
-//! * `body`: conference invitation, C3P, roster and SDP bodies shaped like protocol.md §8;
+//! * `body`: conference invitation, C3P, roster and SDP bodies shaped like docs/protocol.md §8;
 //! * `lab`: the FE (`fe01.example.com`, 198.51.100.10 / 2001:db8:100::10) and the users'
 //!   clients, addressing, identifiers and timing (client round trips of a few ms, 100–300 ms
 //!   of server work, seconds of user think time);

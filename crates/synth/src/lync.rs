@@ -1,4 +1,4 @@
-//! The steps of a Lync / Skype for Business conference join (protocol.md §0), as methods of
+//! The steps of a Lync / Skype for Business conference join (docs/protocol.md §0), as methods of
 //! [`Lab`] acting on a [`Conference`]:
 //!
 //! * [`Lab::invite`]: dialog A, the conference invitation relayed by the FE from inviter to

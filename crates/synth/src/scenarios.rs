@@ -415,12 +415,12 @@ Conference `HN6C3TGA` organized by alice (192.0.2.21), TCP. alice joins by link 
 roster, A/V).
 
 - bob (192.0.2.22) is invited and accepts; his focus INVITE is answered `200 OK` whose C3P \
-body says `code=\"failure\"` with `<addUser reason=\"otherFailure\">` (protocol.md N3): a SIP \
+body says `code=\"failure\"` with `<addUser reason=\"otherFailure\">` (docs/protocol.md N3): a SIP \
 success but a failed join. bob ACKs and then BYEs the focus dialog; he never subscribes nor \
 joins the A/V MCU.
 - erin (192.0.2.25) is invited and accepts; her focus INVITE is answered `403 Forbidden` with \
 `ms-diagnostics: 3014;reason=\"Failed authorization.\";source=\"fe01.example.com\"` \
-(protocol.md N1); she ACKs and goes no further.",
+(docs/protocol.md N1); she ACKs and goes no further.",
     participants: &[
         Participant {
             conference: "HN6C3TGA",
@@ -716,9 +716,9 @@ fn im_only_conference() -> Generated {
 const WORKED_EXAMPLE: Scenario = Scenario {
     name: "worked-example",
     file_name: "worked-example.pcapng",
-    title: "protocol.md §8 rebuilt verbatim: one message per frame, labelled A1…C3",
+    title: "docs/protocol.md §8 rebuilt verbatim: one message per frame, labelled A1…C3",
     description: "\
-The worked example of protocol.md §8, message texts verbatim (with CRLF line ends; every \
+The worked example of docs/protocol.md §8, message texts verbatim (with CRLF line ends; every \
 Content-Length checked against the body): A1–A6 (alice invites bob: INVITE, 180, 200, ACK, \
 BYE, 200) on alice's connection 192.0.2.21:50611 → 198.51.100.10:5061; then on bob's \
 connection 192.0.2.22:50622 → 5061: B1–B3 (focus INVITE with C3P addUser, 200 with C3P \
@@ -743,7 +743,7 @@ alice sends the invitation but never joins in this capture.",
 
 fn worked_example() -> Generated {
     let (packets, written) = worked_example::render(at(15, 0));
-    let comment = "lyncscope sample: protocol.md §8 worked example, message texts verbatim";
+    let comment = "lyncscope sample: docs/protocol.md §8 worked example, message texts verbatim";
     Generated::package(
         Container::PcapNg {
             comment,

@@ -1,4 +1,4 @@
-//! protocol.md §8 rebuilt as a capture: the messages of the worked example, verbatim, each
+//! docs/protocol.md §8 rebuilt as a capture: the messages of the worked example, verbatim, each
 //! in its own TCP segment, on one plain-TCP connection to port 5061 per client (alice
 //! 192.0.2.21:50611, bob 192.0.2.22:50622, FE 198.51.100.10).
 //!
@@ -94,7 +94,7 @@ pub(crate) fn render(t0: Nanos) -> (Vec<Packet>, Vec<Written>) {
         } else {
             bob
         };
-        let comment = format!("{} (protocol.md §8)", message.comment);
+        let comment = format!("{} (docs/protocol.md §8)", message.comment);
         lab.send_encoded(t, user, message.dir, message.wire, &comment);
     }
     lab.render()

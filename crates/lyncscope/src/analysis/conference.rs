@@ -2,7 +2,7 @@
 //! correlated by conference, and the first failed step with a reason a person can act on.
 //!
 //! A join has up to three steps, each its own SIP dialog with its own Call-ID
-//! (protocol.md §0): the **invitation** (INVITE with `application/ms-conf-invite+xml`, from the
+//! (docs/protocol.md §0): the **invitation** (INVITE with `application/ms-conf-invite+xml`, from the
 //! inviter), the **focus** (INVITE to the focus URI carrying C3P `addUser`, plus the roster
 //! SUBSCRIBE), and the **media** (INVITE to the A/V MCU, or another MCU such as IM `chat`).
 //! Dialogs are tied together by the conference key — (organizer, conference ID) from the focus
@@ -618,7 +618,7 @@ impl Conferences {
         };
         let participant = match kind {
             // The server's announcement service joins like a client; it is not a participant
-            // (protocol.md §4.1).
+            // (docs/protocol.md §4.1).
             _ if is_announcement_service(msg) => None,
             DialogKind::Focus | DialogKind::Media | DialogKind::Mcu | DialogKind::Roster => {
                 // The dialog already holds both ends' addresses of record.
@@ -753,7 +753,7 @@ impl Conferences {
     }
 
     /// The conference of (organizer, ID), created when first seen. IDs are matched ignoring
-    /// case (protocol.md §1.4: observed IDs are upper case; a case-folded match is safer).
+    /// case (docs/protocol.md §1.4: observed IDs are upper case; a case-folded match is safer).
     fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
         let hash = {
             let mut h = self.hasher.build_hasher();

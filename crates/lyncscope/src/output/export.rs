@@ -1,44 +1,23 @@
 //! Writing the packets of selected messages to a capture file (the TUI's `w`, and later the
 //! CLI's `-w`).
 //!
-//! The analysis keeps no packets, only where each message was: [`MessageRecord::first_frame`]
-//! ..= [`MessageRecord::frame`] and its addresses. So the capture files are read again and a
-//! frame is written when it lies in a selected message's range and belongs to the message's
-//! flow: same IP source and destination and, when the frame carries them, the same ports (a
-//! fragment after the first has no ports and is matched by its IP pair). A message carried by
-//! one frame is written whatever that frame is (an ICMP error quoting it, say). Timestamps and
-//! link types are kept: one link type gives a classic pcap file, several a pcapng file with one
-//! interface per link type.
+//! The analysis keeps no packets, only where each message was ([`MessageSpan`]: its frame range
+//! and addresses). So the capture files are read again and a frame is written when
+//! [`super::carried::Carrier`] says it carried a selected message — the same rule as `-w`.
+//! Frames of a range are held until its completing frame is read, because that frame tells a
+//! reassembled datagram's IP identification. Timestamps and link types are kept: one link
+//! type gives a classic pcap file, several a pcapng file with one interface per link type.
 //!
 //! Standard input cannot be read a second time, so a run that read it cannot export.
 
-use crate::analysis::MessageRecord;
+use super::carried::Carrier;
 use crate::capture::CaptureFiles;
-use crate::net::frame_flow;
+use crate::net::{frame_flow, FrameFlow};
 use crate::Timestamp;
 use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, TsResolution};
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
-/// Where one message was in the capture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MessageSpan {
-    pub first_frame: u64,
-    pub frame: u64,
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-}
-
-impl From<&MessageRecord> for MessageSpan {
-    fn from(r: &MessageRecord) -> Self {
-        MessageSpan {
-            first_frame: r.first_frame.min(r.frame),
-            frame: r.frame,
-            src: r.src,
-            dst: r.dst,
-        }
-    }
-}
+pub use super::carried::MessageSpan;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +38,14 @@ pub struct Exported {
     pub frames: usize,
     /// True when the output is pcapng (several link types), false for classic pcap.
     pub pcapng: bool,
+}
+
+/// A frame that may belong to an open span.
+struct Held {
+    number: u64,
+    flow: Option<FrameFlow>,
+    taken: bool,
+    frame: Selected,
 }
 
 struct Selected {
@@ -86,9 +73,11 @@ pub fn write_frames(
     let mut files = CaptureFiles::open(paths)?;
     let mut selected: Vec<Selected> = Vec::new();
     // Spans are visited in order of their first frame; `active` holds those whose range
-    // contains the current frame.
+    // contains the current frame. Frames that may belong to an active span wait in `held`
+    // until the spans over them complete.
     let mut next_span = 0;
     let mut active: Vec<MessageSpan> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
     while let Some(frame) = files.next_frame() {
         let n = frame.number;
         if n > last_frame {
@@ -98,31 +87,46 @@ pub fn write_frames(
             active.push(*s);
             next_span += 1;
         }
-        active.retain(|s| s.frame >= n);
         if active.is_empty() {
             continue;
         }
-        let take = active.iter().any(|s| s.first_frame == n && s.frame == n) || {
-            match frame_flow(frame.link_type, frame.data) {
-                Some(flow) => active.iter().any(|s| {
-                    flow.src == s.src.ip()
-                        && flow.dst == s.dst.ip()
-                        && flow
-                            .ports
-                            .is_none_or(|(sp, dp)| sp == s.src.port() && dp == s.dst.port())
-                }),
-                None => false,
-            }
+        let flow = frame_flow(frame.link_type, frame.data);
+        let maybe = |s: &MessageSpan| {
+            s.frame == n
+                || flow.as_ref().is_some_and(|f| {
+                    f.fragment_id.is_some() || (f.src == s.src.ip() && f.dst == s.dst.ip())
+                })
         };
-        if take {
-            selected.push(Selected {
-                timestamp: frame.timestamp,
-                link_type: frame.link_type,
-                data: frame.data.to_vec(),
-                original_len: frame.original_len,
+        if active.iter().any(maybe) {
+            held.push(Held {
+                number: n,
+                flow,
+                taken: false,
+                frame: Selected {
+                    timestamp: frame.timestamp,
+                    link_type: frame.link_type,
+                    data: frame.data.to_vec(),
+                    original_len: frame.original_len,
+                },
             });
         }
+        for s in active.iter().filter(|s| s.frame == n) {
+            let carrier = Carrier::new(s, flow.as_ref());
+            for h in held.iter_mut().filter(|h| h.number >= s.first_frame) {
+                h.taken |= carrier.carried(h.number, h.flow.as_ref());
+            }
+        }
+        active.retain(|s| s.frame > n);
+        // Frames before every open range can no longer be taken: write or forget them.
+        let keep_from = active
+            .iter()
+            .map(|s| s.first_frame)
+            .min()
+            .unwrap_or(u64::MAX);
+        let done = held.partition_point(|h| h.number < keep_from);
+        selected.extend(held.drain(..done).filter(|h| h.taken).map(|h| h.frame));
     }
+    selected.extend(held.into_iter().filter(|h| h.taken).map(|h| h.frame));
     write_selected(&selected, out)
 }
 
@@ -198,6 +202,7 @@ pub fn write_file(
 mod tests {
     use super::*;
     use crate::analysis::DialogKind;
+    use crate::analysis::MessageRecord;
     use crate::pipeline::Pipeline;
 
     fn analyse(paths: &[String]) -> Pipeline {
@@ -268,6 +273,107 @@ mod tests {
         round_trip("join-udp-fragments.pcap", DialogKind::Roster);
     }
 
+    /// Raw IPv4 fragments of one UDP datagram 10.0.0.1:5060 → 10.0.0.2:5060 with `id`.
+    fn fragments(id: u16, sip: &[u8]) -> Vec<Vec<u8>> {
+        let mut udp = Vec::new();
+        udp.extend_from_slice(&5060u16.to_be_bytes());
+        udp.extend_from_slice(&5060u16.to_be_bytes());
+        udp.extend_from_slice(&(8 + sip.len() as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(sip);
+        let half = (udp.len() / 2) & !7;
+        let (a, b) = udp.split_at(half);
+        [(a, 0usize, true), (b, half, false)]
+            .iter()
+            .map(|(data, offset, more)| {
+                let mut p = vec![0x45, 0];
+                p.extend_from_slice(&(20 + data.len() as u16).to_be_bytes());
+                p.extend_from_slice(&id.to_be_bytes());
+                let fo = (*offset / 8) as u16 | if *more { 0x2000 } else { 0 };
+                p.extend_from_slice(&fo.to_be_bytes());
+                p.extend_from_slice(&[64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+                p.extend_from_slice(data);
+                p
+            })
+            .collect()
+    }
+
+    /// The frames of a capture file as (time, bytes), in order.
+    fn frames_of(path: &str) -> Vec<(Timestamp, Vec<u8>)> {
+        let mut files = CaptureFiles::open(&[path.to_string()]).expect("opens");
+        let mut out = Vec::new();
+        while let Some(f) = files.next_frame() {
+            out.push((f.timestamp, f.data.to_vec()));
+        }
+        out
+    }
+
+    /// `-w` and the export apply one rule: two fragmented datagrams of the same flow,
+    /// interleaved, are told apart by their IP identification (the export once took the
+    /// other datagram's first fragment, whose ports match).
+    #[test]
+    fn export_and_dash_w_write_the_same_frames() {
+        let msg = |n: u32| {
+            format!(
+                "MESSAGE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK{n}\r\n\
+                 From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c{n}\r\n\
+                 CSeq: {n} MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n{}",
+                "x".repeat(64)
+            )
+        };
+        let a = fragments(1, msg(1).as_bytes());
+        let b = fragments(2, msg(2).as_bytes());
+        let order = [&a[0], &b[0], &a[1], &b[1]];
+        let input = temp("interleaved-fragments.pcap");
+        {
+            let file = std::fs::File::create(&input).expect("temp file");
+            let mut w =
+                PcapWriter::new(file, crate::linktype::RAW, TsResolution::Micro).expect("header");
+            for (i, f) in order.iter().enumerate() {
+                let ts = Timestamp::from_secs_nanos(1_767_261_600 + i as i64, 0);
+                w.write_packet(ts, f, f.len() as u32).expect("packet");
+            }
+            w.flush().expect("flush");
+        }
+        // -w during the run.
+        let mut writer = crate::output::sip_writer::SipWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            TsResolution::Micro,
+            Default::default(),
+        );
+        let mut files = CaptureFiles::open(std::slice::from_ref(&input)).expect("opens");
+        let mut p = Pipeline::new(true);
+        while let Some(f) = files.next_frame() {
+            p.push_tapped(&f, &mut writer);
+        }
+        p.finish_tapped(&mut writer);
+        writer.finish().expect("writes");
+        let dash_w = temp("interleaved-dash-w.pcap");
+        let bytes = writer.into_inner().expect("no error").into_inner();
+        std::fs::write(&dash_w, bytes).expect("write");
+        // The export after it, of every message and of the first alone.
+        let records = p.analysis().messages();
+        assert_eq!(records.len(), 2);
+        let all: Vec<MessageSpan> = records.iter().map(MessageSpan::from).collect();
+        let exported = temp("interleaved-export.pcap");
+        write_file(std::slice::from_ref(&input), &all, &exported).expect("export");
+        let mut got = frames_of(&exported);
+        let mut want = frames_of(&dash_w);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 4);
+        let first = temp("interleaved-first.pcap");
+        let span = MessageSpan::from(&records[0]);
+        write_file(std::slice::from_ref(&input), &[span], &first).expect("export");
+        let one = frames_of(&first);
+        assert_eq!(one.len(), 2, "only the fragments of the first datagram");
+        assert!(one.iter().all(|(_, d)| d.get(4..6) == Some(&[0u8, 1][..])));
+        for f in [input, dash_w, exported, first] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+
     #[test]
     fn several_link_types_give_pcapng() {
         let frame = |link_type| Selected {
@@ -314,6 +420,8 @@ mod tests {
             frame: 1,
             src: "192.0.2.1:5060".parse().expect("address"),
             dst: "192.0.2.2:5060".parse().expect("address"),
+            ip_reassembled: false,
+            icmp_quoted: false,
         };
         assert!(matches!(
             write_frames(&["-".to_string()], &[span], Vec::new()),

@@ -4,8 +4,9 @@
 //! * [`sip_writer`] is `-w`: during a run, every frame that carried a completed SIP message;
 //! * [`export`] writes the frames of selected messages after the run (the UI's `w`).
 //!
-//! Both decide "which frames carried this message" with one rule, [`carried_by`].
+//! Both decide "which frames carried this message" with one rule, [`carried::Carrier`].
 
+pub mod carried;
 pub mod export;
 pub mod sip_writer;
 

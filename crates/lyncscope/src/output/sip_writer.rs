@@ -21,6 +21,7 @@
 //! Output is buffered; [`SipWriter::finish`] flushes it. A write error stops the writing (the
 //! analysis goes on) and is returned by [`SipWriter::finish`].
 
+use super::carried::{Carrier, MessageSpan};
 use crate::capture::Frame;
 use crate::net::{frame_flow, FrameFlow};
 use crate::pipeline::MessageTap;
@@ -269,7 +270,9 @@ impl<W: Read + Write + Seek> SipWriter<W> {
         let last = ctx.frame;
         let first = ctx.first_frame.min(last);
         let mut cut = false;
-        if first == last || ctx.icmp_quoted {
+        let span = MessageSpan::from(ctx);
+        let wanted = Carrier::new(&span, self.flow_of(last).as_ref());
+        if wanted.single() {
             // One frame carried it (an ICMP error quoting it has other addresses than the
             // message; it is the one frame that matters).
             let i = self.ring_index(last);
@@ -278,12 +281,11 @@ impl<W: Read + Write + Seek> SipWriter<W> {
                 _ => cut = true,
             }
         } else {
-            let wanted = Wanted::new(ctx, self.flow_of(last));
             let (start, end) = (self.ring_index(first), self.ring_index(last + 1));
             for i in start..end {
                 let take = match self.ring.get(i) {
                     // The completing frame always carried the message.
-                    Some(h) => h.number == last || wanted.matches(h.flow.as_ref()),
+                    Some(h) => wanted.carried(h.number, h.flow.as_ref()),
                     None => false,
                 };
                 if take {
@@ -475,51 +477,6 @@ fn interface(link_type: u32, resolution: TsResolution, declared: &[(u32, String)
     }
 }
 
-/// Which frames of a message's range carried it.
-struct Wanted {
-    src: std::net::IpAddr,
-    dst: std::net::IpAddr,
-    ports: (u16, u16),
-    /// For a datagram reassembled from fragments: the fragments' addresses and identification
-    /// (from the completing frame, which is one of them).
-    fragment: Option<(std::net::IpAddr, std::net::IpAddr, u32)>,
-}
-
-impl Wanted {
-    fn new(ctx: &MsgContext, last: Option<FrameFlow>) -> Self {
-        let fragment = match last {
-            Some(FrameFlow {
-                src,
-                dst,
-                fragment_id: Some(id),
-                ..
-            }) if ctx.ip_reassembled => Some((src, dst, id)),
-            _ => None,
-        };
-        Wanted {
-            src: ctx.src.ip(),
-            dst: ctx.dst.ip(),
-            ports: (ctx.src.port(), ctx.dst.port()),
-            fragment,
-        }
-    }
-
-    fn matches(&self, flow: Option<&FrameFlow>) -> bool {
-        let Some(f) = flow else {
-            return false;
-        };
-        match self.fragment {
-            Some((src, dst, id)) => f.fragment_id == Some(id) && f.src == src && f.dst == dst,
-            None => {
-                f.src == self.src
-                    && f.dst == self.dst
-                    // A non-first fragment has no ports: the IP pair decides.
-                    && f.ports.is_none_or(|p| p == self.ports)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,9 +577,9 @@ mod tests {
         }
         fn message(&mut self, ctx: &MsgContext) {
             let last_flow = self.flows[ctx.frame as usize - 1];
-            let wanted = Wanted::new(ctx, last_flow);
+            let wanted = Carrier::new(&MessageSpan::from(ctx), last_flow.as_ref());
             for n in ctx.first_frame..=ctx.frame {
-                if n == ctx.frame || wanted.matches(self.flows[n as usize - 1].as_ref()) {
+                if wanted.carried(n, self.flows[n as usize - 1].as_ref()) {
                     self.frames.insert(n);
                 }
             }

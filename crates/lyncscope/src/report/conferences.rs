@@ -1,4 +1,4 @@
-//! The `conferences` section of the JSON report (design.md contract): per conference, its
+//! The `conferences` section of the JSON report (docs/json.md contract): per conference, its
 //! participants with their state, the first failed step, the reason, and one entry per step.
 //! Fields beyond the contract (roster, other MCUs, diagnostics, attempts) are additive.
 

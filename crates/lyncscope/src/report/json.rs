@@ -1,4 +1,4 @@
-//! The JSON report (`--report json`), following the contract in design.md exactly; fields
+//! The JSON report (`--report json`), following the contract in docs/json.md exactly; fields
 //! beyond the contract are additive. Lists are streamed from the analysis, not copied.
 
 use super::ReportInput;

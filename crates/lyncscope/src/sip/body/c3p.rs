@@ -320,7 +320,7 @@ pub(crate) mod tests {
 
     const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
 
-    /// Body of protocol.md §8 B1.
+    /// Body of docs/protocol.md §8 B1.
     pub(crate) const B1: &str = r#"<?xml version="1.0"?>
 <request xmlns="urn:ietf:params:xml:ns:cccp" xmlns:mscp="http://schemas.microsoft.com/rtc/2005/08/cccpextensions" C3PVersion="1" to="sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP" from="sip:bob@example.com" requestId="17">
   <addUser>
@@ -335,7 +335,7 @@ pub(crate) mod tests {
 </request>
 "#;
 
-    /// Body of protocol.md §8 B2.
+    /// Body of docs/protocol.md §8 B2.
     pub(crate) const B2: &str = r#"<?xml version="1.0"?>
 <response xmlns="urn:ietf:params:xml:ns:cccp" xmlns:msci="http://schemas.microsoft.com/rtc/2005/08/confinfoextensions" C3PVersion="1" requestId="17" from="sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP" to="sip:bob@example.com" code="success">
   <addUser>
@@ -350,7 +350,7 @@ pub(crate) mod tests {
 </response>
 "#;
 
-    /// Body of protocol.md §8 N3.
+    /// Body of docs/protocol.md §8 N3.
     pub(crate) const N3: &str = r#"<?xml version="1.0"?>
 <response xmlns="urn:ietf:params:xml:ns:cccp" C3PVersion="1" requestId="17" from="sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP" to="sip:bob@example.com" code="failure">
   <addUser reason="otherFailure">

@@ -170,7 +170,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::sip::conf_uri::McuType;
 
-    /// Body of protocol.md §8 A1.
+    /// Body of docs/protocol.md §8 A1.
     pub(crate) const A1: &str = r#"<Conferencing version="2.0">
   <focus-uri>sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP</focus-uri>
   <subject>Weekly sync</subject>

@@ -772,7 +772,7 @@ pub(crate) mod tests {
     const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
     const BOB_EP: &str = "{5D0C7A31-0B6E-4F1A-9E0B-6C2F3D4E5A61}";
 
-    /// Body of protocol.md §8 C2 (full roster, version 1).
+    /// Body of docs/protocol.md §8 C2 (full roster, version 1).
     pub(crate) const C2: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <conference-info xmlns="urn:ietf:params:xml:ns:conference-info" xmlns:msci="http://schemas.microsoft.com/rtc/2005/08/confinfoextensions" entity="sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP" state="full" version="1">
   <conference-description>
@@ -824,7 +824,7 @@ pub(crate) mod tests {
 </conference-info>
 "#;
 
-    /// Body of protocol.md §8 C3 (partial, version 2: Bob's A/V endpoint connected).
+    /// Body of docs/protocol.md §8 C3 (partial, version 2: Bob's A/V endpoint connected).
     pub(crate) const C3: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <conference-info xmlns="urn:ietf:params:xml:ns:conference-info" xmlns:msci="http://schemas.microsoft.com/rtc/2005/08/confinfoextensions" entity="sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP" state="partial" version="2">
   <users>

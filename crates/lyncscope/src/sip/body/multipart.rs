@@ -280,7 +280,7 @@ pub(crate) mod tests {
     const V1_CT: &str =
         "multipart/alternative;boundary=\"----=_NextPart_000_0042_01D9A1B2.3C4D5E60\"";
 
-    /// Body of protocol.md §8 V1, with CRLF line ends as on the wire.
+    /// Body of docs/protocol.md §8 V1, with CRLF line ends as on the wire.
     pub(crate) const V1_BODY: &str = "------=_NextPart_000_0042_01D9A1B2.3C4D5E60\r
 Content-Type: application/sdp\r
 Content-Transfer-Encoding: 7bit\r

@@ -856,7 +856,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// Body of protocol.md §8 D1 (client offer to the A/V MCU).
+    /// Body of docs/protocol.md §8 D1 (client offer to the A/V MCU).
     pub(crate) const D1: &str = "v=0\r
 o=- 0 0 IN IP4 192.0.2.22\r
 s=session\r
@@ -895,7 +895,7 @@ a=rtpmap:13 CN/8000\r
 a=ptime:20\r
 ";
 
-    /// Body of protocol.md §8 D2 (the A/V MCU's answer), LF-only to cover both line ends.
+    /// Body of docs/protocol.md §8 D2 (the A/V MCU's answer), LF-only to cover both line ends.
     pub(crate) const D2: &str = "v=0
 o=- 0 1 IN IP4 198.51.100.10
 s=session
