@@ -769,6 +769,7 @@ fn live_tui_in_tmux_shows_the_join_as_it_happens() {
                     reassembled: false,
                     icmp_quoted: false,
                     link_type: linktype::ETHERNET,
+                    origin: Default::default(),
                 };
                 a.message(&ctx, &msg);
             }

@@ -29,6 +29,7 @@ pub mod output;
 pub mod pipeline;
 pub mod report;
 pub mod sip;
+pub mod source;
 pub mod transport;
 
 pub use lyncscope_base::{linktype, time, Timestamp};

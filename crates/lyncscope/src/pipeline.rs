@@ -15,7 +15,8 @@ use crate::analysis::{Analysis, Limits};
 use crate::capture::Frame;
 use crate::net::{NetDecoder, NetOutput, NetStats};
 use crate::sip::message::Message;
-use crate::transport::{MsgContext, SipSink, TransportLayer, TransportStats};
+use crate::source::{Input, SourceMessage};
+use crate::transport::{MsgContext, SipSink, StreamDecoder, TransportLayer, TransportStats};
 
 /// Watches the pipeline: sees each frame before it is decoded, then the context of every SIP
 /// message that frame completed (so the frames `ctx.first_frame..=ctx.frame` have all been
@@ -94,6 +95,29 @@ impl Pipeline {
         self
     }
 
+    /// One input of a [`Source`](crate::source::Source): a frame or a whole message.
+    pub fn push_input(&mut self, input: &Input<'_>) {
+        match input {
+            Input::Frame(f) => self.push(f),
+            Input::Message(m) => self.push_message(m),
+        }
+    }
+
+    /// A message handed over whole by a log or a capture agent: it skips the packet layers.
+    pub fn push_message(&mut self, m: &SourceMessage<'_>) {
+        self.packets += 1;
+        self.bytes += m.bytes.len() as u64;
+        self.transport.message(m, &mut self.analysis);
+    }
+
+    /// Sets the layer between TCP reassembly and SIP framing (a TLS decryptor, see
+    /// [`StreamDecoder`]).
+    pub fn with_stream_decoder(mut self, decoder: Box<dyn StreamDecoder>) -> Self {
+        self.transport.set_stream_decoder(decoder);
+        self
+    }
+
+    /// One captured frame through every layer.
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.packets += 1;
         self.bytes += frame.data.len() as u64;

@@ -35,6 +35,7 @@ fn feed(a: &mut Analysis, frame: u64, text: &str) {
         reassembled: false,
         icmp_quoted: false,
         link_type: 1,
+        origin: Default::default(),
     };
     a.message(&ctx, &m);
 }

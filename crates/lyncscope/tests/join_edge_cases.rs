@@ -41,6 +41,7 @@ impl Feed {
             reassembled: false,
             icmp_quoted: false,
             link_type: 1,
+            origin: Default::default(),
         };
         self.a.message(&ctx, &m);
     }

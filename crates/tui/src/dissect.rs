@@ -178,6 +178,7 @@ fn transport_name(t: lyncscope::transport::Transport) -> &'static str {
         Transport::Tcp => "Transmission Control Protocol",
         Transport::Sctp => "Stream Control Transmission Protocol",
         Transport::Ws => "WebSocket (over TCP)",
+        Transport::Tls => "Transport Layer Security (decrypted)",
     }
 }
 

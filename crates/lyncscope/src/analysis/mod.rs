@@ -27,6 +27,7 @@ pub use symbols::{Sym, Symbols};
 
 use crate::sip::body::BodyKind;
 use crate::sip::message::{ContentLength, Message};
+use crate::source::Origin;
 use crate::transport::{MsgContext, SipSink, Transport};
 use crate::Timestamp;
 use ahash::RandomState;
@@ -126,6 +127,8 @@ pub struct MessageRecord {
     pub icmp_quoted: bool,
     /// `LINKTYPE_*` of the frame that completed the message.
     pub link_type: u32,
+    /// Where the message was seen (captured frames, a log line, a capture agent).
+    pub origin: Origin,
 }
 
 impl MessageRecord {
@@ -397,6 +400,7 @@ impl Analysis {
             reassembled: ctx.reassembled,
             icmp_quoted: ctx.icmp_quoted,
             link_type: ctx.link_type,
+            origin: ctx.origin,
         });
         if let Some(store) = &mut self.store {
             store.push(msg.raw());
@@ -587,6 +591,7 @@ mod tests {
             reassembled: false,
             icmp_quoted: false,
             link_type: 1,
+            origin: Default::default(),
         }
     }
 

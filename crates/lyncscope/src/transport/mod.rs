@@ -18,6 +18,7 @@ mod websocket;
 use crate::capture::Frame;
 use crate::net::IpPacket;
 use crate::sip::message::{self, FrameError, Message};
+use crate::source::{Origin, SourceMessage};
 use crate::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,6 +30,8 @@ pub enum Transport {
     Sctp,
     /// WebSocket over TCP (RFC 7118).
     Ws,
+    /// TLS over TCP, decrypted by a [`StreamDecoder`].
+    Tls,
 }
 
 impl Transport {
@@ -38,6 +41,7 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Sctp => "sctp",
             Transport::Ws => "ws",
+            Transport::Tls => "tls",
         }
     }
 }
@@ -60,8 +64,11 @@ pub struct MsgContext {
     pub reassembled: bool,
     /// The message was quoted in an ICMP error (it bounced: port unreachable, …).
     pub icmp_quoted: bool,
-    /// `LINKTYPE_*` of the frame that completed the message.
+    /// `LINKTYPE_*` of the frame that completed the message (0 for a message that came
+    /// whole from a log or a capture agent).
     pub link_type: u32,
+    /// Where the message was seen.
+    pub origin: Origin,
 }
 
 impl MsgContext {
@@ -84,6 +91,9 @@ impl MsgContext {
             reassembled: false,
             icmp_quoted: false,
             link_type: frame.link_type,
+            origin: Origin::Capture {
+                input: frame.source,
+            },
         }
     }
 
@@ -106,8 +116,30 @@ impl MsgContext {
             reassembled: false,
             icmp_quoted: false,
             link_type: frame.link_type,
+            origin: Origin::Capture {
+                input: frame.source,
+            },
         }
     }
+}
+
+/// A layer between TCP reassembly and SIP framing (a TLS decryptor): it is shown the first
+/// bytes of every new TCP connection and may take it; a connection it takes has its in-order
+/// bytes, per direction, turned into the bytes SIP is framed from.
+pub trait StreamDecoder: Send {
+    /// The first payload bytes of a new connection (from the direction that sent first): a
+    /// decoder for this connection if the layer takes it, else `None` (it stays plain TCP).
+    fn open(&mut self, first: &[u8]) -> Option<Box<dyn ConnectionDecoder>>;
+}
+
+/// One TCP connection's decoding state (see [`StreamDecoder`]).
+pub trait ConnectionDecoder: Send {
+    /// In-order stream bytes of one direction (`from_opener`: the direction whose first bytes
+    /// opened the decoder, the TLS client); the decoded bytes are appended to `out`, in order.
+    fn data(&mut self, from_opener: bool, bytes: &[u8], out: &mut Vec<u8>);
+    /// Bytes of one direction were lost (a hole in the capture was given up): what follows
+    /// cannot be decoded in sequence with what came before.
+    fn gap(&mut self, from_opener: bool);
 }
 
 /// Receives every SIP message the transport layer frames.
@@ -148,6 +180,10 @@ pub struct TransportStats {
     pub other_protocols: u64,
     /// SIP messages found quoted in ICMP errors.
     pub icmp_quoted_sip: u64,
+    /// Messages handed over whole by logs and capture agents.
+    pub source_messages: u64,
+    /// Of those, the ones that held no SIP message that could be framed.
+    pub source_not_sip: u64,
 }
 
 /// The transport layer's state: TCP connections and SCTP associations.
@@ -165,6 +201,11 @@ impl TransportLayer {
 
     pub fn stats(&self) -> &TransportStats {
         &self.stats
+    }
+
+    /// Sets the layer between TCP reassembly and SIP framing (see [`StreamDecoder`]).
+    pub fn set_stream_decoder(&mut self, decoders: Box<dyn StreamDecoder>) {
+        self.tcp.set_decoders(decoders);
     }
 
     /// Handles one IP packet, handing every complete SIP message to `sink`.
@@ -204,6 +245,28 @@ impl TransportLayer {
                 self.stats.keepalives = keepalives;
             }
             _ => self.stats.other_protocols += 1,
+        }
+    }
+
+    /// A message handed over whole by a log or a capture agent: framed as one datagram (a
+    /// source gives one message per record; anything after it is counted as trailing bytes).
+    pub fn message(&mut self, m: &SourceMessage<'_>, sink: &mut impl SipSink) {
+        self.stats.source_messages += 1;
+        let ctx = MsgContext {
+            frame: m.number,
+            first_frame: m.number,
+            time: m.time,
+            src: m.src,
+            dst: m.dst,
+            transport: m.transport,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: 0,
+            origin: m.origin,
+        };
+        if scan_datagram(m.bytes, &ctx, &mut self.stats, sink) == 0 {
+            self.stats.source_not_sip += 1;
         }
     }
 
@@ -321,6 +384,7 @@ mod tests {
             reassembled: false,
             icmp_quoted: false,
             link_type: 1,
+            origin: Default::default(),
         }
     }
 

@@ -18,10 +18,13 @@
 //! limit with eviction; what is given up is counted in [`TransportStats`].
 
 use super::websocket::{self, WsFrame};
-use super::{scan_datagram, MsgContext, SipSink, Transport, TransportStats};
+use super::{
+    scan_datagram, ConnectionDecoder, MsgContext, SipSink, StreamDecoder, Transport, TransportStats,
+};
 use crate::capture::Frame;
 use crate::net::IpPacket;
 use crate::sip::message::{self, FrameError, StreamProgress};
+use crate::source::Origin;
 use crate::Timestamp;
 use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
@@ -97,9 +100,17 @@ struct Direction {
 
 struct Connection {
     dirs: [Direction; 2],
+    /// The decoding layer that took this connection (TLS), between reassembly and framing.
+    decoder: Option<Box<dyn ConnectionDecoder>>,
+    /// The direction whose first bytes the decoding layer was shown (the TLS client).
+    opener: usize,
+    /// The decoding layer has seen the connection's first bytes.
+    offered: bool,
     last_seen: Timestamp,
     /// The last frame of the connection: messages completed when it is closed are reported there.
     last_frame: u64,
+    /// The input the last frame came from.
+    origin: Origin,
 }
 
 /// A connection: its two ends, the lower first.
@@ -137,16 +148,34 @@ pub struct TcpReassembler {
     conns: HashMap<ConnKey, Connection, RandomState>,
     total_buffered: usize,
     segments_since_sweep: u32,
+    /// The layer offered every new connection's first bytes (a TLS decryptor), if any.
+    decoders: Option<Box<dyn StreamDecoder>>,
 }
 
 /// The context a direction needs while it frames bytes.
-struct Emit<'s, S: SipSink> {
+struct Emit<'s, 'd, S: SipSink> {
     ctx: MsgContext,
     stats: &'s mut TransportStats,
     sink: &'s mut S,
+    /// The connection's decoding layer, when one took it: in-order bytes go through it before
+    /// framing.
+    decoder: Option<&'d mut (dyn ConnectionDecoder + 'static)>,
+    /// The bytes being handled come from the direction that opened the connection.
+    from_opener: bool,
 }
 
 impl TcpReassembler {
+    /// Offers every new connection's first bytes to `decoders` (a TLS layer): a connection it
+    /// takes has its in-order bytes decoded before SIP framing.
+    pub fn set_decoders(&mut self, decoders: Box<dyn StreamDecoder>) {
+        self.decoders = Some(decoders);
+    }
+
+    /// The decoding layer, if one was set.
+    pub fn decoders(&self) -> Option<&dyn StreamDecoder> {
+        self.decoders.as_deref()
+    }
+
     pub fn segment(
         &mut self,
         frame: &Frame<'_>,
@@ -190,17 +219,43 @@ impl TcpReassembler {
                 stats.tcp_streams += 1;
                 new.insert(Connection {
                     dirs: Default::default(),
+                    decoder: None,
+                    opener: 0,
+                    offered: false,
                     last_seen: frame.timestamp,
                     last_frame: frame.number,
+                    origin: Origin::Capture {
+                        input: frame.source,
+                    },
                 })
             }
         };
         conn.last_seen = frame.timestamp;
         conn.last_frame = frame.number;
+        conn.origin = Origin::Capture {
+            input: frame.source,
+        };
+        if !conn.offered && !payload.is_empty() {
+            if let Some(layer) = self.decoders.as_mut() {
+                conn.offered = true;
+                conn.decoder = layer.open(payload);
+                conn.opener = d;
+            }
+        }
+        // Taken out for the segment, so that the connection table stays free to change.
+        let mut decoder = conn.decoder.take();
+        let transport = if decoder.is_some() {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        };
+        let opener = conn.opener;
         let mut emit = Emit {
-            ctx: MsgContext::of_packet(frame, pkt, src, dst, Transport::Tcp),
+            ctx: MsgContext::of_packet(frame, pkt, src, dst, transport),
             stats,
             sink,
+            decoder: decoder.as_deref_mut(),
+            from_opener: d == opener,
         };
         let before = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
 
@@ -230,7 +285,9 @@ impl TcpReassembler {
                 // Messages freed this way belong to the other direction and its last segment.
                 let current = emit.ctx;
                 emit.ctx = other.context(&key, 1 - d, current);
+                emit.from_opener = 1 - d == opener;
                 other.skip_gaps_until_ack(ack, &mut emit);
+                emit.from_opener = d == opener;
                 emit.ctx = current;
             }
         }
@@ -264,12 +321,22 @@ impl TcpReassembler {
         let after = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
         self.total_buffered = (self.total_buffered + after).saturating_sub(before);
         let closed = flags & RST != 0 || conn.dirs.iter().all(|x| x.fin && x.buffered() == 0);
-        if closed {
-            self.remove(&key, &mut emit);
-        } else if self.total_buffered > MAX_TOTAL_BUFFERED {
-            // Too much held overall: give up what this connection holds.
-            self.remove(&key, &mut emit);
+        let Emit {
+            ctx, stats, sink, ..
+        } = emit;
+        conn.decoder = decoder;
+        if !closed && self.total_buffered <= MAX_TOTAL_BUFFERED {
+            return;
         }
+        // Closed, or too much held overall: give up what this connection holds.
+        let mut emit = Emit {
+            ctx,
+            stats,
+            sink,
+            decoder: None,
+            from_opener: false,
+        };
+        self.remove(&key, &mut emit);
     }
 
     /// End of input: every held byte is framed if it can be, the rest counted.
@@ -281,29 +348,39 @@ impl TcpReassembler {
                 ctx,
                 stats: &mut *stats,
                 sink: &mut *sink,
+                decoder: None,
+                from_opener: false,
             };
             self.remove(&key, &mut emit);
         }
     }
 
-    fn remove<S: SipSink>(&mut self, key: &ConnKey, emit: &mut Emit<'_, S>) {
+    fn remove<S: SipSink>(&mut self, key: &ConnKey, emit: &mut Emit<'_, '_, S>) {
         if let Some(mut conn) = self.conns.remove(key) {
             let current = emit.ctx;
             for (i, dir) in conn.dirs.iter_mut().enumerate() {
                 let held = dir.buffered();
-                emit.ctx = dir.context(key, i, current);
-                dir.flush(emit);
+                // The connection's own decoding layer frames what it still holds.
+                let mut own = Emit {
+                    ctx: dir.context(key, i, current),
+                    stats: &mut *emit.stats,
+                    sink: &mut *emit.sink,
+                    decoder: conn.decoder.as_deref_mut(),
+                    from_opener: i == conn.opener,
+                };
+                dir.flush(&mut own);
                 self.total_buffered = self.total_buffered.saturating_sub(held);
             }
-            emit.ctx = current;
         }
     }
 
     fn last_ctx(&self, key: &ConnKey) -> MsgContext {
-        let (time, frame) = self
+        let (time, frame, origin) = self
             .conns
             .get(key)
-            .map_or((Timestamp(0), 0), |c| (c.last_seen, c.last_frame));
+            .map_or((Timestamp(0), 0, Origin::default()), |c| {
+                (c.last_seen, c.last_frame, c.origin)
+            });
         MsgContext {
             frame,
             first_frame: frame,
@@ -315,6 +392,7 @@ impl TcpReassembler {
             reassembled: true,
             icmp_quoted: false,
             link_type: 0,
+            origin,
         }
     }
 
@@ -337,6 +415,8 @@ impl TcpReassembler {
                 ctx,
                 stats: &mut *stats,
                 sink: &mut *sink,
+                decoder: None,
+                from_opener: false,
             };
             self.remove(&key, &mut emit);
         }
@@ -361,6 +441,8 @@ impl TcpReassembler {
                 ctx,
                 stats: &mut *stats,
                 sink: &mut *sink,
+                decoder: None,
+                from_opener: false,
             };
             self.remove(&key, &mut emit);
         }
@@ -401,7 +483,7 @@ impl Direction {
         self.buf.len() + self.ooo_bytes + self.ws_message.len()
     }
 
-    fn data<S: SipSink>(&mut self, seq: u32, payload: &[u8], emit: &mut Emit<'_, S>) {
+    fn data<S: SipSink>(&mut self, seq: u32, payload: &[u8], emit: &mut Emit<'_, '_, S>) {
         if !self.started {
             // The capture started mid-connection: take this segment as the stream start;
             // framing resynchronises at the first SIP start line.
@@ -433,7 +515,7 @@ impl Direction {
         }
     }
 
-    fn out_of_order<S: SipSink>(&mut self, ahead: u64, payload: &[u8], emit: &mut Emit<'_, S>) {
+    fn out_of_order<S: SipSink>(&mut self, ahead: u64, payload: &[u8], emit: &mut Emit<'_, '_, S>) {
         let off = self.next_off + ahead;
         match self.ooo.get(&off) {
             Some((_, held)) if held.len() >= payload.len() => {
@@ -450,10 +532,14 @@ impl Direction {
     }
 
     /// Appends in-order bytes, then whatever held segments they make contiguous, and frames.
-    fn in_order<S: SipSink>(&mut self, payload: &[u8], emit: &mut Emit<'_, S>) {
+    fn in_order<S: SipSink>(&mut self, payload: &[u8], emit: &mut Emit<'_, '_, S>) {
         self.advance(payload.len());
         let this_frame = emit.ctx.first_frame;
-        if self.buf.is_empty() && self.ooo.is_empty() && self.ws_message.is_empty() {
+        if emit.decoder.is_none()
+            && self.buf.is_empty()
+            && self.ooo.is_empty()
+            && self.ws_message.is_empty()
+        {
             // Fast path: frame straight from the segment; buffer only the unfinished tail.
             emit.ctx.reassembled = false;
             let used = frame_bytes(
@@ -474,8 +560,8 @@ impl Direction {
         if pre == 0 {
             self.buf_first_frame = this_frame;
         }
-        self.buf.extend_from_slice(payload);
-        self.drain_ooo();
+        self.append(payload, emit);
+        self.drain_ooo(emit);
         if self.mode == Mode::Sip && self.buf.len() < self.progress.need() {
             // The unfinished message is still short of its Content-Length.
             self.bound_pending(emit);
@@ -490,8 +576,17 @@ impl Direction {
         self.next_off += n as u64;
     }
 
+    /// Appends in-order stream bytes to `buf`, through the connection's decoding layer when it
+    /// has one (which may hold bytes back until a whole record came).
+    fn append<S: SipSink>(&mut self, bytes: &[u8], emit: &mut Emit<'_, '_, S>) {
+        match emit.decoder.as_deref_mut() {
+            Some(d) => d.data(emit.from_opener, bytes, &mut self.buf),
+            None => self.buf.extend_from_slice(bytes),
+        }
+    }
+
     /// Moves held segments that are now contiguous into `buf`.
-    fn drain_ooo(&mut self) {
+    fn drain_ooo<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         while let Some(entry) = self.ooo.first_entry() {
             let off = *entry.key();
             if off > self.next_off {
@@ -506,7 +601,7 @@ impl Direction {
                 } else {
                     self.buf_first_frame.min(frame)
                 };
-                self.buf.extend_from_slice(tail);
+                self.append(tail, emit);
                 self.advance(tail.len());
             }
         }
@@ -515,7 +610,7 @@ impl Direction {
         }
     }
 
-    fn frame_buffer<S: SipSink>(&mut self, pre: usize, emit: &mut Emit<'_, S>) {
+    fn frame_buffer<S: SipSink>(&mut self, pre: usize, emit: &mut Emit<'_, '_, S>) {
         let buf = std::mem::take(&mut self.buf);
         emit.ctx.reassembled = pre > 0;
         // Messages framed here may have started in any frame that fed `buf`.
@@ -534,7 +629,7 @@ impl Direction {
     }
 
     /// An unfinished message larger than the bound is given up.
-    fn bound_pending<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+    fn bound_pending<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         if self.buf.len() > MAX_PENDING {
             emit.stats.incomplete_messages += 1;
             self.buf.clear();
@@ -545,23 +640,26 @@ impl Direction {
 
     /// Gives up the first hole: the unfinished message before it is incomplete, and framing
     /// resumes (resynchronising) with the held bytes after it.
-    fn skip_first_gap<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+    fn skip_first_gap<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         let Some((&off, _)) = self.ooo.first_key_value() else {
             return;
         };
         emit.stats.tcp_gaps += 1;
         self.abandon_partial(emit);
+        if let Some(d) = emit.decoder.as_deref_mut() {
+            d.gap(emit.from_opener);
+        }
         let missing = off.saturating_sub(self.next_off);
         self.next_seq = self.next_seq.wrapping_add(missing as u32);
         self.next_off = off;
-        self.drain_ooo();
+        self.drain_ooo(emit);
         self.frame_buffer(0, emit);
         if !self.ooo.is_empty() {
             self.gap_since = Some(emit.ctx.time);
         }
     }
 
-    fn skip_gaps_until_ack<S: SipSink>(&mut self, ack: u32, emit: &mut Emit<'_, S>) {
+    fn skip_gaps_until_ack<S: SipSink>(&mut self, ack: u32, emit: &mut Emit<'_, '_, S>) {
         while !self.ooo.is_empty() && seq_after(ack, self.next_seq) {
             let before = self.next_off;
             self.skip_first_gap(emit);
@@ -572,7 +670,7 @@ impl Direction {
     }
 
     /// What is left of an unfinished message when its stream breaks off.
-    fn abandon_partial<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+    fn abandon_partial<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         let breaks = message::leading_line_breaks(&self.buf);
         let rest = self.buf.get(breaks..).unwrap_or_default();
         if !rest.is_empty() {
@@ -591,7 +689,7 @@ impl Direction {
     }
 
     /// The stream ends: give up every hole, frame what can be framed, count the rest.
-    fn flush<S: SipSink>(&mut self, emit: &mut Emit<'_, S>) {
+    fn flush<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         while !self.ooo.is_empty() {
             self.skip_first_gap(emit);
         }
@@ -609,7 +707,7 @@ fn frame_bytes<S: SipSink>(
     mode: &mut Mode,
     ws_message: &mut Vec<u8>,
     progress: &mut StreamProgress,
-    emit: &mut Emit<'_, S>,
+    emit: &mut Emit<'_, '_, S>,
 ) -> usize {
     let mut pos = 0;
     // What was saved is about the message at the start of `buf`; later ones start afresh.
@@ -734,7 +832,7 @@ fn websocket_payload<S: SipSink>(
     payload: &[u8],
     mask: Option<[u8; 4]>,
     ws_message: &mut Vec<u8>,
-    emit: &mut Emit<'_, S>,
+    emit: &mut Emit<'_, '_, S>,
 ) {
     // Control frames (close, ping, pong) carry no SIP.
     if opcode >= 8 {
@@ -842,6 +940,132 @@ mod tests {
             .iter()
             .map(|(_, _, raw)| raw.clone())
             .collect()
+    }
+
+    /// A stand-in for TLS: records of `[0x17, len, len × (byte ^ 0x5a)]`, taken when the first
+    /// byte is 0x17; a record is decoded only once whole; a gap drops the partial record.
+    #[derive(Default)]
+    struct ToyLayer {
+        gaps: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    struct ToyConn {
+        held: [Vec<u8>; 2],
+        gaps: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    impl StreamDecoder for ToyLayer {
+        fn open(&mut self, first: &[u8]) -> Option<Box<dyn ConnectionDecoder>> {
+            (first.first() == Some(&0x17)).then(|| {
+                Box::new(ToyConn {
+                    held: Default::default(),
+                    gaps: self.gaps.clone(),
+                }) as Box<dyn ConnectionDecoder>
+            })
+        }
+    }
+
+    impl ConnectionDecoder for ToyConn {
+        fn data(&mut self, from_opener: bool, bytes: &[u8], out: &mut Vec<u8>) {
+            let held = &mut self.held[usize::from(!from_opener)];
+            held.extend_from_slice(bytes);
+            let mut used = 0;
+            while let Some([0x17, len, ..]) = held.get(used..used + 2) {
+                let Some(body) = held.get(used + 2..used + 2 + *len as usize) else {
+                    break;
+                };
+                out.extend(body.iter().map(|b| b ^ 0x5a));
+                used += 2 + *len as usize;
+            }
+            held.drain(..used);
+        }
+        fn gap(&mut self, from_opener: bool) {
+            self.held[usize::from(!from_opener)].clear();
+            self.gaps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn toy_records(plain: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in plain.chunks(200) {
+            out.push(0x17);
+            out.push(chunk.len() as u8);
+            out.extend(chunk.iter().map(|b| b ^ 0x5a));
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_decoder_sits_between_reassembly_and_framing() {
+        let data = stream(10);
+        let wire = toy_records(&data);
+        let layer = ToyLayer::default();
+        let gaps = layer.gaps.clone();
+        let mut r = TcpReassembler::default();
+        r.set_decoders(Box::new(layer));
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(999, SYN, b""));
+        // Segments cut across records, the second and third swapped.
+        let chunks: Vec<&[u8]> = wire.chunks(333).collect();
+        let mut order: Vec<usize> = (0..chunks.len()).collect();
+        order.swap(1, 2);
+        for (n, i) in order.into_iter().enumerate() {
+            let seq = 1000 + (i * 333) as u32;
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                2 + n as u64,
+                tcp(seq, ACK, chunks[i]),
+            );
+        }
+        assert_eq!(sink.messages.len(), 10);
+        assert!(sink.messages.iter().all(|(_, t, _)| *t == Transport::Tls));
+        let mut got = Vec::new();
+        for (_, _, raw) in &sink.messages {
+            got.extend_from_slice(raw);
+        }
+        assert!(data.windows(got.len().min(data.len())).count() > 0);
+        assert_eq!(call_ids(&sink).len(), 10);
+        assert_eq!(gaps.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(st.incomplete_messages, 0);
+        // A connection whose first bytes the layer does not take stays plain TCP.
+        let mut plain = Collect::default();
+        let mut r2 = TcpReassembler::default();
+        r2.set_decoders(Box::new(ToyLayer::default()));
+        feed(&mut r2, &mut st, &mut plain, 1, tcp(1000, ACK, &msg(1, 10)));
+        assert_eq!(plain.messages.len(), 1);
+        assert_eq!(plain.messages[0].1, Transport::Tcp);
+    }
+
+    #[test]
+    fn a_gap_is_told_to_the_stream_decoder() {
+        let wire = toy_records(&stream(6));
+        let layer = ToyLayer::default();
+        let gaps = layer.gaps.clone();
+        let mut r = TcpReassembler::default();
+        r.set_decoders(Box::new(layer));
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let chunks: Vec<&[u8]> = wire.chunks(100).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            if i == 3 {
+                continue; // never captured
+            }
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                1 + i as u64,
+                tcp(1000 + (i * 100) as u32, ACK, c),
+            );
+        }
+        r.finish(&mut st, &mut sink);
+        assert_eq!(gaps.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(st.tcp_gaps >= 1);
+        assert!(
+            !sink.messages.is_empty(),
+            "messages after the gap are found again"
+        );
     }
 
     #[test]
