@@ -193,6 +193,8 @@ pub struct ListenerStats {
     pub tcp_skipped_bytes: u64,
     /// Times a TCP stream had to be resynchronised.
     pub tcp_resyncs: u64,
+    /// `HEP3` magics in TCP streams followed by a total length below 6 (skipped).
+    pub tcp_bad_lengths: u64,
     /// Bytes of incomplete packets left when a TCP connection ended.
     pub tcp_partial_bytes_at_close: u64,
     /// Socket errors (other than timeouts).
@@ -239,6 +241,7 @@ struct Counters {
     tcp_idle_closed: AtomicU64,
     tcp_skipped_bytes: AtomicU64,
     tcp_resyncs: AtomicU64,
+    tcp_bad_lengths: AtomicU64,
     tcp_partial_bytes_at_close: AtomicU64,
     io_errors: AtomicU64,
 }
@@ -275,6 +278,7 @@ impl Counters {
             tcp_idle_closed: AtomicU64::new(0),
             tcp_skipped_bytes: AtomicU64::new(0),
             tcp_resyncs: AtomicU64::new(0),
+            tcp_bad_lengths: AtomicU64::new(0),
             tcp_partial_bytes_at_close: AtomicU64::new(0),
             io_errors: AtomicU64::new(0),
         }
@@ -562,6 +566,7 @@ impl Listener {
             tcp_active: self.shared.tcp_active.load(Ordering::Relaxed) as u64,
             tcp_skipped_bytes: get(&c.tcp_skipped_bytes),
             tcp_resyncs: get(&c.tcp_resyncs),
+            tcp_bad_lengths: get(&c.tcp_bad_lengths),
             tcp_partial_bytes_at_close: get(&c.tcp_partial_bytes_at_close),
             io_errors: get(&c.io_errors),
         }
@@ -728,6 +733,7 @@ fn conn_loop(
                 let now = splitter.stats();
                 add(&c.tcp_skipped_bytes, now.skipped_bytes - seen.skipped_bytes);
                 add(&c.tcp_resyncs, now.resyncs - seen.resyncs);
+                add(&c.tcp_bad_lengths, now.bad_lengths - seen.bad_lengths);
                 seen = now;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

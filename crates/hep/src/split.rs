@@ -19,7 +19,8 @@ pub struct SplitterStats {
     pub packets: u64,
     /// Bytes skipped while looking for the next `HEP3` magic.
     pub skipped_bytes: u64,
-    /// Times the stream did not start with `HEP3` where a packet should begin.
+    /// Runs of garbage: times the stream did not continue with `HEP3` where a
+    /// packet should begin (a run spread over several reads counts once).
     pub resyncs: u64,
     /// `HEP3` magics followed by a total length below 6 (skipped as garbage).
     pub bad_lengths: u64,
@@ -31,6 +32,7 @@ pub struct Hep3Splitter {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    in_garbage: bool,
     stats: SplitterStats,
 }
 
@@ -47,6 +49,7 @@ impl Hep3Splitter {
             buf: vec![0; SPLITTER_BUFFER],
             start: 0,
             end: 0,
+            in_garbage: false,
             stats: SplitterStats::default(),
         }
     }
@@ -106,7 +109,10 @@ impl Hep3Splitter {
                 return None;
             }
             if !avail.starts_with(HEP3_MAGIC) {
-                self.stats.resyncs += 1;
+                if !self.in_garbage {
+                    self.in_garbage = true;
+                    self.stats.resyncs += 1;
+                }
                 match memchr::memmem::find(avail, HEP3_MAGIC) {
                     Some(at) => self.skip(at),
                     None => {
@@ -126,6 +132,7 @@ impl Hep3Splitter {
             let len = usize::from(len);
             if len < HEP3_HEADER_LEN {
                 self.stats.bad_lengths += 1;
+                self.in_garbage = true;
                 self.skip(HEP3_MAGIC.len());
                 continue;
             }
@@ -134,6 +141,7 @@ impl Hep3Splitter {
             }
             let from = self.start;
             self.start += len;
+            self.in_garbage = false;
             self.stats.packets += 1;
             return self.buf.get(from..from + len);
         }
