@@ -671,3 +671,97 @@ fn decode_v12(buf: &[u8], version: u8) -> Result<HepPacket<'_>, HepError> {
         skipped_chunks: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kind_matches_variant() {
+        let cases = [
+            (HepError::Empty, ErrorKind::Empty),
+            (HepError::UnknownVersion(9), ErrorKind::UnknownVersion),
+            (
+                HepError::TruncatedHeader { need: 6, have: 1 },
+                ErrorKind::TruncatedHeader,
+            ),
+            (HepError::BadTotalLength(1), ErrorKind::BadTotalLength),
+            (
+                HepError::Truncated {
+                    declared: 9,
+                    actual: 8,
+                },
+                ErrorKind::Truncated,
+            ),
+            (
+                HepError::TrailingBytes {
+                    declared: 8,
+                    actual: 9,
+                },
+                ErrorKind::TrailingBytes,
+            ),
+            (
+                HepError::ChunkHeaderTruncated { offset: 6 },
+                ErrorKind::ChunkHeaderTruncated,
+            ),
+            (
+                HepError::ChunkLengthTooSmall {
+                    offset: 6,
+                    chunk_type: 1,
+                    len: 2,
+                },
+                ErrorKind::ChunkLengthTooSmall,
+            ),
+            (
+                HepError::ChunkOverrun {
+                    offset: 6,
+                    chunk_type: 1,
+                    len: 9,
+                    remaining: 7,
+                },
+                ErrorKind::ChunkOverrun,
+            ),
+            (
+                HepError::BadChunkSize {
+                    chunk_type: 1,
+                    expected: 1,
+                    got: 2,
+                },
+                ErrorKind::BadChunkSize,
+            ),
+            (HepError::DuplicateChunk(1), ErrorKind::DuplicateChunk),
+            (HepError::UnknownFamily(3), ErrorKind::UnknownFamily),
+            (HepError::FamilyMismatch(2), ErrorKind::FamilyMismatch),
+            (
+                HepError::MissingChunk(MissingChunk::Payload),
+                ErrorKind::MissingChunk,
+            ),
+        ];
+        assert_eq!(cases.len(), ErrorKind::COUNT);
+        for (i, (e, k)) in cases.iter().enumerate() {
+            assert_eq!(e.kind(), *k);
+            assert_eq!(ErrorKind::ALL[i], *k);
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn v3_header_only_packet_lacks_family() {
+        assert_eq!(
+            decode(b"HEP3\x00\x06"),
+            Err(HepError::MissingChunk(MissingChunk::IpFamily))
+        );
+    }
+
+    #[test]
+    fn v1_unknown_family_needs_full_fixed_header_first() {
+        assert_eq!(
+            decode(&[1, 16, 9, 17, 0]),
+            Err(HepError::TruncatedHeader { need: 8, have: 5 })
+        );
+        assert_eq!(
+            decode(&[1, 16, 9, 17, 0, 1, 0, 2]),
+            Err(HepError::UnknownFamily(9))
+        );
+    }
+}

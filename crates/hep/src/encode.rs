@@ -135,3 +135,57 @@ pub fn encode_v3(m: &HepOut<'_>, out: &mut Vec<u8>) -> Result<usize, EncodeError
     debug_assert_eq!(out.len() - start, total);
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// Walks the chunk headers of an encoded packet and returns their type ids.
+    fn chunk_types(p: &[u8]) -> Vec<u16> {
+        let mut at = 6;
+        let mut types = Vec::new();
+        while at < p.len() {
+            types.push(u16::from_be_bytes([p[at + 2], p[at + 3]]));
+            at += usize::from(u16::from_be_bytes([p[at + 4], p[at + 5]]));
+        }
+        assert_eq!(at, p.len());
+        types
+    }
+
+    #[test]
+    fn heplify_chunk_order() {
+        let mut m = HepOut {
+            ip_protocol: 17,
+            src_ip: Ipv4Addr::LOCALHOST.into(),
+            dst_ip: Ipv4Addr::LOCALHOST.into(),
+            src_port: 1,
+            dst_port: 2,
+            ts_sec: 3,
+            ts_usec: 4,
+            proto_type: 1,
+            node_id: 2002,
+            password: None,
+            correlation_id: None,
+            vlan: None,
+            node_name: None,
+            payload: b"x",
+        };
+        let mut buf = Vec::new();
+        encode_v3(&m, &mut buf).unwrap();
+        assert_eq!(chunk_types(&buf), [1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 15]);
+        assert_eq!(&buf[..4], b"HEP3");
+        assert_eq!(usize::from(u16::from_be_bytes([buf[4], buf[5]])), buf.len());
+        m.password = Some(b"pw");
+        m.correlation_id = Some(b"cid");
+        m.vlan = Some(7);
+        m.node_name = Some(b"n");
+        m.src_ip = "::1".parse().unwrap();
+        buf.clear();
+        encode_v3(&m, &mut buf).unwrap();
+        assert_eq!(
+            chunk_types(&buf),
+            [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 14, 17, 18, 19, 15]
+        );
+    }
+}

@@ -291,6 +291,8 @@ struct Shared {
     queued_bytes: AtomicUsize,
     tcp_active: AtomicUsize,
     stop: AtomicBool,
+    /// Kernel drops of UDP sockets already closed, read just before closing them.
+    udp_kernel_drops_closed: AtomicU64,
 }
 
 impl Shared {
@@ -477,6 +479,7 @@ impl Listener {
             queued_bytes: AtomicUsize::new(0),
             tcp_active: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            udp_kernel_drops_closed: AtomicU64::new(0),
         });
         let mut threads = Vec::with_capacity(sockets.len());
         let mut udp_inodes = Vec::new();
@@ -486,13 +489,15 @@ impl Listener {
             let name = format!("hep-{spec}");
             let handle = match sock {
                 Bound::Udp(s) => {
-                    if let Some(inode) = kernel::socket_inode(&s) {
-                        udp_inodes.push(inode);
-                    }
+                    let inode = kernel::socket_inode(&s);
+                    udp_inodes.extend(inode);
                     s.set_read_timeout(Some(POLL_INTERVAL))?;
-                    thread::Builder::new()
-                        .name(name)
-                        .spawn(move || udp_loop(&shared, &s, spec, &tx))?
+                    thread::Builder::new().name(name).spawn(move || {
+                        udp_loop(&shared, &s, spec, &tx);
+                        // The /proc row disappears with the socket: keep its count.
+                        let closing = inode.and_then(|i| kernel::udp_drops(&[i]));
+                        add(&shared.udp_kernel_drops_closed, closing.unwrap_or(0));
+                    })?
                 }
                 Bound::Tcp(l) => {
                     l.set_nonblocking(true)?;
@@ -574,9 +579,14 @@ impl Listener {
 
     /// Datagrams the kernel dropped on this listener's UDP sockets because
     /// their receive buffers were full (Linux `/proc/net/udp*` `drops`), or
-    /// `None` where that is not available.
+    /// `None` where that is not available. Still valid after stop: a socket's
+    /// count is kept when its thread closes it.
     pub fn udp_kernel_drops(&self) -> Option<u64> {
-        kernel::udp_drops(&self.udp_inodes)
+        if self.udp_inodes.is_empty() {
+            return None;
+        }
+        let open = kernel::udp_drops(&self.udp_inodes).unwrap_or(0);
+        Some(open + get(&self.shared.udp_kernel_drops_closed))
     }
 }
 

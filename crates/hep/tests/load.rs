@@ -58,12 +58,21 @@ fn run(transport: &str) {
             }
         }
         let _ = done_tx.send(());
-        (received, bytes, first, last, listener.stats(), listener.udp_kernel_drops())
+        (
+            received,
+            bytes,
+            first,
+            last,
+            listener.stats(),
+            listener.udp_kernel_drops(),
+        )
     });
 
     let payload = sip_message();
     let sender = Sender::start(
-        format!("{transport}:127.0.0.1:{}", addr.port()).parse().unwrap(),
+        format!("{transport}:127.0.0.1:{}", addr.port())
+            .parse()
+            .unwrap(),
         SenderConfig::default(),
     )
     .unwrap();
@@ -106,10 +115,11 @@ fn run(transport: &str) {
     let secs = first.map_or(0.0, |f| (last - f).as_secs_f64());
     let rate = received as f64 / secs.max(1e-9);
     println!(
-        "{transport}: offered {offered} msgs ({} B each), sent {}, received {received} ({} MB) in {secs:.2} s \
-         = {rate:.0} msg/s; sender dropped {} ({:?}); listener dropped {}; kernel UDP drops {:?}",
+        "{transport}: offered {offered} msgs ({} B SIP each), sent {}, received {received} ({} MB) in {secs:.2} s \
+         = {rate:.0} msg/s; lost {}; sender dropped {} ({:?}); listener dropped {}; kernel UDP drops {:?}",
         payload.len(),
         send_stats.sent_packets,
+        send_stats.sent_packets - received,
         bytes / 1_000_000,
         send_stats.dropped(),
         send_stats,

@@ -341,6 +341,9 @@ fn stop_drains_everything_received() {
         assert_eq!(count, n);
         assert_eq!(listener.stats().dropped(), 0);
     }
+    // Known after the UDP socket is closed too.
+    assert_eq!(u.udp_kernel_drops(), Some(0));
+    assert_eq!(l.udp_kernel_drops(), None);
     assert!(l.stop_handle().is_stopped());
 }
 
