@@ -483,30 +483,41 @@ impl Listener {
         });
         let mut threads = Vec::with_capacity(sockets.len());
         let mut udp_inodes = Vec::new();
+        // Threads already started must not outlive a failed bind.
+        let fail = |e: io::Error, threads: Vec<JoinHandle<()>>| {
+            shared.stop.store(true, Ordering::Release);
+            for t in threads {
+                let _ = t.join();
+            }
+            e
+        };
         for (sock, spec) in sockets.into_iter().zip(bound.iter().copied()) {
-            let shared = Arc::clone(&shared);
+            let sh = Arc::clone(&shared);
             let tx = tx.clone();
             let name = format!("hep-{spec}");
-            let handle = match sock {
+            let started = match sock {
                 Bound::Udp(s) => {
                     let inode = kernel::socket_inode(&s);
                     udp_inodes.extend(inode);
-                    s.set_read_timeout(Some(POLL_INTERVAL))?;
-                    thread::Builder::new().name(name).spawn(move || {
-                        udp_loop(&shared, &s, spec, &tx);
-                        // The /proc row disappears with the socket: keep its count.
-                        let closing = inode.and_then(|i| kernel::udp_drops(&[i]));
-                        add(&shared.udp_kernel_drops_closed, closing.unwrap_or(0));
-                    })?
+                    s.set_read_timeout(Some(POLL_INTERVAL)).and_then(|()| {
+                        thread::Builder::new().name(name).spawn(move || {
+                            udp_loop(&sh, &s, spec, &tx);
+                            // The /proc row disappears with the socket: keep its count.
+                            let closing = inode.and_then(|i| kernel::udp_drops(&[i]));
+                            add(&sh.udp_kernel_drops_closed, closing.unwrap_or(0));
+                        })
+                    })
                 }
-                Bound::Tcp(l) => {
-                    l.set_nonblocking(true)?;
+                Bound::Tcp(l) => l.set_nonblocking(true).and_then(|()| {
                     thread::Builder::new()
                         .name(name)
-                        .spawn(move || accept_loop(&shared, &l, spec, &tx))?
-                }
+                        .spawn(move || accept_loop(&sh, &l, spec, &tx))
+                }),
             };
-            threads.push(handle);
+            match started {
+                Ok(h) => threads.push(h),
+                Err(e) => return Err(fail(e, threads)),
+            }
         }
         Ok(Listener {
             rx,
