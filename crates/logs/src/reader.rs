@@ -304,7 +304,9 @@ impl<R: Read> LogReader<R> {
         let eof = self.eof;
         let stats = &mut self.stats;
         let scan = match self.format {
-            Format::SipStack => map(sipstack::scan(data, eof, stats), |p| Plan::Stack(Box::new(p))),
+            Format::SipStack => map(sipstack::scan(data, eof, stats), |p| {
+                Plan::Stack(Box::new(p))
+            }),
             Format::UccApi => map(uccapi::scan(data, eof, stats), Plan::Ucc),
             Format::Sipe => map(sipe::scan(data, eof, stats), Plan::Sipe),
         };

@@ -446,8 +446,15 @@ pub(crate) fn build_sip<'a>(
         } else {
             b""
         };
+        let blank = |b: &[u8]| b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+        // A body that starts on the next line: the `Message-Body:` line's break is the log's.
+        let rest = if inline.is_empty() {
+            memchr::memchr(b'\n', rest).map_or(rest, |i| from(rest, i + 1))
+        } else {
+            rest
+        };
         // `Message-Body: -` is the empty body.
-        if !(inline == b"-" && trim(rest).is_empty() && trim(tail).is_empty()) {
+        if !(inline == b"-" && blank(rest) && blank(tail)) {
             raw.extend_from_slice(inline);
             raw.extend_from_slice(rest);
             raw.extend_from_slice(tail);
