@@ -111,7 +111,7 @@ fn meta(i: usize, offset: i32) -> WriteMeta<'static> {
     WriteMeta {
         time_ns: 1_700_000_000_000_000_000 + i as i64 * 1_234_000_000 + (i as i64 % 7) * 1_000_000,
         utc_offset_secs: offset,
-        direction: if i % 2 == 0 {
+        direction: if i.is_multiple_of(2) {
             Direction::Sent
         } else {
             Direction::Received
