@@ -311,6 +311,12 @@ impl<R: Read> LogReader<R> {
             Format::Sipe => map(sipe::scan(data, eof, stats), Plan::Sipe),
         };
         match scan {
+            Scan::Record { len, skip, .. } if len > MAX_RECORD_BYTES => {
+                // A record can end inside the last read chunk; the bound is on the record.
+                self.stats.oversized_records += 1;
+                self.consume(skip + len);
+                Ok(Step::Continue)
+            }
             Scan::Record { skip, len, plan } => {
                 self.consume(skip);
                 let line = self.line;

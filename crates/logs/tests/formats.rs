@@ -419,3 +419,88 @@ fn endpoint_parse_is_public() {
     let e = Endpoint::parse("10.0.0.1:5061").unwrap();
     assert_eq!(e.port, Some(5061));
 }
+
+#[test]
+fn oversized_record_is_skipped_and_counted() {
+    let mut log = b"TL_INFO(TF_PROTOCOL) [0]1.2::01/01/2020-00:00:00.000.1 (SIPStack,X::Y:z.cpp(1))$$begin_record\nStart-Line: MESSAGE sip:a@b SIP/2.0\nMessage-Body: ".to_vec();
+    let line = vec![b'x'; 999];
+    while log.len() < lyncscope_logs::reader::MAX_RECORD_BYTES + 10_000 {
+        log.extend_from_slice(&line);
+        log.push(b'\n');
+    }
+    log.extend_from_slice(b"$$end_record\n");
+    log.extend(data("sipstack_protocol_ms_article.log"));
+    let (recs, stats) = read_all(&log, Format::SipStack);
+    assert_eq!(stats.oversized_records, 1);
+    assert_eq!(sip(&recs).len(), 1);
+    assert_eq!(sip(&recs)[0].message.as_ref(), OPTIONS_MSG);
+    let lines = log.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(sip(&recs)[0].line, lines - 18 + 1);
+    assert_eq!(stats.lines, lines);
+}
+
+#[test]
+fn long_stray_line_is_dropped_and_counted() {
+    let mut log = vec![b'z'; lyncscope_logs::reader::MAX_LINE_BYTES * 3];
+    log.push(b'\n');
+    log.extend(data("sipe_layout_constructed.log"));
+    for format in [Format::SipStack, Format::UccApi, Format::Sipe] {
+        let (recs, stats) = read_all_from(
+            Trickle {
+                data: &log,
+                step: 100_000,
+            },
+            format,
+            ReadOptions::default(),
+        );
+        assert_eq!(stats.long_lines, 1, "{format}");
+        if format == Format::Sipe {
+            assert_eq!(sip(&recs).len(), 2);
+            assert_eq!(sip(&recs)[0].line, 4);
+        }
+    }
+}
+
+/// A reader over a shared growing buffer, like a log still being written.
+struct Growing(std::rc::Rc<std::cell::RefCell<(Vec<u8>, usize)>>);
+
+impl std::io::Read for Growing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut s = self.0.borrow_mut();
+        let (data, at) = &mut *s;
+        let n = buf.len().min(data.len() - *at);
+        buf[..n].copy_from_slice(&data[*at..*at + n]);
+        *at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn follow_mode_waits_for_the_rest_of_a_record() {
+    let log = data("uccapi_layout_constructed.log");
+    let shared = std::rc::Rc::new(std::cell::RefCell::new((Vec::new(), 0usize)));
+    let opts = ReadOptions {
+        utc_offset_secs: 0,
+        follow: true,
+    };
+    let mut r = LogReader::new(Growing(shared.clone()), Format::UccApi, opts);
+    let half = log.len() / 2;
+    shared.borrow_mut().0.extend_from_slice(&log[..half]);
+    let mut got = 0;
+    while r.next_record().unwrap().is_some() {
+        got += 1;
+    }
+    assert_eq!(r.stats().cut_records, 0);
+    shared.borrow_mut().0.extend_from_slice(&log[half..]);
+    while r.next_record().unwrap().is_some() {
+        got += 1;
+    }
+    assert_eq!(got, 2);
+    // A record still incomplete when the caller finishes is counted as cut.
+    shared.borrow_mut().0.extend_from_slice(&log[..200]);
+    assert!(r.next_record().unwrap().is_none());
+    assert_eq!(r.stats().cut_records, 0);
+    r.finish();
+    assert!(r.next_record().unwrap().is_none());
+    assert_eq!(r.stats().cut_records, 1);
+}
