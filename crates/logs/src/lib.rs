@@ -1,11 +1,11 @@
 //! Read the SIP messages out of Lync / Skype for Business text logs.
 //!
-//! Three formats are read, each found by content ([`detect`]): the server's SIPStack trace text
+//! Three formats are read, each found by content ([`detect()`]): the server's SIPStack trace text
 //! (CLS / OCSLogger output, `TL_…(TF_PROTOCOL) … $$begin_record … $$end_record`), the client's
 //! UCCAPI log (`Sending Packet - …` / `Data Received - …` blocks) and the pidgin-sipe debug log
 //! (`MESSAGE START >>>>>>>>>> SIP - <time>` … `MESSAGE END …`). [`LogReader`] streams any
 //! [`std::io::Read`] and yields one [`Record`] at a time: a SIP message normalised so that a SIP
-//! parser frames exactly that message, or a server diagnostic event. The [`write`] module writes
+//! parser frames exactly that message, or a server diagnostic event. The [`mod@write`] module writes
 //! the same formats, for sample generation and round-trip tests.
 //!
 //! Every input is untrusted: nothing here panics on input, memory is bounded by the named

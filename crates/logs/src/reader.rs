@@ -10,7 +10,7 @@ pub const MAX_LINE_BYTES: usize = 64 << 10;
 /// Bytes asked of the input per read: large enough to amortise the read call, small enough
 /// that the buffer stays under `MAX_RECORD_BYTES + READ_CHUNK`.
 pub const READ_CHUNK: usize = 256 << 10;
-/// Bytes [`LogReader::open`] reads before deciding the format (the [`crate::detect`] window).
+/// Bytes [`LogReader::open`] reads before deciding the format (the [`crate::detect()`] window).
 pub const DETECT_BYTES: usize = 64 << 10;
 
 use std::borrow::Cow;

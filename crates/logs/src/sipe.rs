@@ -78,7 +78,9 @@ pub(crate) fn scan(data: &[u8], eof: bool, stats: &mut LogStats) -> Scan<Plan> {
             }
             None => {
                 // Text that only looks like a marker: part of the stray lines.
-                pos = n.max(k + 1);
+                let next = n.max(k + 1);
+                stats.stray_lines += lines(sub(data, pos, next));
+                pos = next;
             }
         }
     };

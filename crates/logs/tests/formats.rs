@@ -504,3 +504,17 @@ fn follow_mode_waits_for_the_rest_of_a_record() {
     assert!(r.next_record().unwrap().is_none());
     assert_eq!(r.stats().cut_records, 1);
 }
+
+#[test]
+fn sipe_lookalike_marker_is_a_stray_line() {
+    let mut log = b"(01:00:00) sipe: MESSAGE START ?????????? SIP - x\n".to_vec();
+    log.extend(data("sipe_layout_constructed.log"));
+    let (recs, stats) = read_all(&log, Format::Sipe);
+    assert_eq!(sip(&recs).len(), 2);
+    // The look-alike, the status line and the three Pidgin prefix lines.
+    assert_eq!(stats.stray_lines, 5);
+    assert_eq!(
+        stats.lines,
+        log.iter().filter(|&&b| b == b'\n').count() as u64
+    );
+}
