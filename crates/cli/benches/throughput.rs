@@ -99,9 +99,13 @@ fn measure(file: &Path) {
     let once = |conferences: bool| {
         let start = Instant::now();
         let mut p = if conferences {
-            Pipeline::new(false)
+            Pipeline::new(&lyncscope::Options::default())
         } else {
-            Pipeline::without_conferences(false)
+            Pipeline::new(&lyncscope::Options {
+                keep_messages: false,
+                conferences: false,
+                ..lyncscope::Options::default()
+            })
         };
         for f in &frames {
             p.push(&Frame {

@@ -319,7 +319,10 @@ mod live {
             }
         }
 
-        let mut pipeline = Pipeline::new(messages);
+        let mut pipeline = Pipeline::new(&lyncscope::Options {
+            keep_messages: messages,
+            ..lyncscope::Options::default()
+        });
         let started = Instant::now();
         let deadline = args
             .duration

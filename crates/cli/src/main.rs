@@ -4,8 +4,9 @@ mod capture_cli;
 
 use clap::{Parser, ValueEnum};
 use lyncscope::capture::{CaptureError, CaptureFiles};
-use lyncscope::pipeline::Pipeline;
+use lyncscope::pipeline::{NoTap, Pipeline};
 use lyncscope::report::{self, ReportInput};
+use lyncscope::source::run_until;
 use lyncscope_base::writer::TsResolution;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -125,28 +126,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
     // Ctrl-C / SIGTERM: stop reading, report what was read.
     let stop = capture_cli::termination_flag();
-    let mut pipeline = Pipeline::new(cli.messages);
-    let mut read = 0u64;
+    let mut pipeline = Pipeline::new(&lyncscope::Options {
+        keep_messages: cli.messages,
+        ..lyncscope::Options::default()
+    });
     let mut warnings = Vec::new();
-    while let Some(frame) = files.next_frame() {
-        match output.as_mut() {
-            Some(o) => pipeline.push_tapped(&frame, &mut o.writer),
-            None => pipeline.push(&frame),
+    let mut interrupted = false;
+    let count = cli.capture.count;
+    let keep_going = |read: u64| {
+        if count.is_some_and(|c| read >= c) {
+            return false;
         }
-        read += 1;
-        if cli.capture.count.is_some_and(|c| read >= c) {
-            break;
-        }
-        if read.is_multiple_of(4096) && stop.load(Ordering::Relaxed) {
-            warnings.push(format!(
-                "interrupted after {read} packets; the report covers those"
-            ));
-            break;
-        }
-    }
-    match output.as_mut() {
-        Some(o) => pipeline.finish_tapped(&mut o.writer),
-        None => pipeline.finish(),
+        interrupted = read.is_multiple_of(4096) && stop.load(Ordering::Relaxed);
+        !interrupted
+    };
+    let read = match output.as_mut() {
+        Some(o) => run_until(&mut files, &mut pipeline, &mut o.writer, keep_going),
+        None => run_until(&mut files, &mut pipeline, &mut NoTap, keep_going),
+    };
+    if interrupted {
+        warnings.push(format!(
+            "interrupted after {read} packets; the report covers those"
+        ));
     }
     warnings.splice(0..0, files.warnings().iter().cloned());
     let written = output.map(capture_cli::Output::close).transpose()?;

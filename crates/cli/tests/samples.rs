@@ -18,7 +18,7 @@ fn capture_path(name: &str) -> PathBuf {
 fn analyse(name: &str) -> Pipeline {
     let path = capture_path(name).to_string_lossy().to_string();
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
-    let mut p = Pipeline::new(true);
+    let mut p = Pipeline::new(&lyncscope::Options::with_messages());
     while let Some(f) = files.next_frame() {
         p.push(&f);
     }

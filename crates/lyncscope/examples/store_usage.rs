@@ -13,7 +13,11 @@ fn main() {
         }
     };
     let started = std::time::Instant::now();
-    let mut p = Pipeline::new(true).with_message_store();
+    let mut p = Pipeline::new(&lyncscope::Options {
+        keep_messages: true,
+        message_store: true,
+        ..lyncscope::Options::default()
+    });
     while let Some(f) = files.next_frame() {
         p.push(&f);
     }

@@ -33,3 +33,4 @@ pub mod source;
 pub mod transport;
 
 pub use lyncscope_base::{linktype, time, Timestamp};
+pub use pipeline::{Options, Pipeline};

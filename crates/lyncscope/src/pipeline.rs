@@ -22,8 +22,18 @@ use crate::transport::{MsgContext, SipSink, StreamDecoder, TransportLayer, Trans
 /// message that frame completed (so the frames `ctx.first_frame..=ctx.frame` have all been
 /// seen when [`MessageTap::message`] is called).
 pub trait MessageTap {
+    /// A frame, before it is decoded.
     fn frame(&mut self, frame: &Frame<'_>);
+    /// A completed SIP message's context.
     fn message(&mut self, ctx: &MsgContext);
+}
+
+/// A tap that watches nothing, for [`crate::source::run_until`] without one.
+pub struct NoTap;
+
+impl MessageTap for NoTap {
+    fn frame(&mut self, _: &Frame<'_>) {}
+    fn message(&mut self, _: &MsgContext) {}
 }
 
 /// The analysis and a tap behind one [`SipSink`]: the analysis first, then the tap.
@@ -39,6 +49,47 @@ impl<T: MessageTap> SipSink for Tee<'_, T> {
     }
 }
 
+/// What the pipeline keeps and how far it goes: everything a caller chooses, in one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// List every message (the `messages` of the JSON report, the views); otherwise messages
+    /// are only counted and folded into their dialogs.
+    pub keep_messages: bool,
+    /// Also keep every message's bytes (compressed), for views that open a message.
+    pub message_store: bool,
+    /// Log the dialog each message touched, for views that refresh what they derived
+    /// ([`Analysis::changes_since`]).
+    pub change_log: bool,
+    /// Correlate conference joins (off: SIP dialogs only, to measure what that costs).
+    pub conferences: bool,
+    /// Bounds of the analysis.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    /// Dialogs and conferences with the file bounds; messages counted, not listed.
+    fn default() -> Self {
+        Options {
+            keep_messages: false,
+            message_store: false,
+            change_log: false,
+            conferences: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Options {
+    /// The default options with every message listed.
+    pub fn with_messages() -> Self {
+        Options {
+            keep_messages: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// The layers wired together: frames or messages in, [`Analysis`] out.
 pub struct Pipeline {
     net: NetDecoder,
     transport: TransportLayer,
@@ -58,41 +109,25 @@ pub struct Stats<'a> {
 }
 
 impl Pipeline {
-    /// `keep_messages`: list every message (needed for `--messages` and the views).
-    pub fn new(keep_messages: bool) -> Self {
+    /// A pipeline with these options.
+    pub fn new(options: &Options) -> Self {
+        let mut analysis = Analysis::new(options.keep_messages).with_limits(options.limits);
+        if !options.conferences {
+            analysis = analysis.without_conferences();
+        }
+        if options.message_store {
+            analysis = analysis.with_message_store();
+        }
+        if options.change_log {
+            analysis = analysis.with_change_log();
+        }
         Pipeline {
             net: NetDecoder::new(),
             transport: TransportLayer::new(),
-            analysis: Analysis::new(keep_messages),
+            analysis,
             packets: 0,
             bytes: 0,
         }
-    }
-
-    /// A pipeline without conference analysis (parse and dialogs only), to measure its cost.
-    pub fn without_conferences(keep_messages: bool) -> Self {
-        let mut p = Self::new(keep_messages);
-        p.analysis = Analysis::new(keep_messages).without_conferences();
-        p
-    }
-
-    /// Keeps every message's bytes as well (compressed), for the terminal UI's message views.
-    pub fn with_message_store(mut self) -> Self {
-        self.analysis = std::mem::take(&mut self.analysis).with_message_store();
-        self
-    }
-
-    /// Bounds of the analysis other than the defaults (see [`Limits`]).
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.analysis = std::mem::take(&mut self.analysis).with_limits(limits);
-        self
-    }
-
-    /// Logs the dialog each message touched, so that views can refresh what they derived
-    /// ([`Analysis::changes_since`]).
-    pub fn with_change_log(mut self) -> Self {
-        self.analysis = std::mem::take(&mut self.analysis).with_change_log();
-        self
     }
 
     /// One input of a [`Source`](crate::source::Source): a frame or a whole message.
@@ -100,6 +135,23 @@ impl Pipeline {
         match input {
             Input::Frame(f) => self.push(f),
             Input::Message(m) => self.push_message(m),
+        }
+    }
+
+    /// [`Pipeline::push_input`], showing the messages it completes to `tap` (a whole message
+    /// is shown as its own frame would be: `-w` writes it as a synthesized packet).
+    pub fn push_input_tapped(&mut self, input: &Input<'_>, tap: &mut impl MessageTap) {
+        match input {
+            Input::Frame(f) => self.push_tapped(f, tap),
+            Input::Message(m) => {
+                self.packets += 1;
+                self.bytes += m.bytes.len() as u64;
+                let mut tee = Tee {
+                    analysis: &mut self.analysis,
+                    tap,
+                };
+                self.transport.message(m, &mut tee);
+            }
         }
     }
 

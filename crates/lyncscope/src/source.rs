@@ -13,7 +13,7 @@
 //! [`Pipeline`].
 
 use crate::capture::{CaptureFiles, Frame};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{MessageTap, Pipeline};
 use crate::transport::Transport;
 use crate::Timestamp;
 use std::net::SocketAddr;
@@ -96,4 +96,24 @@ pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
         pipeline.push_input(&input);
     }
     pipeline.finish();
+}
+
+/// [`run`] with a tap shown every frame and message (the `-w` writer), stopping early when
+/// `keep_going` (given the number of inputs read so far) says so. Returns the inputs read.
+pub fn run_until(
+    source: &mut impl Source,
+    pipeline: &mut Pipeline,
+    tap: &mut impl MessageTap,
+    mut keep_going: impl FnMut(u64) -> bool,
+) -> u64 {
+    let mut read = 0u64;
+    while let Some(input) = source.next_input() {
+        pipeline.push_input_tapped(&input, tap);
+        read += 1;
+        if !keep_going(read) {
+            break;
+        }
+    }
+    pipeline.finish_tapped(tap);
+    read
 }

@@ -52,7 +52,7 @@ fn counts_equal_the_generators_manifest() {
             return;
         };
         let mut files = CaptureFiles::open(&[file]).expect("opens");
-        let mut p = Pipeline::new(true);
+        let mut p = Pipeline::new(&lyncscope::Options::with_messages());
         while let Some(f) = files.next_frame() {
             p.push(&f);
         }

@@ -47,7 +47,7 @@ impl Rng {
 }
 
 fn run(frames: &[(u32, Vec<u8>)]) {
-    let mut p = Pipeline::new(true);
+    let mut p = Pipeline::new(&lyncscope::Options::with_messages());
     for (i, (link_type, data)) in frames.iter().enumerate() {
         p.push(&Frame {
             number: i as u64 + 1,

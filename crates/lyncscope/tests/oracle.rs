@@ -106,7 +106,7 @@ fn oracle_rows(tsv: &Path) -> Vec<Row> {
 fn lyncscope_rows(capture: &Path) -> Vec<Row> {
     let path = capture.to_string_lossy().to_string();
     let mut files = CaptureFiles::open(&[path]).expect("capture opens");
-    let mut pipeline = Pipeline::new(true);
+    let mut pipeline = Pipeline::new(&lyncscope::Options::with_messages());
     while let Some(frame) = files.next_frame() {
         pipeline.push(&frame);
     }

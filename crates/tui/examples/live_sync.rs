@@ -93,10 +93,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut p = Pipeline::new(true)
-        .with_message_store()
-        .with_change_log()
-        .with_limits(limits);
+    let mut p = Pipeline::new(&lyncscope::Options {
+        keep_messages: true,
+        message_store: true,
+        change_log: true,
+        limits,
+        ..lyncscope::Options::default()
+    });
     let mut app = App::new("live_sync".into(), false);
     app.size = (120, 35);
     let mut terminal = Terminal::new(TestBackend::new(120, 35)).expect("terminal");

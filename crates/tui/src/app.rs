@@ -1281,7 +1281,11 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
         );
         let mut files = CaptureFiles::open(&[path]).expect("sample opens");
-        let mut p = Pipeline::new(true).with_message_store();
+        let mut p = Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        });
         while let Some(f) = files.next_frame() {
             p.push(&f);
         }

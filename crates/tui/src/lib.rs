@@ -139,8 +139,14 @@ pub(crate) struct Run<T> {
 }
 
 /// The pipeline the UI draws from: messages listed and stored, changes logged.
-fn ui_pipeline() -> Pipeline {
-    Pipeline::new(true).with_message_store().with_change_log()
+fn ui_pipeline(limits: lyncscope::analysis::Limits) -> Pipeline {
+    Pipeline::new(&lyncscope::Options {
+        keep_messages: true,
+        message_store: true,
+        change_log: true,
+        limits,
+        ..lyncscope::Options::default()
+    })
 }
 
 /// Runs the UI on the capture `files` (already opened, so input errors were reported before
@@ -162,8 +168,8 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
     tap: Option<T>,
 ) -> Run<T> {
     let pipeline = match &input {
-        Input::Files { .. } => ui_pipeline(),
-        Input::Live { .. } => ui_pipeline().with_limits(live::LIVE_LIMITS),
+        Input::Files { .. } => ui_pipeline(Default::default()),
+        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS),
     };
     let pipeline = Arc::new(Mutex::new(pipeline));
     let stop = Arc::new(AtomicBool::new(false));

@@ -639,7 +639,11 @@ mod tests {
             || Duration::ZERO,
             state.clone(),
         );
-        let pipeline = Arc::new(Mutex::new(Pipeline::new(true).with_message_store()));
+        let pipeline = Arc::new(Mutex::new(Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        })));
         let progress = Arc::new(Progress::default());
         let handle = loader::spawn(
             pipeline.clone(),

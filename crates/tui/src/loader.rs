@@ -231,7 +231,11 @@ mod tests {
         );
         let files = CaptureFiles::open(&[path]).expect("sample opens");
         let progress = Arc::new(Progress::default());
-        let pipeline = Arc::new(Mutex::new(Pipeline::new(true).with_message_store()));
+        let pipeline = Arc::new(Mutex::new(Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        })));
         let source = file_source(files, progress.clone());
         let handle = spawn(
             pipeline.clone(),

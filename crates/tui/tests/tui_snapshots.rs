@@ -23,7 +23,12 @@ fn load_with(name: &str, limits: Limits) -> Pipeline {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
     );
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
-    let mut p = Pipeline::new(true).with_message_store().with_limits(limits);
+    let mut p = Pipeline::new(&lyncscope::Options {
+        keep_messages: true,
+        message_store: true,
+        limits,
+        ..lyncscope::Options::default()
+    });
     while let Some(f) = files.next_frame() {
         p.push(&f);
     }

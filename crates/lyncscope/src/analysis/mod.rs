@@ -765,9 +765,12 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
         );
         let mut files = crate::capture::CaptureFiles::open(&[path]).expect("sample opens");
-        let mut p = crate::pipeline::Pipeline::new(false).with_limits(Limits {
-            conferences: 1,
-            ..Limits::default()
+        let mut p = crate::pipeline::Pipeline::new(&crate::Options {
+            limits: Limits {
+                conferences: 1,
+                ..Limits::default()
+            },
+            ..crate::Options::default()
         });
         while let Some(f) = files.next_frame() {
             p.push(&f);

@@ -681,7 +681,7 @@ mod tests {
         let program = Capture::dead(pcap::Linktype(1))
             .and_then(|c| c.compile(filter, true))
             .expect("filter compiles");
-        let mut p = crate::pipeline::Pipeline::new(false);
+        let mut p = crate::pipeline::Pipeline::new(&crate::Options::default());
         let mut n = 0;
         for (ts, _, data) in g.packets() {
             if program.filter(data) {

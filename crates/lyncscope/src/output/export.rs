@@ -207,7 +207,7 @@ mod tests {
 
     fn analyse(paths: &[String]) -> Pipeline {
         let mut files = CaptureFiles::open(paths).expect("sample capture opens");
-        let mut p = Pipeline::new(true);
+        let mut p = Pipeline::new(&crate::Options::with_messages());
         while let Some(f) = files.next_frame() {
             p.push(&f);
         }
@@ -342,7 +342,7 @@ mod tests {
             Default::default(),
         );
         let mut files = CaptureFiles::open(std::slice::from_ref(&input)).expect("opens");
-        let mut p = Pipeline::new(true);
+        let mut p = Pipeline::new(&crate::Options::with_messages());
         while let Some(f) = files.next_frame() {
             p.push_tapped(&f, &mut writer);
         }

@@ -491,7 +491,7 @@ mod tests {
         limits: RingLimits,
     ) -> (Vec<u8>, SipWriterStats, u64) {
         let mut w = SipWriter::new(Cursor::new(Vec::new()), TsResolution::Nano, limits);
-        let mut p = Pipeline::new(false);
+        let mut p = Pipeline::new(&crate::Options::default());
         for (i, (ts, link_type, data)) in frames.iter().enumerate() {
             let frame = Frame {
                 number: i as u64 + 1,
@@ -518,7 +518,7 @@ mod tests {
         std::fs::write(&path, bytes).expect("temp file");
         let mut files =
             CaptureFiles::open(&[path.to_string_lossy().to_string()]).expect("written file opens");
-        let mut p = Pipeline::new(false);
+        let mut p = Pipeline::new(&crate::Options::default());
         let mut n = 0;
         while let Some(f) = files.next_frame() {
             p.push(&f);
@@ -546,7 +546,7 @@ mod tests {
     /// Frames with a payload beyond the TCP/UDP headers that are SIP in the scenario: every
     /// frame but handshakes, pure ACKs, FINs and keep-alives.
     fn carrying_frames(frames: &[(Timestamp, u32, Vec<u8>)]) -> usize {
-        let mut p = Pipeline::new(false);
+        let mut p = Pipeline::new(&crate::Options::default());
         let mut tap = CountFrames::default();
         for (i, (ts, l, d)) in frames.iter().enumerate() {
             let f = Frame {
@@ -670,7 +670,7 @@ mod tests {
         );
         w.declare_interface(linktype::ETHERNET, "eth0");
         w.declare_interface(linktype::RAW, "tun0");
-        let mut p = Pipeline::new(false);
+        let mut p = Pipeline::new(&crate::Options::default());
         for (i, (ts, l, d)) in frames.iter().enumerate() {
             let f = Frame {
                 number: i as u64 + 1,
