@@ -9,7 +9,7 @@ use lyncscope::analysis::{Analysis, DialogKind, JoinState, StartKind};
 
 /// What a list shows.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub enum Filter {
+pub(crate) enum Filter {
     #[default]
     None,
     /// Failed joins (conferences), failed dialogs, failure responses.
@@ -22,7 +22,7 @@ pub enum Filter {
 
 impl Filter {
     /// Parses what was typed at the `f` prompt: `failed`, `kind:<kind>`, text, or nothing.
-    pub fn parse(input: &str) -> Result<Filter, String> {
+    pub(crate) fn parse(input: &str) -> Result<Filter, String> {
         let s = input.trim();
         if s.is_empty() {
             return Ok(Filter::None);
@@ -54,7 +54,7 @@ impl Filter {
         Ok(Filter::Text(s.to_string()))
     }
 
-    pub fn describe(&self) -> Option<String> {
+    pub(crate) fn describe(&self) -> Option<String> {
         match self {
             Filter::None => None,
             Filter::Failed => Some("failed".into()),
@@ -102,7 +102,7 @@ impl App {
 }
 
 /// ASCII case-insensitive substring test.
-pub fn contains_ci(hay: &str, needle: &str) -> bool {
+pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     bytes_contain_ci(hay.as_bytes(), needle.as_bytes())
 }
 

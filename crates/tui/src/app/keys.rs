@@ -13,7 +13,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, Mou
 const WHEEL_ROWS: isize = 3;
 
 impl App {
-    pub fn handle_mouse(&mut self, m: MouseEvent, a: &Analysis) {
+    pub(crate) fn handle_mouse(&mut self, m: MouseEvent, a: &Analysis) {
         match m.kind {
             MouseEventKind::ScrollDown => self.move_by(a, WHEEL_ROWS),
             MouseEventKind::ScrollUp => self.move_by(a, -WHEEL_ROWS),

@@ -13,16 +13,16 @@ use lyncscope::analysis::Analysis;
 const FILTER_BUDGET: usize = 200_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
+pub(crate) enum Tab {
     Conferences,
     Dialogs,
     Messages,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Conferences, Tab::Dialogs, Tab::Messages];
+    pub(crate) const ALL: [Tab; 3] = [Tab::Conferences, Tab::Dialogs, Tab::Messages];
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Tab::Conferences => "Conferences",
             Tab::Dialogs => "Dialogs",
@@ -41,14 +41,14 @@ impl Tab {
 
 /// A top-level list: its filter, the rows that pass it, and the cursor.
 #[derive(Clone, Debug, Default)]
-pub struct ListView {
-    pub filter: Filter,
+pub(crate) struct ListView {
+    pub(crate) filter: Filter,
     /// With a filter: indices of the rows that pass, in order.
     rows: Vec<u32>,
     /// Rows of the source looked at by the filter so far.
     scanned: usize,
-    pub selected: usize,
-    pub offset: usize,
+    pub(crate) selected: usize,
+    pub(crate) offset: usize,
     /// While the filter looks at every row again: the source row the cursor was on, put back
     /// under the cursor once it is looked at (unless the cursor moves first).
     pub(super) sticky: Option<usize>,
@@ -56,7 +56,7 @@ pub struct ListView {
 
 impl ListView {
     /// Rows shown, given the source's length.
-    pub fn len(&self, total: usize) -> usize {
+    pub(crate) fn len(&self, total: usize) -> usize {
         match self.filter {
             Filter::None => total,
             _ => self.rows.len(),
@@ -64,7 +64,7 @@ impl ListView {
     }
 
     /// The source index of shown row `i`.
-    pub fn item(&self, i: usize, total: usize) -> Option<usize> {
+    pub(crate) fn item(&self, i: usize, total: usize) -> Option<usize> {
         match self.filter {
             Filter::None => (i < total).then_some(i),
             _ => self.rows.get(i).map(|&r| r as usize),
@@ -72,7 +72,7 @@ impl ListView {
     }
 
     /// True while the filter has not looked at every row yet.
-    pub fn filtering(&self, total: usize) -> bool {
+    pub(crate) fn filtering(&self, total: usize) -> bool {
         self.filter != Filter::None && self.scanned < total
     }
 

@@ -28,10 +28,10 @@ mod search;
 mod test_support;
 mod write;
 
-pub use filter::{contains_ci, Filter};
-pub use lists::{ListView, Tab};
-pub use prompt::{Prompt, PromptKind};
-pub use screens::{DetailView, GridView, LadderView, Pane, Screen};
+pub(crate) use filter::Filter;
+pub(crate) use lists::{ListView, Tab};
+pub(crate) use prompt::{Prompt, PromptKind};
+pub(crate) use screens::{DetailView, GridView, LadderView, Pane, Screen};
 
 use super::live::LiveStatus;
 use super::loader::LoadStatus;
@@ -51,35 +51,35 @@ pub enum Action {
 
 /// Lines of chrome around the content of each screen (title bar, status bar, headers), so
 /// that paging and scrolling know how many rows are shown.
-pub mod chrome {
+pub(crate) mod chrome {
     /// Title bar and status bar.
-    pub const FRAME: u16 = 2;
+    pub(crate) const FRAME: u16 = 2;
     /// Table header of a list.
-    pub const LIST: u16 = FRAME + 1;
+    pub(crate) const LIST: u16 = FRAME + 1;
     /// Conference header (3), grid header (1), participant panel below (6).
-    pub const GRID: u16 = FRAME + 3 + 1 + 6;
+    pub(crate) const GRID: u16 = FRAME + 3 + 1 + 6;
     /// Lane titles (2) and the selected message's line (1).
-    pub const LADDER: u16 = FRAME + 2 + 1;
+    pub(crate) const LADDER: u16 = FRAME + 2 + 1;
     /// Pane bar.
-    pub const DETAIL: u16 = FRAME + 1;
+    pub(crate) const DETAIL: u16 = FRAME + 1;
 }
 
 pub struct App {
     /// The inputs, for the title bar.
-    pub title: String,
-    pub tab: Tab,
-    pub lists: [ListView; 3],
-    pub stack: Vec<Screen>,
-    pub prompt: Option<Prompt>,
+    pub(crate) title: String,
+    pub(crate) tab: Tab,
+    pub(crate) lists: [ListView; 3],
+    pub(crate) stack: Vec<Screen>,
+    pub(crate) prompt: Option<Prompt>,
     /// A one-line message in the status bar (result of the last action).
-    pub notice: Option<String>,
-    pub help: bool,
-    pub last_search: Option<String>,
+    pub(crate) notice: Option<String>,
+    pub(crate) help: bool,
+    pub(crate) last_search: Option<String>,
     /// Terminal size (columns, rows).
     pub size: (u16, u16),
-    pub status: LoadStatus,
+    pub(crate) status: LoadStatus,
     /// The input was standard input: it cannot be read again to write packets.
-    pub from_stdin: bool,
+    pub(crate) from_stdin: bool,
     /// A live capture: its state for the status line (`None` for files).
     pub live: Option<LiveStatus>,
     /// Where the analysis' change log was at the last update.
@@ -112,7 +112,7 @@ impl App {
         }
     }
 
-    pub fn list(&self, tab: Tab) -> &ListView {
+    pub(crate) fn list(&self, tab: Tab) -> &ListView {
         &self.lists[tab.index()]
     }
 
@@ -195,7 +195,7 @@ impl App {
     }
 
     /// Rows of content the current screen shows.
-    pub fn page_height(&self) -> usize {
+    pub(crate) fn page_height(&self) -> usize {
         let chrome = match self.stack.last() {
             None => chrome::LIST,
             Some(Screen::Conference(_)) => chrome::GRID,
@@ -266,7 +266,7 @@ impl App {
     }
 
     /// The source index under the cursor of a top-level list.
-    pub fn selected_item(&self, tab: Tab, a: &Analysis) -> Option<usize> {
+    pub(crate) fn selected_item(&self, tab: Tab, a: &Analysis) -> Option<usize> {
         let list = self.list(tab);
         list.item(list.selected, self.total(tab, a))
     }

@@ -6,18 +6,18 @@ use lyncscope::analysis::Analysis;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PromptKind {
+pub(crate) enum PromptKind {
     Search,
     Filter,
     Write,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub input: String,
+pub(crate) struct Prompt {
+    pub(crate) kind: PromptKind,
+    pub(crate) input: String,
     /// What the prompt is about (`packets of conference Q9ZL4PJE`).
-    pub about: String,
+    pub(crate) about: String,
 }
 
 impl App {

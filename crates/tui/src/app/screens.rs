@@ -11,14 +11,14 @@ use lyncscope::analysis::Analysis;
 use ratatui::crossterm::event::KeyCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pane {
+pub(crate) enum Pane {
     Tree,
     Raw,
     Hex,
 }
 
 impl Pane {
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Pane::Tree => "Tree",
             Pane::Raw => "Raw",
@@ -28,30 +28,30 @@ impl Pane {
 }
 
 #[derive(Clone, Debug)]
-pub struct GridView {
-    pub conference: usize,
-    pub selected: usize,
-    pub offset: usize,
+pub(crate) struct GridView {
+    pub(crate) conference: usize,
+    pub(crate) selected: usize,
+    pub(crate) offset: usize,
 }
 
 #[derive(Clone, Debug)]
-pub struct LadderView {
-    pub ladder: Ladder,
-    pub selected: usize,
-    pub offset: usize,
+pub(crate) struct LadderView {
+    pub(crate) ladder: Ladder,
+    pub(crate) selected: usize,
+    pub(crate) offset: usize,
 }
 
 #[derive(Clone, Debug)]
-pub struct DetailView {
-    pub message: usize,
-    pub bytes: Vec<u8>,
-    pub tree: Vec<TreeLine>,
-    pub raw: Vec<String>,
-    pub hex: Vec<String>,
-    pub pane: Pane,
+pub(crate) struct DetailView {
+    pub(crate) message: usize,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) tree: Vec<TreeLine>,
+    pub(crate) raw: Vec<String>,
+    pub(crate) hex: Vec<String>,
+    pub(crate) pane: Pane,
     /// Cursor and scroll of each pane: tree (over visible lines), raw, hex.
-    pub cursor: [usize; 3],
-    pub offset: [usize; 3],
+    pub(crate) cursor: [usize; 3],
+    pub(crate) offset: [usize; 3],
 }
 
 impl DetailView {
@@ -64,7 +64,7 @@ impl DetailView {
     }
 
     /// Lines of the current pane (visible tree lines for the tree).
-    pub fn pane_len(&self) -> usize {
+    pub(crate) fn pane_len(&self) -> usize {
         match self.pane {
             Pane::Tree => dissect::visible(&self.tree).len(),
             Pane::Raw => self.raw.len(),
@@ -74,7 +74,7 @@ impl DetailView {
 }
 
 #[derive(Clone, Debug)]
-pub enum Screen {
+pub(crate) enum Screen {
     Conference(GridView),
     Ladder(LadderView),
     Detail(Box<DetailView>),
@@ -82,7 +82,7 @@ pub enum Screen {
 
 impl App {
     /// The breadcrumb of the current screen.
-    pub fn breadcrumb(&self, a: &Analysis) -> Vec<String> {
+    pub(crate) fn breadcrumb(&self, a: &Analysis) -> Vec<String> {
         let mut out = vec![self.tab.title().to_string()];
         for s in &self.stack {
             out.push(match s {
