@@ -13,7 +13,7 @@ use lyncscope::sip::message::{frame_datagram, unfold, Message, StartLine};
 
 /// How a line is emphasised (besides its text, which always says it too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Tone {
+pub(crate) enum Tone {
     #[default]
     Normal,
     Good,
@@ -23,13 +23,13 @@ pub enum Tone {
 
 /// One line of the tree; the tree is kept flat, in pre-order.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TreeLine {
-    pub depth: u8,
-    pub text: String,
-    pub tone: Tone,
-    pub expanded: bool,
+pub(crate) struct TreeLine {
+    pub(crate) depth: u8,
+    pub(crate) text: String,
+    pub(crate) tone: Tone,
+    pub(crate) expanded: bool,
     /// True when the next line is deeper (this line has children).
-    pub has_children: bool,
+    pub(crate) has_children: bool,
 }
 
 /// Builds the tree in pre-order.
@@ -86,7 +86,7 @@ fn sanitize(s: &str) -> String {
 }
 
 /// The tree of message `index`, whose bytes are `bytes`.
-pub fn tree(a: &Analysis, index: usize, bytes: &[u8]) -> Vec<TreeLine> {
+pub(crate) fn tree(a: &Analysis, index: usize, bytes: &[u8]) -> Vec<TreeLine> {
     let mut b = Builder::default();
     let Some(rec) = a.messages().get(index) else {
         return b.lines;
@@ -558,7 +558,7 @@ fn sdp(b: &mut Builder, body: &[u8]) {
 }
 
 /// The raw view: the message as text, one line per line, control characters shown as `?`.
-pub fn raw_lines(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn raw_lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(bytes)
         .split('\n')
         .map(|l| sanitize(l.strip_suffix('\r').unwrap_or(l)))
@@ -566,7 +566,7 @@ pub fn raw_lines(bytes: &[u8]) -> Vec<String> {
 }
 
 /// The hex view: offset, 16 bytes in hex, and the printable characters.
-pub fn hex_lines(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn hex_lines(bytes: &[u8]) -> Vec<String> {
     bytes
         .chunks(16)
         .enumerate()
@@ -594,7 +594,7 @@ pub fn hex_lines(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Indices of the visible lines of a tree: those whose ancestors are all expanded.
-pub fn visible(lines: &[TreeLine]) -> Vec<usize> {
+pub(crate) fn visible(lines: &[TreeLine]) -> Vec<usize> {
     let mut out = Vec::with_capacity(lines.len());
     // Depth at which lines are hidden (below a collapsed line), if any.
     let mut hidden_below: Option<u8> = None;

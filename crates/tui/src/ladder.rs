@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 /// What a ladder shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Conference(usize),
     /// Conference index and participant index.
     Participant(usize, usize),
@@ -27,7 +27,7 @@ pub enum Scope {
 
 /// The order lanes are drawn in (left to right).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LaneKey {
+pub(crate) enum LaneKey {
     /// A participant's client, by the participant's order (inviter first in a join ladder).
     Client(usize),
     Proxy,
@@ -40,48 +40,48 @@ pub enum LaneKey {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lane {
-    pub key: LaneKey,
+pub(crate) struct Lane {
+    pub(crate) key: LaneKey,
     /// The role or user (`inviter alice`, `focus`, `A/V MCU`).
-    pub title: String,
+    pub(crate) title: String,
     /// The address first seen on this lane.
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 /// One message as an arrow.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Arrow {
+pub(crate) struct Arrow {
     /// Index in `Analysis::messages`.
-    pub message: usize,
-    pub from: usize,
-    pub to: usize,
+    pub(crate) message: usize,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
     /// Method or status, and the body (`INVITE C3P addUser`, `200 SDP audio`).
-    pub label: String,
+    pub(crate) label: String,
     /// The dialog's slot in [`Ladder::dialogs`] (its colour and letter).
-    pub slot: usize,
-    pub retransmission: bool,
+    pub(crate) slot: usize,
+    pub(crate) retransmission: bool,
     /// A failure response (or a C3P failure inside a success).
-    pub failed: bool,
+    pub(crate) failed: bool,
     /// Nanoseconds since the previous arrow (0 for the first).
-    pub delta_ns: i64,
+    pub(crate) delta_ns: i64,
 }
 
 /// A dialog drawn in the ladder: its letter and what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LadderDialog {
-    pub dialog: u32,
-    pub letter: char,
-    pub kind: DialogKind,
+pub(crate) struct LadderDialog {
+    pub(crate) dialog: u32,
+    pub(crate) letter: char,
+    pub(crate) kind: DialogKind,
     /// `invitation`, `focus`, `roster`, `A/V`, `IM`, …
-    pub name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ladder {
-    pub scope: Scope,
-    pub lanes: Vec<Lane>,
-    pub arrows: Vec<Arrow>,
-    pub dialogs: Vec<LadderDialog>,
+pub(crate) struct Ladder {
+    pub(crate) scope: Scope,
+    pub(crate) lanes: Vec<Lane>,
+    pub(crate) arrows: Vec<Arrow>,
+    pub(crate) dialogs: Vec<LadderDialog>,
     /// Messages of the analysis already looked at (the ladder grows while loading).
     scanned: usize,
     /// Source and destination of each dialog's first message: the client and the server end.
@@ -97,7 +97,7 @@ struct Roles {
 }
 
 impl Ladder {
-    pub fn new(a: &Analysis, scope: Scope) -> Self {
+    pub(crate) fn new(a: &Analysis, scope: Scope) -> Self {
         let mut l = Ladder {
             scope,
             lanes: Vec::new(),
@@ -111,7 +111,7 @@ impl Ladder {
     }
 
     /// Adds the messages recorded since the last update. Cheap when nothing changed.
-    pub fn update(&mut self, a: &Analysis) {
+    pub(crate) fn update(&mut self, a: &Analysis) {
         let total = a.messages().len();
         if total == self.scanned {
             return;
@@ -155,7 +155,7 @@ impl Ladder {
     }
 
     /// The lanes' left-to-right order: lane indices sorted by key.
-    pub fn lane_order(&self) -> Vec<usize> {
+    pub(crate) fn lane_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.lanes.len()).collect();
         order.sort_by(|&x, &y| {
             let kx = self.lanes.get(x).map(|l| &l.key);
@@ -412,7 +412,7 @@ fn mcu_title(mcu: &str) -> String {
 }
 
 /// The label of a message's arrow and whether it is a failure.
-pub fn arrow_label(a: &Analysis, i: usize) -> (String, bool) {
+pub(crate) fn arrow_label(a: &Analysis, i: usize) -> (String, bool) {
     let Some(m) = a.messages().get(i) else {
         return (String::new(), false);
     };

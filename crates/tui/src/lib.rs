@@ -5,7 +5,7 @@
 //! * [`app`] — the state (screens, cursors, filters, prompt) and what keys do to it;
 //! * [`views`] — rendering, a pure function of the state and the analysis, one module per
 //!   screen or component;
-//! * [`ladder`] and [`dissect`] — the models behind the ladder and the message detail;
+//! * `ladder` and `dissect` — the models behind the ladder and the message detail;
 //! * [`loader`] — the thread that reads the capture and runs the pipeline while the UI draws;
 //! * [`live`] — a live capture as the loader's source, and its state in the status line.
 //!
@@ -16,11 +16,11 @@
 //! raw mode and quits like `q`.
 
 pub mod app;
-pub mod dissect;
-pub mod ladder;
+pub(crate) mod dissect;
+pub(crate) mod ladder;
 pub mod live;
 pub mod loader;
-pub mod model;
+pub(crate) mod model;
 pub mod views;
 
 use app::{Action, App};
@@ -108,7 +108,7 @@ impl FrameTimes {
 }
 
 /// Stops a live capture and reads its counters from the UI thread (libpcap's `Stopper`).
-pub trait CaptureControl {
+pub(crate) trait CaptureControl {
     fn stop(&self);
     fn stats(&self) -> LiveStats;
 }
@@ -132,10 +132,10 @@ pub(crate) enum Input<'a> {
 /// How a UI run ended.
 #[cfg_attr(not(feature = "live"), allow(dead_code))]
 pub(crate) struct Run<T> {
-    pub ui: Result<(), String>,
-    pub tap: Option<T>,
-    pub frames: u64,
-    pub sip_messages: u64,
+    pub(crate) ui: Result<(), String>,
+    pub(crate) tap: Option<T>,
+    pub(crate) frames: u64,
+    pub(crate) sip_messages: u64,
 }
 
 /// The pipeline the UI draws from: messages listed and stored, changes logged.

@@ -7,12 +7,12 @@
 //!  UI thread: Stopper::stats (libpcap counters), SourceState (why it stopped) ──▶ LiveStatus ◀┘
 //! ```
 //!
-//! The source never blocks the loader for long: it waits at most [`WAIT`] for packets and
+//! The source never blocks the loader for long: it waits at most `WAIT` for packets and
 //! returns an empty batch when none came, so that the loader looks at its stop flag; it returns
 //! `None` once the capture has ended (stopped and drained). It never touches the pipeline, so
 //! nothing holds the pipeline's lock while waiting for packets.
 //!
-//! The capture is behind the [`LiveFeed`] trait (implemented for `LiveCapture` with the `live`
+//! The capture is behind the `LiveFeed` trait (implemented for `LiveCapture` with the `live`
 //! feature), so the source is tested with a fake feed and a fake clock.
 
 use super::loader::FrameBatch;
@@ -23,9 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The longest the source waits for packets before it hands the loader an empty batch.
-pub const WAIT: Duration = Duration::from_millis(50);
+pub(crate) const WAIT: Duration = Duration::from_millis(50);
 /// The rate in the status line covers about this much time.
-pub const RATE_WINDOW: Duration = Duration::from_secs(2);
+pub(crate) const RATE_WINDOW: Duration = Duration::from_secs(2);
 /// Frames gathered into one batch at most (what is already waiting is taken at once).
 const BATCH_FRAMES: usize = 2048;
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
@@ -42,7 +42,8 @@ pub const LIVE_LIMITS: Limits = Limits {
 
 /// What one wait for packets gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Received {
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub(crate) enum Received {
     /// A batch arrived; its frames (at most the room given) are in the batch.
     Frames,
     /// Nothing arrived in time.
@@ -52,7 +53,7 @@ pub enum Received {
 }
 
 /// A running capture as the source sees it.
-pub trait LiveFeed: Send {
+pub(crate) trait LiveFeed: Send {
     /// Waits up to `timeout` for the next batch of packets and appends at most `room` of its
     /// frames to `into` (the rest are read and dropped: `-c` reached).
     fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received;
@@ -72,7 +73,7 @@ pub struct StopAt {
 /// What the source tells the UI thread: why the capture stops, whether it ended, and the
 /// interfaces' errors.
 #[derive(Debug, Default)]
-pub struct SourceState {
+pub(crate) struct SourceState {
     inner: Mutex<SourceInner>,
 }
 
@@ -85,17 +86,19 @@ struct SourceInner {
 
 impl SourceState {
     /// Why the capture stops or stopped, once it does.
-    pub fn reason(&self) -> Option<String> {
+    pub(crate) fn reason(&self) -> Option<String> {
         self.inner.lock().ok().and_then(|s| s.reason.clone())
     }
 
     /// The capture has ended: every packet it captured was handed over.
-    pub fn ended(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn ended(&self) -> bool {
         self.inner.lock().is_ok_and(|s| s.ended)
     }
 
     /// The interfaces' errors, once the capture ended.
-    pub fn errors(&self) -> Vec<String> {
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
+    pub(crate) fn errors(&self) -> Vec<String> {
         self.inner
             .lock()
             .map(|s| s.errors.clone())
@@ -103,7 +106,7 @@ impl SourceState {
     }
 
     /// Records why the capture stops; the first reason stays.
-    pub fn stopping(&self, reason: String) {
+    pub(crate) fn stopping(&self, reason: String) {
         if let Ok(mut s) = self.inner.lock() {
             s.reason.get_or_insert(reason);
         }
@@ -124,7 +127,8 @@ impl SourceState {
 }
 
 /// The loader's source over a live capture (see the module documentation).
-pub struct LiveSource<F, C> {
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub(crate) struct LiveSource<F, C> {
     feed: F,
     stop_at: StopAt,
     /// Time since the capture started.
@@ -137,8 +141,9 @@ pub struct LiveSource<F, C> {
     wait: Duration,
 }
 
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
-    pub fn new(feed: F, stop_at: StopAt, clock: C, state: Arc<SourceState>) -> Self {
+    pub(crate) fn new(feed: F, stop_at: StopAt, clock: C, state: Arc<SourceState>) -> Self {
         LiveSource {
             feed,
             stop_at,
@@ -153,7 +158,7 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
 
     /// The next frames: what arrived within [`WAIT`] (and whatever was already waiting, up to
     /// a batch), possibly none; `None` once the capture has ended.
-    pub fn next_batch(&mut self) -> Option<FrameBatch> {
+    pub(crate) fn next_batch(&mut self) -> Option<FrameBatch> {
         if self.ended {
             return None;
         }
@@ -204,7 +209,7 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
 
 /// Messages per second over the last [`RATE_WINDOW`], from samples of a running total.
 #[derive(Clone, Debug)]
-pub struct RateMeter {
+pub(crate) struct RateMeter {
     window: Duration,
     /// (time, total), oldest first; the first one at or before the window's start.
     samples: VecDeque<(Duration, u64)>,
@@ -214,7 +219,7 @@ pub struct RateMeter {
 const MAX_SAMPLES: usize = 256;
 
 impl RateMeter {
-    pub fn new(window: Duration) -> Self {
+    pub(crate) fn new(window: Duration) -> Self {
         RateMeter {
             window,
             samples: VecDeque::new(),
@@ -223,7 +228,7 @@ impl RateMeter {
 
     /// Records the running total at time `now` (times never go back; one that does is
     /// ignored).
-    pub fn record(&mut self, now: Duration, total: u64) {
+    pub(crate) fn record(&mut self, now: Duration, total: u64) {
         if self.samples.back().is_some_and(|&(t, _)| now < t) {
             return;
         }
@@ -243,7 +248,7 @@ impl RateMeter {
     }
 
     /// Per second over the samples kept; 0 until two samples are apart in time.
-    pub fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         match (self.samples.front(), self.samples.back()) {
             (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
                 n1.saturating_sub(n0) as f64 / (t1 - t0).as_secs_f64()
@@ -255,7 +260,7 @@ impl RateMeter {
 
 /// Where the capture stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CaptureState {
+pub(crate) enum CaptureState {
     Capturing,
     /// Asked to stop (the reason); draining what the kernel holds.
     Stopping(String),
@@ -267,14 +272,14 @@ pub enum CaptureState {
 #[derive(Clone, Debug)]
 pub struct LiveStatus {
     /// The interfaces, as given (`eth0, eth1`).
-    pub interfaces: String,
+    pub(crate) interfaces: String,
     /// libpcap's `ps_drop` (kernel buffer full) and `ps_ifdrop` (interface), summed over the
     /// interfaces.
-    pub dropped: u64,
-    pub if_dropped: u64,
-    pub state: CaptureState,
+    pub(crate) dropped: u64,
+    pub(crate) if_dropped: u64,
+    pub(crate) state: CaptureState,
     /// SIP messages per second.
-    pub rate: RateMeter,
+    pub(crate) rate: RateMeter,
 }
 
 impl LiveStatus {

@@ -7,7 +7,7 @@
 //! the brief waits on the lock; the UI draws only visible rows, so its hold is short too.
 //!
 //! The source is a closure that yields owned [`FrameBatch`]es, so reading (I/O, gzip, waiting
-//! for packets) happens outside the lock: capture files ([`file_source`]) or a live capture
+//! for packets) happens outside the lock: capture files (`file_source`) or a live capture
 //! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
 
 use lyncscope::capture::{CaptureFiles, Frame};
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// The loader thread's name (its panics are caught and shown, not fatal to the terminal).
-pub const LOADER_THREAD: &str = "lyncscope-loader";
+pub(crate) const LOADER_THREAD: &str = "lyncscope-loader";
 
 /// Frames per batch, and the most bytes a batch gathers before it is handed over.
 const BATCH_FRAMES: usize = 2048;
@@ -66,7 +66,7 @@ impl FrameBatch {
     }
 
     /// Bytes of the frames held.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.data.len()
     }
 
@@ -87,16 +87,16 @@ impl FrameBatch {
 
 /// How far loading has come; written by the loader, read by the UI without locking.
 #[derive(Default)]
-pub struct Progress {
-    pub bytes_read: AtomicU64,
+pub(crate) struct Progress {
+    pub(crate) bytes_read: AtomicU64,
     /// Total bytes of the input, or 0 when unknown (standard input, a live source).
-    pub total_bytes: AtomicU64,
-    pub frames: AtomicU64,
-    pub done: AtomicBool,
-    pub warnings: Mutex<Vec<String>>,
+    pub(crate) total_bytes: AtomicU64,
+    pub(crate) frames: AtomicU64,
+    pub(crate) done: AtomicBool,
+    pub(crate) warnings: Mutex<Vec<String>>,
 }
 
-/// A snapshot of [`Progress`] for one drawn frame.
+/// A snapshot of `Progress` for one drawn frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadStatus {
     pub bytes_read: u64,
@@ -107,7 +107,7 @@ pub struct LoadStatus {
 }
 
 impl Progress {
-    pub fn status(&self) -> LoadStatus {
+    pub(crate) fn status(&self) -> LoadStatus {
         let total = self.total_bytes.load(Ordering::Relaxed);
         LoadStatus {
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
@@ -121,7 +121,7 @@ impl Progress {
 
 /// A batch source over capture files: reads up to a batch of frames per call and records
 /// progress.
-pub fn file_source(
+pub(crate) fn file_source(
     mut files: CaptureFiles,
     progress: Arc<Progress>,
 ) -> impl FnMut() -> Option<FrameBatch> + Send + 'static {
@@ -149,7 +149,7 @@ pub fn file_source(
 }
 
 /// A tap that sees nothing, for a loader without one.
-pub struct NoTap;
+pub(crate) struct NoTap;
 
 impl MessageTap for NoTap {
     fn frame(&mut self, _: &Frame<'_>) {}
@@ -158,7 +158,9 @@ impl MessageTap for NoTap {
 
 /// Starts the loader: batches from `source` are pushed through the pipeline until the source
 /// is exhausted or `stop` is set; then the pipeline is finished and `progress.done` set.
-pub fn spawn(
+/// Only tests start a loader without a tap; the UI goes through [`spawn_tapped`].
+#[cfg(test)]
+pub(crate) fn spawn(
     pipeline: Arc<Mutex<Pipeline>>,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
@@ -167,12 +169,12 @@ pub fn spawn(
     spawn_tapped::<NoTap>(pipeline, progress, stop, source, None)
 }
 
-/// [`spawn`], showing every frame and message to `tap` (the `-w` writer) as well; the thread
+/// `spawn`, showing every frame and message to `tap` (the `-w` writer) as well; the thread
 /// hands the tap back when it ends, after the pipeline finished.
 ///
 /// An empty batch (a live source that waited and got nothing) is skipped without locking the
 /// pipeline; the stop flag is looked at after every batch.
-pub fn spawn_tapped<T: MessageTap + Send + 'static>(
+pub(crate) fn spawn_tapped<T: MessageTap + Send + 'static>(
     pipeline: Arc<Mutex<Pipeline>>,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,

@@ -6,7 +6,7 @@ use lyncscope::sip::body::{self, BodyKind};
 use lyncscope::Timestamp;
 
 /// The dialogs of one participant's join, with the part each plays, in join order.
-pub fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
+pub(crate) fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
     let mut out = Vec::new();
     if let Some(s) = &p.invitation {
         out.push((s.dialog, DialogKind::Invitation));
@@ -29,7 +29,7 @@ pub fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
 /// Every dialog of a conference: the participants' steps, conference control, and the other
 /// dialogs the analysis put in the conference. From the conference's own list, so the cost
 /// follows the conference's size, not the capture's (a live ladder updates it every frame).
-pub fn conference_dialogs(a: &Analysis, c: &Conference) -> Vec<u32> {
+pub(crate) fn conference_dialogs(a: &Analysis, c: &Conference) -> Vec<u32> {
     let mut out: Vec<u32> = c
         .participants
         .iter()
@@ -44,7 +44,7 @@ pub fn conference_dialogs(a: &Analysis, c: &Conference) -> Vec<u32> {
 }
 
 /// Indices of the messages of the given dialogs (sorted), in capture order.
-pub fn messages_of(a: &Analysis, dialogs: &[u32]) -> Vec<usize> {
+pub(crate) fn messages_of(a: &Analysis, dialogs: &[u32]) -> Vec<usize> {
     a.messages()
         .iter()
         .enumerate()
@@ -54,7 +54,7 @@ pub fn messages_of(a: &Analysis, dialogs: &[u32]) -> Vec<usize> {
 }
 
 /// Joined and failed participants of a conference.
-pub fn join_counts(c: &Conference) -> (usize, usize) {
+pub(crate) fn join_counts(c: &Conference) -> (usize, usize) {
     c.participants
         .iter()
         .fold((0, 0), |(j, f), p| match c.diagnose(p).state {
@@ -65,7 +65,7 @@ pub fn join_counts(c: &Conference) -> (usize, usize) {
 }
 
 /// The user part of a SIP URI (`sip:bob@example.com` → `bob`), for narrow columns.
-pub fn short_user(uri: &str) -> &str {
+pub(crate) fn short_user(uri: &str) -> &str {
     let s = uri
         .strip_prefix("sip:")
         .or_else(|| uri.strip_prefix("sips:"))
@@ -77,7 +77,7 @@ pub fn short_user(uri: &str) -> &str {
 }
 
 /// A short name for a body by its Content-Type.
-pub fn body_label(content_type: &str) -> String {
+pub(crate) fn body_label(content_type: &str) -> String {
     match body::classify(content_type) {
         BodyKind::ConfInvite => "ms-conf-invite".into(),
         BodyKind::C3p => "C3P".into(),
@@ -98,14 +98,14 @@ pub fn body_label(content_type: &str) -> String {
 
 /// The body says the request failed although SIP may say 200: a C3P response with
 /// `code="failure"`.
-pub fn body_failed(content_type: &str, body: &[u8]) -> bool {
+pub(crate) fn body_failed(content_type: &str, body: &[u8]) -> bool {
     body::classify(content_type) == BodyKind::C3p
         && body::c3p::parse_outcome(body).is_ok_and(|c| c.code == Some(body::c3p::C3pCode::Failure))
 }
 
 /// A fuller description of a body for a ladder arrow: the C3P command or result, the SDP
 /// media, the roster state and version.
-pub fn describe_body(content_type: &str, body: &[u8]) -> String {
+pub(crate) fn describe_body(content_type: &str, body: &[u8]) -> String {
     match body::classify(content_type) {
         BodyKind::C3p => match body::c3p::parse_outcome(body) {
             Ok(c) => match c.code {
@@ -158,13 +158,13 @@ fn sdp_label(body: &[u8]) -> String {
 }
 
 /// Time of day, UTC, with milliseconds: `10:30:00.900`.
-pub fn clock(t: Timestamp) -> String {
+pub(crate) fn clock(t: Timestamp) -> String {
     let s = t.to_string();
     s.get(11..23).unwrap_or(&s).to_string()
 }
 
 /// Date and time of day, UTC: `2026-01-12 10:30:00`.
-pub fn date_time(t: Timestamp) -> String {
+pub(crate) fn date_time(t: Timestamp) -> String {
     let s = t.to_string();
     match (s.get(..10), s.get(11..19)) {
         (Some(d), Some(h)) => format!("{d} {h}"),
@@ -173,7 +173,7 @@ pub fn date_time(t: Timestamp) -> String {
 }
 
 /// A duration in milliseconds, short: `170ms`, `4.8s`, `3m12s`, `2h05m`.
-pub fn duration_ms(ms: i64) -> String {
+pub(crate) fn duration_ms(ms: i64) -> String {
     let ms = ms.max(0);
     match ms {
         0..=999 => format!("{ms}ms"),
@@ -184,7 +184,7 @@ pub fn duration_ms(ms: i64) -> String {
 }
 
 /// The mark of a step: `✓` succeeded, `✗` failed, `…` no final answer.
-pub fn step_mark(s: &Step) -> &'static str {
+pub(crate) fn step_mark(s: &Step) -> &'static str {
     if s.failed() {
         "✗"
     } else if s.succeeded() {
@@ -195,7 +195,7 @@ pub fn step_mark(s: &Step) -> &'static str {
 }
 
 /// A step as a grid cell: mark, status and setup time (`✓200 170ms`).
-pub fn step_cell(s: &Step) -> String {
+pub(crate) fn step_cell(s: &Step) -> String {
     let status = s.status.map_or_else(|| "—".to_string(), |c| c.to_string());
     match s.setup_ms() {
         Some(ms) => format!("{}{status} {}", step_mark(s), duration_ms(ms)),
@@ -205,7 +205,7 @@ pub fn step_cell(s: &Step) -> String {
 
 /// A status that means failure in a list (authentication challenges are part of normal
 /// registration, so they do not count).
-pub fn is_failure_status(status: u16) -> bool {
+pub(crate) fn is_failure_status(status: u16) -> bool {
     status >= 300 && status != 401 && status != 407
 }
 

@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     let confs = a.conferences().list();
     let list = app.list(Tab::Conferences);
     let len = list.len(confs.len());

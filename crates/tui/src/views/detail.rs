@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, d: &DetailView, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, d: &DetailView, a: &Analysis) {
     let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let mut spans = Vec::new();
     for pane in [Pane::Tree, Pane::Raw, Pane::Hex] {

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) {
     let Some(c) = a.conferences().list().get(g.conference) else {
         f.render_widget(Paragraph::new("No such conference."), area);
         return;

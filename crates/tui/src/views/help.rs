@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 /// Every key and what it does (also printed in the README).
-pub const KEYS: &[(&str, &str)] = &[
+pub(crate) const KEYS: &[(&str, &str)] = &[
     ("↑ ↓  k j", "move"),
     ("PgUp PgDn", "page (Space pages down in lists)"),
     ("Home End  g G", "first / last row"),
@@ -39,7 +39,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
-pub fn render(f: &mut Frame<'_>, area: Rect) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect) {
     let width = area.width.min(78);
     let height = (KEYS.len() as u16 + 2).min(area.height);
     let x = area.x + (area.width - width) / 2;

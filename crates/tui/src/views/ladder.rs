@@ -20,7 +20,7 @@ use ratatui::Frame;
 /// Columns before the first lane: marker, time delta, dialog letter.
 const GUTTER: u16 = 11;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis) {
     let [head, rows, foot] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),

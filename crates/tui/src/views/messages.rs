@@ -10,7 +10,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     let msgs = a.messages();
     let list = app.list(Tab::Messages);
     let len = list.len(msgs.len());

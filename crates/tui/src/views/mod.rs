@@ -22,8 +22,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub use help::KEYS;
-
 /// Draws everything.
 pub fn render(f: &mut Frame<'_>, app: &App, a: &Analysis) {
     let area = f.area();
@@ -79,7 +77,7 @@ fn title_bar(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
 
 /// Cuts a string to `max` characters, marking the cut with `…`; control characters become
 /// `?` so that captured bytes cannot drive the terminal.
-pub fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     lyncscope::report::text::clip(s, max)
 }
 
@@ -100,39 +98,39 @@ pub(crate) fn window(selected: usize, offset: usize, height: usize, len: usize) 
 pub(crate) mod style {
     use super::*;
 
-    pub fn title() -> Style {
+    pub(crate) fn title() -> Style {
         Style::default()
             .fg(Color::Black)
             .bg(Color::Cyan)
             .add_modifier(Modifier::BOLD)
     }
-    pub fn selected_tab() -> Style {
+    pub(crate) fn selected_tab() -> Style {
         Style::default()
             .fg(Color::Cyan)
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
-    pub fn header() -> Style {
+    pub(crate) fn header() -> Style {
         Style::default()
             .add_modifier(Modifier::BOLD)
             .add_modifier(Modifier::UNDERLINED)
     }
-    pub fn selected() -> Style {
+    pub(crate) fn selected() -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
-    pub fn bad() -> Style {
+    pub(crate) fn bad() -> Style {
         Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
     }
-    pub fn good() -> Style {
+    pub(crate) fn good() -> Style {
         Style::default().fg(Color::Green)
     }
-    pub fn pending() -> Style {
+    pub(crate) fn pending() -> Style {
         Style::default().fg(Color::Yellow)
     }
-    pub fn dim() -> Style {
+    pub(crate) fn dim() -> Style {
         Style::default().fg(Color::DarkGray)
     }
     /// Colours of the dialogs in a ladder, by slot.
-    pub fn dialog(slot: usize) -> Style {
+    pub(crate) fn dialog(slot: usize) -> Style {
         const PALETTE: [Color; 6] = [
             Color::Cyan,
             Color::Magenta,

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
+pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     if let Some(p) = &app.prompt {
         let label = match p.kind {
             PromptKind::Search => "/".to_string(),
