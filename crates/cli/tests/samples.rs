@@ -19,10 +19,7 @@ fn analyse(name: &str) -> Pipeline {
     let path = capture_path(name).to_string_lossy().to_string();
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
     let mut p = Pipeline::new(&lyncscope::Options::with_messages());
-    while let Some(f) = files.next_frame() {
-        p.push(&f);
-    }
-    p.finish();
+    lyncscope::source::run(&mut files, &mut p);
     assert!(
         files.warnings().is_empty(),
         "{name}: {:?}",

@@ -18,10 +18,7 @@ fn main() {
         message_store: true,
         ..lyncscope::Options::default()
     });
-    while let Some(f) = files.next_frame() {
-        p.push(&f);
-    }
-    p.finish();
+    lyncscope::source::run(&mut files, &mut p);
     let a = p.analysis();
     if let Some(s) = a.store() {
         let (raw, compressed, held) = s.usage();

@@ -34,3 +34,4 @@ pub mod transport;
 
 pub use lyncscope_base::{linktype, time, Timestamp};
 pub use pipeline::{Options, Pipeline};
+pub use source::{analyze, Analyzed};

@@ -117,3 +117,47 @@ pub fn run_until(
     pipeline.finish_tapped(tap);
     read
 }
+
+/// The result of [`analyze`]: the pipeline after the whole input, and what went wrong on the
+/// way without stopping it.
+pub struct Analyzed {
+    /// The pipeline, holding the analysis and every layer's counters.
+    pub pipeline: Pipeline,
+    /// Problems with inputs that were read up to the problem (a file cut short, a corrupt
+    /// record), one per input at most, in input order.
+    pub warnings: Vec<String>,
+}
+
+impl Analyzed {
+    /// The analysis: messages, dialogs, conferences.
+    pub fn analysis(&self) -> &crate::analysis::Analysis {
+        self.pipeline.analysis()
+    }
+}
+
+/// Analyses the inputs at `paths` (pcap, pcapng, gzip-compressed or not; `-` is standard
+/// input) in one call: the library's front door.
+///
+/// ```no_run
+/// let done = lyncscope::analyze(&["captures/conference-join.pcapng"], &Default::default())?;
+/// for conference in done.analysis().conferences().list() {
+///     for p in &conference.participants {
+///         let d = conference.diagnose(p);
+///         println!("{} {:?} {:?}", p.uri, d.state, d.failed_step);
+///     }
+/// }
+/// # Ok::<(), lyncscope::capture::CaptureError>(())
+/// ```
+pub fn analyze<P: AsRef<str>>(
+    paths: &[P],
+    options: &crate::Options,
+) -> Result<Analyzed, crate::capture::CaptureError> {
+    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_owned()).collect();
+    let mut files = CaptureFiles::open(&paths)?;
+    let mut pipeline = Pipeline::new(options);
+    run(&mut files, &mut pipeline);
+    Ok(Analyzed {
+        pipeline,
+        warnings: files.warnings().to_vec(),
+    })
+}

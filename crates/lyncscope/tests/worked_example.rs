@@ -51,10 +51,7 @@ fn messages() -> Vec<(String, String, Vec<u8>)> {
 fn analysis() -> Pipeline {
     let mut files = CaptureFiles::open(&[FILE.to_string()]).expect("opens");
     let mut p = Pipeline::new(&lyncscope::Options::with_messages());
-    while let Some(f) = files.next_frame() {
-        p.push(&f);
-    }
-    p.finish();
+    lyncscope::source::run(&mut files, &mut p);
     p
 }
 

@@ -29,10 +29,7 @@ fn load_with(name: &str, limits: Limits) -> Pipeline {
         limits,
         ..lyncscope::Options::default()
     });
-    while let Some(f) = files.next_frame() {
-        p.push(&f);
-    }
-    p.finish();
+    lyncscope::source::run(&mut files, &mut p);
     p
 }
 

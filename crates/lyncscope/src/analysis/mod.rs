@@ -772,10 +772,7 @@ mod tests {
             },
             ..crate::Options::default()
         });
-        while let Some(f) = files.next_frame() {
-            p.push(&f);
-        }
-        p.finish();
+        crate::source::run(&mut files, &mut p);
         let confs = p.analysis().conferences();
         assert_eq!(confs.list().len(), 1);
         assert!(confs.stats.conferences_dropped > 0);

@@ -208,10 +208,7 @@ mod tests {
     fn analyse(paths: &[String]) -> Pipeline {
         let mut files = CaptureFiles::open(paths).expect("sample capture opens");
         let mut p = Pipeline::new(&crate::Options::with_messages());
-        while let Some(f) = files.next_frame() {
-            p.push(&f);
-        }
-        p.finish();
+        crate::source::run(&mut files, &mut p);
         p
     }
 

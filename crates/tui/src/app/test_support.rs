@@ -19,10 +19,7 @@ pub(super) fn load(name: &str) -> Pipeline {
         message_store: true,
         ..lyncscope::Options::default()
     });
-    while let Some(f) = files.next_frame() {
-        p.push(&f);
-    }
-    p.finish();
+    lyncscope::source::run(&mut files, &mut p);
     p
 }
 
