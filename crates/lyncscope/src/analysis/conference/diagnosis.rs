@@ -1,0 +1,220 @@
+//! The join diagnosis: from a participant's steps and the roster to a state, the step that
+//! failed first and its [`Cause`] — typed, so that filters and reports decide on it without
+//! building a sentence (the sentence is written by `report::reason`).
+
+use super::model::{C3pCode, Conference, Participant, Step};
+use super::{JoinState, JoinStep};
+use crate::sip::conf_uri::McuType;
+
+/// RFC 3261 Timer B (64 × T1): an INVITE without a final response by then has timed out.
+const INVITE_TIMEOUT_MS: i64 = 32_000;
+
+/// Why a participant's join stands where it does: the cause of a failure, a decline or a wait.
+/// The views put it into words; the analysis decides on this type alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// The invitee declined the invitation (486, 600, 603).
+    Declined,
+    /// The invitation was cancelled before the invitee answered (487).
+    InvitationCancelled,
+    /// The invitation failed otherwise (another final status of 300 or more).
+    InvitationFailed,
+    /// The focus accepted the SIP INVITE but its C3P response says `failure`.
+    C3pRefused,
+    /// The server (focus or MCU) refused the join with a final status of 300 or more.
+    Rejected,
+    /// The participant cancelled the INVITE before it was answered (487).
+    Cancelled,
+    /// The INVITE timed out with a 408.
+    TimedOut,
+    /// No final response came, and the capture goes on past the INVITE transaction timeout
+    /// (RFC 3261 Timer B): the INVITE timed out unanswered. `waited_ms` is how long the
+    /// capture shows after it.
+    NoAnswer {
+        /// Milliseconds from the INVITE to the last message of the conference.
+        waited_ms: i64,
+    },
+    /// The focus answered the C3P `addUser` with `pending`: waiting in the lobby.
+    Lobby,
+}
+
+/// A participant's diagnosis: the state, the step that failed first and why, with the step
+/// whose messages are the evidence.
+#[derive(Clone, Copy, Debug)]
+pub struct Diagnosis<'a> {
+    /// Where the participant stands.
+    pub state: JoinState,
+    /// The step that failed first, when the state is `failed`.
+    pub failed_step: Option<JoinStep>,
+    /// Why (a failure, a decline or a wait); `None` when nothing needs explaining.
+    pub cause: Option<Cause>,
+    /// The step whose outcome is the cause: its status, diagnostics and C3P result.
+    pub evidence: Option<&'a Step>,
+    /// The MCU of the evidence when it is not the A/V MCU (IM, application sharing, …).
+    pub mcu: Option<&'a McuType>,
+}
+
+impl Diagnosis<'_> {
+    fn settled(state: JoinState) -> Self {
+        Diagnosis {
+            state,
+            failed_step: None,
+            cause: None,
+            evidence: None,
+            mcu: None,
+        }
+    }
+}
+
+impl Conference {
+    /// The participant's state, the first failed step and its cause, from the steps and the
+    /// roster evidence.
+    pub fn diagnose<'a>(&'a self, p: &'a Participant) -> Diagnosis<'a> {
+        let roster = self.roster();
+        let connected = |session: &str| roster.is_some_and(|r| r.is_connected(&p.uri, session));
+        let status_of = |session: &str| roster.and_then(|r| r.endpoint_status(&p.uri, session));
+        // A rejoin starts a new session: MCU attempts before the latest focus attempt belong to
+        // an earlier one.
+        let since = p.focus.as_ref().map(|f| f.at);
+        let current = |s: &&Step| since.is_none_or(|t| s.at >= t);
+        let any_mcu_ok = p.media.iter().filter(current).any(Step::succeeded)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::succeeded);
+        let av_connected = connected("audio-video");
+        let mcu_connected = av_connected || connected("chat") || connected("applicationsharing");
+        // A stale roster (it missed updates) may show an old session: it does not outweigh a
+        // SIP failure of the current attempt; a current roster does (a retry may be missing
+        // from the capture).
+        let roster_current = roster.is_some_and(|r| !r.stale);
+        let media_failed = p.media.iter().filter(current).any(Step::failed)
+            || p.mcus
+                .iter()
+                .map(|(_, s)| s)
+                .filter(current)
+                .any(Step::failed);
+        let failed = |step: JoinStep, cause: Cause, evidence: &'a Step| Diagnosis {
+            state: JoinState::Failed,
+            failed_step: Some(step),
+            cause: Some(cause),
+            evidence: Some(evidence),
+            mcu: None,
+        };
+
+        if let Some(inv) = &p.invitation {
+            let joined_anyway = p.focus.is_some() || any_mcu_ok;
+            if let (Some(code), false) = (inv.status.filter(|s| *s >= 300), joined_anyway) {
+                let (state, cause) = match code {
+                    603 | 600 | 486 => (JoinState::Declined, Cause::Declined),
+                    487 => (JoinState::Failed, Cause::InvitationCancelled),
+                    _ => (JoinState::Failed, Cause::InvitationFailed),
+                };
+                return Diagnosis {
+                    state,
+                    failed_step: (state == JoinState::Failed).then_some(JoinStep::Invitation),
+                    cause: Some(cause),
+                    evidence: Some(inv),
+                    mcu: None,
+                };
+            }
+        }
+        if let Some(f) = &p.focus {
+            if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
+                let cause = match (f.status, f.c3p_code()) {
+                    (Some(200..=299), Some(C3pCode::Failure)) => Cause::C3pRefused,
+                    _ => refusal(f),
+                };
+                return failed(JoinStep::Focus, cause, f);
+            }
+            if let Some(waited) = self.unanswered(f).filter(|_| !any_mcu_ok && !mcu_connected) {
+                return failed(JoinStep::Focus, Cause::NoAnswer { waited_ms: waited }, f);
+            }
+        }
+        let media = p.media_step();
+        let left = self.left(p);
+        if any_mcu_ok || (mcu_connected && (roster_current || !media_failed)) {
+            return Diagnosis::settled(if left {
+                JoinState::Left
+            } else {
+                JoinState::Joined
+            });
+        }
+        if let Some(m) = media.filter(|m| m.failed() && current(m)) {
+            return failed(JoinStep::Media, refusal(m), m);
+        }
+        if let Some((m, waited)) = media
+            .filter(|m| current(m))
+            .and_then(|m| Some((m, self.unanswered(m)?)))
+        {
+            return failed(JoinStep::Media, Cause::NoAnswer { waited_ms: waited }, m);
+        }
+        if let Some((mcu, s)) = p.mcus.iter().rev().find(|(_, s)| s.failed() && current(&s)) {
+            return Diagnosis {
+                mcu: Some(mcu),
+                ..failed(JoinStep::Media, Cause::Rejected, s)
+            };
+        }
+        let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
+            || status_of("focus") == Some("connected");
+        if focus_ok {
+            return Diagnosis::settled(if left {
+                JoinState::Left
+            } else {
+                JoinState::FocusJoined
+            });
+        }
+        if let Some(f) = p
+            .focus
+            .as_deref()
+            .filter(|f| f.c3p_code() == Some(&C3pCode::Pending))
+        {
+            return Diagnosis {
+                cause: Some(Cause::Lobby),
+                evidence: Some(f),
+                ..Diagnosis::settled(JoinState::Invited)
+            };
+        }
+        Diagnosis::settled(JoinState::Invited)
+    }
+
+    /// How long the conference's traffic went on after a step's INVITE that got no final
+    /// response, when that is past INVITE transaction timeout (RFC 3261 Timer B, 64 × T1 =
+    /// 32 s): the INVITE timed out. `None` while it could still be answered, or when the
+    /// capture did not see the request.
+    fn unanswered(&self, s: &Step) -> Option<i64> {
+        if !s.offer_seen || s.status.is_some() {
+            return None;
+        }
+        let waited = self.last_seen.millis_since(s.at);
+        (waited >= INVITE_TIMEOUT_MS).then_some(waited)
+    }
+
+    /// The participant left: a BYE ended the focus or media dialog, or the roster shows every
+    /// endpoint of theirs disconnected, the user deleted from it, or the conference deleted.
+    fn left(&self, p: &Participant) -> bool {
+        let bye = p.focus.as_ref().is_some_and(|s| s.ended_by.is_some())
+            && p.media_step().is_none_or(|s| s.ended_by.is_some());
+        let roster_gone = self.roster().is_some_and(|r| match r.user(&p.uri) {
+            Some(u) => {
+                !u.endpoints.is_empty()
+                    && u.endpoints
+                        .iter()
+                        .all(|e| e.status.as_deref() == Some("disconnected"))
+            }
+            None => r.deleted || r.departed(&p.uri),
+        });
+        bye || roster_gone
+    }
+}
+
+/// A final status of 300 or more, by what it means: the client's CANCEL (487), a timeout (408),
+/// or the server refusing.
+fn refusal(s: &Step) -> Cause {
+    match s.status {
+        Some(487) => Cause::Cancelled,
+        Some(408) => Cause::TimedOut,
+        _ => Cause::Rejected,
+    }
+}

@@ -1,0 +1,213 @@
+//! The conference model: conferences, their participants, and the steps of each join, as the
+//! correlation ([`super::Conferences`]) builds them and the diagnosis reads them.
+
+use super::super::dialog::Dialog;
+use crate::sip::body::{conference_info, diagnostics};
+use crate::sip::conf_uri::McuType;
+use crate::transport::MsgContext;
+use crate::Timestamp;
+
+pub use crate::sip::body::c3p::C3pCode;
+pub use crate::sip::body::sdp::IceFlavour;
+
+/// Who ended a dialog of a join (the side that sent the BYE or ended the subscription).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndedBy {
+    /// The inviter ended the invitation dialog.
+    Inviter,
+    /// The invitee ended the invitation dialog.
+    Invitee,
+    /// The participant ended a focus, roster or MCU dialog.
+    Participant,
+    /// The server (focus, MCU) ended it.
+    Server,
+}
+
+impl EndedBy {
+    /// The name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Inviter => "inviter",
+            EndedBy::Invitee => "invitee",
+            EndedBy::Participant => "participant",
+            EndedBy::Server => "server",
+        }
+    }
+}
+
+/// The C3P exchange of a focus step.
+#[derive(Clone, Debug, Default)]
+pub struct C3pOutcome {
+    /// The command of the request (`addUser`).
+    pub request: Option<String>,
+    pub request_id: Option<String>,
+    /// The response code (`success`, `failure`, `pending`, or another value verbatim).
+    pub code: Option<C3pCode>,
+    /// The reason of a failure (`otherFailure`, …).
+    pub reason: Option<String>,
+}
+
+/// One dialog's part in a join.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub dialog: u32,
+    pub call_id: std::sync::Arc<str>,
+    pub request_frame: u64,
+    /// CSeq number of the initial request.
+    pub cseq: Option<u32>,
+    pub at: Timestamp,
+    /// Final status of the initial request, its reason phrase, and when it came.
+    pub status: Option<u16>,
+    pub reason_phrase: Option<std::borrow::Cow<'static, str>>,
+    pub answered_at: Option<Timestamp>,
+    /// The first diagnostics header of the final response (`ms-diagnostics`, then
+    /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
+    pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
+    pub c3p: Option<C3pOutcome>,
+    /// Media types offered (`audio`, `video`, `message`, …).
+    pub media: Vec<String>,
+    pub cryptoscale: bool,
+    /// ICE flavour of the offer (RFC 5245 or draft 6), when it has ICE.
+    pub ice: Option<IceFlavour>,
+    /// The offer was multipart/alternative (both ICE flavours).
+    pub multipart_offer: bool,
+    /// The dialog was ended (BYE, unsubscribe, terminated subscription), and by whom.
+    pub ended_by: Option<EndedBy>,
+    /// The initial request's body was read (a copy forwarded to the next hop is not read again).
+    pub(super) offer_seen: bool,
+}
+
+impl Step {
+    pub(super) fn new(dialog: u32, d: &Dialog, ctx: &MsgContext) -> Self {
+        Step {
+            dialog,
+            call_id: d.call_id.clone(),
+            request_frame: ctx.frame,
+            cseq: None,
+            at: d.first_time,
+            status: None,
+            reason_phrase: None,
+            answered_at: None,
+            diagnostic: None,
+            c3p: None,
+            media: Vec::new(),
+            cryptoscale: false,
+            ice: None,
+            multipart_offer: false,
+            ended_by: None,
+            offer_seen: false,
+        }
+    }
+
+    /// From the initial request to its final response; `None` when the capture did not see
+    /// the request (it started in the middle of the join), rather than a made-up 0.
+    pub fn setup_ms(&self) -> Option<i64> {
+        if !self.offer_seen {
+            return None;
+        }
+        self.answered_at.map(|t| t.millis_since(self.at))
+    }
+
+    /// A 2xx whose C3P result, if any, is neither `failure` nor `pending` (a lobby: not
+    /// admitted yet).
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+            && !matches!(
+                self.c3p_code(),
+                Some(C3pCode::Failure) | Some(C3pCode::Pending)
+            )
+    }
+
+    /// The C3P response code of the step, if a C3P response was seen.
+    pub fn c3p_code(&self) -> Option<&C3pCode> {
+        self.c3p.as_ref().and_then(|c| c.code.as_ref())
+    }
+
+    /// A final status of 300 or more, or a C3P `failure`.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Some(300..)) || self.c3p_code() == Some(&C3pCode::Failure)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Participant {
+    /// Address-of-record.
+    pub uri: String,
+    pub invited_by: Option<String>,
+    // Boxed: a participant is moved as its conference's list grows, and three inline steps
+    // would make that a kilobyte each.
+    pub invitation: Option<Box<Step>>,
+    pub focus: Option<Box<Step>>,
+    pub roster: Option<Box<Step>>,
+    /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
+    pub media: Vec<Step>,
+    /// Other MCUs (IM `chat`, application sharing, …), attempts in order.
+    pub mcus: Vec<(McuType, Step)>,
+    pub first_seen: Timestamp,
+}
+
+impl Participant {
+    pub(super) fn new(uri: String, at: Timestamp) -> Self {
+        Participant {
+            uri,
+            invited_by: None,
+            invitation: None,
+            focus: None,
+            roster: None,
+            media: Vec::new(),
+            mcus: Vec::new(),
+            first_seen: at,
+        }
+    }
+
+    /// The A/V step to report: the last successful attempt, else the last attempt.
+    pub fn media_step(&self) -> Option<&Step> {
+        self.media
+            .iter()
+            .rev()
+            .find(|s| s.succeeded())
+            .or(self.media.last())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conference {
+    pub id: String,
+    /// `user@host` of the organizer as the URIs write it (the lookup key).
+    pub(super) organizer_key: String,
+    pub organizer: String,
+    pub focus_uri: String,
+    pub subject: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// MCU types seen (focus, audio-video, chat, …) in the order first seen.
+    pub mcus: Vec<McuType>,
+    pub participants: Vec<Participant>,
+    /// The merged roster. Every participant subscribes and the focus sends each the same
+    /// state, so one subscription's documents are merged (the first seen, until it ends or
+    /// another delivers a full document after it ended); the others are counted as copies.
+    pub roster: Option<conference_info::Roster>,
+    /// The subscription dialog whose documents are merged, and whether it has ended.
+    pub(super) roster_dialog: Option<u32>,
+    pub(super) roster_dialog_ended: bool,
+    /// Documents of the other subscriptions (copies of the same state), not merged.
+    pub roster_copies: u32,
+    /// Copies since the merged subscription's last document (see `roster_document`).
+    pub(super) copies_since_merged: u32,
+    /// Roster subscriptions seen in this conference.
+    pub(super) roster_subscriptions: u32,
+    /// Roster documents that skipped versions, came out of order or could not be decoded.
+    pub roster_problems: u32,
+    /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
+    pub control: Vec<(u32, C3pOutcome)>,
+    /// Every dialog of the conference (its participants' steps, conference control), in the
+    /// order they opened (ascending ids).
+    pub dialogs: Vec<u32>,
+}
+
+impl Conference {
+    /// The merged roster, if any document was seen.
+    pub fn roster(&self) -> Option<&conference_info::Roster> {
+        self.roster.as_ref()
+    }
+}
