@@ -11,6 +11,12 @@
 //! Every message is handed to a [`SipSink`] together with a [`MsgContext`] saying where and
 //! when it was seen. Every byte that is given up is counted in [`TransportStats`].
 
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
+mod headers;
 pub mod sctp;
 pub mod tcp;
 mod websocket;
@@ -278,22 +284,14 @@ impl TransportLayer {
 
     /// A UDP datagram; `ctx` has the addresses, and gets the ports here.
     fn udp(&mut self, mut ctx: MsgContext, seg: &[u8], sink: &mut impl SipSink) {
-        let (Some(h), Some(body)) = (seg.get(..8), seg.get(8..)) else {
+        let Some(udp) = headers::udp(seg) else {
             self.stats.bad_transport_headers += 1;
             return;
         };
         self.stats.udp_datagrams += 1;
-        let sport = u16::from_be_bytes([h[0], h[1]]);
-        let dport = u16::from_be_bytes([h[2], h[3]]);
-        let len = u16::from_be_bytes([h[4], h[5]]) as usize;
-        // The UDP length bounds the payload (trailing link padding is not SIP); a length that
-        // is too small is inconsistent, and then the captured bytes are used as they are.
-        let payload = match len.checked_sub(8) {
-            Some(n) if n <= body.len() => body.get(..n).unwrap_or(body),
-            _ => body,
-        };
-        ctx.src.set_port(sport);
-        ctx.dst.set_port(dport);
+        let payload = udp.payload;
+        ctx.src.set_port(udp.src_port);
+        ctx.dst.set_port(udp.dst_port);
         let found = scan_datagram(payload, &ctx, &mut self.stats, sink);
         if ctx.icmp_quoted {
             self.stats.icmp_quoted_sip += found as u64;

@@ -4,6 +4,7 @@
 //! one. Fragments are collected per association direction and stream until the E (end)
 //! fragment arrives, in TSN order; the collection is bounded and what is dropped is counted.
 
+use super::headers;
 use super::{scan_datagram, MsgContext, SipSink, Transport, TransportStats};
 use crate::capture::Frame;
 use crate::net::IpPacket;
@@ -40,30 +41,24 @@ impl SctpReassembler {
         stats: &mut TransportStats,
         sink: &mut impl SipSink,
     ) {
-        let seg: &[u8] = &pkt.payload;
-        let Some(h) = seg.get(..12) else {
+        let Some(h) = headers::sctp(&pkt.payload) else {
             stats.bad_transport_headers += 1;
             return;
         };
         stats.sctp_packets += 1;
-        let src = SocketAddr::new(pkt.src, u16::from_be_bytes([h[0], h[1]]));
-        let dst = SocketAddr::new(pkt.dst, u16::from_be_bytes([h[2], h[3]]));
+        let src = SocketAddr::new(pkt.src, h.src_port);
+        let dst = SocketAddr::new(pkt.dst, h.dst_port);
         let ctx = MsgContext::of_packet(frame, pkt, src, dst, Transport::Sctp);
-        let mut rest = seg.get(12..).unwrap_or_default();
-        while let Some(ch) = rest.get(..4) {
-            let kind = ch[0];
-            let flags = ch[1];
-            let len = u16::from_be_bytes([ch[2], ch[3]]) as usize;
-            let Some(chunk) = rest.get(..len).filter(|_| len >= 4) else {
+        let mut rest = h.chunks;
+        while let Some(next) = headers::next_chunk(rest) {
+            let Ok(c) = next else {
                 stats.bad_transport_headers += 1;
                 return;
             };
-            if kind == CHUNK_DATA {
-                self.data(chunk, flags, &ctx, stats, sink);
+            if c.kind == CHUNK_DATA {
+                self.data(c.chunk, c.flags, &ctx, stats, sink);
             }
-            // Chunks are padded to a multiple of four bytes.
-            let padded = (len + 3) & !3;
-            rest = rest.get(padded..).unwrap_or_default();
+            rest = c.rest;
         }
     }
 
@@ -75,13 +70,15 @@ impl SctpReassembler {
         stats: &mut TransportStats,
         sink: &mut impl SipSink,
     ) {
-        let (Some(h), Some(user)) = (chunk.get(4..16), chunk.get(16..)) else {
+        let Some((&[_, _, _, _, t0, t1, t2, t3, s0, s1, ..], user)) =
+            chunk.split_first_chunk::<16>()
+        else {
             stats.bad_transport_headers += 1;
             return;
         };
         stats.sctp_data_chunks += 1;
-        let tsn = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-        let stream = u16::from_be_bytes([h[4], h[5]]);
+        let tsn = u32::from_be_bytes([t0, t1, t2, t3]);
+        let stream = u16::from_be_bytes([s0, s1]);
         if flags & (FLAG_BEGIN | FLAG_END) == FLAG_BEGIN | FLAG_END {
             scan_datagram(user, ctx, stats, sink);
             return;

@@ -183,21 +183,13 @@ impl TcpReassembler {
         stats: &mut TransportStats,
         sink: &mut impl SipSink,
     ) {
-        let seg: &[u8] = &pkt.payload;
-        let Some(h) = seg.get(..20) else {
+        let Some(h) = super::headers::tcp(&pkt.payload) else {
             stats.bad_transport_headers += 1;
             return;
         };
-        let src = SocketAddr::new(pkt.src, u16::from_be_bytes([h[0], h[1]]));
-        let dst = SocketAddr::new(pkt.dst, u16::from_be_bytes([h[2], h[3]]));
-        let seq = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
-        let ack = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
-        let header_len = ((h[12] >> 4) as usize) * 4;
-        let flags = h[13];
-        let Some(payload) = seg.get(header_len..).filter(|_| header_len >= 20) else {
-            stats.bad_transport_headers += 1;
-            return;
-        };
+        let src = SocketAddr::new(pkt.src, h.src_port);
+        let dst = SocketAddr::new(pkt.dst, h.dst_port);
+        let (seq, ack, flags, payload) = (h.seq, h.ack, h.flags, h.payload);
         stats.tcp_segments += 1;
 
         let (key, d) = if src <= dst {
@@ -260,7 +252,7 @@ impl TcpReassembler {
         let before = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
 
         if flags & SYN != 0 {
-            let dir = &mut conn.dirs[d];
+            let dir = &mut pair(&mut conn.dirs, d).0;
             if dir.started && dir.next_seq != seq.wrapping_add(1) {
                 // A new connection reusing the ports: finish the old one first.
                 let current = emit.ctx;
@@ -271,7 +263,7 @@ impl TcpReassembler {
                 }
                 emit.ctx = current;
             }
-            let dir = &mut conn.dirs[d];
+            let dir = &mut pair(&mut conn.dirs, d).0;
             if !dir.started {
                 dir.started = true;
                 dir.next_seq = seq.wrapping_add(1);
@@ -280,7 +272,7 @@ impl TcpReassembler {
         // An acknowledgement beyond a hole in the other direction proves the hole's bytes were
         // sent and received but not captured: give the hole up now instead of waiting.
         if flags & ACK != 0 {
-            let other = &mut conn.dirs[1 - d];
+            let other = &mut pair(&mut conn.dirs, d).1;
             if other.started && !other.ooo.is_empty() && seq_after(ack, other.next_seq) {
                 // Messages freed this way belong to the other direction and its last segment.
                 let current = emit.ctx;
@@ -297,12 +289,12 @@ impl TcpReassembler {
             } else {
                 seq
             };
-            let dir = &mut conn.dirs[d];
+            let dir = &mut pair(&mut conn.dirs, d).0;
             dir.last_frame = frame.number;
             dir.last_time = frame.timestamp;
             dir.data(data_seq, payload, &mut emit);
         }
-        let dir = &mut conn.dirs[d];
+        let dir = &mut pair(&mut conn.dirs, d).0;
         if flags & FIN != 0 {
             if !dir.started {
                 dir.started = true;
@@ -446,6 +438,16 @@ impl TcpReassembler {
             };
             self.remove(&key, &mut emit);
         }
+    }
+}
+
+/// Direction `d` (0 or 1) of a connection, and the other one.
+fn pair(dirs: &mut [Direction; 2], d: usize) -> (&mut Direction, &mut Direction) {
+    let [a, b] = dirs;
+    if d == 0 {
+        (a, b)
+    } else {
+        (b, a)
     }
 }
 

@@ -35,8 +35,8 @@ pub(crate) fn parse_frame(buf: &[u8]) -> WsFrame<'_> {
     }
     let masked = b1 & 0x80 != 0;
     let (len, mut at) = match b1 & 0x7f {
-        126 => match buf.get(2..4) {
-            Some(b) => (u16::from_be_bytes([b[0], b[1]]) as u64, 4),
+        126 => match buf.get(2..4).and_then(|b| <[u8; 2]>::try_from(b).ok()) {
+            Some(b) => (u64::from(u16::from_be_bytes(b)), 4),
             None => return WsFrame::Incomplete,
         },
         127 => match buf.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
@@ -76,8 +76,8 @@ pub(crate) fn parse_frame(buf: &[u8]) -> WsFrame<'_> {
 }
 
 pub(crate) fn unmask(data: &mut [u8], key: [u8; 4]) {
-    for (i, b) in data.iter_mut().enumerate() {
-        *b ^= key[i % 4];
+    for (b, k) in data.iter_mut().zip(key.iter().cycle()) {
+        *b ^= k;
     }
 }
 
