@@ -20,7 +20,7 @@
 //! [`pipeline::Pipeline`] wires the layers together; it is incremental, so the same code serves
 //! a file and a live capture.
 
-#![allow(missing_docs)] // TODO-DOCS
+#![warn(missing_docs)]
 
 pub mod analysis;
 pub mod capture;

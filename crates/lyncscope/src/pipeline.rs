@@ -101,10 +101,15 @@ pub struct Pipeline {
 /// Every counter of every layer, for the reports.
 #[derive(Debug, Clone)]
 pub struct Stats<'a> {
+    /// Frames and whole messages pushed.
     pub packets: u64,
+    /// Their bytes.
     pub bytes: u64,
+    /// Link and IP layer counters.
     pub net: &'a NetStats,
+    /// Transport layer counters.
     pub transport: &'a TransportStats,
+    /// Analysis counters.
     pub analysis: &'a crate::analysis::AnalysisStats,
 }
 
@@ -208,10 +213,12 @@ impl Pipeline {
         self.transport.finish(&mut tee);
     }
 
+    /// The analysis so far.
     pub fn analysis(&self) -> &Analysis {
         &self.analysis
     }
 
+    /// Every layer's counters.
     pub fn stats(&self) -> Stats<'_> {
         Stats {
             packets: self.packets,

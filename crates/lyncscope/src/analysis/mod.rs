@@ -96,7 +96,9 @@ impl ChangeLog {
 /// A request's method or a response's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartKind {
+    /// A request, by its method.
     Request(Sym),
+    /// A response, by its status code.
     Response(u16),
 }
 
@@ -107,23 +109,35 @@ pub struct MessageRecord {
     pub frame: u64,
     /// The first frame that carried part of it (see [`MsgContext::first_frame`]).
     pub first_frame: u64,
+    /// When the frame that completed it was captured (or the log says it was sent).
     pub time: Timestamp,
+    /// Sender address and port.
     pub src: SocketAddr,
+    /// Receiver address and port.
     pub dst: SocketAddr,
+    /// How it travelled.
     pub transport: Transport,
+    /// Request method or response status.
     pub start: StartKind,
     /// CSeq number and method, when the CSeq header parses.
     pub cseq: Option<(u32, Sym)>,
     /// The CSeq text as written, kept only when it is not `<number> <method>` (damaged or
     /// oddly spaced values are shown as they are).
     pub cseq_raw: Option<Box<str>>,
+    /// The Content-Type, without parameters.
     pub content_type: Option<Sym>,
+    /// Index of its dialog in [`Analysis::dialogs`]; `None` beyond the dialog bound or without a
+    /// Call-ID.
     pub dialog: Option<u32>,
+    /// A retransmission of a message already seen (same transaction, same start line).
     pub retransmission: bool,
     /// The message's size in bytes.
     pub size: u32,
+    /// Its datagram was reassembled from IP fragments.
     pub ip_reassembled: bool,
+    /// It spanned several TCP segments (or WebSocket / SCTP fragments).
     pub reassembled: bool,
+    /// It was quoted in an ICMP error.
     pub icmp_quoted: bool,
     /// `LINKTYPE_*` of the frame that completed the message.
     pub link_type: u32,
@@ -145,13 +159,18 @@ impl MessageRecord {
 /// Counters of the analysis.
 #[derive(Debug, Default, Clone)]
 pub struct AnalysisStats {
+    /// SIP messages seen (every one, listed or not).
     pub sip_messages: u64,
+    /// Of those, requests.
     pub sip_requests: u64,
+    /// Of those, responses.
     pub sip_responses: u64,
+    /// Retransmissions among them.
     pub retransmissions: u64,
     /// Messages dissected with defects: no Call-ID, no usable CSeq, header lines without a colon,
     /// an invalid Content-Length, or a body shorter than its Content-Length.
     pub defective_messages: u64,
+    /// Messages without a Call-ID (no dialog can hold them).
     pub without_call_id: u64,
     /// Dialogs not tracked because the dialog table was full.
     pub dialogs_dropped: u64,
@@ -159,7 +178,10 @@ pub struct AnalysisStats {
     pub messages_not_listed: u64,
 }
 
+/// The analysis of every SIP message: the message list, dialogs and conferences, with their
+/// counters. It is the [`SipSink`] the transport layer hands messages to.
 pub struct Analysis {
+    /// Interned strings (methods, content types) that records refer to by [`Sym`].
     pub symbols: Symbols,
     messages: Vec<MessageRecord>,
     dialogs: Vec<Dialog>,
@@ -215,6 +237,7 @@ impl Analysis {
         self
     }
 
+    /// The bounds in force.
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -225,6 +248,7 @@ impl Analysis {
         self
     }
 
+    /// Whether a change log is kept ([`Analysis::changes_since`]).
     pub fn has_change_log(&self) -> bool {
         self.changes.is_some()
     }
@@ -265,18 +289,22 @@ impl Analysis {
         self
     }
 
+    /// Every listed message in arrival order (empty unless messages are kept).
     pub fn messages(&self) -> &[MessageRecord] {
         &self.messages
     }
 
+    /// Every dialog tracked, in the order they opened.
     pub fn dialogs(&self) -> &[Dialog] {
         &self.dialogs
     }
 
+    /// The analysis counters.
     pub fn stats(&self) -> &AnalysisStats {
         &self.stats
     }
 
+    /// The conferences and their joins.
     pub fn conferences(&self) -> &Conferences {
         &self.conferences
     }
@@ -288,6 +316,7 @@ impl Analysis {
             .map(|d| &*d.call_id)
     }
 
+    /// The method or status code as text.
     pub fn start_text(&self, start: StartKind) -> String {
         match start {
             StartKind::Request(m) => self.symbols.name(m).to_string(),

@@ -31,8 +31,11 @@ use std::net::{IpAddr, SocketAddr};
 /// How a SIP message travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Transport {
+    /// UDP.
     Udp,
+    /// TCP.
     Tcp,
+    /// SCTP.
     Sctp,
     /// WebSocket over TCP (RFC 7118).
     Ws,
@@ -41,6 +44,7 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The name used in the JSON report (`udp`, `tcp`, `sctp`, `ws`, `tls`).
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Udp => "udp",
@@ -60,9 +64,13 @@ pub struct MsgContext {
     /// The first frame that carried part of the message (equal to `frame` for a message in one
     /// packet). Frames of the same flow between the two carried the rest.
     pub first_frame: u64,
+    /// When the completing frame was captured.
     pub time: Timestamp,
+    /// Sender address and port.
     pub src: SocketAddr,
+    /// Receiver address and port.
     pub dst: SocketAddr,
+    /// How it travelled.
     pub transport: Transport,
     /// The IP datagram was reassembled from fragments.
     pub ip_reassembled: bool,
@@ -150,12 +158,14 @@ pub trait ConnectionDecoder: Send {
 
 /// Receives every SIP message the transport layer frames.
 pub trait SipSink {
+    /// One framed message and where it was seen.
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>);
 }
 
 /// Counters of the transport layer.
 #[derive(Debug, Default, Clone)]
 pub struct TransportStats {
+    /// UDP datagrams seen.
     pub udp_datagrams: u64,
     /// UDP datagrams that do not start with a SIP start line (RTP, DNS, …).
     pub udp_not_sip: u64,
@@ -163,9 +173,13 @@ pub struct TransportStats {
     pub keepalives: u64,
     /// Bytes after the last message of a datagram that are not another SIP message.
     pub trailing_bytes: u64,
+    /// TCP segments seen.
     pub tcp_segments: u64,
+    /// TCP connections seen.
     pub tcp_streams: u64,
+    /// Segments that came ahead of a missing one and were held.
     pub tcp_out_of_order: u64,
+    /// Segments (or parts) whose bytes were already delivered.
     pub tcp_retransmissions: u64,
     /// Holes in a TCP stream that were given up (segments never captured).
     pub tcp_gaps: u64,
@@ -173,8 +187,11 @@ pub struct TransportStats {
     pub tcp_bytes_skipped: u64,
     /// TCP connections forgotten because the connection table was full.
     pub tcp_streams_evicted: u64,
+    /// SCTP packets seen.
     pub sctp_packets: u64,
+    /// SCTP DATA chunks seen.
     pub sctp_data_chunks: u64,
+    /// WebSocket frames seen.
     pub websocket_frames: u64,
     /// SIP messages that were started but never completed (stream ended, gap, bound hit).
     pub incomplete_messages: u64,
@@ -201,10 +218,12 @@ pub struct TransportLayer {
 }
 
 impl TransportLayer {
+    /// An empty transport layer.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The transport counters.
     pub fn stats(&self) -> &TransportStats {
         &self.stats
     }

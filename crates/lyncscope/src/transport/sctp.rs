@@ -29,11 +29,13 @@ struct Partial {
 }
 
 #[derive(Default)]
+/// SCTP DATA chunks reassembled into SIP messages, per association and stream.
 pub struct SctpReassembler {
     partial: HashMap<(SocketAddr, SocketAddr, u16), Partial, RandomState>,
 }
 
 impl SctpReassembler {
+    /// One SCTP packet: every DATA chunk in it, reassembled when fragmented.
     pub fn packet(
         &mut self,
         frame: &Frame<'_>,
@@ -111,6 +113,7 @@ impl SctpReassembler {
         scan_datagram(&message, &ctx, stats, sink);
     }
 
+    /// End of input: unfinished fragmented messages are counted as incomplete.
     pub fn finish(&mut self, stats: &mut TransportStats) {
         stats.incomplete_messages += self.partial.len() as u64;
         self.partial.clear();

@@ -176,6 +176,7 @@ impl TcpReassembler {
         self.decoders.as_deref()
     }
 
+    /// One TCP segment: into its connection's direction, and every message it completes to `sink`.
     pub fn segment(
         &mut self,
         frame: &Frame<'_>,

@@ -76,10 +76,13 @@ struct Role {
 pub struct ConferenceStats {
     /// Conference bodies that could not be decoded.
     pub bad_bodies: u64,
+    /// Conferences not tracked because of the conference bound.
     pub conferences_dropped: u64,
+    /// Participants not tracked because of the per-conference bound.
     pub participants_dropped: u64,
 }
 
+/// Every conference of the capture, with the dialogs of each join correlated to it.
 pub struct Conferences {
     list: Vec<Conference>,
     /// Most conferences tracked; further ones are counted in `conferences_dropped`.
@@ -95,6 +98,7 @@ pub struct Conferences {
     participant_index: HashMap<(u32, u64), u32, RandomState>,
     /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
+    /// What the conference analysis could not decode or keep.
     pub stats: ConferenceStats,
 }
 
@@ -114,6 +118,7 @@ impl Default for Conferences {
 }
 
 impl Conferences {
+    /// The conferences in the order they were first seen.
     pub fn list(&self) -> &[Conference] {
         &self.list
     }

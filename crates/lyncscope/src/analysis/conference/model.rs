@@ -40,6 +40,7 @@ impl EndedBy {
 pub struct C3pOutcome {
     /// The command of the request (`addUser`).
     pub request: Option<String>,
+    /// The C3P `requestId`, matching a response to its request.
     pub request_id: Option<String>,
     /// The response code (`success`, `failure`, `pending`, or another value verbatim).
     pub code: Option<C3pCode>,
@@ -50,22 +51,30 @@ pub struct C3pOutcome {
 /// One dialog's part in a join.
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// The step's dialog (index in the analysis's dialogs).
     pub dialog: u32,
+    /// Its Call-ID.
     pub call_id: std::sync::Arc<str>,
+    /// The frame of the initial request (the message number for logs).
     pub request_frame: u64,
     /// CSeq number of the initial request.
     pub cseq: Option<u32>,
+    /// When the dialog opened.
     pub at: Timestamp,
     /// Final status of the initial request, its reason phrase, and when it came.
     pub status: Option<u16>,
+    /// The final response's reason phrase as sent.
     pub reason_phrase: Option<std::borrow::Cow<'static, str>>,
+    /// When the final response came.
     pub answered_at: Option<Timestamp>,
     /// The first diagnostics header of the final response (`ms-diagnostics`, then
     /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
     pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
+    /// The C3P exchange (focus steps).
     pub c3p: Option<C3pOutcome>,
     /// Media types offered (`audio`, `video`, `message`, …).
     pub media: Vec<String>,
+    /// The offer asks for Lync's CryptoScale (`a=x-mediabw`-era) SRTP.
     pub cryptoscale: bool,
     /// ICE flavour of the offer (RFC 5245 or draft 6), when it has ICE.
     pub ice: Option<IceFlavour>,
@@ -130,19 +139,25 @@ impl Step {
 }
 
 #[derive(Clone, Debug)]
+/// One participant of a conference and the steps of their join.
 pub struct Participant {
     /// Address-of-record.
     pub uri: String,
+    /// Who invited them (the inviter of the invitation step), when an invitation was seen.
     pub invited_by: Option<String>,
     // Boxed: a participant is moved as its conference's list grows, and three inline steps
     // would make that a kilobyte each.
+    /// The invitation dialog (inviter to this participant).
     pub invitation: Option<Box<Step>>,
+    /// The focus dialog (C3P `addUser`), the latest attempt.
     pub focus: Option<Box<Step>>,
+    /// The roster subscription (SUBSCRIBE to the focus).
     pub roster: Option<Box<Step>>,
     /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
     pub media: Vec<Step>,
     /// Other MCUs (IM `chat`, application sharing, …), attempts in order.
     pub mcus: Vec<(McuType, Step)>,
+    /// When the participant's first message was seen.
     pub first_seen: Timestamp,
 }
 
@@ -171,17 +186,25 @@ impl Participant {
 }
 
 #[derive(Clone, Debug)]
+/// One conference: its identity, its participants and their joins, its roster.
 pub struct Conference {
+    /// The conference ID as the URIs spell it.
     pub id: String,
     /// `user@host` of the organizer as the URIs write it (the lookup key).
     pub(super) organizer_key: String,
+    /// The organizer's address-of-record.
     pub organizer: String,
+    /// The focus URI (`…;gruu;opaque=app:conf:focus:id:ID`).
     pub focus_uri: String,
+    /// The subject, from the invitation or the roster.
     pub subject: Option<String>,
+    /// When the participant's first message was seen.
     pub first_seen: Timestamp,
+    /// When its last message was seen.
     pub last_seen: Timestamp,
     /// MCU types seen (focus, audio-video, chat, …) in the order first seen.
     pub mcus: Vec<McuType>,
+    /// The participants in the order first seen.
     pub participants: Vec<Participant>,
     /// The merged roster. Every participant subscribes and the focus sends each the same
     /// state, so one subscription's documents are merged (the first seen, until it ends or
