@@ -10,20 +10,36 @@ use super::text::{line_end, trim, trim_end};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Hdr {
+    /// `Call-ID` (compact `i`).
     CallId,
+    /// `CSeq`.
     CSeq,
+    /// `From` (compact `f`).
     From,
+    /// `To` (compact `t`).
     To,
+    /// The first `Via` header (compact `v`); it may hold several comma-separated Vias.
     Via,
+    /// `Content-Type` (compact `c`).
     ContentType,
+    /// `Content-Length` (compact `l`); [`Message::content_length`](super::Message::content_length)
+    /// gives its parsed value.
     ContentLength,
+    /// `Contact` (compact `m`).
     Contact,
+    /// `Event` (compact `o`).
     Event,
+    /// `Expires`.
     Expires,
+    /// `User-Agent`.
     UserAgent,
+    /// `Server`.
     Server,
+    /// `ms-diagnostics`: Lync / Skype for Business server diagnostics.
     MsDiagnostics,
+    /// `ms-diagnostics-public`: the diagnostics a server lets leave its network.
     MsDiagnosticsPublic,
+    /// `ms-client-diagnostics`: diagnostics reported by the client.
     MsClientDiagnostics,
 }
 
@@ -32,8 +48,13 @@ pub(super) const HDR_COUNT: usize = 15;
 /// What the Content-Length header said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContentLength {
+    /// No Content-Length header.
     Absent,
+    /// Present but not a decimal number, or above
+    /// [`limits::MAX_BODY_BYTES`](super::limits::MAX_BODY_BYTES).
     Invalid,
+    /// The announced body length in bytes (the body itself may be shorter; see
+    /// [`Message::body_complete`](super::Message::body_complete)).
     Value(usize),
 }
 

@@ -8,8 +8,20 @@ use super::text::{line_end, trim, trim_end};
 /// The first line of a SIP message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartLine<'a> {
-    Request { method: &'a [u8], uri: &'a [u8] },
-    Response { status: u16, reason: &'a [u8] },
+    /// A request line: `method SP Request-URI SP SIP/2.0`.
+    Request {
+        /// The method token as written (any case, any token: `INVITE`, `SERVICE`, …).
+        method: &'a [u8],
+        /// The Request-URI, trimmed.
+        uri: &'a [u8],
+    },
+    /// A status line: `SIP/2.0 SP status SP reason`.
+    Response {
+        /// The status code, 100–699.
+        status: u16,
+        /// The reason phrase, trimmed; may be empty.
+        reason: &'a [u8],
+    },
 }
 
 /// True for a character allowed in an RFC 3261 `token` (method names).

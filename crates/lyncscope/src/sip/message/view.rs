@@ -30,10 +30,12 @@ impl<'a> Message<'a> {
         self.raw
     }
 
+    /// The start line: a request's method and URI, or a response's status and reason.
     pub fn start(&self) -> StartLine<'a> {
         self.start
     }
 
+    /// True for a request, false for a response.
     pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
@@ -46,6 +48,7 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The Request-URI, or `None` for a response.
     pub fn request_uri(&self) -> Option<&'a [u8]> {
         match self.start {
             StartLine::Request { uri, .. } => Some(uri),
@@ -53,6 +56,7 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The status code (100–699), or `None` for a request.
     pub fn status(&self) -> Option<u16> {
         match self.start {
             StartLine::Response { status, .. } => Some(status),
@@ -67,10 +71,13 @@ impl<'a> Message<'a> {
             .unwrap_or_default()
     }
 
+    /// The body: the bytes after the blank line, up to Content-Length when there is a usable
+    /// one; empty when there is no body. Check [`Message::body_complete`] before decoding it.
     pub fn body(&self) -> &'a [u8] {
         self.raw.get(self.body_at..).unwrap_or_default()
     }
 
+    /// What the Content-Length header said, whatever the body turned out to be.
     pub fn content_length(&self) -> ContentLength {
         self.content_length
     }
