@@ -368,23 +368,24 @@ impl LiveCapture {
             filter: config.filter.as_deref().map(Arc::from),
         };
         let mut threads = Vec::new();
-        for (i, cap) in caps.into_iter().enumerate() {
+        // `caps` and `interfaces` were filled together, one entry per opened interface.
+        for (i, (cap, info)) in caps.into_iter().zip(&interfaces).enumerate() {
             let ctx = ThreadCtx {
                 index: i as u32,
-                link_type: interfaces[i].link_type,
+                link_type: info.link_type,
                 tx: tx.clone(),
                 shared: Arc::clone(&shared),
                 timeout: config.timeout,
             };
             let spawned = std::thread::Builder::new()
-                .name(format!("capture {}", interfaces[i].name))
+                .name(format!("capture {}", info.name))
                 .spawn(move || capture_thread(cap, ctx));
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     stopper.stop();
                     return Err(LiveError::Other {
-                        interface: interfaces[i].name.clone(),
+                        interface: info.name.clone(),
                         detail: format!("cannot start the capture thread: {e}"),
                     });
                 }
@@ -612,24 +613,26 @@ impl ThreadCtx {
             return true;
         }
         let full = std::mem::replace(batch, self.new_batch());
-        self.counter(3)
-            .fetch_add(full.len() as u64, Ordering::Relaxed);
+        if let Some(c) = self.counter(3) {
+            c.fetch_add(full.len() as u64, Ordering::Relaxed);
+        }
         self.tx.send(Event::Batch(full)).is_ok()
     }
 
-    fn counter(&self, i: usize) -> &AtomicU64 {
-        // Index and counter slot are ours; the vector has one entry per interface.
-        &self.shared.counters[self.index as usize][i]
+    /// Counter `i` of this thread's interface; the vector has one entry per interface, so
+    /// this is always `Some`.
+    fn counter(&self, i: usize) -> Option<&AtomicU64> {
+        self.shared.counters.get(self.index as usize)?.get(i)
     }
 
     fn record_stats(&self, cap: &mut Capture<Active>) {
         if let Ok(s) = cap.stats() {
-            self.counter(0)
-                .store(u64::from(s.received), Ordering::Relaxed);
-            self.counter(1)
-                .store(u64::from(s.dropped), Ordering::Relaxed);
-            self.counter(2)
-                .store(u64::from(s.if_dropped), Ordering::Relaxed);
+            let counts = [s.received, s.dropped, s.if_dropped];
+            for (i, n) in counts.into_iter().enumerate() {
+                if let Some(c) = self.counter(i) {
+                    c.store(u64::from(n), Ordering::Relaxed);
+                }
+            }
         }
     }
 }

@@ -9,6 +9,12 @@
 //! thread per interface hands batches of frames to the caller. Writing packets back out is
 //! [`crate::output`]'s job.
 
+// Parsing layers: input bytes can be anything, so no indexing or unwrapping may panic on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
 mod file;
 #[cfg(feature = "live")]
 pub mod live;

@@ -27,6 +27,12 @@
 //! Call [`NetDecoder::flush`] at the end of the input so that datagrams still waiting for
 //! fragments are counted as expired.
 
+// Parsing layers: input bytes can be anything, so no indexing or unwrapping may panic on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
 mod defrag;
 mod ipv4;
 mod ipv6;

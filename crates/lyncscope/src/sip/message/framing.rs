@@ -147,7 +147,11 @@ const IMPLAUSIBLE_BODY: usize = 1024 * 1024;
 /// Whether the body begins with a complete SIP start line (`None`: its first line has not
 /// arrived). A `message/*` body (sipfrag, a whole message) may begin with one by design.
 fn body_begins_a_message(buf: &[u8], head: &Head<'_>) -> Option<bool> {
-    let (s, e) = head.index[Hdr::ContentType as usize];
+    let (s, e) = head
+        .index
+        .get(Hdr::ContentType as usize)
+        .copied()
+        .unwrap_or_default();
     let content_type = buf.get(s as usize..e as usize).unwrap_or_default();
     if content_type
         .get(..8)

@@ -224,8 +224,8 @@ pub(super) fn parse_head_from<'a>(
                     let name = trim(line.get(..colon).unwrap_or_default());
                     last = None;
                     if let Some(h) = known(name) {
-                        let slot = &mut index[h as usize];
-                        if slot.1 == 0 {
+                        // Only the first occurrence of a header is indexed.
+                        if let Some(slot) = index.get_mut(h as usize).filter(|s| s.1 == 0) {
                             let v_start = pos + colon + 1;
                             let raw_v = line.get(colon + 1..).unwrap_or_default();
                             let lead = raw_v.iter().take_while(|c| c.is_ascii_whitespace()).count();
@@ -249,7 +249,11 @@ pub(super) fn parse_head_from<'a>(
 }
 
 fn content_length_of(buf: &[u8], index: &[(u32, u32); HDR_COUNT]) -> ContentLength {
-    let (s, e) = index[Hdr::ContentLength as usize];
+    // (0, 0) is what an absent header's slot holds anyway.
+    let (s, e) = index
+        .get(Hdr::ContentLength as usize)
+        .copied()
+        .unwrap_or_default();
     if e == 0 {
         return ContentLength::Absent;
     }

@@ -62,10 +62,11 @@ pub(crate) fn looks_like_start(buf: &[u8]) -> bool {
             if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
                 return false;
             }
-            let n = line.len().min(8);
+            // A prefix of "SIP/2.0 " (zip stops at the shorter of the two).
             if line
-                .get(..n)
-                .is_some_and(|p| p.eq_ignore_ascii_case(&b"SIP/2.0 "[..n]))
+                .iter()
+                .zip(b"SIP/2.0 ")
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
             {
                 return true;
             }
