@@ -29,11 +29,13 @@ pub enum DialogKind {
     Mcu,
     /// Other conference control (SERVICE to the focus factory, INFO outside a focus dialog, …).
     ConferenceControl,
+    /// Not recognised as part of a conference join (a plain call, REGISTER, presence, …).
     #[default]
     Other,
 }
 
 impl DialogKind {
+    /// A stable lower-case name (`"focus"`, `"conference-control"`, …), as in the JSON report.
     pub fn as_str(self) -> &'static str {
         match self {
             DialogKind::Invitation => "invitation",
@@ -68,6 +70,7 @@ pub enum DialogState {
 }
 
 impl DialogState {
+    /// A stable lower-case name (`"in-call"`, `"rejected"`, …), as in the JSON report.
     pub fn as_str(self) -> &'static str {
         match self {
             DialogState::Setup => "setup",
@@ -81,28 +84,39 @@ impl DialogState {
     }
 }
 
+/// One SIP dialog as seen in the capture: who opened it, what it is for, how it ended, and
+/// where its messages are. Frames are the capture's 1-based frame numbers.
 #[derive(Clone, Debug)]
 pub struct Dialog {
     /// Shared with the conference steps of this dialog.
     pub call_id: std::sync::Arc<str>,
     /// From tag of the request that opened the dialog.
     pub initiator_tag: Box<str>,
-    /// Address-of-record of the initiator (From) and of the peer (To).
+    /// Address-of-record of the initiator (From); empty when the header was missing.
     pub from: Box<str>,
+    /// Address-of-record of the peer (To); empty when the header was missing.
     pub to: Box<str>,
     /// Method of the initial request (or of the CSeq if the capture starts with a response).
     pub method: Sym,
+    /// What the dialog is for, as the conference analysis classified it.
     pub kind: DialogKind,
+    /// The conference the dialog belongs to, when its URI names one (`None` otherwise).
     pub conference_id: Option<std::sync::Arc<str>>,
     /// Final status of the initial request (a 2xx of any fork wins).
     pub final_status: Option<u16>,
+    /// Where the dialog stands after the messages seen so far.
     pub state: DialogState,
     /// Messages, retransmissions not counted.
     pub messages: u32,
+    /// Messages whose transaction (CSeq and top Via branch) had been seen before.
     pub retransmissions: u32,
+    /// Frame of the dialog's first message.
     pub first_frame: u64,
+    /// Frame of the dialog's latest message (retransmissions included).
     pub last_frame: u64,
+    /// Capture time of the dialog's first message.
     pub first_time: Timestamp,
+    /// Capture time of the dialog's latest message (retransmissions included).
     pub last_time: Timestamp,
     /// Time of the final response to the initial request.
     pub answered_at: Option<Timestamp>,

@@ -71,7 +71,7 @@ impl Default for MessageStore {
 }
 
 impl MessageStore {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         MessageStore {
             sealed: Sealed::new(),
             open: (0..BUCKETS).map(|_| OpenBlock::default()).collect(),
@@ -87,6 +87,7 @@ impl MessageStore {
         self.locs.len()
     }
 
+    /// True when no message is stored.
     pub fn is_empty(&self) -> bool {
         self.locs.is_empty()
     }
@@ -106,7 +107,7 @@ impl MessageStore {
     }
 
     /// Appends the next message.
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         let bytes = bytes
             .get(..bytes.len().min(MAX_MESSAGE_BYTES))
             .unwrap_or(bytes);

@@ -7,11 +7,13 @@
 use ahash::RandomState;
 use std::collections::HashMap;
 
+/// An interned string (a method, a content type); [`Symbols::name`] gives its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
 const MAX_SYMBOLS: usize = 4096;
 
+/// The interner: every [`Sym`] of an analysis resolves here.
 pub struct Symbols {
     map: HashMap<Box<[u8]>, Sym, RandomState>,
     names: Vec<Box<str>>,
@@ -39,9 +41,11 @@ impl Sym {
 }
 
 impl Symbols {
+    /// The symbol of every string that arrived after the table was full; its name is `"…"`.
     pub const OVERFLOW: Sym = Sym(0);
 
-    pub fn intern(&mut self, bytes: &[u8]) -> Sym {
+    /// The symbol of `bytes`, interning it (lossily as UTF-8) when it is new.
+    pub(crate) fn intern(&mut self, bytes: &[u8]) -> Sym {
         if let Some(&s) = self.map.get(bytes) {
             return s;
         }
@@ -60,6 +64,7 @@ impl Symbols {
         self.map.get(bytes).copied()
     }
 
+    /// The text of a symbol; `"…"` for [`Symbols::OVERFLOW`].
     pub fn name(&self, sym: Sym) -> &str {
         self.names.get(sym.0 as usize).map_or("…", |s| s)
     }

@@ -33,10 +33,20 @@ use super::{Frame, Timestamp};
 pub enum CaptureError {
     /// The input exists but is not a capture file (exit code 2).
     #[error("{path}: not a capture file ({what})")]
-    NotACapture { path: String, what: String },
+    NotACapture {
+        /// The input's path, or a name for standard input.
+        path: String,
+        /// What the input holds instead (`"text file"`, …), or why a compressed one failed.
+        what: String,
+    },
     /// The input could not be opened or read (exit code 2).
     #[error("{path}: {message}")]
-    Unreadable { path: String, message: String },
+    Unreadable {
+        /// The input's path, or a name for standard input.
+        path: String,
+        /// Why it could not be read (the I/O error, as text).
+        message: String,
+    },
 }
 
 /// Several capture files read one after the other; frames are numbered across them.

@@ -64,7 +64,9 @@ pub struct LiveConfig {
     pub interfaces: Vec<String>,
     /// A BPF capture filter (libpcap syntax); `None` captures everything.
     pub filter: Option<String>,
+    /// Most bytes kept of each packet ([`SNAPLEN`] by default: whole packets).
     pub snaplen: i32,
+    /// Whether to put the interfaces in promiscuous mode (default: yes).
     pub promiscuous: bool,
     /// Kernel buffer size in bytes (`None`: libpcap's default, 2 MiB on Linux).
     pub buffer_size: Option<i32>,
@@ -92,16 +94,33 @@ impl Default for LiveConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveError {
     /// Capturing needs privileges the process does not have.
-    PermissionDenied { interface: String, detail: String },
+    PermissionDenied {
+        /// The interface that could not be opened.
+        interface: String,
+        /// libpcap's message.
+        detail: String,
+    },
     /// No interface has that name.
     NoSuchInterface {
+        /// The name asked for.
         interface: String,
+        /// The interfaces libpcap can capture on (empty when it found none).
         available: Vec<String>,
     },
     /// The filter does not compile.
-    BadFilter { filter: String, detail: String },
+    BadFilter {
+        /// The filter as given.
+        filter: String,
+        /// libpcap's message.
+        detail: String,
+    },
     /// Anything else libpcap reports.
-    Other { interface: String, detail: String },
+    Other {
+        /// The interface concerned.
+        interface: String,
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 impl fmt::Display for LiveError {
@@ -151,6 +170,7 @@ pub fn interface_names() -> Vec<String> {
 /// One interface being captured.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveInterface {
+    /// The interface's name as given in [`LiveConfig::interfaces`].
     pub name: String,
     /// `LINKTYPE_*` of its frames (`any` gives Linux cooked SLL).
     pub link_type: u32,
@@ -183,10 +203,12 @@ impl Batch {
         self.interface
     }
 
+    /// Number of frames in the batch.
     pub fn len(&self) -> usize {
         self.frames.len()
     }
 
+    /// True when the batch holds no frame.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
@@ -245,6 +267,7 @@ enum Event {
 /// What [`LiveCapture::recv_timeout`] returns.
 #[derive(Debug)]
 pub enum Recv {
+    /// Frames of one interface, numbered in the order they are handed out.
     Batch(Batch),
     /// Nothing arrived within the timeout.
     Idle,
@@ -292,6 +315,7 @@ impl Stopper {
         }
     }
 
+    /// Asks every capture thread to drain what libpcap holds and end; later calls do nothing.
     pub fn stop(&self) {
         // Only the first stop breaks the loops: a second pcap_breakloop would cut the drain.
         if !self.shared.stop.swap(true, Ordering::SeqCst) {
@@ -301,6 +325,7 @@ impl Stopper {
         }
     }
 
+    /// True once [`Stopper::stop`] (or [`LiveCapture::stop`]) was called.
     pub fn is_stopping(&self) -> bool {
         self.shared.stop.load(Ordering::SeqCst)
     }
@@ -343,23 +368,24 @@ impl LiveCapture {
             filter: config.filter.as_deref().map(Arc::from),
         };
         let mut threads = Vec::new();
-        for (i, cap) in caps.into_iter().enumerate() {
+        // `caps` and `interfaces` were filled together, one entry per opened interface.
+        for (i, (cap, info)) in caps.into_iter().zip(&interfaces).enumerate() {
             let ctx = ThreadCtx {
                 index: i as u32,
-                link_type: interfaces[i].link_type,
+                link_type: info.link_type,
                 tx: tx.clone(),
                 shared: Arc::clone(&shared),
                 timeout: config.timeout,
             };
             let spawned = std::thread::Builder::new()
-                .name(format!("capture {}", interfaces[i].name))
+                .name(format!("capture {}", info.name))
                 .spawn(move || capture_thread(cap, ctx));
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     stopper.stop();
                     return Err(LiveError::Other {
-                        interface: interfaces[i].name.clone(),
+                        interface: info.name.clone(),
                         detail: format!("cannot start the capture thread: {e}"),
                     });
                 }
@@ -375,6 +401,8 @@ impl LiveCapture {
         })
     }
 
+    /// The interfaces being captured, in the order of [`LiveConfig::interfaces`]; a batch's
+    /// [`Batch::interface`] indexes this.
     pub fn interfaces(&self) -> &[LiveInterface] {
         &self.interfaces
     }
@@ -585,24 +613,26 @@ impl ThreadCtx {
             return true;
         }
         let full = std::mem::replace(batch, self.new_batch());
-        self.counter(3)
-            .fetch_add(full.len() as u64, Ordering::Relaxed);
+        if let Some(c) = self.counter(3) {
+            c.fetch_add(full.len() as u64, Ordering::Relaxed);
+        }
         self.tx.send(Event::Batch(full)).is_ok()
     }
 
-    fn counter(&self, i: usize) -> &AtomicU64 {
-        // Index and counter slot are ours; the vector has one entry per interface.
-        &self.shared.counters[self.index as usize][i]
+    /// Counter `i` of this thread's interface; the vector has one entry per interface, so
+    /// this is always `Some`.
+    fn counter(&self, i: usize) -> Option<&AtomicU64> {
+        self.shared.counters.get(self.index as usize)?.get(i)
     }
 
     fn record_stats(&self, cap: &mut Capture<Active>) {
         if let Ok(s) = cap.stats() {
-            self.counter(0)
-                .store(u64::from(s.received), Ordering::Relaxed);
-            self.counter(1)
-                .store(u64::from(s.dropped), Ordering::Relaxed);
-            self.counter(2)
-                .store(u64::from(s.if_dropped), Ordering::Relaxed);
+            let counts = [s.received, s.dropped, s.if_dropped];
+            for (i, n) in counts.into_iter().enumerate() {
+                if let Some(c) = self.counter(i) {
+                    c.store(u64::from(n), Ordering::Relaxed);
+                }
+            }
         }
     }
 }

@@ -5,9 +5,15 @@
 //! resolutions, pcapng with several sections and interfaces, gzip-compressed files, standard
 //! input), so no system library is needed for the main job.
 //!
-//! Live capture ([`live`], cargo feature `live`) uses libpcap through the `pcap` crate: one
+//! Live capture (module `live`, cargo feature `live`) uses libpcap through the `pcap` crate: one
 //! thread per interface hands batches of frames to the caller. Writing packets back out is
 //! [`crate::output`]'s job.
+
+// Parsing layers: input bytes can be anything, so no indexing or unwrapping may panic on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
 
 mod file;
 #[cfg(feature = "live")]
@@ -19,6 +25,7 @@ pub use file::{CaptureError, CaptureFiles};
 /// need no feature).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LiveStats {
+    /// One entry per interface captured on, in the order they were opened.
     pub interfaces: Vec<InterfaceStats>,
     /// The capture filter (`-f`), if any.
     pub filter: Option<String>,
@@ -37,6 +44,7 @@ impl LiveStats {
 /// One interface of a live capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InterfaceStats {
+    /// The interface's name as libpcap knows it (`eth0`, `any`, …).
     pub name: String,
     /// `LINKTYPE_*` of its frames.
     pub link_type: u32,
@@ -57,11 +65,13 @@ use crate::Timestamp;
 pub struct Frame<'a> {
     /// 1-based, counted across every input of the run in order (as Wireshark numbers frames).
     pub number: u64,
+    /// When the packet was captured, as the capture file or libpcap recorded it.
     pub timestamp: Timestamp,
     /// `LINKTYPE_*` value of the interface the packet was captured on.
     pub link_type: u32,
     /// The captured bytes (may be shorter than `original_len` when a snapshot length cut it).
     pub data: &'a [u8],
+    /// The packet's length on the wire, in bytes.
     pub original_len: u32,
     /// Index of the input (file) this frame came from.
     pub source: u32,

@@ -27,6 +27,12 @@
 //! Call [`NetDecoder::flush`] at the end of the input so that datagrams still waiting for
 //! fragments are counted as expired.
 
+// Parsing layers: input bytes can be anything, so no indexing or unwrapping may panic on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
 mod defrag;
 mod ipv4;
 mod ipv6;
@@ -50,7 +56,9 @@ use walk::{Layer, Walk};
 /// An IP packet ready for the transport layer.
 #[derive(Debug)]
 pub struct IpPacket<'a> {
+    /// Source address of the innermost IP header (inside any tunnel).
     pub src: IpAddr,
+    /// Destination address of the innermost IP header (inside any tunnel).
     pub dst: IpAddr,
     /// IP protocol number of the payload (6 TCP, 17 UDP, 132 SCTP, …).
     pub protocol: u8,
@@ -99,7 +107,9 @@ pub struct NetStats {
     pub datagrams_expired: u64,
     /// Incomplete datagrams dropped to keep the pool within its bounds.
     pub datagrams_evicted: u64,
+    /// Frames that produced [`NetOutput::NotIp`].
     pub not_ip: u64,
+    /// Frames that produced [`NetOutput::Undecoded`]; by reason in `undecoded_reasons`.
     pub undecoded: u64,
     /// Undecoded frames by reason ("link type 147", "truncated IPv4 header", …).
     pub undecoded_reasons: BTreeMap<String, u64>,
@@ -126,6 +136,7 @@ pub struct NetDecoder {
 }
 
 impl NetDecoder {
+    /// A decoder with the default reassembly limits ([`DefragConfig::default`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -138,6 +149,8 @@ impl NetDecoder {
         }
     }
 
+    /// Decodes one frame down to IP: strips the link layer and any tunnels, and feeds IP
+    /// fragments to the reassembly pool. Frames must come in capture order.
     pub fn decode<'a>(&mut self, frame: &Frame<'a>) -> NetOutput<'a> {
         self.stats.frames += 1;
         self.now = self.now.max(frame.timestamp.0);
@@ -201,6 +214,7 @@ impl NetDecoder {
         self.pool.usage()
     }
 
+    /// The counters so far.
     pub fn stats(&self) -> &NetStats {
         &self.stats
     }
@@ -283,7 +297,9 @@ impl NetDecoder {
 /// that carried a given SIP message (for `-w`), without touching the decoder's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FrameFlow {
+    /// Source address of the innermost IP header (the outer one for a fragmented tunnel).
     pub src: IpAddr,
+    /// Destination address of the innermost IP header (the outer one for a fragmented tunnel).
     pub dst: IpAddr,
     /// IP protocol number of the innermost packet (6 TCP, 17 UDP, 132 SCTP, …).
     pub protocol: u8,

@@ -22,12 +22,16 @@ pub use super::carried::MessageSpan;
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// One of the inputs was standard input, which cannot be read a second time.
     #[error("standard input cannot be read again: save the capture to a file first")]
     StandardInput,
+    /// No message was selected.
     #[error("nothing to write: no message selected")]
     Empty,
+    /// An input could not be opened again (moved, deleted, or no longer a capture).
     #[error("{0}")]
     Capture(#[from] crate::capture::CaptureError),
+    /// Writing the output failed.
     #[error("writing: {0}")]
     Io(#[from] io::Error),
 }
@@ -35,6 +39,7 @@ pub enum ExportError {
 /// What was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exported {
+    /// Frames written.
     pub frames: usize,
     /// True when the output is pcapng (several link types), false for classic pcap.
     pub pcapng: bool,

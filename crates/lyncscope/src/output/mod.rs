@@ -13,6 +13,8 @@ pub mod sip_writer;
 /// What `-w` wrote, for the reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteSummary {
+    /// The file written, as given on the command line.
     pub path: String,
+    /// What was written to it.
     pub stats: sip_writer::SipWriterStats,
 }

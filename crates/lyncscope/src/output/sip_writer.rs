@@ -35,7 +35,7 @@ use std::path::Path;
 
 /// Bounds of the ring of recent frames.
 #[derive(Clone, Copy, Debug)]
-pub struct RingLimits {
+pub(crate) struct RingLimits {
     /// Most frames held.
     pub frames: usize,
     /// Most bytes the held frames take (their buffers and bookkeeping).
@@ -141,7 +141,8 @@ impl SipWriter<File> {
 }
 
 impl<W: Read + Write + Seek> SipWriter<W> {
-    pub fn new(out: W, resolution: TsResolution, limits: RingLimits) -> Self {
+    /// A writer to `out` whose ring of recent frames is bounded by `limits`.
+    pub(crate) fn new(out: W, resolution: TsResolution, limits: RingLimits) -> Self {
         SipWriter {
             out: Out::Pending(BufWriter::with_capacity(256 * 1024, out)),
             resolution,
@@ -174,6 +175,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
         }
     }
 
+    /// What was written so far.
     pub fn stats(&self) -> SipWriterStats {
         self.stats
     }

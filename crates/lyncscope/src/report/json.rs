@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+/// Writes the JSON report of `analysis` (one object, then a newline) to `out`.
 pub fn write(
     out: &mut impl Write,
     input: &ReportInput<'_>,

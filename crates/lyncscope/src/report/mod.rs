@@ -9,7 +9,9 @@ pub mod text;
 
 /// What a report covers besides the analysis itself.
 pub struct ReportInput<'a> {
+    /// The inputs analysed (paths, `-`, or interface names), listed in the report.
     pub sources: &'a [String],
+    /// Problems met on the way that did not stop the run, one sentence each.
     pub warnings: &'a [String],
     /// Include the per-message list (`--messages`).
     pub messages: bool,

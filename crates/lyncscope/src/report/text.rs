@@ -6,6 +6,7 @@ use crate::analysis::Analysis;
 use crate::pipeline::Stats;
 use std::io::{self, Write};
 
+/// Writes the text report of `analysis` to `out`.
 pub fn write(
     out: &mut impl Write,
     input: &ReportInput<'_>,
@@ -252,6 +253,7 @@ pub fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// A byte count for people: `12 B`, `12.3 KB`, `4.5 MB` (decimal units).
 pub fn human_bytes(n: u64) -> String {
     match n {
         0..=9_999 => format!("{n} B"),

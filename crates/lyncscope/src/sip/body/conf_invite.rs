@@ -93,6 +93,8 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
     out.focus_uri.is_some().then_some(out)
 }
 
+/// Parses an `application/ms-conf-invite+xml` body with the XML parser: every field, entity
+/// references decoded.
 pub fn parse(body: &[u8]) -> Result<ConfInvite, BodyError> {
     let text = lossy(body);
     Ok(xml::walk(&text, InviteVisitor::default)?.out)

@@ -444,13 +444,17 @@ impl Sdp {
 /// is for the message detail view.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary<'a> {
+    /// The media type of every `m=` line with a non-zero port (`audio`, `video`, …), in order
+    /// (at most [`MAX_MEDIA`]).
     pub media: Vec<&'a str>,
+    /// True when an `a=cryptoscale:` line (Scale-SRTP) is present.
     pub cryptoscale: bool,
     /// As [`Sdp::ice_flavour`]: the first candidate's syntax, else RFC 5245 when there are ICE
     /// credentials or `x-candidate` lines, else none.
     pub ice: Option<IceFlavour>,
 }
 
+/// Reads the [`Summary`] of an SDP body; never fails (a body that is not SDP has no media).
 pub fn summarize(body: &[u8]) -> Summary<'_> {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
