@@ -1,24 +1,49 @@
 //! lyncscope — a SIP dissector that correlates the dialogs of Lync / Skype for Business
-//! conference joins.
+//! conference joins and says why a participant could not join. This crate is the whole
+//! analysis, usable without the terminal UI (`lyncscope-tui`) or the command line
+//! (`lyncscope-cli`).
 //!
-//! The crate is one pipeline that flows in one direction; every module is one layer:
+//! The quickest way in is [`analyze`]:
 //!
-//! ```text
-//! capture ─▶ net ─▶ transport ─▶ sip ─▶ analysis ─▶ report, tui
+//! ```no_run
+//! let done = lyncscope::analyze(&["captures/av-mcu-rejected.pcapng"], &Default::default())?;
+//! for c in done.analysis().conferences().list() {
+//!     for p in &c.participants {
+//!         let d = c.diagnose(p);
+//!         let why = lyncscope::report::reason::reason(&d, p);
+//!         println!("{} {} {:?}", p.uri, d.state.as_str(), why);
+//!     }
+//! }
+//! # Ok::<(), lyncscope::capture::CaptureError>(())
 //! ```
 //!
+//! The crate is one pipeline that flows in one direction; every module is one layer, and no
+//! layer uses a later one:
+//!
+//! ```text
+//! source ─▶ capture ─▶ net ─▶ transport ─▶ sip ─▶ analysis ─▶ report, output
+//! (frames, messages)                (TLS hook)
+//! ```
+//!
+//! * [`source`]: what feeds the pipeline — captured frames, or whole messages from logs and
+//!   capture agents, each with its [`source::Origin`]; [`analyze`] and [`source::run`].
 //! * [`capture`] yields [`capture::Frame`]s from pcap / pcapng / gzip files or stdin, or a live
-//!   capture (feature `live`); it also writes the packets that carried SIP (`-w`).
+//!   capture (feature `live`).
 //! * [`net`] strips link layers and tunnels and reassembles IP fragments.
 //! * [`transport`] turns UDP datagrams, TCP streams, SCTP chunks and WebSocket frames into
-//!   SIP message byte ranges.
+//!   SIP messages; a [`transport::StreamDecoder`] (TLS) may sit between TCP reassembly and
+//!   framing.
 //! * [`sip`] frames and parses SIP messages without copying; `sip::body` decodes bodies.
-//! * [`analysis`] tracks dialogs and transactions (and conferences).
-//! * [`report`] renders the analysis as JSON or text; [`tui`] is the terminal UI over it;
-//!   [`export`] writes the packets of selected messages to pcap.
+//! * [`analysis`] tracks dialogs, transactions and conferences, and diagnoses every join
+//!   with typed causes ([`analysis::Diagnosis`]).
+//! * [`report`] renders the analysis as JSON or text (and [`report::reason`] puts a diagnosis
+//!   into words); [`output`] writes the packets that carried messages (`-w`, export).
 //!
-//! [`pipeline::Pipeline`] wires the layers together; it is incremental, so the same code serves
-//! a file and a live capture.
+//! [`Pipeline`] wires the layers together with its [`Options`]; it is incremental, so the same
+//! code serves a file and a live capture.
+//!
+//! Nothing that input can reach panics: parsers return errors or `None`, every bound that
+//! drops data counts what it dropped, and `unsafe` code is forbidden.
 
 #![warn(missing_docs)]
 
