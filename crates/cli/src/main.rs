@@ -149,7 +149,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             "interrupted after {read} packets; the report covers those"
         ));
     }
-    warnings.splice(0..0, files.warnings().iter().cloned());
+    warnings.splice(0..0, files.warnings().iter().map(|w| w.to_string()));
     let written = output.map(capture_cli::Output::close).transpose()?;
     if let Some(w) = written.as_ref().and_then(capture_cli::write_warning) {
         warnings.push(w);

@@ -125,7 +125,7 @@ pub struct Analyzed {
     pub pipeline: Pipeline,
     /// Problems with inputs that were read up to the problem (a file cut short, a corrupt
     /// record), one per input at most, in input order.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::capture::InputWarning>,
 }
 
 impl Analyzed {

@@ -141,7 +141,7 @@ pub(crate) fn file_source(
             .store(files.bytes_read(), Ordering::Relaxed);
         if let Ok(mut w) = progress.warnings.lock() {
             if w.len() != files.warnings().len() {
-                *w = files.warnings().to_vec();
+                *w = files.warnings().iter().map(|w| w.to_string()).collect();
             }
         }
         (!batch.is_empty()).then_some(batch)

@@ -22,6 +22,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
+use super::{InputWarning, WarningKind};
 use std::sync::Arc;
 
 use self::reader::{OpenCapture, Step};
@@ -53,7 +54,7 @@ pub enum CaptureError {
 pub struct CaptureFiles {
     names: Vec<String>,
     inputs: Vec<Input>,
-    warnings: Vec<String>,
+    warnings: Vec<InputWarning>,
     /// Index of the next input to start.
     next_input: usize,
     current: Option<OpenCapture>,
@@ -168,7 +169,7 @@ impl CaptureFiles {
                          this file",
                         current.name()
                     );
-                    self.finish_input(Some(warning));
+                    self.finish_input(Some(InputWarning::new(WarningKind::Internal, warning)));
                 }
                 Step::End(warning) => self.finish_input(warning),
             }
@@ -217,7 +218,8 @@ impl CaptureFiles {
         match opened {
             Ok(capture) => self.current = Some(capture),
             Err(warning) => {
-                self.warnings.push(warning);
+                self.warnings
+                    .push(InputWarning::new(WarningKind::Unreadable, warning));
                 self.finished_bytes = self.finished_bytes.saturating_add(input.size.unwrap_or(0));
             }
         }
@@ -225,7 +227,7 @@ impl CaptureFiles {
     }
 
     /// Closes the current input, recording its warning.
-    fn finish_input(&mut self, warning: Option<String>) {
+    fn finish_input(&mut self, warning: Option<InputWarning>) {
         if let Some(current) = self.current.take() {
             let size = self
                 .inputs
@@ -238,8 +240,8 @@ impl CaptureFiles {
         self.warnings.extend(warning);
     }
 
-    /// Problems met while reading, one line each, naming the input.
-    pub fn warnings(&self) -> &[String] {
+    /// Problems met while reading, one per input at most, each naming the input.
+    pub fn warnings(&self) -> &[InputWarning] {
         &self.warnings
     }
 

@@ -21,6 +21,45 @@ pub mod live;
 
 pub use file::{CaptureError, CaptureFiles};
 
+/// What kind of problem ended (or skipped) an input that was otherwise read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WarningKind {
+    /// The file ends inside a record (a capture cut short, a compressed stream that stops).
+    CutOff,
+    /// A record is corrupt (an impossible length, a bad block); reading stopped there.
+    Corrupt,
+    /// Reading failed (an I/O error) after some frames.
+    ReadError,
+    /// pcapng packet blocks referred to interfaces the file never declared; they were skipped.
+    SkippedBlocks,
+    /// An input could not be read when its turn came (changed or removed since it was opened,
+    /// or not a capture).
+    Unreadable,
+    /// A fault of lyncscope itself; reading of that input stopped.
+    Internal,
+}
+
+/// A problem with one input that did not stop the run: typed for programs, one line for
+/// people (`Display`, naming the input).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputWarning {
+    /// What happened.
+    pub kind: WarningKind,
+    text: String,
+}
+
+impl InputWarning {
+    pub(crate) fn new(kind: WarningKind, text: String) -> Self {
+        InputWarning { kind, text }
+    }
+}
+
+impl std::fmt::Display for InputWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// Counters of a live capture, for the reports (defined in every build so that the reports
 /// need no feature).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //! their options into a `Vec`, an allocation per packet (and, on a hostile block of 64 MiB of
 //! empty options, several hundred MiB).
 
+use super::super::{InputWarning, WarningKind};
 use std::sync::Arc;
 
 use pcap_parser::pcapng::Block;
@@ -60,7 +61,7 @@ pub(super) struct Packet {
 pub(super) enum Step {
     Packet(Packet),
     /// The input is finished; with a warning (already naming the input) if it ended badly.
-    End(Option<String>),
+    End(Option<InputWarning>),
 }
 
 /// One input being read.
@@ -307,7 +308,7 @@ impl OpenCapture {
                         self.reader.consumed(),
                         self.offset_note()
                     );
-                    self.end(Some(warning))
+                    self.end(Some(InputWarning::new(WarningKind::ReadError, warning)))
                 }
             });
         }
@@ -416,7 +417,7 @@ impl OpenCapture {
             self.reader.consumed(),
             self.offset_note()
         );
-        self.end(Some(warning))
+        self.end(Some(InputWarning::new(WarningKind::CutOff, warning)))
     }
 
     /// Ends the input with a warning about a corrupt record at the head of the buffer.
@@ -428,11 +429,11 @@ impl OpenCapture {
             self.offset_note(),
             self.frames
         );
-        self.end(Some(warning))
+        self.end(Some(InputWarning::new(WarningKind::Corrupt, warning)))
     }
 
     /// The end of this input, folding in the count of skipped blocks.
-    fn end(&mut self, warning: Option<String>) -> Step {
+    fn end(&mut self, warning: Option<InputWarning>) -> Step {
         if self.unknown_interface == 0 {
             return Step::End(warning);
         }
@@ -442,8 +443,8 @@ impl OpenCapture {
         );
         self.unknown_interface = 0;
         Step::End(Some(match warning {
-            Some(w) => format!("{w}; {skipped}"),
-            None => skipped,
+            Some(w) => InputWarning::new(w.kind, format!("{w}; {skipped}")),
+            None => InputWarning::new(WarningKind::SkippedBlocks, skipped),
         }))
     }
 
