@@ -4,9 +4,9 @@ mod capture_cli;
 
 use clap::{Parser, ValueEnum};
 use lyncscope::capture::{CaptureError, CaptureFiles};
+use lyncscope::pipeline::run_until;
 use lyncscope::pipeline::{NoTap, Pipeline};
 use lyncscope::report::{self, ReportInput};
-use lyncscope::source::run_until;
 use lyncscope_base::writer::TsResolution;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;

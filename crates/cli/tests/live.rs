@@ -331,7 +331,7 @@ fn port_filter(proto: &str, ports: &[u16]) -> String {
 fn sip_messages_in(path: &std::path::Path) -> u64 {
     let mut files = CaptureFiles::open(&[path.to_string_lossy().to_string()]).expect("opens");
     let mut p = Pipeline::new(&lyncscope::Options::default());
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     p.stats().analysis.sip_messages
 }
 

@@ -19,7 +19,7 @@ fn analyse(name: &str) -> Pipeline {
     let path = capture_path(name).to_string_lossy().to_string();
     let mut files = CaptureFiles::open(&[path]).expect("sample capture opens");
     let mut p = Pipeline::new(&lyncscope::Options::with_messages());
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     assert!(
         files.warnings().is_empty(),
         "{name}: {:?}",

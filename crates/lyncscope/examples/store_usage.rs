@@ -18,7 +18,7 @@ fn main() {
         message_store: true,
         ..lyncscope::Options::default()
     });
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     let a = p.analysis();
     if let Some(s) = a.store() {
         let (raw, compressed, held) = s.usage();

@@ -26,7 +26,7 @@
 //! ```
 //!
 //! * [`source`]: what feeds the pipeline — captured frames, or whole messages from logs and
-//!   capture agents, each with its [`source::Origin`]; [`analyze`] and [`source::run`].
+//!   capture agents, each with its [`source::Origin`].
 //! * [`capture`] yields [`capture::Frame`]s from pcap / pcapng / gzip files or stdin, or a live
 //!   capture (feature `live`).
 //! * [`net`] strips link layers and tunnels and reassembles IP fragments.
@@ -40,7 +40,8 @@
 //!   into words); [`output`] writes the packets that carried messages (`-w`, export).
 //!
 //! [`Pipeline`] wires the layers together with its [`Options`]; it is incremental, so the same
-//! code serves a file and a live capture.
+//! code serves a file and a live capture. [`pipeline::run`] drives a whole [`source::Source`]
+//! through it, and [`analyze`] opens inputs and runs them in one call.
 //!
 //! Nothing that input can reach panics: parsers return errors or `None`, every bound that
 //! drops data counts what it dropped, and `unsafe` code is forbidden.
@@ -58,5 +59,5 @@ pub mod source;
 pub mod transport;
 
 pub use lyncscope_base::{linktype, time, Timestamp};
+pub use pipeline::{analyze, Analyzed};
 pub use pipeline::{Options, Pipeline};
-pub use source::{analyze, Analyzed};

@@ -12,10 +12,11 @@
 //! that carried SIP with it).
 
 use crate::analysis::{Analysis, Limits};
+use crate::capture::CaptureFiles;
 use crate::capture::Frame;
 use crate::net::{NetDecoder, NetOutput, NetStats};
 use crate::sip::message::Message;
-use crate::source::{Input, SourceMessage};
+use crate::source::{Input, Source, SourceMessage};
 use crate::transport::{MsgContext, SipSink, StreamDecoder, TransportLayer, TransportStats};
 
 /// Watches the pipeline: sees each frame before it is decoded, then the context of every SIP
@@ -28,7 +29,7 @@ pub trait MessageTap {
     fn message(&mut self, ctx: &MsgContext);
 }
 
-/// A tap that watches nothing, for [`crate::source::run_until`] without one.
+/// A tap that watches nothing, for [`run_until`] without one.
 pub struct NoTap;
 
 impl MessageTap for NoTap {
@@ -135,7 +136,7 @@ impl Pipeline {
         }
     }
 
-    /// One input of a [`Source`](crate::source::Source): a frame or a whole message.
+    /// One input of a [`Source`]: a frame or a whole message.
     pub fn push_input(&mut self, input: &Input<'_>) {
         match input {
             Input::Frame(f) => self.push(f),
@@ -228,4 +229,77 @@ impl Pipeline {
             analysis: self.analysis.stats(),
         }
     }
+}
+
+/// Drives every input of `source` through `pipeline`, then ends the streams
+/// ([`Pipeline::finish`]). The one loop that reads a whole input.
+pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
+    while let Some(input) = source.next_input() {
+        pipeline.push_input(&input);
+    }
+    pipeline.finish();
+}
+
+/// [`run`] with a tap shown every frame and message (the `-w` writer), stopping early when
+/// `keep_going` (given the number of inputs read so far) says so. Returns the inputs read.
+pub fn run_until(
+    source: &mut impl Source,
+    pipeline: &mut Pipeline,
+    tap: &mut impl MessageTap,
+    mut keep_going: impl FnMut(u64) -> bool,
+) -> u64 {
+    let mut read = 0u64;
+    while let Some(input) = source.next_input() {
+        pipeline.push_input_tapped(&input, tap);
+        read += 1;
+        if !keep_going(read) {
+            break;
+        }
+    }
+    pipeline.finish_tapped(tap);
+    read
+}
+
+/// The result of [`analyze`]: the pipeline after the whole input, and what went wrong on the
+/// way without stopping it.
+pub struct Analyzed {
+    /// The pipeline, holding the analysis and every layer's counters.
+    pub pipeline: Pipeline,
+    /// Problems with inputs that were read up to the problem (a file cut short, a corrupt
+    /// record), one per input at most, in input order.
+    pub warnings: Vec<crate::capture::InputWarning>,
+}
+
+impl Analyzed {
+    /// The analysis: messages, dialogs, conferences.
+    pub fn analysis(&self) -> &crate::analysis::Analysis {
+        self.pipeline.analysis()
+    }
+}
+
+/// Analyses the inputs at `paths` (pcap, pcapng, gzip-compressed or not; `-` is standard
+/// input) in one call: the library's front door.
+///
+/// ```no_run
+/// let done = lyncscope::analyze(&["captures/conference-join.pcapng"], &Default::default())?;
+/// for conference in done.analysis().conferences().list() {
+///     for p in &conference.participants {
+///         let d = conference.diagnose(p);
+///         println!("{} {:?} {:?}", p.uri, d.state, d.failed_step);
+///     }
+/// }
+/// # Ok::<(), lyncscope::capture::CaptureError>(())
+/// ```
+pub fn analyze<P: AsRef<str>>(
+    paths: &[P],
+    options: &crate::Options,
+) -> Result<Analyzed, crate::capture::CaptureError> {
+    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_owned()).collect();
+    let mut files = CaptureFiles::open(&paths)?;
+    let mut pipeline = Pipeline::new(options);
+    run(&mut files, &mut pipeline);
+    Ok(Analyzed {
+        pipeline,
+        warnings: files.warnings().to_vec(),
+    })
 }

@@ -9,14 +9,40 @@
 //!
 //! Every message keeps its [`Origin`], the reference back to the evidence: captured frames
 //! (their numbers are in the message's context), a log file and line, or a capture agent.
-//! [`Source`] is what a reader of inputs implements; [`run`] drives a source through a
-//! [`Pipeline`].
+//! [`Source`] is what a reader of inputs implements; [`crate::pipeline::run`] drives a source
+//! through a [`crate::Pipeline`].
 
 use crate::capture::{CaptureFiles, Frame};
-use crate::pipeline::{MessageTap, Pipeline};
-use crate::transport::Transport;
 use crate::Timestamp;
 use std::net::SocketAddr;
+
+/// How a SIP message travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// SCTP.
+    Sctp,
+    /// WebSocket over TCP (RFC 7118).
+    Ws,
+    /// TLS over TCP, decrypted by a [`crate::transport::StreamDecoder`].
+    Tls,
+}
+
+impl Transport {
+    /// The name used in the JSON report (`udp`, `tcp`, `sctp`, `ws`, `tls`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Sctp => "sctp",
+            Transport::Ws => "ws",
+            Transport::Tls => "tls",
+        }
+    }
+}
 
 /// Where a message was seen: the reference back to its evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,77 +113,4 @@ impl Source for CaptureFiles {
     fn next_input(&mut self) -> Option<Input<'_>> {
         self.next_frame().map(Input::Frame)
     }
-}
-
-/// Drives every input of `source` through `pipeline`, then ends the streams
-/// ([`Pipeline::finish`]). The one loop that reads a whole input.
-pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
-    while let Some(input) = source.next_input() {
-        pipeline.push_input(&input);
-    }
-    pipeline.finish();
-}
-
-/// [`run`] with a tap shown every frame and message (the `-w` writer), stopping early when
-/// `keep_going` (given the number of inputs read so far) says so. Returns the inputs read.
-pub fn run_until(
-    source: &mut impl Source,
-    pipeline: &mut Pipeline,
-    tap: &mut impl MessageTap,
-    mut keep_going: impl FnMut(u64) -> bool,
-) -> u64 {
-    let mut read = 0u64;
-    while let Some(input) = source.next_input() {
-        pipeline.push_input_tapped(&input, tap);
-        read += 1;
-        if !keep_going(read) {
-            break;
-        }
-    }
-    pipeline.finish_tapped(tap);
-    read
-}
-
-/// The result of [`analyze`]: the pipeline after the whole input, and what went wrong on the
-/// way without stopping it.
-pub struct Analyzed {
-    /// The pipeline, holding the analysis and every layer's counters.
-    pub pipeline: Pipeline,
-    /// Problems with inputs that were read up to the problem (a file cut short, a corrupt
-    /// record), one per input at most, in input order.
-    pub warnings: Vec<crate::capture::InputWarning>,
-}
-
-impl Analyzed {
-    /// The analysis: messages, dialogs, conferences.
-    pub fn analysis(&self) -> &crate::analysis::Analysis {
-        self.pipeline.analysis()
-    }
-}
-
-/// Analyses the inputs at `paths` (pcap, pcapng, gzip-compressed or not; `-` is standard
-/// input) in one call: the library's front door.
-///
-/// ```no_run
-/// let done = lyncscope::analyze(&["captures/conference-join.pcapng"], &Default::default())?;
-/// for conference in done.analysis().conferences().list() {
-///     for p in &conference.participants {
-///         let d = conference.diagnose(p);
-///         println!("{} {:?} {:?}", p.uri, d.state, d.failed_step);
-///     }
-/// }
-/// # Ok::<(), lyncscope::capture::CaptureError>(())
-/// ```
-pub fn analyze<P: AsRef<str>>(
-    paths: &[P],
-    options: &crate::Options,
-) -> Result<Analyzed, crate::capture::CaptureError> {
-    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_owned()).collect();
-    let mut files = CaptureFiles::open(&paths)?;
-    let mut pipeline = Pipeline::new(options);
-    run(&mut files, &mut pipeline);
-    Ok(Analyzed {
-        pipeline,
-        warnings: files.warnings().to_vec(),
-    })
 }

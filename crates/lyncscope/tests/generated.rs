@@ -53,7 +53,7 @@ fn counts_equal_the_generators_manifest() {
         };
         let mut files = CaptureFiles::open(&[file]).expect("opens");
         let mut p = Pipeline::new(&lyncscope::Options::with_messages());
-        lyncscope::source::run(&mut files, &mut p);
+        lyncscope::pipeline::run(&mut files, &mut p);
         let a = p.analysis();
         let stats = p.stats();
         let n = |k: &str| manifest[k].as_u64().unwrap_or(u64::MAX);

@@ -107,7 +107,7 @@ fn lyncscope_rows(capture: &Path) -> Vec<Row> {
     let path = capture.to_string_lossy().to_string();
     let mut files = CaptureFiles::open(&[path]).expect("capture opens");
     let mut pipeline = Pipeline::new(&lyncscope::Options::with_messages());
-    lyncscope::source::run(&mut files, &mut pipeline);
+    lyncscope::pipeline::run(&mut files, &mut pipeline);
     let a = pipeline.analysis();
     let mut rows: Vec<Row> = a
         .messages()

@@ -51,7 +51,7 @@ fn messages() -> Vec<(String, String, Vec<u8>)> {
 fn analysis() -> Pipeline {
     let mut files = CaptureFiles::open(&[FILE.to_string()]).expect("opens");
     let mut p = Pipeline::new(&lyncscope::Options::with_messages());
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     p
 }
 

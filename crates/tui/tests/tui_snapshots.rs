@@ -29,7 +29,7 @@ fn load_with(name: &str, limits: Limits) -> Pipeline {
         limits,
         ..lyncscope::Options::default()
     });
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     p
 }
 

@@ -801,7 +801,7 @@ mod tests {
             },
             ..crate::Options::default()
         });
-        crate::source::run(&mut files, &mut p);
+        crate::pipeline::run(&mut files, &mut p);
         let confs = p.analysis().conferences();
         assert_eq!(confs.list().len(), 1);
         assert!(confs.stats.conferences_dropped > 0);

@@ -213,7 +213,7 @@ mod tests {
     fn analyse(paths: &[String]) -> Pipeline {
         let mut files = CaptureFiles::open(paths).expect("sample capture opens");
         let mut p = Pipeline::new(&crate::Options::with_messages());
-        crate::source::run(&mut files, &mut p);
+        crate::pipeline::run(&mut files, &mut p);
         p
     }
 

@@ -28,33 +28,7 @@ use crate::source::{Origin, SourceMessage};
 use crate::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
-/// How a SIP message travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// SCTP.
-    Sctp,
-    /// WebSocket over TCP (RFC 7118).
-    Ws,
-    /// TLS over TCP, decrypted by a [`StreamDecoder`].
-    Tls,
-}
-
-impl Transport {
-    /// The name used in the JSON report (`udp`, `tcp`, `sctp`, `ws`, `tls`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Sctp => "sctp",
-            Transport::Ws => "ws",
-            Transport::Tls => "tls",
-        }
-    }
-}
+pub use crate::source::Transport;
 
 /// Where and when a message was seen.
 #[derive(Clone, Copy, Debug)]

@@ -19,7 +19,7 @@ pub(super) fn load(name: &str) -> Pipeline {
         message_store: true,
         ..lyncscope::Options::default()
     });
-    lyncscope::source::run(&mut files, &mut p);
+    lyncscope::pipeline::run(&mut files, &mut p);
     p
 }
 
