@@ -11,7 +11,7 @@ fn bench(pcap: &str, keylog: &str, label: &str) {
     let (n, segs) = common::segments(pcap);
     let mut keys = lyncscope_tls::TlsKeys::new();
     keys.add_keylog(&common::data(keylog));
-    let rounds = 300;
+    let rounds = 5000;
     let mut bytes = 0usize;
     let t = Instant::now();
     for _ in 0..rounds {

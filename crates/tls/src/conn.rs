@@ -665,6 +665,12 @@ impl TlsConnection {
             self.sh = Some(sh);
             return;
         }
+        if sh.compression != 0 {
+            // DEFLATE-compressed records would authenticate yet not be the application data.
+            self.sh = Some(sh);
+            self.fail(keys, |s| s.unsupported_compression += 1);
+            return;
+        }
         if sh.version < 0x0301 || sh.version > 0x0304 {
             self.sh = Some(sh);
             self.fail(keys, |s| s.unsupported_version += 1);

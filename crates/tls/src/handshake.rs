@@ -274,6 +274,8 @@ pub(crate) struct ServerHello {
     pub random: [u8; 32],
     pub session_id: Vec<u8>,
     pub suite: u16,
+    /// Compression method (0 = null; anything else makes records undecodable here).
+    pub compression: u8,
     pub ext: HelloExt,
     /// TLS 1.3 HelloRetryRequest (a second ClientHello follows).
     pub hello_retry: bool,
@@ -288,7 +290,7 @@ pub(crate) fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         return None;
     }
     let suite = c.u16()?;
-    c.u8()?; // compression
+    let compression = c.u8()?;
     let ext = if c.rest().is_empty() {
         HelloExt::default()
     } else {
@@ -299,6 +301,7 @@ pub(crate) fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         random,
         session_id: session_id.to_vec(),
         suite,
+        compression,
         hello_retry: random == HRR_RANDOM,
         ext,
     })

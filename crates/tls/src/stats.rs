@@ -29,6 +29,8 @@ pub struct TlsStats {
     pub unsupported_suites: BTreeMap<u16, u64>,
     /// Connections with a protocol version this crate does not decrypt (SSL 3.0 and older).
     pub unsupported_version: u64,
+    /// Connections that negotiated TLS compression (not decompressed: given up).
+    pub unsupported_compression: u64,
     /// Connections given up because a stream lost bytes ([`crate::TlsConnection::gap`]).
     pub gaps: u64,
     /// Connections given up on malformed TLS (record or handshake framing).
