@@ -192,6 +192,10 @@ pub mod block {
     pub const INTERFACE_DESCRIPTION: u32 = 0x0000_0001;
     /// Enhanced Packet Block.
     pub const ENHANCED_PACKET: u32 = 0x0000_0006;
+    /// Decryption Secrets Block.
+    pub const DECRYPTION_SECRETS: u32 = 0x0000_000a;
+    /// The secrets type of a TLS key log in a Decryption Secrets Block (`TLSK`).
+    pub const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
     /// The byte-order magic of the Section Header Block.
     pub const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 }
@@ -443,6 +447,25 @@ impl<W: Write> PcapNgWriter<W> {
         options.push_str(option::COMMENT, comment)?;
         options.finish_into(&mut body);
         write_block(&mut self.out, block::ENHANCED_PACKET, &body)
+    }
+
+    /// Writes a Decryption Secrets Block (pcapng §4.7) of `secrets_type` (for example
+    /// [`block::SECRETS_TLS_KEYLOG`]): readers such as Wireshark decrypt the packets after it.
+    pub fn write_decryption_secrets(&mut self, secrets_type: u32, data: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| invalid("decryption secrets over 4 GiB".to_string()))?;
+        let mut body = Vec::with_capacity(8 + data.len() + 4);
+        body.extend_from_slice(&secrets_type.to_le_bytes());
+        body.extend_from_slice(&len.to_le_bytes());
+        body.extend_from_slice(data);
+        pad32(&mut body);
+        write_block(&mut self.out, block::DECRYPTION_SECRETS, &body)
+    }
+
+    /// The underlying writer, to append blocks written elsewhere (they must be pcapng
+    /// blocks of this section, in its byte order: little-endian).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Flushes the underlying writer.

@@ -15,6 +15,54 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+/// Reads the key logs again every quarter second while a live capture runs (a TLS client
+/// writing SSLKEYLOGFILE adds a line per session it opens). Dropping or stopping the returned
+/// guard ends the thread.
+#[cfg(feature = "live")]
+pub fn follow_keylogs(
+    mut files: Vec<lyncscope::tls::KeylogFile>,
+    tls: lyncscope::tls::TlsHandle,
+) -> Follow {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = (!files.is_empty())
+        .then(|| {
+            std::thread::Builder::new()
+                .name("keylog".into())
+                .spawn(move || {
+                    while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_millis(250));
+                        for f in &mut files {
+                            // A file that cannot be read now (rotated, not yet created) is
+                            // read again next time.
+                            let _ = f.poll(&tls);
+                        }
+                    }
+                })
+                .ok()
+        })
+        .flatten();
+    Follow { stop, thread }
+}
+
+/// The key log follower's thread (see `follow_keylogs`).
+#[cfg(feature = "live")]
+pub struct Follow {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(feature = "live")]
+impl Follow {
+    /// Stops following and waits for the thread.
+    pub fn stop(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Printed when `-i` is used in a build without the `live` feature.
 pub const NOT_BUILT: &str = "live capture (-i) is not in this build: rebuild with \
      `cargo build --release --features live` (needs libpcap-dev), or read a capture file instead";
@@ -172,7 +220,9 @@ pub use live::{run_live, run_live_tui};
 
 #[cfg(feature = "live")]
 mod live {
+    use super::follow_keylogs;
     use super::{termination_flag, write_warning, CaptureArgs, Output};
+    use crate::tls_cli::Loaded;
     use crate::{print_report, Failure, ReportFormat};
     use lyncscope::capture::live::{LiveCapture, LiveConfig, LiveError, Recv, SNAPLEN};
     use lyncscope::pipeline::Pipeline;
@@ -221,9 +271,10 @@ mod live {
     /// the UI runs until `q`, Ctrl-C or SIGTERM (`-c` and `--duration` stop the capture and
     /// leave the UI open). On quit the capture is drained, `-w` closed, and what happened is
     /// printed once the terminal is back.
-    pub fn run_live_tui(args: &CaptureArgs) -> Result<(), Failure> {
+    pub fn run_live_tui(args: &CaptureArgs, tls: Loaded) -> Result<(), Failure> {
         // Signals first: a SIGTERM right after the capture started quits the UI cleanly.
         let quit = termination_flag();
+        let follow = follow_keylogs(tls.followers, tls.handle.clone());
         let cap = open(args)?;
         // After the capture opened, so that a capture that cannot start leaves no empty file.
         let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
@@ -241,7 +292,8 @@ mod live {
             count: args.count,
             duration: args.duration.map(Duration::from_secs_f64),
         };
-        let outcome = lyncscope_tui::live::run_live(cap, stop_at, writer, quit);
+        let outcome = lyncscope_tui::live::run_live(cap, stop_at, writer, quit, tls.handle);
+        follow.stop();
 
         // The terminal is back.
         let mut warnings = outcome.errors.clone();
@@ -297,9 +349,11 @@ mod live {
         args: &CaptureArgs,
         format: ReportFormat,
         messages: bool,
+        tls: Loaded,
     ) -> Result<(), Failure> {
         // Signals first: a Ctrl-C right after the capture started must not kill it.
         let stop = termination_flag();
+        let follow = follow_keylogs(tls.followers, tls.handle.clone());
         let cap = open(args)?;
         // After the capture opened, so that a capture that cannot start leaves no empty file.
         let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
@@ -322,7 +376,8 @@ mod live {
         let mut pipeline = Pipeline::new(&lyncscope::Options {
             keep_messages: messages,
             ..lyncscope::Options::default()
-        });
+        })
+        .with_tls(tls.handle.clone());
         let started = Instant::now();
         let deadline = args
             .duration
@@ -372,6 +427,7 @@ mod live {
             Some(o) => pipeline.finish_tapped(&mut o.writer),
             None => pipeline.finish(),
         }
+        follow.stop();
 
         let live = cap.stats();
         let mut warnings: Vec<String> = cap.errors().to_vec();
@@ -463,13 +519,18 @@ mod live {
 /// Placeholder so that `main.rs` reads the same in both builds: without `live`, `validate`
 /// has already refused `-i`.
 #[cfg(not(feature = "live"))]
-pub fn run_live(_: &CaptureArgs, _: ReportFormat, _: bool) -> Result<(), Failure> {
+pub fn run_live(
+    _: &CaptureArgs,
+    _: ReportFormat,
+    _: bool,
+    _: crate::tls_cli::Loaded,
+) -> Result<(), Failure> {
     Err(Failure::usage(NOT_BUILT))
 }
 
 /// Placeholder, as [`run_live`].
 #[cfg(not(feature = "live"))]
-pub fn run_live_tui(_: &CaptureArgs) -> Result<(), Failure> {
+pub fn run_live_tui(_: &CaptureArgs, _: crate::tls_cli::Loaded) -> Result<(), Failure> {
     Err(Failure::usage(NOT_BUILT))
 }
 

@@ -1,14 +1,17 @@
 //! The `lyncscope` command: reads captures, runs the pipeline, prints a report.
 
 mod capture_cli;
+mod tls_cli;
 
 use clap::{Parser, ValueEnum};
 use lyncscope::capture::{CaptureError, CaptureFiles};
+use lyncscope::output::decrypted::DecryptedWriter;
 use lyncscope::pipeline::run_until;
-use lyncscope::pipeline::{NoTap, Pipeline};
+use lyncscope::pipeline::Pipeline;
 use lyncscope::report::{self, ReportInput};
 use lyncscope_base::writer::TsResolution;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
@@ -32,6 +35,10 @@ struct Cli {
     /// Live capture and -w options (capture_cli.rs).
     #[command(flatten)]
     capture: capture_cli::CaptureArgs,
+
+    /// TLS key material and --write-decrypted (tls_cli.rs).
+    #[command(flatten)]
+    tls: tls_cli::TlsArgs,
 
     /// Print a report to standard output instead of opening the terminal UI.
     #[arg(long, value_name = "FMT")]
@@ -93,16 +100,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
+    let tls = cli.tls.load()?;
+    for w in &tls.warnings {
+        eprintln!("lyncscope: warning: {w}");
+    }
     // Live capture: the terminal UI when standard output is a terminal and no report was
     // asked for; else headless, with the report at the end.
     if cli.capture.live() {
         if cli.report.is_none() && io::stdout().is_terminal() {
-            let outcome = capture_cli::run_live_tui(&cli.capture);
+            let outcome = capture_cli::run_live_tui(&cli.capture, tls);
             report_peak_rss();
             return outcome;
         }
         let format = cli.report.unwrap_or(ReportFormat::Text);
-        return capture_cli::run_live(&cli.capture, format, cli.messages);
+        return capture_cli::run_live(&cli.capture, format, cli.messages, tls);
     }
     if paths.is_empty() {
         return Err(Failure::usage(
@@ -113,11 +124,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let mut files = CaptureFiles::open(&paths)?;
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
-    let wants_run = cli.capture.write.is_some() || cli.capture.count.is_some();
+    let wants_run = cli.capture.write.is_some()
+        || cli.capture.count.is_some()
+        || cli.tls.write_decrypted.is_some();
     let format = match cli.report {
         Some(f) => f,
         None if io::stdout().is_terminal() && !wants_run => {
-            let outcome = lyncscope_tui::run(files, &paths);
+            let outcome = lyncscope_tui::run(files, &paths, tls.handle.clone());
             report_peak_rss();
             return outcome.map_err(|message| Failure { code: 1, message });
         }
@@ -129,7 +142,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let mut pipeline = Pipeline::new(&lyncscope::Options {
         keep_messages: cli.messages,
         ..lyncscope::Options::default()
-    });
+    })
+    .with_tls(tls.handle.clone());
+    let mut decrypted = match cli.tls.write_decrypted.as_deref() {
+        Some(path) => Some(DecryptedWriter::create(path).map_err(|e| Failure {
+            code: 1,
+            message: format!("--write-decrypted {}: {e}", path.display()),
+        })?),
+        None => None,
+    };
     let mut warnings = Vec::new();
     let mut interrupted = false;
     let count = cli.capture.count;
@@ -141,8 +162,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         !interrupted
     };
     let read = match output.as_mut() {
-        Some(o) => run_until(&mut files, &mut pipeline, &mut o.writer, keep_going),
-        None => run_until(&mut files, &mut pipeline, &mut NoTap, keep_going),
+        Some(o) => run_until(
+            &mut files,
+            &mut pipeline,
+            &mut (&mut o.writer, &mut decrypted),
+            keep_going,
+        ),
+        None => run_until(&mut files, &mut pipeline, &mut decrypted, keep_going),
     };
     if interrupted {
         warnings.push(format!(
@@ -151,6 +177,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     warnings.splice(0..0, files.warnings().iter().map(|w| w.to_string()));
     let written = output.map(capture_cli::Output::close).transpose()?;
+    if let Some(d) = decrypted {
+        let path = cli.tls.write_decrypted.as_deref().unwrap_or(Path::new("-"));
+        let done = d.finish(pipeline.tls()).map_err(|e| Failure {
+            code: 1,
+            message: format!("--write-decrypted {}: {e}", path.display()),
+        })?;
+        eprintln!(
+            "lyncscope: wrote {} frames and the secrets of {} TLS sessions to {}",
+            done.frames, done.sessions, done.path
+        );
+    }
     if let Some(w) = written.as_ref().and_then(capture_cli::write_warning) {
         warnings.push(w);
     }

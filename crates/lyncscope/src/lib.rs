@@ -56,6 +56,7 @@ pub mod pipeline;
 pub mod report;
 pub mod sip;
 pub mod source;
+pub mod tls;
 pub mod transport;
 
 pub use lyncscope_base::{linktype, time, Timestamp};

@@ -17,6 +17,7 @@ use crate::capture::Frame;
 use crate::net::{NetDecoder, NetOutput, NetStats};
 use crate::sip::message::Message;
 use crate::source::{Input, Source, SourceMessage};
+use crate::tls::{TlsHandle, TlsLayer};
 use crate::transport::{MsgContext, SipSink, StreamDecoder, TransportLayer, TransportStats};
 
 /// Watches the pipeline: sees each frame before it is decoded, then the context of every SIP
@@ -27,6 +28,42 @@ pub trait MessageTap {
     fn frame(&mut self, frame: &Frame<'_>);
     /// A completed SIP message's context.
     fn message(&mut self, ctx: &MsgContext);
+}
+
+/// Two taps, both shown everything (`-w` and `--write-decrypted` together).
+impl<A: MessageTap, B: MessageTap> MessageTap for (A, B) {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        self.0.frame(frame);
+        self.1.frame(frame);
+    }
+    fn message(&mut self, ctx: &MsgContext) {
+        self.0.message(ctx);
+        self.1.message(ctx);
+    }
+}
+
+/// A tap lent for a run.
+impl<T: MessageTap> MessageTap for &mut T {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        (**self).frame(frame);
+    }
+    fn message(&mut self, ctx: &MsgContext) {
+        (**self).message(ctx);
+    }
+}
+
+/// A tap that may be absent.
+impl<T: MessageTap> MessageTap for Option<T> {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        if let Some(t) = self {
+            t.frame(frame);
+        }
+    }
+    fn message(&mut self, ctx: &MsgContext) {
+        if let Some(t) = self {
+            t.message(ctx);
+        }
+    }
 }
 
 /// A tap that watches nothing, for [`run_until`] without one.
@@ -92,6 +129,7 @@ impl Options {
 
 /// The layers wired together: frames or messages in, [`Analysis`] out.
 pub struct Pipeline {
+    tls: TlsHandle,
     net: NetDecoder,
     transport: TransportLayer,
     analysis: Analysis,
@@ -112,6 +150,8 @@ pub struct Stats<'a> {
     pub transport: &'a TransportStats,
     /// Analysis counters.
     pub analysis: &'a crate::analysis::AnalysisStats,
+    /// TLS counters (connections found by their ClientHello, decrypted or not and why).
+    pub tls: lyncscope_tls::TlsStats,
 }
 
 impl Pipeline {
@@ -127,9 +167,13 @@ impl Pipeline {
         if options.change_log {
             analysis = analysis.with_change_log();
         }
+        let tls = TlsHandle::default();
+        let mut transport = TransportLayer::new();
+        transport.set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
         Pipeline {
+            tls,
             net: NetDecoder::new(),
-            transport: TransportLayer::new(),
+            transport,
             analysis,
             packets: 0,
             bytes: 0,
@@ -168,11 +212,25 @@ impl Pipeline {
         self.transport.message(m, &mut self.analysis);
     }
 
-    /// Sets the layer between TCP reassembly and SIP framing (a TLS decryptor, see
-    /// [`StreamDecoder`]).
+    /// Replaces the layer between TCP reassembly and SIP framing (by default the TLS
+    /// decryptor of [`Pipeline::tls`]; see [`StreamDecoder`]).
     pub fn with_stream_decoder(mut self, decoder: Box<dyn StreamDecoder>) -> Self {
         self.transport.set_stream_decoder(decoder);
         self
+    }
+
+    /// Decrypts TLS with the key material of `tls` (shared with its owner, which may add key
+    /// log lines while the pipeline runs).
+    pub fn with_tls(mut self, tls: TlsHandle) -> Self {
+        self.transport
+            .set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
+        self.tls = tls;
+        self
+    }
+
+    /// The TLS layer's key material and counters: add key logs and RSA keys here.
+    pub fn tls(&self) -> &TlsHandle {
+        &self.tls
     }
 
     /// One captured frame through every layer.
@@ -227,6 +285,7 @@ impl Pipeline {
             net: self.net.stats(),
             transport: self.transport.stats(),
             analysis: self.analysis.stats(),
+            tls: self.tls.stats(),
         }
     }
 }
@@ -234,7 +293,13 @@ impl Pipeline {
 /// Drives every input of `source` through `pipeline`, then ends the streams
 /// ([`Pipeline::finish`]). The one loop that reads a whole input.
 pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
-    while let Some(input) = source.next_input() {
+    loop {
+        if let Some(secrets) = source.take_secrets() {
+            pipeline.tls().add_keylog(&secrets);
+        }
+        let Some(input) = source.next_input() else {
+            break;
+        };
         pipeline.push_input(&input);
     }
     pipeline.finish();
@@ -249,7 +314,13 @@ pub fn run_until(
     mut keep_going: impl FnMut(u64) -> bool,
 ) -> u64 {
     let mut read = 0u64;
-    while let Some(input) = source.next_input() {
+    loop {
+        if let Some(secrets) = source.take_secrets() {
+            pipeline.tls().add_keylog(&secrets);
+        }
+        let Some(input) = source.next_input() else {
+            break;
+        };
         pipeline.push_input_tapped(&input, tap);
         read += 1;
         if !keep_going(read) {

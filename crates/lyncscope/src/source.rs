@@ -107,10 +107,20 @@ pub enum Input<'a> {
 pub trait Source {
     /// The next input, or `None` at the end.
     fn next_input(&mut self) -> Option<Input<'_>>;
+
+    /// TLS key log text the inputs carried (a pcapng Decryption Secrets Block) since the last
+    /// call; the pipeline adds it to its key material.
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 impl Source for CaptureFiles {
     fn next_input(&mut self) -> Option<Input<'_>> {
         self.next_frame().map(Input::Frame)
+    }
+
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        CaptureFiles::take_secrets(self)
     }
 }

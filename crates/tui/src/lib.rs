@@ -26,6 +26,7 @@ pub mod views;
 use app::{Action, App};
 use lyncscope::capture::{CaptureFiles, LiveStats};
 use lyncscope::pipeline::{MessageTap, Pipeline};
+use lyncscope::tls::TlsHandle;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind,
@@ -139,7 +140,7 @@ pub(crate) struct Run<T> {
 }
 
 /// The pipeline the UI draws from: messages listed and stored, changes logged.
-fn ui_pipeline(limits: lyncscope::analysis::Limits) -> Pipeline {
+fn ui_pipeline(limits: lyncscope::analysis::Limits, tls: TlsHandle) -> Pipeline {
     Pipeline::new(&lyncscope::Options {
         keep_messages: true,
         message_store: true,
@@ -147,15 +148,17 @@ fn ui_pipeline(limits: lyncscope::analysis::Limits) -> Pipeline {
         limits,
         ..lyncscope::Options::default()
     })
+    .with_tls(tls)
 }
 
 /// Runs the UI on the capture `files` (already opened, so input errors were reported before
 /// the terminal changed). `paths` are re-read by `w`.
-pub fn run(files: CaptureFiles, paths: &[String]) -> Result<(), String> {
+/// `tls` holds the key material for SIP over TLS.
+pub fn run(files: CaptureFiles, paths: &[String], tls: TlsHandle) -> Result<(), String> {
     let title = files.source_names().join(", ");
     let progress = Arc::new(loader::Progress::default());
-    let source = loader::file_source(files, progress.clone());
-    run_source::<loader::NoTap>(Input::Files { title, paths }, progress, source, None).ui
+    let source = loader::file_source(files, progress.clone(), tls.clone());
+    run_source::<loader::NoTap>(Input::Files { title, paths }, progress, source, None, tls).ui
 }
 
 /// Runs the loader on `source` and the UI until the user quits; then stops the input (a live
@@ -166,10 +169,11 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
     progress: Arc<loader::Progress>,
     source: impl FnMut() -> Option<loader::FrameBatch> + Send + 'static,
     tap: Option<T>,
+    tls: TlsHandle,
 ) -> Run<T> {
     let pipeline = match &input {
-        Input::Files { .. } => ui_pipeline(Default::default()),
-        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS),
+        Input::Files { .. } => ui_pipeline(Default::default(), tls),
+        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls),
     };
     let pipeline = Arc::new(Mutex::new(pipeline));
     let stop = Arc::new(AtomicBool::new(false));

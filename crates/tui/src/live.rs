@@ -387,6 +387,7 @@ mod capture {
         stop_at: StopAt,
         tap: Option<T>,
         quit: Arc<AtomicBool>,
+        tls: lyncscope::tls::TlsHandle,
     ) -> LiveOutcome<T> {
         let names: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
         let stopper = cap.stopper();
@@ -404,6 +405,7 @@ mod capture {
             Arc::new(Progress::default()),
             move || source.next_batch(),
             tap,
+            tls,
         );
         LiveOutcome {
             ui: run.ui,

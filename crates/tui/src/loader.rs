@@ -124,6 +124,7 @@ impl Progress {
 pub(crate) fn file_source(
     mut files: CaptureFiles,
     progress: Arc<Progress>,
+    tls: lyncscope::tls::TlsHandle,
 ) -> impl FnMut() -> Option<FrameBatch> + Send + 'static {
     progress
         .total_bytes
@@ -131,6 +132,11 @@ pub(crate) fn file_source(
     move || {
         let mut batch = FrameBatch::default();
         while batch.len() < BATCH_FRAMES && batch.data.len() < BATCH_BYTES {
+            // Key log lines embedded in a pcapng go to the TLS layer before the frames they
+            // decrypt are pushed (the batch is pushed after it is built).
+            if let Some(secrets) = files.take_secrets() {
+                tls.add_keylog(&secrets);
+            }
             match files.next_frame() {
                 Some(f) => batch.push(&f),
                 None => break,
@@ -238,7 +244,7 @@ mod tests {
             message_store: true,
             ..lyncscope::Options::default()
         })));
-        let source = file_source(files, progress.clone());
+        let source = file_source(files, progress.clone(), Default::default());
         let handle = spawn(
             pipeline.clone(),
             progress.clone(),

@@ -55,6 +55,9 @@ pub struct CaptureFiles {
     names: Vec<String>,
     inputs: Vec<Input>,
     warnings: Vec<InputWarning>,
+    /// TLS key log text from Decryption Secrets Blocks of finished inputs, not taken yet.
+    secrets: Vec<u8>,
+    secrets_dropped: u64,
     /// Index of the next input to start.
     next_input: usize,
     current: Option<OpenCapture>,
@@ -132,6 +135,8 @@ impl CaptureFiles {
             names: paths.to_vec(),
             inputs,
             warnings: Vec::new(),
+            secrets: Vec::new(),
+            secrets_dropped: 0,
             next_input: 0,
             current: None,
             frame_number: 0,
@@ -226,9 +231,27 @@ impl CaptureFiles {
         true
     }
 
+    /// TLS key log text from pcapng Decryption Secrets Blocks read so far and not taken yet
+    /// (the blocks come before the packets they decrypt; take them before each frame is used).
+    pub fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        if let Some(current) = self.current.as_mut() {
+            let more = current.take_secrets();
+            self.secrets.extend_from_slice(&more);
+        }
+        (!self.secrets.is_empty()).then(|| std::mem::take(&mut self.secrets))
+    }
+
+    /// Secrets bytes not used: TLS key logs beyond the bound, and other secrets types.
+    pub fn secrets_dropped(&self) -> u64 {
+        self.secrets_dropped + self.current.as_ref().map_or(0, |c| c.secrets_dropped)
+    }
+
     /// Closes the current input, recording its warning.
     fn finish_input(&mut self, warning: Option<InputWarning>) {
-        if let Some(current) = self.current.take() {
+        if let Some(mut current) = self.current.take() {
+            let more = current.take_secrets();
+            self.secrets.extend_from_slice(&more);
+            self.secrets_dropped += current.secrets_dropped;
             let size = self
                 .inputs
                 .get(self.next_input.saturating_sub(1))

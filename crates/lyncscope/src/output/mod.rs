@@ -2,11 +2,13 @@
 //! completes to the frames that carried them.
 //!
 //! * [`sip_writer`] is `-w`: during a run, every frame that carried a completed SIP message;
-//! * [`export`] writes the frames of selected messages after the run (the UI's `w`).
+//! * [`export`] writes the frames of selected messages after the run (the UI's `w`);
+//! * [`decrypted`] is `--write-decrypted`: every frame, with the TLS secrets in the file.
 //!
 //! Both decide "which frames carried this message" with one rule, [`carried::Carrier`].
 
 pub mod carried;
+pub mod decrypted;
 pub mod export;
 pub mod sip_writer;
 

@@ -139,6 +139,72 @@ struct StatsOut<'a> {
     messages_without_call_id: u64,
     dialogs_dropped: u64,
     undecoded_reasons: &'a BTreeMap<String, u64>,
+    tls: TlsOut,
+}
+
+/// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
+#[derive(Serialize)]
+struct TlsOut {
+    connections: u64,
+    decrypted: u64,
+    no_key: u64,
+    /// Of `no_key`: (EC)DHE or TLS 1.3, which only a key log decrypts.
+    ecdhe_without_key_log: u64,
+    handshake_not_captured: u64,
+    unsupported_suite: u64,
+    unsupported_suites: Vec<SuiteOut>,
+    wrong_key: u64,
+    records: u64,
+    bad_records: u64,
+    // Additive detail.
+    gaps: u64,
+    malformed: u64,
+    unsupported_version: u64,
+    rsa_decrypt_failures: u64,
+    resumptions: u64,
+    resumptions_missed: u64,
+    bytes_decrypted: u64,
+    bytes_dropped: u64,
+}
+
+#[derive(Serialize)]
+struct SuiteOut {
+    id: String,
+    name: String,
+    connections: u64,
+}
+
+impl TlsOut {
+    fn new(t: &lyncscope_tls::TlsStats) -> Self {
+        TlsOut {
+            connections: t.connections,
+            decrypted: t.decrypted,
+            no_key: t.no_key,
+            ecdhe_without_key_log: t.no_key_forward_secret,
+            handshake_not_captured: t.handshake_not_captured,
+            unsupported_suite: t.unsupported_suite,
+            unsupported_suites: t
+                .unsupported_suites
+                .iter()
+                .map(|(id, n)| SuiteOut {
+                    id: format!("0x{id:04x}"),
+                    name: crate::tls::suite_name(*id),
+                    connections: *n,
+                })
+                .collect(),
+            wrong_key: t.wrong_key,
+            records: t.records_decrypted,
+            bad_records: t.bad_records,
+            gaps: t.gaps,
+            malformed: t.malformed,
+            unsupported_version: t.unsupported_version,
+            rsa_decrypt_failures: t.rsa_decrypt_failures,
+            resumptions: t.resumptions_hit,
+            resumptions_missed: t.resumptions_missed,
+            bytes_decrypted: t.bytes_decrypted,
+            bytes_dropped: t.bytes_dropped,
+        }
+    }
 }
 
 impl<'a> StatsOut<'a> {
@@ -172,6 +238,7 @@ impl<'a> StatsOut<'a> {
             messages_without_call_id: s.analysis.without_call_id,
             dialogs_dropped: s.analysis.dialogs_dropped,
             undecoded_reasons: &s.net.undecoded_reasons,
+            tls: TlsOut::new(&s.tls),
         }
     }
 }

@@ -49,6 +49,9 @@ pub fn write(
         "  TCP: {} streams, {} segments out of order, {} retransmitted, {} gaps",
         t.tcp_streams, t.tcp_out_of_order, t.tcp_retransmissions, t.tcp_gaps
     )?;
+    if let Some(line) = tls_line(&stats.tls) {
+        writeln!(out, "  TLS: {line}")?;
+    }
     let undecoded = n.undecoded + t.bad_transport_headers;
     writeln!(
         out,
@@ -260,6 +263,65 @@ pub fn human_bytes(n: u64) -> String {
         10_000..=9_999_999 => format!("{:.1} KB", n as f64 / 1e3),
         _ => format!("{:.1} MB", n as f64 / 1e6),
     }
+}
+
+/// The TLS line of the text report: what was decrypted, what was not and why, and when nothing
+/// could be, what to give.
+fn tls_line(t: &lyncscope_tls::TlsStats) -> Option<String> {
+    if t.connections == 0 && t.handshake_not_captured == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "{} connections, {} decrypted ({} records, {} failed their MAC/tag)",
+        t.connections, t.decrypted, t.records_decrypted, t.bad_records
+    );
+    let mut not = Vec::new();
+    if t.no_key > 0 {
+        not.push(format!("{} without a key", t.no_key));
+    }
+    if t.wrong_key > 0 {
+        not.push(format!("{} with a key that did not fit", t.wrong_key));
+    }
+    if t.handshake_not_captured > 0 {
+        not.push(format!(
+            "{} whose handshake was not captured",
+            t.handshake_not_captured
+        ));
+    }
+    if t.unsupported_suite > 0 {
+        let names: Vec<String> = t
+            .unsupported_suites
+            .keys()
+            .map(|id| crate::tls::suite_name(*id))
+            .collect();
+        not.push(format!(
+            "{} with an unsupported suite ({})",
+            t.unsupported_suite,
+            names.join(", ")
+        ));
+    }
+    if t.gaps + t.malformed > 0 {
+        not.push(format!(
+            "{} given up (bytes missing from the capture or malformed TLS)",
+            t.gaps + t.malformed
+        ));
+    }
+    if !not.is_empty() {
+        line.push_str("; not decrypted: ");
+        line.push_str(&not.join(", "));
+    }
+    if t.decrypted == 0 && t.connections > 0 {
+        line.push_str(if t.no_key_forward_secret > 0 {
+            "; the server chose (EC)DHE or TLS 1.3: an RSA key cannot decrypt it, give the \
+             client's key log (--tls-keylog FILE, SSLKEYLOGFILE)"
+        } else if t.rsa_decrypt_failures > 0 {
+            "; no --tls-key decrypted the RSA key exchange: give the server's own private key, \
+             or a key log (--tls-keylog)"
+        } else {
+            "; give a key log (--tls-keylog FILE) or the server's RSA private key (--tls-key FILE)"
+        });
+    }
+    Some(line)
 }
 
 #[cfg(test)]

@@ -115,9 +115,14 @@ impl MsgContext {
 /// bytes of every new TCP connection and may take it; a connection it takes has its in-order
 /// bytes, per direction, turned into the bytes SIP is framed from.
 pub trait StreamDecoder: Send {
-    /// The first payload bytes of a new connection (from the direction that sent first): a
-    /// decoder for this connection if the layer takes it, else `None` (it stays plain TCP).
-    fn open(&mut self, first: &[u8]) -> Option<Box<dyn ConnectionDecoder>>;
+    /// The first payload bytes of a new connection, sent from `src` to `dst`: a decoder for
+    /// this connection if the layer takes it, else `None` (it stays plain TCP).
+    fn open(
+        &mut self,
+        first: &[u8],
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Option<Box<dyn ConnectionDecoder>>;
 }
 
 /// One TCP connection's decoding state (see [`StreamDecoder`]).
@@ -128,6 +133,8 @@ pub trait ConnectionDecoder: Send {
     /// Bytes of one direction were lost (a hole in the capture was given up): what follows
     /// cannot be decoded in sequence with what came before.
     fn gap(&mut self, from_opener: bool);
+    /// The connection ended (closed, evicted, or the end of input).
+    fn finish(&mut self) {}
 }
 
 /// Receives every SIP message the transport layer frames.

@@ -231,7 +231,7 @@ impl TcpReassembler {
         if !conn.offered && !payload.is_empty() {
             if let Some(layer) = self.decoders.as_mut() {
                 conn.offered = true;
-                conn.decoder = layer.open(payload);
+                conn.decoder = layer.open(payload, src, dst);
                 conn.opener = d;
             }
         }
@@ -363,6 +363,9 @@ impl TcpReassembler {
                 };
                 dir.flush(&mut own);
                 self.total_buffered = self.total_buffered.saturating_sub(held);
+            }
+            if let Some(d) = conn.decoder.as_deref_mut() {
+                d.finish();
             }
         }
     }
@@ -958,7 +961,12 @@ mod tests {
     }
 
     impl StreamDecoder for ToyLayer {
-        fn open(&mut self, first: &[u8]) -> Option<Box<dyn ConnectionDecoder>> {
+        fn open(
+            &mut self,
+            first: &[u8],
+            _: SocketAddr,
+            _: SocketAddr,
+        ) -> Option<Box<dyn ConnectionDecoder>> {
             (first.first() == Some(&0x17)).then(|| {
                 Box::new(ToyConn {
                     held: Default::default(),

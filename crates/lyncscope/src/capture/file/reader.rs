@@ -45,6 +45,13 @@ const IDB: u32 = 1;
 const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
+/// Decryption Secrets Block (pcapng 4.7).
+const DSB: u32 = 0x0000_000a;
+/// The DSB secrets type of a TLS key log (`TLSK`).
+const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
+/// Most key log bytes taken from the DSBs of one run (a key log line is ~180 bytes: over
+/// 300,000 sessions); beyond, they are counted.
+pub(crate) const MAX_SECRETS: usize = 64 * 1024 * 1024;
 
 /// A packet found in the buffer; `start..start + len` indexes [`OpenCapture::buffered`].
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +86,10 @@ pub(super) struct OpenCapture {
     /// Packet blocks naming an interface that was not described; reported once at the end.
     unknown_interface: u64,
     layout: Layout,
+    /// TLS key log text found in Decryption Secrets Blocks, not taken yet.
+    secrets: Vec<u8>,
+    /// Secrets bytes (TLS key log beyond the bound, or other secrets types) not used.
+    pub(super) secrets_dropped: u64,
 }
 
 enum Layout {
@@ -169,6 +180,11 @@ enum Decoded {
 }
 
 impl OpenCapture {
+    /// TLS key log text from the Decryption Secrets Blocks read since the last call.
+    pub(super) fn take_secrets(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.secrets)
+    }
+
     /// Builds the pcap-parser reader over an identified input.
     pub fn new(
         name: String,
@@ -214,6 +230,8 @@ impl OpenCapture {
             frames: 0,
             unknown_interface: 0,
             layout,
+            secrets: Vec::new(),
+            secrets_dropped: 0,
         })
     }
 
@@ -399,6 +417,26 @@ impl OpenCapture {
                         decode_packet_block(block, block_type, section, &mut self.unknown_interface)
                     }
                     SPB => decode_simple_packet_block(block, section, &mut self.unknown_interface),
+                    DSB => {
+                        let be = section.big_endian;
+                        match (read32(block, 8, be), read32(block, 12, be)) {
+                            (Some(kind), Some(n)) => {
+                                let data = block.get(16..16 + n as usize).unwrap_or_default();
+                                if kind == SECRETS_TLS_KEYLOG
+                                    && self.secrets.len() + data.len() <= MAX_SECRETS
+                                {
+                                    self.secrets.extend_from_slice(data);
+                                    if !data.ends_with(b"\n") {
+                                        self.secrets.push(b'\n');
+                                    }
+                                } else {
+                                    self.secrets_dropped += data.len() as u64;
+                                }
+                                Decoded::Skip
+                            }
+                            _ => Decoded::Corrupt("decryption secrets block".to_string()),
+                        }
+                    }
                     SHB | IDB => decode_with_parser(&mut *self.reader, section, len),
                     // Statistics, name resolution, secrets, custom blocks: not needed here.
                     _ => Decoded::Skip,
