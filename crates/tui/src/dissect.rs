@@ -86,12 +86,17 @@ fn sanitize(s: &str) -> String {
 }
 
 /// The tree of message `index`, whose bytes are `bytes`.
-pub(crate) fn tree(a: &Analysis, index: usize, bytes: &[u8]) -> Vec<TreeLine> {
+pub(crate) fn tree(
+    a: &Analysis,
+    index: usize,
+    bytes: &[u8],
+    tls: Option<&lyncscope::tls::TlsHandle>,
+) -> Vec<TreeLine> {
     let mut b = Builder::default();
     let Some(rec) = a.messages().get(index) else {
         return b.lines;
     };
-    frame_node(&mut b, a, rec);
+    frame_node(&mut b, a, rec, tls);
     match frame_datagram(bytes) {
         Ok((msg, _)) => sip_node(&mut b, &msg),
         Err(e) => b.line(
@@ -102,7 +107,12 @@ pub(crate) fn tree(a: &Analysis, index: usize, bytes: &[u8]) -> Vec<TreeLine> {
     b.lines
 }
 
-fn frame_node(b: &mut Builder, a: &Analysis, rec: &MessageRecord) {
+fn frame_node(
+    b: &mut Builder,
+    a: &Analysis,
+    rec: &MessageRecord,
+    tls: Option<&lyncscope::tls::TlsHandle>,
+) {
     let frames = if rec.first_frame != rec.frame && rec.first_frame > 0 {
         format!("Frames {}–{}", rec.first_frame, rec.frame)
     } else {
@@ -169,6 +179,48 @@ fn frame_node(b: &mut Builder, a: &Analysis, rec: &MessageRecord) {
             }
         },
     );
+    if rec.transport == lyncscope::transport::Transport::Tls {
+        let info = tls.and_then(|t| t.connection(rec.src, rec.dst));
+        b.node(
+            "Transport Layer Security (decrypted)",
+            Tone::Title,
+            |b| match info {
+                Some(i) => {
+                    let version = match i.version {
+                        Some(0x0301) => "TLS 1.0",
+                        Some(0x0302) => "TLS 1.1",
+                        Some(0x0303) => "TLS 1.2",
+                        Some(0x0304) => "TLS 1.3",
+                        _ => "TLS",
+                    };
+                    b.leaf(format!(
+                        "{version}, {}",
+                        i.suite
+                            .map(lyncscope::tls::suite_name)
+                            .unwrap_or_else(|| "suite unknown".into())
+                    ));
+                    let source = match i.key_source {
+                        Some(lyncscope_tls::KeySource::KeyLog) => "a key log",
+                        Some(lyncscope_tls::KeySource::RsaKey) => "the server's RSA key",
+                        Some(lyncscope_tls::KeySource::SessionCache) => {
+                            "the master secret of the session it resumed"
+                        }
+                        None => "keys not known",
+                    };
+                    b.leaf(format!(
+                        "Decrypted with {source}{}{}",
+                        if i.resumed { "; resumed session" } else { "" },
+                        if i.extended_master_secret {
+                            "; extended master secret"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                None => b.leaf("Decrypted; the connection's details are no longer kept"),
+            },
+        );
+    }
 }
 
 fn transport_name(t: lyncscope::transport::Transport) -> &'static str {
@@ -178,7 +230,7 @@ fn transport_name(t: lyncscope::transport::Transport) -> &'static str {
         Transport::Tcp => "Transmission Control Protocol",
         Transport::Sctp => "Stream Control Transmission Protocol",
         Transport::Ws => "WebSocket (over TCP)",
-        Transport::Tls => "Transport Layer Security (decrypted)",
+        Transport::Tls => "Transmission Control Protocol",
     }
 }
 
@@ -616,6 +668,48 @@ pub(crate) fn visible(lines: &[TreeLine]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decrypted_message_says_how_it_was_decrypted() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../captures/tls");
+        let tls = lyncscope::tls::TlsHandle::default();
+        let keylog = std::fs::read(format!("{dir}/join-tls13.keylog")).expect("key log");
+        tls.add_keylog(&keylog);
+        let mut files = lyncscope::capture::CaptureFiles::open(&[format!("{dir}/join-tls13.pcap")])
+            .expect("capture");
+        let mut p = lyncscope::Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        })
+        .with_tls(tls.clone());
+        lyncscope::pipeline::run(&mut files, &mut p);
+        let a = p.analysis();
+        assert!(!a.messages().is_empty());
+        let bytes = a.store().and_then(|s| s.get(0)).unwrap_or_default();
+        let text: Vec<String> = tree(a, 0, &bytes, Some(&tls))
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert!(
+            text.iter().any(|l| l == "TLS 1.3, TLS_AES_128_GCM_SHA256"),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.starts_with("Decrypted with a key log")),
+            "{text:?}"
+        );
+        // Without the handle the line says the details are gone, not something made up.
+        let text: Vec<String> = tree(a, 0, &bytes, None)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert!(
+            text.iter().any(|l| l.contains("no longer kept")),
+            "{text:?}"
+        );
+    }
 
     #[test]
     fn hex_and_raw() {

@@ -172,8 +172,8 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
     tls: TlsHandle,
 ) -> Run<T> {
     let pipeline = match &input {
-        Input::Files { .. } => ui_pipeline(Default::default(), tls),
-        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls),
+        Input::Files { .. } => ui_pipeline(Default::default(), tls.clone()),
+        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls.clone()),
     };
     let pipeline = Arc::new(Mutex::new(pipeline));
     let stop = Arc::new(AtomicBool::new(false));
@@ -213,6 +213,7 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
                 app
             }
         };
+        app.tls = Some(tls.clone());
         let outcome = event_loop(
             &mut terminal,
             &mut app,

@@ -82,6 +82,8 @@ pub struct App {
     pub(crate) from_stdin: bool,
     /// A live capture: its state for the status line (`None` for files).
     pub live: Option<LiveStatus>,
+    /// The TLS layer's state, for the TLS line of a decrypted message's detail.
+    pub tls: Option<lyncscope::tls::TlsHandle>,
     /// Where the analysis' change log was at the last update.
     change_seq: u64,
     /// What `w` will write, set when its prompt opens.
@@ -105,6 +107,7 @@ impl App {
             status: LoadStatus::default(),
             from_stdin,
             live: None,
+            tls: None,
             change_seq: 0,
             write_target: Vec::new(),
             write_messages: Vec::new(),

@@ -8,6 +8,7 @@ use crate::dissect::{self, TreeLine};
 use crate::ladder::{Ladder, Scope};
 use crate::model;
 use lyncscope::analysis::Analysis;
+use lyncscope::tls::TlsHandle;
 use ratatui::crossterm::event::KeyCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,6 +169,7 @@ impl App {
     }
 
     pub(super) fn enter(&mut self, a: &Analysis) {
+        let tls = self.tls.clone();
         let screen = match self.stack.last() {
             None => match self.tab {
                 Tab::Conferences => self.selected_item(Tab::Conferences, a).map(|c| {
@@ -182,7 +184,7 @@ impl App {
                     .map(|d| ladder_screen(a, Scope::Dialog(d as u32))),
                 Tab::Messages => self
                     .selected_item(Tab::Messages, a)
-                    .map(|m| detail_screen(a, m)),
+                    .map(|m| detail_screen(a, m, tls.as_ref())),
             },
             Some(Screen::Conference(g)) => {
                 let has = a
@@ -196,7 +198,7 @@ impl App {
                 .ladder
                 .arrows
                 .get(l.selected)
-                .map(|arrow| detail_screen(a, arrow.message)),
+                .map(|arrow| detail_screen(a, arrow.message, tls.as_ref())),
             Some(Screen::Detail(_)) => {
                 self.toggle(KeyCode::Enter);
                 None
@@ -237,9 +239,9 @@ fn ladder_screen(a: &Analysis, scope: Scope) -> Screen {
     })
 }
 
-fn detail_screen(a: &Analysis, message: usize) -> Screen {
+fn detail_screen(a: &Analysis, message: usize, tls: Option<&TlsHandle>) -> Screen {
     let bytes = a.store().and_then(|s| s.get(message)).unwrap_or_default();
-    let tree = dissect::tree(a, message, &bytes);
+    let tree = dissect::tree(a, message, &bytes, tls);
     Screen::Detail(Box::new(DetailView {
         message,
         raw: dissect::raw_lines(&bytes),
