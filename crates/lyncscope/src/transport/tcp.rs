@@ -228,7 +228,20 @@ impl TcpReassembler {
         conn.origin = Origin::Capture {
             input: frame.source,
         };
-        if !conn.offered && !payload.is_empty() {
+        // The decoding layer is shown the first bytes of the stream, not the first segment that
+        // arrived: a segment ahead of a missing one waits (it is shown once the hole fills and
+        // the stream starts in order); a stream whose start was not captured starts where the
+        // capture does.
+        let at_start = {
+            let dir = pair(&mut conn.dirs, d).0;
+            let data_seq = if flags & SYN != 0 {
+                seq.wrapping_add(1)
+            } else {
+                seq
+            };
+            !dir.started || flags & SYN != 0 || (dir.next_off == 0 && data_seq == dir.next_seq)
+        };
+        if !conn.offered && !payload.is_empty() && at_start {
             if let Some(layer) = self.decoders.as_mut() {
                 conn.offered = true;
                 conn.decoder = layer.open(payload, src, dst);
@@ -1047,6 +1060,32 @@ mod tests {
         feed(&mut r2, &mut st, &mut plain, 1, tcp(1000, ACK, &msg(1, 10)));
         assert_eq!(plain.messages.len(), 1);
         assert_eq!(plain.messages[0].1, Transport::Tcp);
+    }
+
+    #[test]
+    fn the_decoder_is_shown_the_stream_start_not_the_first_segment_to_arrive() {
+        let data = stream(4);
+        let wire = toy_records(&data);
+        let mut r = TcpReassembler::default();
+        r.set_decoders(Box::new(ToyLayer::default()));
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(999, SYN, b""));
+        let chunks: Vec<&[u8]> = wire.chunks(101).collect();
+        // The second segment (mid-record) arrives before the first.
+        let mut order: Vec<usize> = (0..chunks.len()).collect();
+        order.swap(0, 1);
+        for (n, i) in order.into_iter().enumerate() {
+            let seq = 1000 + (i * 101) as u32;
+            feed(
+                &mut r,
+                &mut st,
+                &mut sink,
+                2 + n as u64,
+                tcp(seq, ACK, chunks[i]),
+            );
+        }
+        assert_eq!(sink.messages.len(), 4);
+        assert!(sink.messages.iter().all(|(_, t, _)| *t == Transport::Tls));
     }
 
     #[test]
