@@ -50,6 +50,8 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod inputs;
+pub mod logs;
 pub mod net;
 pub mod output;
 pub mod pipeline;

@@ -102,6 +102,9 @@ pub struct Options {
     pub conferences: bool,
     /// Bounds of the analysis.
     pub limits: Limits,
+    /// Merge the copies of one message seen by several sources into one message with every
+    /// origin (set when a run reads several inputs; see [`crate::analysis::copies`]).
+    pub merge_copies: bool,
 }
 
 impl Default for Options {
@@ -113,6 +116,7 @@ impl Default for Options {
             change_log: false,
             conferences: true,
             limits: Limits::default(),
+            merge_copies: false,
         }
     }
 }
@@ -166,6 +170,9 @@ impl Pipeline {
         }
         if options.change_log {
             analysis = analysis.with_change_log();
+        }
+        if options.merge_copies {
+            analysis = analysis.with_merged_copies();
         }
         let tls = TlsHandle::default();
         let mut transport = TransportLayer::new();

@@ -12,7 +12,8 @@
 //! It is incremental: a file and a live capture feed it the same way, and it can be read at any
 //! moment. Every map that input can grow is bounded, and what is dropped is counted.
 
-pub mod conference;
+mod conference;
+pub mod copies;
 pub mod dialog;
 pub mod store;
 pub mod symbols;
@@ -176,6 +177,9 @@ pub struct AnalysisStats {
     pub dialogs_dropped: u64,
     /// Messages not listed because the message list was full.
     pub messages_not_listed: u64,
+    /// Copies of a message seen by another source (a second log, a capture of the same hop,
+    /// another capture agent), merged into the first: not counted in `sip_messages`.
+    pub copies_merged: u64,
 }
 
 /// The analysis of every SIP message: the message list, dialogs and conferences, with their
@@ -201,6 +205,8 @@ pub struct Analysis {
     limits: Limits,
     /// Dialogs touched, for the views (opt-in: [`Analysis::with_change_log`]).
     changes: Option<ChangeLog>,
+    /// Messages by identity across sources (opt-in: [`Analysis::with_merged_copies`]).
+    copies: Option<copies::Copies>,
 }
 
 impl Default for Analysis {
@@ -227,7 +233,35 @@ impl Analysis {
             store: None,
             limits: Limits::default(),
             changes: None,
+            copies: None,
         }
+    }
+
+    /// Merges the copies of one message seen by several sources (logs of both ends of a hop,
+    /// a log and a capture, several capture agents) into one message with every origin; see
+    /// [`copies`] for what makes two messages one.
+    pub fn with_merged_copies(mut self) -> Self {
+        self.copies = Some(copies::Copies::new());
+        self
+    }
+
+    /// Every origin of the listed message `index`: where it was first seen, then every other
+    /// source that saw it (when copies are merged).
+    pub fn origins(&self, index: usize) -> Vec<Origin> {
+        let mut all: Vec<Origin> = self
+            .messages
+            .get(index)
+            .map(|m| m.origin)
+            .into_iter()
+            .collect();
+        if let Some(extra) = self
+            .copies
+            .as_ref()
+            .and_then(|c| c.extra.get(&u32::try_from(index).ok()?))
+        {
+            all.extend(extra.iter().copied());
+        }
+        all
     }
 
     /// Bounds other than the defaults (a live capture in the terminal UI keeps less).
@@ -348,6 +382,29 @@ impl Analysis {
     }
 
     fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        if let (Some(copies), Some(call_id)) = (self.copies.as_mut(), msg.call_id()) {
+            let start = match msg.method() {
+                Some(m) => StartKind::Request(self.symbols.intern(m)),
+                None => StartKind::Response(msg.status().unwrap_or(0)),
+            };
+            let listed = self.keep_messages && self.messages.len() < self.limits.messages;
+            let record = listed
+                .then(|| u32::try_from(self.messages.len()).ok())
+                .flatten();
+            let id = copies::Identity {
+                call_id,
+                from_tag: msg.from_tag().unwrap_or_default(),
+                to_tag: msg.to_tag(),
+                start,
+                cseq: msg.cseq(),
+                branch: msg.via_branch(),
+                body_len: msg.body().len(),
+            };
+            if copies.check(&id, ctx.origin, ctx.time, record) {
+                self.stats.copies_merged += 1;
+                return;
+            }
+        }
         self.stats.sip_messages += 1;
         let start = match msg.method() {
             Some(m) => {

@@ -21,6 +21,29 @@ pub mod live;
 
 pub use file::{CaptureError, CaptureFiles};
 
+/// Opens a file for reading, decompressing it when it starts like gzip (any input may be
+/// gzip-compressed: captures and logs alike).
+pub fn open_decompressed(path: &str) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    use std::io::{BufRead, BufReader};
+    let mut file = BufReader::new(std::fs::File::open(path)?);
+    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// The first bytes of a file (decompressed when gzip): what input detection looks at.
+pub fn peek(path: &str, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(len);
+    open_decompressed(path)?
+        .take(len as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// What kind of problem ended (or skipped) an input that was otherwise read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WarningKind {
