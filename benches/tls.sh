@@ -7,7 +7,8 @@
 #   sudo benches/tls.sh
 # Needs: bash, cargo (only if the release binary is missing), python3 (standard library only;
 # its ssl module is the system OpenSSL), tcpdump, openssl (the test certificate), GNU time as
-# /usr/bin/time (peak RSS, -f %M), and the usual POSIX tools (awk, sort, cmp, mkdir, mv).
+# /usr/bin/time (peak RSS, -f %M), the usual POSIX tools (awk, sort, tr, wc, mktemp, mv), and
+# git only to find the generator from a worktree.
 #
 # Environment:
 #   LYNCSCOPE       the binary to measure (default: ${CARGO_TARGET_DIR:-target}/release/lyncscope,
