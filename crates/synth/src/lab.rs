@@ -203,6 +203,7 @@ impl Lab {
             interface: attach.interface,
             rtt: ms(3) + self.rng.millis(1, 9),
             mss: attach.mss,
+            label: name,
         };
         let flow = self.wire.flow(client, server, spec);
         let epid = self.rng.hex(10);

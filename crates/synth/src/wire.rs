@@ -29,7 +29,7 @@ use super::packet::{
 use super::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Nanoseconds since the Unix epoch (absolute times) or nanoseconds (durations).
 pub(crate) type Nanos = i64;
@@ -128,6 +128,8 @@ pub(crate) struct FlowSpec {
     pub rtt: Nanos,
     /// TCP maximum segment size, if not the Ethernet default.
     pub mss: Option<u16>,
+    /// Who the client is (the user's name), carried into [`Written`].
+    pub label: &'static str,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +193,8 @@ pub(crate) struct Packet {
     pub comment: Option<String>,
 }
 
-/// One write as it was put on the wire, for the generator's self-checks.
+/// One write as it was put on the wire: for the generator's self-checks, and the source of
+/// the scenario's SIP messages (and so of its logs).
 #[derive(Clone, Debug)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct Written {
@@ -200,8 +203,16 @@ pub(crate) struct Written {
     pub transport: Transport,
     /// The SIP messages of the write (empty for a keep-alive).
     pub messages: Vec<Vec<u8>>,
+    /// For each message, the time of the packet that completes it at the capture point (the
+    /// one carrying its last byte), as stamped in the capture.
+    pub times: Vec<Nanos>,
     /// Everything written (the messages, or the keep-alive bytes).
     pub bytes: Vec<u8>,
+    /// The flow's label (the client's user name).
+    pub label: &'static str,
+    /// The client's and the server's address of the flow.
+    pub client: SocketAddr,
+    pub server: SocketAddr,
 }
 
 /// The hosts and flows of a capture and the writes scheduled on them.
@@ -390,23 +401,46 @@ impl Wire {
             ) => {
                 let bytes = messages.concat();
                 let is_sip = !bytes.iter().all(|b| *b == b'\r' || *b == b'\n');
+                // (offset just past a segment or datagram, its packet's time)
+                let mut done: Vec<(usize, Nanos)> = Vec::new();
+                let follow_ups = match transport {
+                    Transport::Tcp => self.tcp_write(t, flow, dir, &bytes, &cuts, out, &mut done),
+                    Transport::Udp => {
+                        let mut t = t;
+                        let mut end = 0;
+                        for message in &messages {
+                            t = self.udp_datagram(t, flow, dir, message, reverse_fragments, out);
+                            end += message.len();
+                            done.push((end, out.last_t));
+                        }
+                        Vec::new()
+                    }
+                };
+                let mut end = 0;
+                let times = messages
+                    .iter()
+                    .map(|m| {
+                        end += m.len();
+                        done.iter()
+                            .find(|(e, _)| *e >= end)
+                            .map_or(out.last_t, |(_, t)| *t)
+                    })
+                    .collect();
+                let f = &self.flows[flow.0];
+                let client = SocketAddr::new(self.hosts[f.client.0].ip, f.spec.client_port);
+                let server = SocketAddr::new(self.hosts[f.server.0].ip, f.spec.server_port);
                 out.written.push(Written {
                     flow,
                     dir,
                     transport,
-                    messages: if is_sip { messages.clone() } else { Vec::new() },
-                    bytes: bytes.clone(),
+                    messages: if is_sip { messages } else { Vec::new() },
+                    times: if is_sip { times } else { Vec::new() },
+                    bytes,
+                    label: f.spec.label,
+                    client,
+                    server,
                 });
-                match transport {
-                    Transport::Tcp => self.tcp_write(t, flow, dir, &bytes, &cuts, out),
-                    Transport::Udp => {
-                        let mut t = t;
-                        for message in &messages {
-                            t = self.udp_datagram(t, flow, dir, message, reverse_fragments, out);
-                        }
-                        Vec::new()
-                    }
-                }
+                follow_ups
             }
         }
     }
@@ -459,7 +493,9 @@ impl Wire {
         *seq = seq.wrapping_add(n as u32);
     }
 
-    /// Segments one write; returns the receiver's delayed ACK.
+    /// Segments one write; returns the receiver's delayed ACK. `done` gets, for each segment,
+    /// the offset just past it and its packet's time.
+    #[allow(clippy::too_many_arguments)]
     fn tcp_write(
         &mut self,
         t: Nanos,
@@ -468,6 +504,7 @@ impl Wire {
         bytes: &[u8],
         cuts: &[usize],
         out: &mut Output,
+        done: &mut Vec<(usize, Nanos)>,
     ) -> Vec<Event> {
         if self.flows[flow.0].phase == TcpPhase::Closed {
             let rtt = self.flows[flow.0].spec.rtt;
@@ -491,6 +528,7 @@ impl Wire {
                 TCP_ACK
             };
             self.tcp_packet(t_seg, flow, dir, flags, &[], &bytes[start..end], out);
+            done.push((end, out.last_t));
             self.bump_seq(flow, dir, end - start);
             start = end;
             t_seg += SEGMENT_GAP;
