@@ -4,7 +4,9 @@ mod capture_cli;
 mod tls_cli;
 
 use clap::{Parser, ValueEnum};
-use lyncscope::capture::{CaptureError, CaptureFiles};
+use lyncscope::capture::CaptureError;
+use lyncscope::inputs::Inputs;
+use lyncscope::logs::LogOptions;
 use lyncscope::output::decrypted::DecryptedWriter;
 use lyncscope::pipeline::run_until;
 use lyncscope::pipeline::Pipeline;
@@ -24,9 +26,20 @@ use std::sync::atomic::Ordering;
                   1 runtime failure, 2 usage error or an input that is not a capture file."
 )]
 struct Cli {
-    /// Capture file(s): pcap or pcapng, optionally gzip-compressed; "-" reads standard input.
+    /// Capture file(s) (pcap, pcapng) and Lync logs (server SIPStack, client UCCAPI,
+    /// pidgin-sipe), in any mix, each found by its content, optionally gzip-compressed; "-"
+    /// reads a capture from standard input.
     #[arg(value_name = "FILE")]
     files: Vec<String>,
+
+    /// The logs' local time zone, as +HH:MM or -HH:MM from UTC (UCCAPI logs are written in
+    /// the client's local time without a zone; sipe logs are UTC). Default: UTC.
+    #[arg(
+        long = "log-utc-offset",
+        value_name = "±HH:MM",
+        allow_hyphen_values = true
+    )]
+    log_utc_offset: Option<String>,
 
     /// Capture file to read (same as a FILE argument; repeatable).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
@@ -121,7 +134,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         ));
     }
 
-    let mut files = CaptureFiles::open(&paths)?;
+    let log_options = LogOptions {
+        utc_offset_secs: match cli.log_utc_offset.as_deref() {
+            Some(text) => parse_utc_offset(text).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--log-utc-offset {text}: give the offset as +HH:MM or -HH:MM (e.g. +01:00)"
+                ))
+            })?,
+            None => 0,
+        },
+    };
+    let mut files = Inputs::open(&paths, &log_options)?;
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
     let wants_run = cli.capture.write.is_some()
@@ -129,11 +152,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
         || cli.tls.write_decrypted.is_some();
     let format = match cli.report {
         Some(f) => f,
-        None if io::stdout().is_terminal() && !wants_run => {
-            let outcome = lyncscope_tui::run(files, &paths, tls.handle.clone());
-            report_peak_rss();
-            return outcome.map_err(|message| Failure { code: 1, message });
-        }
+        None if io::stdout().is_terminal() && !wants_run => match files.into_captures() {
+            Ok(captures) => {
+                let outcome = lyncscope_tui::run(captures, &paths, tls.handle.clone());
+                report_peak_rss();
+                return outcome.map_err(|message| Failure { code: 1, message });
+            }
+            Err(inputs) => {
+                eprintln!(
+                    "lyncscope: the terminal UI does not read logs yet: here is the text \
+                         report (use --report json for everything)"
+                );
+                files = inputs;
+                ReportFormat::Text
+            }
+        },
         None => ReportFormat::Text,
     };
     let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
@@ -141,6 +174,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let stop = capture_cli::termination_flag();
     let mut pipeline = Pipeline::new(&lyncscope::Options {
         keep_messages: cli.messages,
+        // Several inputs may have seen the same message (both ends' logs, a log and a
+        // capture): it is one message with every origin.
+        merge_copies: paths.len() > 1,
         ..lyncscope::Options::default()
     })
     .with_tls(tls.handle.clone());
@@ -196,11 +232,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 
     let input = ReportInput {
-        sources: files.source_names(),
+        sources: files.names(),
         warnings: &warnings,
         messages: cli.messages,
         live: None,
         written: written.as_ref(),
+        inputs: Some(&files),
     };
     let printed = print_report(format, &input, &pipeline);
     // The analysis is freed by the process exit; walking it to free it piece by piece would
@@ -252,4 +289,24 @@ fn report_peak_rss() {
             .unwrap_or(0);
         eprintln!("lyncscope: peak RSS {:.1} MB", kb as f64 / 1024.0);
     }
+}
+
+/// `+HH:MM`, `-HH:MM` (or `+HH`, `Z`) as seconds east of UTC.
+fn parse_utc_offset(text: &str) -> Option<i32> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("z") || t == "0" {
+        return Some(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, t.get(1..)?),
+        b'-' => (-1, t.get(1..)?),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => (rest.get(..2)?, rest.get(2..)?),
+        None => (rest, "0"),
+    };
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && (0..60).contains(&m)).then_some(sign * (h * 3600 + m * 60))
 }

@@ -44,7 +44,7 @@ pub(crate) struct Copies {
     seen: HashMap<u64, (u64, Timestamp, Option<u32>), RandomState>,
     order: VecDeque<u64>,
     /// Origins beyond the first of listed messages.
-    pub(crate) extra: HashMap<u32, Vec<Origin>, RandomState>,
+    pub(crate) extra: HashMap<u32, Vec<(Origin, u64)>, RandomState>,
     extra_len: usize,
     /// Extra origins not kept because of [`MAX_EXTRA_ORIGINS`].
     pub(crate) extra_dropped: u64,
@@ -76,6 +76,7 @@ impl Copies {
         &mut self,
         id: &Identity<'_>,
         origin: Origin,
+        frame: u64,
         time: Timestamp,
         record: Option<u32>,
     ) -> bool {
@@ -96,7 +97,7 @@ impl Copies {
             if first_source != source && (time.0 - first_time.0).abs() <= WINDOW_NS {
                 if let Some(r) = first_record {
                     if self.extra_len < MAX_EXTRA_ORIGINS {
-                        self.extra.entry(r).or_default().push(origin);
+                        self.extra.entry(r).or_default().push((origin, frame));
                         self.extra_len += 1;
                     } else {
                         self.extra_dropped += 1;

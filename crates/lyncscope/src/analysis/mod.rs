@@ -245,13 +245,14 @@ impl Analysis {
         self
     }
 
-    /// Every origin of the listed message `index`: where it was first seen, then every other
-    /// source that saw it (when copies are merged).
-    pub fn origins(&self, index: usize) -> Vec<Origin> {
-        let mut all: Vec<Origin> = self
+    /// Every origin of the listed message `index` with the frame (or message number) it had
+    /// there: where it was first seen, then every other source that saw it (when copies are
+    /// merged).
+    pub fn origins(&self, index: usize) -> Vec<(Origin, u64)> {
+        let mut all: Vec<(Origin, u64)> = self
             .messages
             .get(index)
-            .map(|m| m.origin)
+            .map(|m| (m.origin, m.frame))
             .into_iter()
             .collect();
         if let Some(extra) = self
@@ -400,7 +401,7 @@ impl Analysis {
                 branch: msg.via_branch(),
                 body_len: msg.body().len(),
             };
-            if copies.check(&id, ctx.origin, ctx.time, record) {
+            if copies.check(&id, ctx.origin, ctx.frame, ctx.time, record) {
                 self.stats.copies_merged += 1;
                 return;
             }

@@ -22,10 +22,49 @@ pub fn write(
         stats: StatsOut::new(stats, analysis),
         conferences: super::conferences::Conferences(analysis),
         dialogs: Dialogs(analysis),
-        messages: input.messages.then_some(Messages(analysis)),
+        messages: input.messages.then_some(Messages(analysis, input.sources)),
         warnings: input.warnings,
         capture: input.live.map(LiveOut),
         written: input.written.map(WrittenOut::new),
+        logs: input.inputs.filter(|i| i.has_logs()).map(|i| {
+            i.log_stats()
+                .into_iter()
+                .map(|(file, s)| LogOut {
+                    file,
+                    sip_messages: s.sip_messages,
+                    server_events: s.server_events,
+                    other_records: s
+                        .other_records
+                        .iter()
+                        .map(|(k, n)| (k.to_string(), n))
+                        .collect(),
+                    cut_records: s.cut_records,
+                    oversized_records: s.oversized_records,
+                    long_lines: s.long_lines,
+                    stray_lines: s.stray_lines,
+                    content_length_fixed: s.content_length_fixed,
+                    not_sip: s.not_sip,
+                    bad_times: s.bad_times,
+                })
+                .collect()
+        }),
+        server_events: input.inputs.filter(|i| i.has_logs()).map(|i| {
+            let (events, _) = i.server_events();
+            events
+                .into_iter()
+                .map(|e| EventOut::new(e, input.sources))
+                .collect()
+        }),
+        endpoints: input.inputs.filter(|i| i.has_logs()).map(|i| {
+            i.synthetic()
+                .into_iter()
+                .map(|(address, name)| EndpointOut {
+                    address: address.to_string(),
+                    name,
+                    synthetic: true,
+                })
+                .collect()
+        }),
     };
     serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
     out.write_all(b"\n")
@@ -47,6 +86,127 @@ struct Report<'a> {
     /// With `-w` only (additive).
     #[serde(skip_serializing_if = "Option::is_none")]
     written: Option<WrittenOut<'a>>,
+    /// With logs among the inputs (additive): each log's counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logs: Option<Vec<LogOut<'a>>>,
+    /// With logs among the inputs (additive): the servers' diagnostic records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_events: Option<Vec<EventOut<'a>>>,
+    /// With logs among the inputs (additive): the synthetic addresses given to what a log
+    /// names without an address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoints: Option<Vec<EndpointOut>>,
+}
+
+#[derive(Serialize)]
+struct LogOut<'a> {
+    file: &'a str,
+    sip_messages: u64,
+    server_events: u64,
+    other_records: BTreeMap<String, u64>,
+    cut_records: u64,
+    oversized_records: u64,
+    long_lines: u64,
+    stray_lines: u64,
+    content_length_fixed: u64,
+    not_sip: u64,
+    bad_times: u64,
+}
+
+#[derive(Serialize)]
+struct EndpointOut {
+    address: String,
+    name: String,
+    synthetic: bool,
+}
+
+#[derive(Serialize)]
+struct EventOut<'a> {
+    source: &'a str,
+    line: u32,
+    machine: Option<&'a str>,
+    time: Option<String>,
+    level: Option<&'a str>,
+    result_code: Option<ResultCodeOut<'a>>,
+    text: Option<&'a str>,
+    call_id: Option<&'a str>,
+    cseq: Option<&'a str>,
+    start_line: Option<&'a str>,
+    peer: Option<&'a str>,
+    data: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ResultCodeOut<'a> {
+    hex: String,
+    name: Option<&'a str>,
+}
+
+impl<'a> EventOut<'a> {
+    fn new(e: &'a crate::logs::ServerEvent, sources: &'a [String]) -> Self {
+        let (source, line) = match e.origin {
+            crate::source::Origin::Log { input, line } => (
+                sources.get(input as usize).map_or("?", String::as_str),
+                line,
+            ),
+            _ => ("?", 0),
+        };
+        EventOut {
+            source,
+            line,
+            machine: e.source.as_deref(),
+            time: e.time.map(|t| t.rfc3339()),
+            level: e.level.as_deref(),
+            result_code: e.result_code.as_ref().map(|(v, n)| ResultCodeOut {
+                hex: format!("0x{v:08X}"),
+                name: n.as_deref(),
+            }),
+            text: e.text.as_deref(),
+            call_id: e.call_id.as_deref(),
+            cseq: e.cseq.as_deref(),
+            start_line: e.start_line.as_deref(),
+            peer: e.peer.as_deref(),
+            data: e.data.as_deref(),
+        }
+    }
+}
+
+/// Where a message was seen, for `messages[].origin`.
+#[derive(Serialize)]
+struct OriginOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<u32>,
+}
+
+fn origin_out<'a>(o: crate::source::Origin, frame: u64, sources: &'a [String]) -> OriginOut<'a> {
+    use crate::source::Origin;
+    let file = |input: u32| sources.get(input as usize).map(String::as_str);
+    match o {
+        Origin::Capture { input } => OriginOut {
+            file: file(input),
+            frame: Some(frame),
+            line: None,
+            agent: None,
+        },
+        Origin::Log { input, line } => OriginOut {
+            file: file(input),
+            frame: None,
+            line: Some(line),
+            agent: None,
+        },
+        Origin::Agent { node } => OriginOut {
+            file: None,
+            frame: None,
+            line: None,
+            agent: Some(node),
+        },
+    }
 }
 
 /// `capture`: the interfaces of a live capture and libpcap's counters.
@@ -140,6 +300,9 @@ struct StatsOut<'a> {
     dialogs_dropped: u64,
     undecoded_reasons: &'a BTreeMap<String, u64>,
     tls: TlsOut,
+    /// Copies of a message seen by another source, merged into the first (not counted in
+    /// `sip_messages`).
+    copies_merged: u64,
 }
 
 /// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
@@ -239,6 +402,7 @@ impl<'a> StatsOut<'a> {
             dialogs_dropped: s.analysis.dialogs_dropped,
             undecoded_reasons: &s.net.undecoded_reasons,
             tls: TlsOut::new(&s.tls),
+            copies_merged: s.analysis.copies_merged,
         }
     }
 }
@@ -289,14 +453,19 @@ struct DialogOut<'a> {
     last_time: String,
 }
 
-struct Messages<'a>(&'a Analysis);
+struct Messages<'a>(&'a Analysis, &'a [String]);
 
 impl Serialize for Messages<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
         let mut seq = ser.serialize_seq(Some(a.messages().len()))?;
-        for m in a.messages() {
-            seq.serialize_element(&MessageOut { a, m })?;
+        for (index, m) in a.messages().iter().enumerate() {
+            seq.serialize_element(&MessageOut {
+                a,
+                m,
+                index,
+                sources: self.1,
+            })?;
         }
         seq.end()
     }
@@ -305,6 +474,8 @@ impl Serialize for Messages<'_> {
 struct MessageOut<'a> {
     a: &'a Analysis,
     m: &'a crate::analysis::MessageRecord,
+    index: usize,
+    sources: &'a [String],
 }
 
 impl Serialize for MessageOut<'_> {
@@ -335,6 +506,12 @@ impl Serialize for MessageOut<'_> {
         map.serialize_entry("size", &m.size)?;
         map.serialize_entry("icmp_quoted", &m.icmp_quoted)?;
         map.serialize_entry("first_frame", &m.first_frame)?;
+        let origins: Vec<OriginOut<'_>> = a
+            .origins(self.index)
+            .into_iter()
+            .map(|(o, frame)| origin_out(o, frame, self.sources))
+            .collect();
+        map.serialize_entry("origin", &origins)?;
         map.end()
     }
 }

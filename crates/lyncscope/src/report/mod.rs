@@ -19,4 +19,7 @@ pub struct ReportInput<'a> {
     pub live: Option<&'a crate::capture::LiveStats>,
     /// What `-w` wrote.
     pub written: Option<&'a crate::output::WriteSummary>,
+    /// The inputs, when logs are among them: their counters, server events and the synthetic
+    /// endpoints their messages were given.
+    pub inputs: Option<&'a crate::inputs::Inputs>,
 }

@@ -49,6 +49,25 @@ pub fn write(
         "  TCP: {} streams, {} segments out of order, {} retransmitted, {} gaps",
         t.tcp_streams, t.tcp_out_of_order, t.tcp_retransmissions, t.tcp_gaps
     )?;
+    if a.copies_merged > 0 {
+        writeln!(
+            out,
+            "  Sources: {} copies of messages seen by more than one input merged (counted once)",
+            a.copies_merged
+        )?;
+    }
+    if let Some(inputs) = input.inputs.filter(|i| i.has_logs()) {
+        for (file, s) in inputs.log_stats() {
+            writeln!(
+                out,
+                "  Log {file}: {} SIP messages, {} server events, {} other records, {} cut off",
+                s.sip_messages,
+                s.server_events,
+                s.other_records.iter().map(|(_, n)| n).sum::<u64>(),
+                s.cut_records
+            )?;
+        }
+    }
     if let Some(line) = tls_line(&stats.tls) {
         writeln!(out, "  TLS: {line}")?;
     }

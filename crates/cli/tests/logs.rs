@@ -1,0 +1,202 @@
+//! Lync logs as inputs, end to end: every sample scenario written as the Front End's SIPStack
+//! log, each client's UCCAPI log and a pidgin-sipe log (`captures/logs/`, made by the
+//! generator from the same messages as the captures) gives the capture's conference report —
+//! alone and mixed (FE log + a client's log, the capture + the FE log, every client's log),
+//! with every message counted once.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn path(rel: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "captures", rel]
+        .iter()
+        .collect();
+    p.display().to_string()
+}
+
+fn report(inputs: &[String]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args([
+            "--report",
+            "json",
+            "--messages",
+            "--log-utc-offset",
+            "+01:00",
+        ])
+        .args(inputs)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{inputs:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// What the diagnosis says about each participant: the part a log must reproduce exactly
+/// (times in logs are cut to milliseconds, so setup times may differ by one).
+fn verdicts(v: &Value) -> Vec<(String, String, Value, Value, Value)> {
+    let mut out = Vec::new();
+    for c in v["conferences"].as_array().expect("conferences") {
+        for p in c["participants"].as_array().expect("participants") {
+            let statuses = ["invitation", "focus", "media", "roster"]
+                .iter()
+                .map(|k| p["steps"][k]["status"].clone())
+                .collect::<Vec<_>>();
+            out.push((
+                format!("{}/{}", c["id"], p["uri"]),
+                p["state"].to_string(),
+                p["failed_step"].clone(),
+                p["reason"].clone(),
+                Value::Array(statuses),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn scenarios() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(path("logs"))
+        .expect("captures/logs")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    names
+}
+
+fn capture_of(scenario: &str) -> String {
+    for ext in ["pcapng", "pcap"] {
+        let p = path(&format!("{scenario}.{ext}"));
+        if std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!("no capture for {scenario}");
+}
+
+fn logs_of(scenario: &str, suffix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(path(&format!("logs/{scenario}")))
+        .expect("scenario dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_scenario_as_logs_gives_the_capture_report() {
+    for s in scenarios() {
+        let clear = report(&[capture_of(&s)]);
+        let want = verdicts(&clear);
+        let messages = &clear["stats"]["sip_messages"];
+        let fe = logs_of(&s, ".sipstack.log");
+        let clients = logs_of(&s, ".uccapi.log");
+        assert_eq!(fe.len(), 1, "{s}");
+        // The FE log alone has every message.
+        let v = report(&fe);
+        assert_eq!(verdicts(&v), want, "{s}: FE log");
+        assert_eq!(&v["stats"]["sip_messages"], messages, "{s}: FE log");
+        // Every client's log together: each message once (the clients' logs overlap only
+        // where a message went from one client to the other through the FE, and then the
+        // FE's own Via makes it another hop).
+        let v = report(&clients);
+        assert_eq!(verdicts(&v), want, "{s}: client logs");
+        // FE log + one client's log; the capture + the FE log: every message counted once.
+        for mix in [
+            vec![fe[0].clone(), clients[0].clone()],
+            vec![capture_of(&s), fe[0].clone()],
+        ] {
+            let v = report(&mix);
+            assert_eq!(verdicts(&v), want, "{s}: {mix:?}");
+            assert_eq!(&v["stats"]["sip_messages"], messages, "{s}: {mix:?}");
+            assert!(
+                v["stats"]["copies_merged"].as_u64() > Some(0),
+                "{s}: {mix:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn messages_keep_every_origin() {
+    let s = "conference-join";
+    let fe = logs_of(s, ".sipstack.log").remove(0);
+    let v = report(&[capture_of(s), fe.clone()]);
+    let messages = v["messages"].as_array().expect("messages");
+    // Every message was seen by both: the capture's frame and the log's line.
+    for m in messages {
+        let origins = m["origin"].as_array().expect("origin");
+        // Whichever came first in time is listed first (log times are cut to milliseconds).
+        assert_eq!(origins.len(), 2, "{m}");
+        assert!(origins.iter().any(|o| o["frame"].as_u64().is_some()), "{m}");
+        assert!(
+            origins
+                .iter()
+                .any(|o| o["file"] == fe.as_str() && o["line"].as_u64() > Some(0)),
+            "{m}"
+        );
+    }
+    // A log alone: origins are file and line, and the endpoints the log does not give are
+    // synthetic and listed.
+    let v = report(&[fe.clone()]);
+    let first = &v["messages"][0]["origin"][0];
+    assert_eq!(first["file"], fe.as_str());
+    assert!(v["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .any(|e| e["name"] == "fe01.example.com" && e["synthetic"] == true));
+    assert_eq!(v["logs"][0]["sip_messages"], v["stats"]["sip_messages"]);
+}
+
+#[test]
+fn a_sipe_log_alone_diagnoses_its_user() {
+    let v = report(&logs_of("av-mcu-rejected", ".sipe.log"));
+    let bob = v["conferences"][0]["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .find(|p| p["uri"] == "sip:bob@example.com")
+        .cloned()
+        .expect("bob");
+    assert_eq!(bob["state"], "failed");
+    assert_eq!(bob["failed_step"], "media");
+}
+
+#[test]
+fn a_gzipped_log_is_read_and_a_text_that_is_no_log_is_refused() {
+    let dir = std::env::temp_dir().join(format!("lyncscope-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fe = logs_of("conference-join", ".sipstack.log").remove(0);
+    let gz = dir.join("fe01.sipstack.log.gz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c '{fe}' > '{}'", gz.display()))
+        .status()
+        .expect("gzip");
+    assert!(status.success());
+    let v = report(&[gz.display().to_string()]);
+    assert_eq!(v["stats"]["sip_messages"], 62);
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "just some text\nnothing else\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json"])
+        .arg(&notes)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let bad = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--log-utc-offset", "one hour", &fe])
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
