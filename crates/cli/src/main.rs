@@ -163,7 +163,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "lyncscope: the terminal UI does not read logs yet: here is the text \
                          report (use --report json for everything)"
                 );
-                files = inputs;
+                files = *inputs;
                 ReportFormat::Text
             }
         },

@@ -146,7 +146,7 @@ fn messages_keep_every_origin() {
     }
     // A log alone: origins are file and line, and the endpoints the log does not give are
     // synthetic and listed.
-    let v = report(&[fe.clone()]);
+    let v = report(std::slice::from_ref(&fe));
     let first = &v["messages"][0]["origin"][0];
     assert_eq!(first["file"], fe.as_str());
     assert!(v["endpoints"]

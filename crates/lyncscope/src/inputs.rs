@@ -68,7 +68,7 @@ pub struct Inputs {
 
 enum How {
     /// Captures only: read in order.
-    Captures(CaptureFiles),
+    Captures(Box<CaptureFiles>),
     /// At least one log: every input merged by time.
     Merged(Merged),
 }
@@ -83,7 +83,7 @@ impl Inputs {
         if kinds.iter().all(|k| *k == InputKind::Capture) {
             return Ok(Inputs {
                 names: paths.to_vec(),
-                how: How::Captures(CaptureFiles::open(paths)?),
+                how: How::Captures(Box::new(CaptureFiles::open(paths)?)),
             });
         }
         let mut slots = Vec::with_capacity(paths.len());
@@ -91,7 +91,7 @@ impl Inputs {
             let input = u32::try_from(i).unwrap_or(u32::MAX);
             let source = match kind {
                 InputKind::Capture => {
-                    Slotted::Capture(CaptureFiles::open(std::slice::from_ref(path))?)
+                    Slotted::Capture(Box::new(CaptureFiles::open(std::slice::from_ref(path))?))
                 }
                 InputKind::Log(format) => {
                     Slotted::Log(Box::new(LogInput::open(path, *format, input, options)?))
@@ -124,13 +124,13 @@ impl Inputs {
     }
 
     /// The capture files, when every input is one (the terminal UI reads those itself).
-    pub fn into_captures(self) -> Result<CaptureFiles, Inputs> {
+    pub fn into_captures(self) -> Result<CaptureFiles, Box<Inputs>> {
         match self.how {
-            How::Captures(c) => Ok(c),
-            how => Err(Inputs {
+            How::Captures(c) => Ok(*c),
+            how => Err(Box::new(Inputs {
                 names: self.names,
                 how,
-            }),
+            })),
         }
     }
 
@@ -234,7 +234,7 @@ struct Slot {
 }
 
 enum Slotted {
-    Capture(CaptureFiles),
+    Capture(Box<CaptureFiles>),
     Log(Box<LogInput>),
 }
 
