@@ -145,6 +145,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         },
     };
     let mut files = Inputs::open(&paths, &log_options)?;
+    // Reading files, every key is known up front (or comes in a pcapng's secrets block before
+    // the packets it opens): what has no key now has none at all.
+    tls.handle.set_final(true);
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
     let wants_run = cli.capture.write.is_some()

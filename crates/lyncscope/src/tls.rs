@@ -60,6 +60,13 @@ impl TlsHandle {
         self.lock().keys.add_rsa_key_pem(pem)
     }
 
+    /// Says that every key is known (a run over files with its key logs and keys given up
+    /// front): ciphertext without a key is counted and dropped at once instead of held for a
+    /// key log line that may still come (as in a live capture).
+    pub fn set_final(&self, final_keys: bool) {
+        self.lock().keys.set_final(final_keys);
+    }
+
     /// The TLS counters so far.
     pub fn stats(&self) -> TlsStats {
         self.lock().keys.stats().clone()

@@ -120,6 +120,8 @@ enum Step {
 #[derive(Default)]
 pub struct TlsConnection {
     dead: bool,
+    /// What this connection counted into the store's `held_total`.
+    held_counted: usize,
     started: bool,
     ch: Option<handshake::ClientHello>,
     sh: Option<handshake::ServerHello>,
@@ -234,6 +236,7 @@ impl TlsConnection {
             self.run(d, keys, out);
         }
         self.reprocess(keys, out);
+        self.account_held(keys);
     }
 
     /// Tells that a direction lost bytes: the connection is given up (counted in `gaps`).
@@ -289,6 +292,14 @@ impl TlsConnection {
             d.dec = None;
         }
         self.transcript = None;
+        self.account_held(keys);
+    }
+
+    /// Brings the store's count of held bytes up to date with this connection's buffers.
+    fn account_held(&mut self, keys: &mut TlsKeys) {
+        let now: usize = self.dirs.iter().map(|d| d.buf.len()).sum();
+        keys.held_total = keys.held_total.saturating_sub(self.held_counted) + now;
+        self.held_counted = now;
     }
 
     fn fail(&mut self, keys: &mut TlsKeys, counter: fn(&mut crate::TlsStats)) {
@@ -306,7 +317,9 @@ impl TlsConnection {
         let Some(st) = self.dirs.get_mut(d) else {
             return;
         };
-        if st.buf.len() + rest.len() > MAX_HELD_PER_DIRECTION {
+        if st.buf.len() + rest.len() > MAX_HELD_PER_DIRECTION
+            || keys.held_total + rest.len() > crate::keys::MAX_HELD_TOTAL
+        {
             keys.stats.bytes_dropped += rest.len() as u64;
             if st.waiting {
                 self.count_no_key(keys);
@@ -462,6 +475,12 @@ impl TlsConnection {
                 return Step::Consumed;
             }
             if self.dirs.get(d).is_some_and(|s| s.dec.is_none()) {
+                if keys.final_keys {
+                    // No key now means no key ever: count it and let the bytes go.
+                    self.count_no_key(keys);
+                    self.give_up(keys);
+                    return Step::Consumed;
+                }
                 self.tried_gen = Some(keys.generation());
                 if let Some(st) = self.dirs.get_mut(d) {
                     if !st.waiting {

@@ -19,6 +19,10 @@ pub const MAX_TICKET_LEN: usize = 4096;
 
 /// RSA private keys accepted: each RSA key exchange is tried against all of them.
 pub const MAX_RSA_KEYS: usize = 64;
+/// Most bytes all connections of one key store may hold at once (ciphertext waiting for a key,
+/// partial records): the per-connection bound times a connection table would be gigabytes.
+/// A connection that would go beyond gives up, counted.
+pub const MAX_HELD_TOTAL: usize = 64 * 1024 * 1024;
 
 /// What one [`TlsKeys::add_keylog`] call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,6 +111,11 @@ pub struct TlsKeys {
     pub(crate) stats: TlsStats,
     /// Decryption work buffer shared by all connections (one record at a time).
     pub(crate) scratch: Vec<u8>,
+    /// Bytes all connections fed with this store hold right now (see [`MAX_HELD_TOTAL`]).
+    pub(crate) held_total: usize,
+    /// No more key material will be added (a file run with every key given up front): a
+    /// connection waiting for a key gives up at once instead of holding its records.
+    pub(crate) final_keys: bool,
 }
 
 impl std::fmt::Debug for TlsKeys {
@@ -125,6 +134,18 @@ impl TlsKeys {
     /// Empty key store.
     pub fn new() -> TlsKeys {
         TlsKeys::default()
+    }
+
+    /// Says that no more key material will be added (reading files with every key log and
+    /// key given up front): ciphertext that has no key is dropped and counted at once rather
+    /// than held for a key log line that may still come (as in a live capture).
+    pub fn set_final(&mut self, final_keys: bool) {
+        self.final_keys = final_keys;
+    }
+
+    /// Bytes held by all connections right now (waiting for a key, or a partial record).
+    pub fn held(&self) -> usize {
+        self.held_total
     }
 
     /// Counters of all connections fed with this key store.

@@ -38,8 +38,8 @@ pub use conn::{ConnState, Dir, KeySource, TlsConnection, TlsInfo, MAX_HELD_PER_D
 pub use handshake::MAX_HANDSHAKE_MSG;
 pub use keylog::MAX_KEYLOG_LINE;
 pub use keys::{
-    KeyError, KeylogStats, TlsKeys, MAX_KEYLOG_ENTRIES, MAX_RSA_KEYS, MAX_SESSION_CACHE_ENTRIES,
-    MAX_TICKET_LEN,
+    KeyError, KeylogStats, TlsKeys, MAX_HELD_TOTAL, MAX_KEYLOG_ENTRIES, MAX_RSA_KEYS,
+    MAX_SESSION_CACHE_ENTRIES, MAX_TICKET_LEN,
 };
 pub use record::MAX_FRAGMENT;
 pub use stats::{TlsStats, MAX_UNSUPPORTED_SUITE_IDS};
