@@ -4,6 +4,7 @@
 use super::ReportInput;
 use crate::analysis::Analysis;
 use crate::pipeline::Stats;
+use crate::transport::tcp;
 use std::io::{self, Write};
 
 /// Writes the text report of `analysis` to `out`.
@@ -46,8 +47,8 @@ pub fn write(
     )?;
     writeln!(
         out,
-        "  TCP: {} streams, {} segments out of order, {} retransmitted, {} gaps",
-        t.tcp_streams, t.tcp_out_of_order, t.tcp_retransmissions, t.tcp_gaps
+        "  TCP: {} streams, {} segments out of order, {} retransmitted, {} gaps, {} bytes skipped",
+        t.tcp_streams, t.tcp_out_of_order, t.tcp_retransmissions, t.tcp_gaps, t.tcp_bytes_skipped
     )?;
     if a.copies_merged > 0 {
         writeln!(
@@ -72,13 +73,38 @@ pub fn write(
         writeln!(out, "  TLS: {line}")?;
     }
     let undecoded = n.undecoded + t.bad_transport_headers;
-    writeln!(
+    write!(
         out,
         "  Problems: {} incomplete messages, {} malformed, {} undecoded packets",
         t.incomplete_messages,
         t.malformed_messages + a.defective_messages,
         undecoded
     )?;
+    // TCP losses are named only when there are any, so that a clean capture keeps a short line.
+    if t.tcp_bytes_skipped > 0 {
+        write!(out, ", {} TCP bytes skipped", t.tcp_bytes_skipped)?;
+    }
+    if t.tcp_bytes_dropped_by_cap + t.tcp_message_cap_hits + t.tcp_total_cap_hits > 0 {
+        write!(
+            out,
+            ", {} TCP bytes dropped by memory bounds ({} messages over {} MiB, {} connections over {} MiB in total)",
+            t.tcp_bytes_dropped_by_cap,
+            t.tcp_message_cap_hits,
+            tcp::MAX_PENDING >> 20,
+            t.tcp_total_cap_hits,
+            tcp::MAX_TOTAL_BUFFERED >> 20
+        )?;
+    }
+    if t.tcp_reorder_cap_hits > 0 {
+        write!(
+            out,
+            ", {} TCP holes given up early (over {} segments or {} MiB out of order)",
+            t.tcp_reorder_cap_hits,
+            tcp::MAX_OOO_SEGMENTS,
+            tcp::MAX_OOO_BYTES >> 20
+        )?;
+    }
+    writeln!(out)?;
     for (reason, count) in &n.undecoded_reasons {
         writeln!(out, "    undecoded: {reason}: {count}")?;
     }

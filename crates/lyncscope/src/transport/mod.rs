@@ -156,7 +156,8 @@ pub struct TransportStats {
     pub trailing_bytes: u64,
     /// TCP segments seen.
     pub tcp_segments: u64,
-    /// TCP connections seen.
+    /// TCP connections seen. A connection given up (closed, evicted, over a memory bound) and
+    /// re-opened by its later segments counts once; a new SYN on the same ports is a new one.
     pub tcp_streams: u64,
     /// Segments that came ahead of a missing one and were held.
     pub tcp_out_of_order: u64,
@@ -164,19 +165,37 @@ pub struct TransportStats {
     pub tcp_retransmissions: u64,
     /// Holes in a TCP stream that were given up (segments never captured).
     pub tcp_gaps: u64,
-    /// Stream bytes skipped while looking for the next SIP start line (not SIP, or after a gap).
+    /// Stream bytes passed over while looking for the next SIP start line: bytes that are not
+    /// SIP, the rest of a message cut by a gap or given up at a bound, a message whose start
+    /// line is bad, an unfinished line left when a stream breaks off.
     pub tcp_bytes_skipped: u64,
     /// TCP connections forgotten because the connection table was full.
     pub tcp_streams_evicted: u64,
+    /// Bytes held for unfinished messages that a memory bound discarded (the per-direction
+    /// bound, [`tcp_message_cap_hits`](Self::tcp_message_cap_hits), or the total bound,
+    /// [`tcp_total_cap_hits`](Self::tcp_total_cap_hits)). The rest of such a message, arriving
+    /// later, is in `tcp_bytes_skipped`.
+    pub tcp_bytes_dropped_by_cap: u64,
+    /// Unfinished messages given up because one direction held more than its bound (4 MiB)
+    /// for them; each is also one of `incomplete_messages`.
+    pub tcp_message_cap_hits: u64,
+    /// Connections given up part way because all connections together held more than the total
+    /// bound (256 MiB); the messages they were assembling are in `incomplete_messages`.
+    pub tcp_total_cap_hits: u64,
+    /// Holes given up early because a direction held more segments or bytes out of order than
+    /// its bound (512 segments, 1 MiB); each is also one of `tcp_gaps`.
+    pub tcp_reorder_cap_hits: u64,
     /// SCTP packets seen.
     pub sctp_packets: u64,
     /// SCTP DATA chunks seen.
     pub sctp_data_chunks: u64,
     /// WebSocket frames seen.
     pub websocket_frames: u64,
-    /// SIP messages that were started but never completed (stream ended, gap, bound hit).
+    /// SIP messages that were started (their start line arrived) but never completed (stream
+    /// ended, gap, bound hit), each counted once.
     pub incomplete_messages: u64,
-    /// Bytes that started like SIP but could not be framed (header block too long, …).
+    /// Bytes that started like SIP but could not be framed (header block too long, a start
+    /// line that begins or ends like one but is not valid, …), one per message.
     pub malformed_messages: u64,
     /// Packets with a truncated or inconsistent transport header.
     pub bad_transport_headers: u64,

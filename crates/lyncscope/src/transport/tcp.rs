@@ -29,19 +29,20 @@ use crate::Timestamp;
 use ahash::RandomState;
 use memchr::{memchr, memmem, memrchr};
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 /// Most connections tracked at once; beyond, the least recently active is forgotten.
 const MAX_CONNECTIONS: usize = 65_536;
 /// Most bytes one direction may hold for an unfinished message.
-const MAX_PENDING: usize = 4 * 1024 * 1024;
+pub const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// Most bytes held out of order per direction, and segments.
-const MAX_OOO_BYTES: usize = 1024 * 1024;
-const MAX_OOO_SEGMENTS: usize = 512;
+pub const MAX_OOO_BYTES: usize = 1024 * 1024;
+/// Most segments held out of order per direction (a hole is given up beyond either bound).
+pub const MAX_OOO_SEGMENTS: usize = 512;
 /// Most bytes buffered over all connections.
-const MAX_TOTAL_BUFFERED: usize = 256 * 1024 * 1024;
+pub const MAX_TOTAL_BUFFERED: usize = 256 * 1024 * 1024;
 /// A hole older than this (capture time) is given up.
 const GAP_TIMEOUT_NS: i64 = 1_000_000_000;
 /// Connections idle longer than this are swept when the table is large.
@@ -50,6 +51,9 @@ const IDLE_NS: i64 = 300 * 1_000_000_000;
 const MAX_HTTP_HEADER: usize = 16 * 1024;
 /// Longest WebSocket message reassembled from fragments.
 const MAX_WS_MESSAGE: usize = 4 * 1024 * 1024;
+/// Connections remembered after they were given up, so that later segments re-opening one are
+/// not counted as a new connection (as many as the table holds; under 200 bytes each).
+const MAX_FORGOTTEN: usize = MAX_CONNECTIONS;
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
@@ -96,6 +100,31 @@ struct Direction {
     /// How far framing got with the unfinished message at the start of `buf` (header lines
     /// indexed, its length once known): a message spread over many segments is indexed once.
     progress: StreamProgress,
+    /// The next bytes to frame are not known to begin a message (the capture started
+    /// mid-connection, a hole was given up, a bound dropped a message, bytes were skipped to
+    /// resynchronise): a request line there may be the tail of a lost body glued to the real
+    /// method.
+    unaligned: bool,
+}
+
+/// Why a direction's held bytes are given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GiveUp {
+    /// The stream ended, broke off at a hole, or its connection was closed or forgotten.
+    End,
+    /// A memory bound: what is discarded is counted as dropped by the bound.
+    Cap,
+}
+
+/// Why a connection is removed from the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Removal {
+    /// FIN or RST, the table full, or idle too long.
+    Closed,
+    /// All connections together held more than [`MAX_TOTAL_BUFFERED`].
+    TotalCap,
+    /// The end of input.
+    Finish,
 }
 
 struct Connection {
@@ -150,6 +179,10 @@ pub struct TcpReassembler {
     segments_since_sweep: u32,
     /// The layer offered every new connection's first bytes (a TLS decryptor), if any.
     decoders: Option<Box<dyn StreamDecoder>>,
+    /// Connections removed from the table (bounded by [`MAX_FORGOTTEN`]), oldest first: a later
+    /// segment without SYN re-opens the same connection, not a new one.
+    forgotten: HashSet<ConnKey, RandomState>,
+    forgotten_order: VecDeque<ConnKey>,
 }
 
 /// The context a direction needs while it frames bytes.
@@ -209,7 +242,9 @@ impl TcpReassembler {
             // A bare ACK of a connection we never saw carries nothing.
             Entry::Vacant(_) if !opens => return,
             Entry::Vacant(new) => {
-                stats.tcp_streams += 1;
+                if flags & SYN != 0 || !self.forgotten.contains(&key) {
+                    stats.tcp_streams += 1;
+                }
                 new.insert(Connection {
                     dirs: Default::default(),
                     decoder: None,
@@ -269,10 +304,11 @@ impl TcpReassembler {
             let dir = &mut pair(&mut conn.dirs, d).0;
             if dir.started && dir.next_seq != seq.wrapping_add(1) {
                 // A new connection reusing the ports: finish the old one first.
+                emit.stats.tcp_streams += 1;
                 let current = emit.ctx;
                 for (i, old) in conn.dirs.iter_mut().enumerate() {
                     emit.ctx = old.context(&key, i, current);
-                    old.flush(&mut emit);
+                    old.flush(GiveUp::End, &mut emit);
                     *old = Direction::default();
                 }
                 emit.ctx = current;
@@ -322,7 +358,7 @@ impl TcpReassembler {
         let fin_reached = dir.fin_at.is_some_and(|f| !seq_after(f, dir.next_seq));
         if !dir.fin && fin_reached && dir.ooo.is_empty() {
             dir.fin = true;
-            dir.flush(&mut emit);
+            dir.flush(GiveUp::End, &mut emit);
         }
         let after = conn.dirs.iter().map(Direction::buffered).sum::<usize>();
         self.total_buffered = (self.total_buffered + after).saturating_sub(before);
@@ -331,10 +367,17 @@ impl TcpReassembler {
             ctx, stats, sink, ..
         } = emit;
         conn.decoder = decoder;
-        if !closed && self.total_buffered <= MAX_TOTAL_BUFFERED {
+        let over = self.total_buffered > MAX_TOTAL_BUFFERED;
+        if !closed && !over {
             return;
         }
         // Closed, or too much held overall: give up what this connection holds.
+        let why = if closed {
+            Removal::Closed
+        } else {
+            stats.tcp_total_cap_hits += 1;
+            Removal::TotalCap
+        };
         let mut emit = Emit {
             ctx,
             stats,
@@ -342,7 +385,7 @@ impl TcpReassembler {
             decoder: None,
             from_opener: false,
         };
-        self.remove(&key, &mut emit);
+        self.remove(&key, why, &mut emit);
     }
 
     /// End of input: every held byte is framed if it can be, the rest counted.
@@ -357,11 +400,19 @@ impl TcpReassembler {
                 decoder: None,
                 from_opener: false,
             };
-            self.remove(&key, &mut emit);
+            self.remove(&key, Removal::Finish, &mut emit);
         }
     }
 
-    fn remove<S: SipSink>(&mut self, key: &ConnKey, emit: &mut Emit<'_, '_, S>) {
+    fn remove<S: SipSink>(&mut self, key: &ConnKey, why: Removal, emit: &mut Emit<'_, '_, S>) {
+        if why != Removal::Finish {
+            self.forget(*key);
+        }
+        let give_up = if why == Removal::TotalCap {
+            GiveUp::Cap
+        } else {
+            GiveUp::End
+        };
         if let Some(mut conn) = self.conns.remove(key) {
             let current = emit.ctx;
             for (i, dir) in conn.dirs.iter_mut().enumerate() {
@@ -374,11 +425,25 @@ impl TcpReassembler {
                     decoder: conn.decoder.as_deref_mut(),
                     from_opener: i == conn.opener,
                 };
-                dir.flush(&mut own);
+                dir.flush(give_up, &mut own);
                 self.total_buffered = self.total_buffered.saturating_sub(held);
             }
             if let Some(d) = conn.decoder.as_deref_mut() {
                 d.finish();
+            }
+        }
+    }
+
+    /// Remembers a connection leaving the table, forgetting the oldest remembered beyond the
+    /// bound.
+    fn forget(&mut self, key: ConnKey) {
+        if !self.forgotten.insert(key) {
+            return;
+        }
+        self.forgotten_order.push_back(key);
+        if self.forgotten_order.len() > MAX_FORGOTTEN {
+            if let Some(old) = self.forgotten_order.pop_front() {
+                self.forgotten.remove(&old);
             }
         }
     }
@@ -427,7 +492,7 @@ impl TcpReassembler {
                 decoder: None,
                 from_opener: false,
             };
-            self.remove(&key, &mut emit);
+            self.remove(&key, Removal::Closed, &mut emit);
         }
     }
 
@@ -453,7 +518,7 @@ impl TcpReassembler {
                 decoder: None,
                 from_opener: false,
             };
-            self.remove(&key, &mut emit);
+            self.remove(&key, Removal::Closed, &mut emit);
         }
     }
 }
@@ -508,6 +573,7 @@ impl Direction {
             // framing resynchronises at the first SIP start line.
             self.started = true;
             self.next_seq = seq;
+            self.unaligned = true;
         }
         let diff = seq.wrapping_sub(self.next_seq) as i32;
         if diff < 0 {
@@ -528,8 +594,12 @@ impl Direction {
         if !self.ooo.is_empty() {
             let since = *self.gap_since.get_or_insert(emit.ctx.time);
             let stale = emit.ctx.time.0.saturating_sub(since.0) > GAP_TIMEOUT_NS;
-            if stale || self.ooo_bytes > MAX_OOO_BYTES || self.ooo.len() > MAX_OOO_SEGMENTS {
-                self.skip_first_gap(emit);
+            let full = self.ooo_bytes > MAX_OOO_BYTES || self.ooo.len() > MAX_OOO_SEGMENTS;
+            if full {
+                emit.stats.tcp_reorder_cap_hits += 1;
+            }
+            if stale || full {
+                self.skip_first_gap(GiveUp::End, emit);
             }
         }
     }
@@ -567,6 +637,7 @@ impl Direction {
                 &mut self.mode,
                 &mut self.ws_message,
                 &mut self.progress,
+                &mut self.unaligned,
                 emit,
             );
             self.buf
@@ -640,6 +711,7 @@ impl Direction {
             &mut self.mode,
             &mut self.ws_message,
             &mut self.progress,
+            &mut self.unaligned,
             emit,
         );
         self.buf = buf;
@@ -647,10 +719,14 @@ impl Direction {
         self.bound_pending(emit);
     }
 
-    /// An unfinished message larger than the bound is given up.
+    /// An unfinished message larger than the bound is given up; its bytes still to come are
+    /// skipped while resynchronising.
     fn bound_pending<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
         if self.buf.len() > MAX_PENDING {
             emit.stats.incomplete_messages += 1;
+            emit.stats.tcp_message_cap_hits += 1;
+            emit.stats.tcp_bytes_dropped_by_cap += self.buf.len() as u64;
+            self.unaligned = true;
             self.buf.clear();
             self.buf.shrink_to(64 * 1024);
             self.progress = StreamProgress::default();
@@ -659,18 +735,20 @@ impl Direction {
 
     /// Gives up the first hole: the unfinished message before it is incomplete, and framing
     /// resumes (resynchronising) with the held bytes after it.
-    fn skip_first_gap<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
+    fn skip_first_gap<S: SipSink>(&mut self, why: GiveUp, emit: &mut Emit<'_, '_, S>) {
         let Some((&off, _)) = self.ooo.first_key_value() else {
             return;
         };
         emit.stats.tcp_gaps += 1;
-        self.abandon_partial(emit);
+        self.abandon_partial(why, emit);
         if let Some(d) = emit.decoder.as_deref_mut() {
             d.gap(emit.from_opener);
         }
         let missing = off.saturating_sub(self.next_off);
         self.next_seq = self.next_seq.wrapping_add(missing as u32);
         self.next_off = off;
+        // The bytes after a hole start wherever the lost segment ended.
+        self.unaligned = true;
         self.drain_ooo(emit);
         self.frame_buffer(0, emit);
         if !self.ooo.is_empty() {
@@ -681,26 +759,36 @@ impl Direction {
     fn skip_gaps_until_ack<S: SipSink>(&mut self, ack: u32, emit: &mut Emit<'_, '_, S>) {
         while !self.ooo.is_empty() && seq_after(ack, self.next_seq) {
             let before = self.next_off;
-            self.skip_first_gap(emit);
+            self.skip_first_gap(GiveUp::End, emit);
             if self.next_off == before {
                 break;
             }
         }
     }
 
-    /// What is left of an unfinished message when its stream breaks off.
-    fn abandon_partial<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
+    /// What is left of an unfinished message when its stream breaks off (`why`: at a hole or
+    /// its end, or because a memory bound gave the connection up). A message counts as started
+    /// only once its start line arrived whole: bytes that merely could become one (a text
+    /// segment ahead of a hole) are skipped bytes, not a lost message.
+    fn abandon_partial<S: SipSink>(&mut self, why: GiveUp, emit: &mut Emit<'_, '_, S>) {
         let breaks = message::leading_line_breaks(&self.buf);
         let rest = self.buf.get(breaks..).unwrap_or_default();
         if !rest.is_empty() {
-            if message::looks_like_start(rest) || self.mode == Mode::WebSocket {
+            let started = self.mode == Mode::WebSocket || message::parse_start_line(rest).is_some();
+            if started {
                 emit.stats.incomplete_messages += 1;
-            } else {
+            }
+            if why == GiveUp::Cap {
+                emit.stats.tcp_bytes_dropped_by_cap += rest.len() as u64;
+            } else if !started {
                 emit.stats.tcp_bytes_skipped += rest.len() as u64;
             }
         }
         if !self.ws_message.is_empty() {
             emit.stats.incomplete_messages += 1;
+            if why == GiveUp::Cap {
+                emit.stats.tcp_bytes_dropped_by_cap += self.ws_message.len() as u64;
+            }
         }
         self.buf.clear();
         self.ws_message.clear();
@@ -708,11 +796,11 @@ impl Direction {
     }
 
     /// The stream ends: give up every hole, frame what can be framed, count the rest.
-    fn flush<S: SipSink>(&mut self, emit: &mut Emit<'_, '_, S>) {
+    fn flush<S: SipSink>(&mut self, why: GiveUp, emit: &mut Emit<'_, '_, S>) {
         while !self.ooo.is_empty() {
-            self.skip_first_gap(emit);
+            self.skip_first_gap(why, emit);
         }
-        self.abandon_partial(emit);
+        self.abandon_partial(why, emit);
         self.buf = Vec::new();
         self.ooo_bytes = 0;
     }
@@ -720,15 +808,19 @@ impl Direction {
 
 /// Frames every complete message in `buf`; returns the bytes used. `pre` is how many leading
 /// bytes were buffered before the current segment (messages starting there were reassembled).
+/// `unaligned`: `buf` is not known to start at a message boundary; updated for the bytes left.
+#[allow(clippy::too_many_arguments)]
 fn frame_bytes<S: SipSink>(
     buf: &[u8],
     pre: usize,
     mode: &mut Mode,
     ws_message: &mut Vec<u8>,
     progress: &mut StreamProgress,
+    unaligned: &mut bool,
     emit: &mut Emit<'_, '_, S>,
 ) -> usize {
     let mut pos = 0;
+    let mut aligned = !*unaligned;
     // What was saved is about the message at the start of `buf`; later ones start afresh.
     let mut saved = std::mem::take(progress);
     while let Some(rest) = buf.get(pos..) {
@@ -753,11 +845,35 @@ fn frame_bytes<S: SipSink>(
         }
         let breaks = message::leading_line_breaks(rest);
         if breaks > 0 {
+            // Keep-alives between messages keep a boundary; after skipped bytes they prove none.
             pos += breaks;
             continue;
         }
         if rest.is_empty() {
             break;
+        }
+        if !aligned {
+            match unaligned_start(rest) {
+                Unaligned::Wait => break,
+                Unaligned::Trust => aligned = true,
+                Unaligned::Skip(n) => {
+                    // A lost body's tail glued to a known method: skip to the method.
+                    emit.stats.tcp_bytes_skipped += n as u64;
+                    pos += n;
+                    aligned = true;
+                    continue;
+                }
+                Unaligned::Resync => match not_sip(rest, mode) {
+                    Some(skip) => {
+                        if *mode == Mode::Sip {
+                            emit.stats.tcp_bytes_skipped += skip as u64;
+                        }
+                        pos += skip;
+                        continue;
+                    }
+                    None => break,
+                },
+            }
         }
         let mut here = if pos == 0 {
             std::mem::take(&mut saved)
@@ -775,16 +891,25 @@ fn frame_bytes<S: SipSink>(
                 emit.sink.message(&emit.ctx, &msg);
                 emit.ctx.reassembled = saved;
                 pos += used;
+                aligned = true;
             }
             Err(FrameError::Incomplete) => break,
             Err(FrameError::HeaderTooLong) | Err(FrameError::BodyTooLong) => {
                 emit.stats.malformed_messages += 1;
                 pos += skip_line(rest);
+                aligned = false;
             }
             Err(FrameError::NotSip) => match not_sip(rest, mode) {
                 Some(skip) => {
                     if *mode == Mode::Sip {
+                        // A start line that was meant as one but is not valid: the message is
+                        // malformed, and skipped up to the next valid start line.
+                        if skip > 0 && message::bad_start_line(rest) {
+                            emit.stats.malformed_messages += 1;
+                        }
                         emit.stats.tcp_bytes_skipped += skip as u64;
+                        // A line found by searching is not known to begin a message.
+                        aligned = skip == 0;
                     }
                     pos += skip;
                 }
@@ -792,7 +917,40 @@ fn frame_bytes<S: SipSink>(
             },
         }
     }
+    *unaligned = !aligned;
     pos
+}
+
+/// What to do with stream bytes that are not known to start a message.
+enum Unaligned {
+    /// The first line has not arrived whole.
+    Wait,
+    /// It is a status line, or a request line with a known method: frame it.
+    Trust,
+    /// A known method starts this many bytes in (the tail of a lost body before it).
+    Skip(usize),
+    /// Not a start line that can be trusted here: resynchronise at the next line.
+    Resync,
+}
+
+/// Decides on a start line found where no message boundary is known (after a hole, a bound, or
+/// a search for the next start line, which may land on a body's line): a status line begins
+/// with `SIP/2.0`, which a body's tail cannot hide, but a request's method token can be the
+/// last bytes of a body glued to the real method (`QQQQMESSAGE sip:…`), so only a known
+/// method, found at the end of the token, is trusted.
+fn unaligned_start(rest: &[u8]) -> Unaligned {
+    match message::parse_start_line(rest) {
+        Some((message::StartLine::Response { .. }, _)) => Unaligned::Trust,
+        Some((message::StartLine::Request { method, .. }, _)) => {
+            match message::method_start(method) {
+                Some(0) => Unaligned::Trust,
+                Some(n) => Unaligned::Skip(n),
+                None => Unaligned::Resync,
+            }
+        }
+        None if message::looks_like_start(rest) => Unaligned::Wait,
+        None => Unaligned::Resync,
+    }
 }
 
 /// Decides what to do with stream bytes that are not a SIP start line: the bytes to skip, or
@@ -1404,6 +1562,159 @@ mod tests {
         assert_eq!(st.incomplete_messages, 0);
     }
 
+    #[test]
+    fn a_bad_start_line_is_malformed_and_the_stream_resynchronises() {
+        let mut data =
+            b"SIP/2.0 99999999 OK\r\nCall-ID: bad\r\nContent-Length: 3\r\n\r\nabc".to_vec();
+        let skipped = data.len();
+        for i in 1..=3 {
+            data.extend(msg(i, 10));
+        }
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+        feed(&mut r, &mut st, &mut sink, 2, tcp(100, ACK, &data));
+        r.finish(&mut st, &mut sink);
+        assert_eq!(sink.messages.len(), 3);
+        assert_eq!(st.malformed_messages, 1);
+        assert_eq!(st.incomplete_messages, 0);
+        assert_eq!(st.tcp_bytes_skipped, skipped as u64);
+    }
+
+    #[test]
+    fn text_ahead_of_holes_is_skipped_not_counted_as_messages() {
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let text = b"not sip at all and no line end".to_vec();
+        // Every other segment never captured: each hole is given up by the timeout.
+        for i in 0..200u32 {
+            let seq = 100 + i * 2 * text.len() as u32;
+            let mut frame = Frame {
+                number: u64::from(i) + 1,
+                timestamp: Timestamp(i64::from(i) * 2 * GAP_TIMEOUT_NS),
+                link_type: 1,
+                data: &[],
+                original_len: 0,
+                source: 0,
+            };
+            frame.number = u64::from(i) + 1;
+            let pkt = IpPacket {
+                src: IpAddr::V4(A),
+                dst: IpAddr::V4(B),
+                protocol: 6,
+                payload: Cow::Owned(tcp(seq, ACK, &text)),
+                reassembled: false,
+                first_frame: frame.number,
+            };
+            r.segment(&frame, &pkt, &mut st, &mut sink);
+        }
+        r.finish(&mut st, &mut sink);
+        assert!(st.tcp_gaps >= 199, "{}", st.tcp_gaps);
+        assert_eq!(st.incomplete_messages, 0);
+        assert_eq!(st.tcp_bytes_skipped, 200 * text.len() as u64);
+        assert!(sink.messages.is_empty());
+    }
+
+    #[test]
+    fn a_method_glued_to_a_body_tail_after_a_hole_is_found_whole() {
+        let body = "Q".repeat(40);
+        let first = format!(
+            "MESSAGE sip:b@h SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 MESSAGE\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+        let mut data = first.clone();
+        data.extend(msg(2, 5));
+        data.extend(msg(3, 5));
+        // The hole ends ten bytes before the body does.
+        let hole = (first.len() - 30, first.len() - 10);
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            2,
+            tcp(100, ACK, &data[..hole.0]),
+        );
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            3,
+            tcp(100 + hole.1 as u32, ACK, &data[hole.1..]),
+        );
+        r.finish(&mut st, &mut sink);
+        assert_eq!(call_ids(&sink), vec![msg(2, 5), msg(3, 5)]);
+        assert_eq!(st.incomplete_messages, 1);
+        assert_eq!(st.tcp_bytes_skipped, 10);
+        // Also when the search for a start line lands on the body's line.
+        let mut data = b"junk\r\n".to_vec();
+        data.extend_from_slice(b"QQQQ");
+        data.extend(msg(4, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(100, ACK, &data));
+        assert_eq!(call_ids(&sink), vec![msg(4, 5)]);
+        assert_eq!(st.tcp_bytes_skipped, 10);
+    }
+
+    #[test]
+    fn a_connection_given_up_and_reopened_counts_once() {
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        let m = msg(1, 5);
+        feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+        feed(&mut r, &mut st, &mut sink, 2, tcp(100, ACK | RST, &m));
+        // A late segment of the same connection opens it again: the same connection.
+        feed(
+            &mut r,
+            &mut st,
+            &mut sink,
+            3,
+            tcp(100 + m.len() as u32, ACK, &m),
+        );
+        assert_eq!(st.tcp_streams, 1);
+        // A new SYN on the same ports is a new connection.
+        feed(&mut r, &mut st, &mut sink, 4, tcp(5000, SYN, b""));
+        assert_eq!(st.tcp_streams, 2);
+        assert_eq!(sink.messages.len(), 2);
+    }
+
+    #[test]
+    fn a_message_over_the_pending_bound_is_counted_once_with_its_bytes() {
+        let total = MAX_PENDING + 100_000;
+        let head = format!(
+            "MESSAGE sip:b@h SIP/2.0\r\nCall-ID: big\r\nContent-Length: {:08}\r\n\r\n",
+            0
+        )
+        .len();
+        let mut data = format!(
+            "MESSAGE sip:b@h SIP/2.0\r\nCall-ID: big\r\nContent-Length: {:08}\r\n\r\n",
+            total - head
+        )
+        .into_bytes();
+        data.resize(total, b'x');
+        data.extend(msg(2, 5));
+        let mut r = TcpReassembler::default();
+        let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+        feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+        for (i, c) in data.chunks(65_000).enumerate() {
+            let seq = 100 + (i * 65_000) as u32;
+            feed(&mut r, &mut st, &mut sink, 2 + i as u64, tcp(seq, ACK, c));
+        }
+        r.finish(&mut st, &mut sink);
+        assert_eq!(call_ids(&sink), vec![msg(2, 5)]);
+        assert_eq!(st.incomplete_messages, 1);
+        assert_eq!(st.tcp_message_cap_hits, 1);
+        assert!(st.tcp_bytes_dropped_by_cap > MAX_PENDING as u64);
+        assert_eq!(
+            st.tcp_bytes_dropped_by_cap + st.tcp_bytes_skipped,
+            total as u64
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
         /// Any order of segments, with duplicates and overlaps mixed in, yields the same
@@ -1450,6 +1761,36 @@ mod tests {
             feed(&mut r2, &mut st2, &mut expected, 1, tcp(100, ACK, &data));
             prop_assert_eq!(call_ids(&sink), call_ids(&expected));
             prop_assert_eq!(st.incomplete_messages, 0);
+        }
+
+        /// One hole anywhere in a stream of messages whose bodies run straight into the next
+        /// start line: every message reported is one of those sent (never a body's tail glued
+        /// to a method), every message that starts after the hole is found, and at most the
+        /// one message the hole cut is counted as incomplete.
+        #[test]
+        fn after_a_hole_only_whole_messages_are_found(at in 0usize..4000, len in 1usize..600) {
+            let msgs: Vec<Vec<u8>> = (0..8).map(|i| msg(i, 20 + (i * 53) % 300)).collect();
+            let data = msgs.concat();
+            let at = at % data.len();
+            let end = (at + len).min(data.len());
+            let mut r = TcpReassembler::default();
+            let (mut st, mut sink) = (TransportStats::default(), Collect::default());
+            feed(&mut r, &mut st, &mut sink, 1, tcp(99, SYN, b""));
+            feed(&mut r, &mut st, &mut sink, 2, tcp(100, ACK, &data[..at]));
+            feed(&mut r, &mut st, &mut sink, 3, tcp(100 + end as u32, ACK, &data[end..]));
+            r.finish(&mut st, &mut sink);
+            let got = call_ids(&sink);
+            for m in &got {
+                prop_assert!(msgs.contains(m), "not a message sent: {:?}", String::from_utf8_lossy(m));
+            }
+            let mut start = 0;
+            for m in &msgs {
+                if start >= end || start + m.len() <= at {
+                    prop_assert!(got.contains(m), "lost: {:?}", String::from_utf8_lossy(m));
+                }
+                start += m.len();
+            }
+            prop_assert!(st.incomplete_messages <= 1);
         }
 
         #[test]

@@ -31,7 +31,7 @@ pub(crate) use framing::{frame_stream_resume, leading_line_breaks, StreamProgres
 pub use index::{ContentLength, Hdr};
 pub(crate) use params::cseq_is_canonical;
 pub use start_line::StartLine;
-pub(crate) use start_line::{looks_like_start, parse_start_line};
+pub(crate) use start_line::{bad_start_line, looks_like_start, method_start, parse_start_line};
 pub(crate) use text::trim;
 pub use text::unfold;
 pub use view::{HeaderIter, Message};
