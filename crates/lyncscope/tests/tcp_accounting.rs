@@ -63,6 +63,7 @@ impl Feeder {
 
     fn text_report(&self) -> String {
         let input = ReportInput {
+            inputs: None,
             sources: &[],
             warnings: &[],
             messages: false,
@@ -77,6 +78,7 @@ impl Feeder {
 
     fn json_stats(&self) -> serde_json::Value {
         let input = ReportInput {
+            inputs: None,
             sources: &[],
             warnings: &[],
             messages: false,

@@ -570,10 +570,12 @@ impl Direction {
     fn data<S: SipSink>(&mut self, seq: u32, payload: &[u8], emit: &mut Emit<'_, '_, S>) {
         if !self.started {
             // The capture started mid-connection: take this segment as the stream start;
-            // framing resynchronises at the first SIP start line.
+            // framing resynchronises at the first SIP start line. A segment's first bytes are
+            // where senders start their writes, so a request line right there is trusted
+            // whatever its method (tshark does the same); only after a hole, a bound or
+            // skipped bytes is a request's method token suspect (see `unaligned_start`).
             self.started = true;
             self.next_seq = seq;
-            self.unaligned = true;
         }
         let diff = seq.wrapping_sub(self.next_seq) as i32;
         if diff < 0 {

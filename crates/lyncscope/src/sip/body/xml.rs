@@ -395,6 +395,12 @@ fn scan(input: &str, visitor: &mut impl Visitor) -> Option<Result<(), BodyError>
                 if !open.is_empty() {
                     return None; // a PI inside the root splits the text
                 }
+                // A processing instruction names its target (`<?xml`): `<?>` is not one, and
+                // the full engine says so.
+                let target = b.get(lt + 2)?;
+                if !(target.is_ascii_alphabetic() || matches!(target, b'_' | b':' | 0x80..)) {
+                    return None;
+                }
                 pos = lt + 2 + pi_end(b.get(lt + 2..)?)? + 2;
             }
             b'!' => return None,
