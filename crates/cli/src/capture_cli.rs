@@ -454,6 +454,7 @@ mod live {
         let failed = cap.errors().first().cloned();
         drop(cap);
         let input = ReportInput {
+            hep: None,
             inputs: None,
             sources: &sources,
             warnings: &warnings,

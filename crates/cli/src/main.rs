@@ -1,6 +1,7 @@
 //! The `lyncscope` command: reads captures, runs the pipeline, prints a report.
 
 mod capture_cli;
+mod hep_cli;
 mod tls_cli;
 
 use clap::{Parser, ValueEnum};
@@ -52,6 +53,10 @@ struct Cli {
     /// TLS key material and --write-decrypted (tls_cli.rs).
     #[command(flatten)]
     tls: tls_cli::TlsArgs,
+
+    /// HEP collector and sender (hep_cli.rs).
+    #[command(flatten)]
+    hep: hep_cli::HepArgs,
 
     /// Print a report to standard output instead of opening the terminal UI.
     #[arg(long, value_name = "FMT")]
@@ -107,8 +112,11 @@ impl From<CaptureError> for Failure {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let mut paths = cli.read;
-    paths.extend(cli.files);
+    let mut paths = cli.read.clone();
+    paths.extend(cli.files.iter().cloned());
+    if cli.hep.listening() {
+        return run_hep(&cli, &paths);
+    }
     cli.capture.validate(!paths.is_empty())?;
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
@@ -200,15 +208,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
         interrupted = read.is_multiple_of(4096) && stop.load(Ordering::Relaxed);
         !interrupted
     };
+    let mut hep_send = cli.hep.sender()?;
+    let mut hep_tap = hep_send.as_mut().map(|(_, t)| t);
     let read = match output.as_mut() {
         Some(o) => run_until(
             &mut files,
             &mut pipeline,
-            &mut (&mut o.writer, &mut decrypted),
+            &mut ((&mut o.writer, &mut decrypted), &mut hep_tap),
             keep_going,
         ),
-        None => run_until(&mut files, &mut pipeline, &mut decrypted, keep_going),
+        None => run_until(
+            &mut files,
+            &mut pipeline,
+            &mut (&mut decrypted, &mut hep_tap),
+            keep_going,
+        ),
     };
+    let mut hep_summary = lyncscope::report::HepSummary::default();
+    let sending = hep_send.is_some();
+    hep_cli::close_sender(hep_send, &mut hep_summary);
     if interrupted {
         warnings.push(format!(
             "interrupted after {read} packets; the report covers those"
@@ -235,6 +253,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 
     let input = ReportInput {
+        hep: sending.then_some(&hep_summary),
         sources: files.names(),
         warnings: &warnings,
         messages: cli.messages,
@@ -312,4 +331,66 @@ fn parse_utc_offset(text: &str) -> Option<i32> {
     };
     let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 14 && (0..60).contains(&m)).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// `--hep-listen`: a collector run, like a headless live capture.
+fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
+    if !paths.is_empty() || cli.capture.live() {
+        return Err(Failure::usage(
+            "--hep-listen runs on its own: not with capture files or -i in the same run",
+        ));
+    }
+    if cli.capture.write.is_some() || cli.tls.write_decrypted.is_some() {
+        return Err(Failure::usage(
+            "-w and --write-decrypted write captured frames: HEP brings messages, not frames",
+        ));
+    }
+    for (set, flag) in [
+        (cli.capture.filter.is_some(), "-f"),
+        (cli.capture.no_promiscuous, "-p"),
+        (cli.capture.buffer_size.is_some(), "-B"),
+    ] {
+        if set {
+            return Err(Failure::usage(format!(
+                "{flag} goes with live capture (-i IF)"
+            )));
+        }
+    }
+    if cli.messages && cli.report != Some(ReportFormat::Json) {
+        return Err(Failure::usage("--messages goes with --report json"));
+    }
+    let tls = cli.tls.load()?;
+    let stop = capture_cli::termination_flag();
+    let mut pipeline = Pipeline::new(&lyncscope::Options {
+        keep_messages: cli.messages,
+        // The same hop seen by two agents is one message.
+        merge_copies: true,
+        ..lyncscope::Options::default()
+    })
+    .with_tls(tls.handle.clone());
+    let mut hep_send = cli.hep.sender()?;
+    let mut hep_tap = hep_send.as_mut().map(|(_, t)| t);
+    let (mut summary, read) = hep_cli::collect(
+        &cli.hep,
+        &hep_cli::Stop {
+            count: cli.capture.count,
+            duration: cli.capture.duration,
+            flag: &stop,
+        },
+        &mut pipeline,
+        &mut hep_tap,
+    )?;
+    hep_cli::close_sender(hep_send, &mut summary);
+    eprintln!("lyncscope: {read} SIP messages received over HEP");
+    let sources = summary.listeners.clone();
+    let input = ReportInput {
+        sources: &sources,
+        warnings: &[],
+        messages: cli.messages,
+        live: None,
+        written: None,
+        inputs: None,
+        hep: Some(&summary),
+    };
+    print_report(cli.report.unwrap_or(ReportFormat::Text), &input, &pipeline)
 }

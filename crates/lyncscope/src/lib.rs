@@ -50,6 +50,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod hep;
 pub mod inputs;
 pub mod logs;
 pub mod net;

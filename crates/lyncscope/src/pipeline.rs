@@ -26,8 +26,8 @@ use crate::transport::{MsgContext, SipSink, StreamDecoder, TransportLayer, Trans
 pub trait MessageTap {
     /// A frame, before it is decoded.
     fn frame(&mut self, frame: &Frame<'_>);
-    /// A completed SIP message's context.
-    fn message(&mut self, ctx: &MsgContext);
+    /// A completed SIP message: its context and its bytes.
+    fn message(&mut self, ctx: &MsgContext, raw: &[u8]);
 }
 
 /// Two taps, both shown everything (`-w` and `--write-decrypted` together).
@@ -36,9 +36,9 @@ impl<A: MessageTap, B: MessageTap> MessageTap for (A, B) {
         self.0.frame(frame);
         self.1.frame(frame);
     }
-    fn message(&mut self, ctx: &MsgContext) {
-        self.0.message(ctx);
-        self.1.message(ctx);
+    fn message(&mut self, ctx: &MsgContext, raw: &[u8]) {
+        self.0.message(ctx, raw);
+        self.1.message(ctx, raw);
     }
 }
 
@@ -47,8 +47,8 @@ impl<T: MessageTap> MessageTap for &mut T {
     fn frame(&mut self, frame: &Frame<'_>) {
         (**self).frame(frame);
     }
-    fn message(&mut self, ctx: &MsgContext) {
-        (**self).message(ctx);
+    fn message(&mut self, ctx: &MsgContext, raw: &[u8]) {
+        (**self).message(ctx, raw);
     }
 }
 
@@ -59,9 +59,9 @@ impl<T: MessageTap> MessageTap for Option<T> {
             t.frame(frame);
         }
     }
-    fn message(&mut self, ctx: &MsgContext) {
+    fn message(&mut self, ctx: &MsgContext, raw: &[u8]) {
         if let Some(t) = self {
-            t.message(ctx);
+            t.message(ctx, raw);
         }
     }
 }
@@ -71,7 +71,7 @@ pub struct NoTap;
 
 impl MessageTap for NoTap {
     fn frame(&mut self, _: &Frame<'_>) {}
-    fn message(&mut self, _: &MsgContext) {}
+    fn message(&mut self, _: &MsgContext, _: &[u8]) {}
 }
 
 /// The analysis and a tap behind one [`SipSink`]: the analysis first, then the tap.
@@ -83,7 +83,7 @@ struct Tee<'a, T: MessageTap> {
 impl<T: MessageTap> SipSink for Tee<'_, T> {
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
         self.analysis.message(ctx, msg);
-        self.tap.message(ctx);
+        self.tap.message(ctx, msg.raw());
     }
 }
 

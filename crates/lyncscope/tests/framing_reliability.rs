@@ -77,6 +77,7 @@ impl Feeder {
 
     fn text_report(&self) -> String {
         let input = ReportInput {
+            hep: None,
             inputs: None,
             sources: &[],
             warnings: &[],
@@ -92,6 +93,7 @@ impl Feeder {
 
     fn json_stats(&self) -> serde_json::Value {
         let input = ReportInput {
+            hep: None,
             inputs: None,
             sources: &[],
             warnings: &[],

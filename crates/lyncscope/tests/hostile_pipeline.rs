@@ -76,6 +76,7 @@ fn run(frames: &[(u32, Vec<u8>)]) {
     }
     // Both reports render whatever the input was.
     let input = ReportInput {
+        hep: None,
         inputs: None,
         sources: &[],
         warnings: &[],

@@ -159,7 +159,7 @@ pub(crate) struct NoTap;
 
 impl MessageTap for NoTap {
     fn frame(&mut self, _: &Frame<'_>) {}
-    fn message(&mut self, _: &MsgContext) {}
+    fn message(&mut self, _: &MsgContext, _: &[u8]) {}
 }
 
 /// Starts the loader: batches from `source` are pushed through the pipeline until the source

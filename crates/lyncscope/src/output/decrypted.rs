@@ -147,5 +147,5 @@ impl MessageTap for DecryptedWriter {
         }
     }
 
-    fn message(&mut self, _: &MsgContext) {}
+    fn message(&mut self, _: &MsgContext, _: &[u8]) {}
 }

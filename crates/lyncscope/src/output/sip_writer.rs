@@ -458,7 +458,7 @@ impl<W: Read + Write + Seek> MessageTap for SipWriter<W> {
         self.hold(frame);
     }
 
-    fn message(&mut self, ctx: &MsgContext) {
+    fn message(&mut self, ctx: &MsgContext, _raw: &[u8]) {
         self.write_message(ctx);
     }
 }
@@ -577,7 +577,7 @@ mod tests {
         fn frame(&mut self, f: &Frame<'_>) {
             self.flows.push(frame_flow(f.link_type, f.data));
         }
-        fn message(&mut self, ctx: &MsgContext) {
+        fn message(&mut self, ctx: &MsgContext, _raw: &[u8]) {
             let last_flow = self.flows[ctx.frame as usize - 1];
             let wanted = Carrier::new(&MessageSpan::from(ctx), last_flow.as_ref());
             for n in ctx.first_frame..=ctx.frame {

@@ -55,6 +55,7 @@ pub fn write(
                 .map(|e| EventOut::new(e, input.sources))
                 .collect()
         }),
+        hep: input.hep.map(HepOut::new),
         endpoints: input.inputs.filter(|i| i.has_logs()).map(|i| {
             i.synthetic()
                 .into_iter()
@@ -96,6 +97,115 @@ struct Report<'a> {
     /// names without an address.
     #[serde(skip_serializing_if = "Option::is_none")]
     endpoints: Option<Vec<EndpointOut>>,
+    /// With `--hep-listen` or `--hep-send` (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hep: Option<HepOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct HepOut<'a> {
+    listeners: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<HepReceivedOut>,
+    agents: Vec<AgentOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent: Option<HepSentOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct HepReceivedOut {
+    packets: u64,
+    bytes: u64,
+    delivered: u64,
+    /// Packets of other payload types than SIP, by type number.
+    other_payloads: BTreeMap<String, u64>,
+    /// Malformed packets by what was wrong.
+    errors: BTreeMap<&'static str, u64>,
+    auth_failures: u64,
+    compressed_unsupported: u64,
+    dropped_queue_full: u64,
+    dropped_at_stop: u64,
+    tcp_accepted: u64,
+    tcp_refused: u64,
+    tcp_idle_closed: u64,
+    tcp_skipped_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct AgentOut<'a> {
+    node_id: u32,
+    name: Option<&'a str>,
+    address: String,
+    packets: u64,
+}
+
+#[derive(Serialize)]
+struct HepSentOut<'a> {
+    to: &'a str,
+    sent: u64,
+    bytes: u64,
+    dropped_queue_full: u64,
+    dropped_too_large: u64,
+    dropped_send_error: u64,
+    dropped_at_close: u64,
+    reconnects: u64,
+    connect_failures: u64,
+}
+
+impl<'a> HepOut<'a> {
+    fn new(h: &'a super::HepSummary) -> Self {
+        HepOut {
+            listeners: &h.listeners,
+            received: h.received.as_ref().map(|r| HepReceivedOut {
+                packets: r.packets_received,
+                bytes: r.bytes_received,
+                delivered: r.packets_delivered,
+                other_payloads: r
+                    .by_proto_type
+                    .iter()
+                    .enumerate()
+                    .filter(|(t, n)| *t != 1 && **n > 0)
+                    .map(|(t, n)| (t.to_string(), *n))
+                    .collect(),
+                errors: lyncscope_hep::ErrorKind::ALL
+                    .iter()
+                    .filter_map(|k| {
+                        let n = r.errors.get(k.index()).copied().unwrap_or(0);
+                        (n > 0).then(|| (k.as_str(), n))
+                    })
+                    .collect(),
+                auth_failures: r.auth_failures,
+                compressed_unsupported: r.compressed_unsupported,
+                dropped_queue_full: r.dropped_queue_full,
+                dropped_at_stop: r.dropped_at_stop,
+                tcp_accepted: r.tcp_accepted,
+                tcp_refused: r.tcp_refused,
+                tcp_idle_closed: r.tcp_idle_closed,
+                tcp_skipped_bytes: r.tcp_skipped_bytes,
+            }),
+            agents: h
+                .agents
+                .iter()
+                .map(|(id, name, addr, n)| AgentOut {
+                    node_id: *id,
+                    name: name.as_deref(),
+                    address: addr.to_string(),
+                    packets: *n,
+                })
+                .collect(),
+            sent: h.sent.as_ref().map(|(to, s)| HepSentOut {
+                to,
+                sent: s.sent_packets,
+                bytes: s.sent_bytes,
+                dropped_queue_full: s.dropped_queue_full,
+                dropped_too_large: s.dropped_too_large,
+                dropped_send_error: s.dropped_send_error,
+                dropped_at_close: s.dropped_at_close,
+                reconnects: s.reconnects,
+                connect_failures: s.connect_failures,
+            }),
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -22,4 +22,19 @@ pub struct ReportInput<'a> {
     /// The inputs, when logs are among them: their counters, server events and the synthetic
     /// endpoints their messages were given.
     pub inputs: Option<&'a crate::inputs::Inputs>,
+    /// HEP collected and sent (`--hep-listen`, `--hep-send`).
+    pub hep: Option<&'a HepSummary>,
+}
+
+/// What the HEP collector received and the HEP sender sent, for the reports.
+#[derive(Clone, Debug, Default)]
+pub struct HepSummary {
+    /// The listening endpoints (`udp:127.0.0.1:9060`).
+    pub listeners: Vec<String>,
+    /// The collector's counters (packets, errors by kind, auth failures, drops).
+    pub received: Option<lyncscope_hep::ListenerStats>,
+    /// The capture agents seen: node id, name, address, packets.
+    pub agents: Vec<(u32, Option<String>, std::net::SocketAddr, u64)>,
+    /// Where `--hep-send` sent, and its counters.
+    pub sent: Option<(String, lyncscope_hep::SenderStats)>,
 }

@@ -69,6 +69,34 @@ pub fn write(
             )?;
         }
     }
+    if let Some(h) = input.hep {
+        if let Some(r) = &h.received {
+            let errors: u64 = r.errors.iter().sum();
+            writeln!(
+                out,
+                "  HEP: listening on {}: {} packets from {} agents, {} malformed, {} refused \
+                 (password), {} dropped (queue full)",
+                h.listeners.join(", "),
+                r.packets_received,
+                h.agents.len(),
+                errors,
+                r.auth_failures,
+                r.dropped_queue_full + r.dropped_at_stop
+            )?;
+        }
+        if let Some((to, s)) = &h.sent {
+            writeln!(
+                out,
+                "  HEP sent to {to}: {} packets, {} not sent (queue full, too large, errors, at \
+                 close)",
+                s.sent_packets,
+                s.dropped_queue_full
+                    + s.dropped_too_large
+                    + s.dropped_send_error
+                    + s.dropped_at_close
+            )?;
+        }
+    }
     if let Some(line) = tls_line(&stats.tls) {
         writeln!(out, "  TLS: {line}")?;
     }

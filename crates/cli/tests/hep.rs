@@ -1,0 +1,233 @@
+//! HEP end to end over loopback: lyncscope as the collector of lyncscope and of sngrep (a real
+//! peer, when installed) as capture agents, and as an agent for sngrep's collector. The same
+//! conference report comes out as from the capture itself; the same message from two agents
+//! is one message with both origins; a wrong password is counted and refused.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn capture(name: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "captures", name]
+        .iter()
+        .collect();
+    p.display().to_string()
+}
+
+fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map(|a| a.port())
+            .expect("port")
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map(|a| a.port())
+            .expect("port")
+    }
+}
+
+/// Starts a collector and waits until it listens.
+fn collector(listen: &str, extra: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--messages", "--hep-listen", listen])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("collector starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("listening for HEP"), "{first}");
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// Stops a collector with SIGTERM (it drains what it received) and reads its report.
+fn stop(child: Child) -> Value {
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("collector ends");
+    assert!(out.status.success(), "collector exit {:?}", out.status);
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn send(to: &str, file: &str, extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--hep-send", to])
+        .args(extra)
+        .arg(file)
+        .output()
+        .expect("sender runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn verdicts(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v["conferences"]
+        .as_array()
+        .expect("conferences")
+        .iter()
+        .flat_map(|c| c["participants"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p["uri"], p["state"], p["failed_step"], p["reason"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn lyncscope_to_lyncscope_over_udp_and_tcp() {
+    for proto in ["udp", "tcp"] {
+        let port = free_port(proto == "udp");
+        let addr = format!("{proto}:127.0.0.1:{port}");
+        let c = collector(&addr, &[]);
+        let file = capture("av-mcu-rejected.pcapng");
+        let sent = send(&addr, &file, &["--hep-node-name", "fe01"]);
+        assert_eq!(
+            sent["hep"]["sent"]["sent"], sent["stats"]["sip_messages"],
+            "{proto}"
+        );
+        let got = stop(c);
+        assert_eq!(
+            got["stats"]["sip_messages"], sent["stats"]["sip_messages"],
+            "{proto}"
+        );
+        assert_eq!(verdicts(&got), verdicts(&sent), "{proto}");
+        let agent = &got["hep"]["agents"][0];
+        assert_eq!(agent["node_id"], 2001);
+        assert_eq!(agent["name"], "fe01");
+        assert!(got["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .all(|m| m["origin"][0]["agent"] == 2001));
+    }
+}
+
+#[test]
+fn one_message_from_two_agents_is_one_message_and_a_wrong_password_is_refused() {
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let c = collector(&addr, &["--hep-password", "s3cret"]);
+    let file = capture("conference-join.pcapng");
+    let a = send(
+        &addr,
+        &file,
+        &["--hep-password", "s3cret", "--hep-node-id", "11"],
+    );
+    send(
+        &addr,
+        &file,
+        &["--hep-password", "s3cret", "--hep-node-id", "22"],
+    );
+    send(
+        &addr,
+        &file,
+        &["--hep-password", "wrong", "--hep-node-id", "33"],
+    );
+    let got = stop(c);
+    assert_eq!(got["stats"]["sip_messages"], a["stats"]["sip_messages"]);
+    assert_eq!(got["stats"]["copies_merged"], a["stats"]["sip_messages"]);
+    let n = a["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(got["hep"]["received"]["auth_failures"].as_u64(), Some(n));
+    let m = &got["messages"][0]["origin"];
+    let agents: Vec<u64> = m
+        .as_array()
+        .expect("origins")
+        .iter()
+        .filter_map(|o| o["agent"].as_u64())
+        .collect();
+    assert_eq!(agents, vec![11, 22]);
+    assert_eq!(verdicts(&got), verdicts(&a));
+}
+
+#[test]
+fn sngrep_as_agent_and_as_collector() {
+    if Command::new("sngrep").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: sngrep is not installed");
+        return;
+    }
+    let file = capture("invitation-declined.pcapng");
+    let reference = send_nowhere(&file);
+    // sngrep reads the capture and sends every SIP message it sees as HEP.
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let c = collector(&addr, &[]);
+    let status = Command::new("sngrep")
+        .args(["-N", "-q", "-I", &file, "-H", &addr])
+        .stdout(Stdio::null())
+        .status()
+        .expect("sngrep runs");
+    assert!(status.success());
+    let got = stop(c);
+    // sngrep 1.6 does not take Lync's BENOTIFY (not a method it knows) for SIP and does not
+    // forward it: everything else arrives.
+    let benotify = reference["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["method"] == "BENOTIFY")
+        .count() as u64;
+    let total = reference["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(
+        got["stats"]["sip_messages"].as_u64(),
+        Some(total - benotify)
+    );
+    assert_eq!(verdicts(&got), verdicts(&reference));
+    // lyncscope sends to sngrep's collector, which writes what it received to a pcap.
+    let dir = std::env::temp_dir().join(format!("lyncscope-hep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("from-hep.pcap");
+    let port = free_port(true);
+    let listen = format!("udp:127.0.0.1:{port}");
+    let mut sngrep = Command::new("sngrep")
+        .args(["-N", "-q", "-L", &listen, "-O"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sngrep listens");
+    std::thread::sleep(Duration::from_millis(500));
+    send(&listen, &file, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &sngrep.id().to_string()])
+        .status();
+    let _ = sngrep.wait();
+    let back = send_nowhere(&out.display().to_string());
+    // As a collector, sngrep writes every packet it was sent, BENOTIFY included.
+    assert_eq!(back["stats"]["sip_messages"].as_u64(), Some(total));
+    assert_eq!(verdicts(&back), verdicts(&reference));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn send_nowhere(file: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--messages", file])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
