@@ -5,7 +5,7 @@
 //! Call-ID, From and To tags, CSeq, the start line, the top Via branch (a proxy forwarding a
 //! request adds its own Via, so its copy on the next hop is another message, as in captures)
 //! and the body's length. Two messages with that identity from **different sources** within
-//! [`WINDOW`] of each other are one; from the same source they stay two (a retransmission,
+//! [`WINDOW_NS`] of each other are one; from the same source they stay two (a retransmission,
 //! which the dialog layer counts as such).
 
 use super::StartKind;

@@ -19,8 +19,8 @@ pub mod store;
 pub mod symbols;
 
 pub use conference::{
-    C3pCode, C3pOutcome, Cause, Conference, Conferences, Diagnosis, EndedBy, IceFlavour, JoinState,
-    JoinStep, Participant, Step,
+    C3pCode, C3pOutcome, Cause, Conference, ConferenceStats, Conferences, Diagnosis, EndedBy,
+    IceFlavour, JoinState, JoinStep, Participant, Step,
 };
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;
@@ -47,7 +47,7 @@ const CHANGE_LOG: usize = 1 << 18;
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
-/// [`ConferenceStats::conferences_dropped`](conference::ConferenceStats)).
+/// [`ConferenceStats::conferences_dropped`](ConferenceStats)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Messages listed (and, with the message store, stored); further ones are only counted.
