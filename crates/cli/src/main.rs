@@ -163,21 +163,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         || cli.tls.write_decrypted.is_some();
     let format = match cli.report {
         Some(f) => f,
-        None if io::stdout().is_terminal() && !wants_run => match files.into_captures() {
-            Ok(captures) => {
-                let outcome = lyncscope_tui::run(captures, &paths, tls.handle.clone());
-                report_peak_rss();
-                return outcome.map_err(|message| Failure { code: 1, message });
-            }
-            Err(inputs) => {
-                eprintln!(
-                    "lyncscope: the terminal UI does not read logs yet: here is the text \
-                         report (use --report json for everything)"
-                );
-                files = *inputs;
-                ReportFormat::Text
-            }
-        },
+        None if io::stdout().is_terminal() && !wants_run => {
+            let outcome = lyncscope_tui::run(files, &paths, tls.handle.clone());
+            report_peak_rss();
+            return outcome.map_err(|message| Failure { code: 1, message });
+        }
         None => ReportFormat::Text,
     };
     let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;

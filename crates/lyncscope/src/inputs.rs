@@ -134,6 +134,27 @@ impl Inputs {
         }
     }
 
+    /// Bytes read so far (of captures read in order; 0 when merging).
+    pub fn bytes_read(&self) -> u64 {
+        match &self.how {
+            How::Captures(c) => c.bytes_read(),
+            How::Merged(_) => 0,
+        }
+    }
+
+    /// Total bytes of the inputs, when known (captures read in order from regular files).
+    pub fn total_bytes(&self) -> Option<u64> {
+        match &self.how {
+            How::Captures(c) => c.total_bytes(),
+            How::Merged(_) => None,
+        }
+    }
+
+    /// Whether standard input is among the inputs (it cannot be read a second time).
+    pub fn has_stdin(&self) -> bool {
+        self.names.iter().any(|n| n == "-")
+    }
+
     /// Problems with capture inputs that did not stop the run.
     pub fn warnings(&self) -> Vec<InputWarning> {
         match &self.how {

@@ -91,12 +91,14 @@ pub(crate) fn tree(
     index: usize,
     bytes: &[u8],
     tls: Option<&lyncscope::tls::TlsHandle>,
+    sources: &[String],
 ) -> Vec<TreeLine> {
     let mut b = Builder::default();
     let Some(rec) = a.messages().get(index) else {
         return b.lines;
     };
     frame_node(&mut b, a, rec, tls);
+    origin_node(&mut b, a, index, sources);
     match frame_datagram(bytes) {
         Ok((msg, _)) => sip_node(&mut b, &msg),
         Err(e) => b.line(
@@ -105,6 +107,40 @@ pub(crate) fn tree(
         ),
     }
     b.lines
+}
+
+/// Where the message was seen: every capture frame, log line or capture agent, with the
+/// synthetic addresses a log gave it said to be such.
+fn origin_node(b: &mut Builder, a: &Analysis, index: usize, sources: &[String]) {
+    use lyncscope::source::Origin;
+    let Some(rec) = a.messages().get(index) else {
+        return;
+    };
+    let origins = a.origins(index);
+    let only_capture = matches!(origins.as_slice(), [(Origin::Capture { .. }, _)]);
+    let synthetic = [rec.src.ip(), rec.dst.ip()]
+        .into_iter()
+        .any(lyncscope::logs::is_synthetic);
+    if only_capture && !synthetic {
+        return; // the frame line says it all
+    }
+    let name = |i: u32| {
+        sources
+            .get(i as usize)
+            .map_or_else(|| format!("input {}", i + 1), String::clone)
+    };
+    b.node("Seen in", Tone::Title, |b| {
+        for (o, frame) in &origins {
+            b.leaf(match *o {
+                Origin::Capture { input } => format!("{}, frame {frame}", name(input)),
+                Origin::Log { input, line } => format!("{}, line {line}", name(input)),
+                Origin::Agent { node } => format!("HEP capture agent {node}"),
+            });
+        }
+        if synthetic {
+            b.leaf("An address the log does not give is synthetic (fd6c:6f67::/32, named after the host)");
+        }
+    });
 }
 
 fn frame_node(
@@ -687,7 +723,7 @@ mod tests {
         let a = p.analysis();
         assert!(!a.messages().is_empty());
         let bytes = a.store().and_then(|s| s.get(0)).unwrap_or_default();
-        let text: Vec<String> = tree(a, 0, &bytes, Some(&tls))
+        let text: Vec<String> = tree(a, 0, &bytes, Some(&tls), &[])
             .into_iter()
             .map(|l| l.text)
             .collect();
@@ -701,12 +737,52 @@ mod tests {
             "{text:?}"
         );
         // Without the handle the line says the details are gone, not something made up.
-        let text: Vec<String> = tree(a, 0, &bytes, None)
+        let text: Vec<String> = tree(a, 0, &bytes, None, &[])
             .into_iter()
             .map(|l| l.text)
             .collect();
         assert!(
             text.iter().any(|l| l.contains("no longer kept")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn a_logged_message_says_where_it_was_seen() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../captures");
+        let paths = vec![
+            format!("{dir}/conference-join.pcapng"),
+            format!("{dir}/logs/conference-join/fe01.sipstack.log"),
+        ];
+        let mut inputs = lyncscope::inputs::Inputs::open(
+            &paths,
+            &lyncscope::logs::LogOptions {
+                utc_offset_secs: 3600,
+            },
+        )
+        .expect("inputs");
+        let mut p = lyncscope::Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            merge_copies: true,
+            ..lyncscope::Options::default()
+        });
+        lyncscope::pipeline::run(&mut inputs, &mut p);
+        let a = p.analysis();
+        assert_eq!(a.messages().len(), 62);
+        let bytes = a.store().and_then(|s| s.get(0)).unwrap_or_default();
+        let text: Vec<String> = tree(a, 0, &bytes, None, &paths)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert!(text.iter().any(|l| l == "Seen in"), "{text:?}");
+        assert!(
+            text.iter().any(|l| l.contains("fe01.sipstack.log, line ")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.contains("conference-join.pcapng, frame ")),
             "{text:?}"
         );
     }

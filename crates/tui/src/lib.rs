@@ -24,7 +24,8 @@ pub(crate) mod model;
 pub mod views;
 
 use app::{Action, App};
-use lyncscope::capture::{CaptureFiles, LiveStats};
+use lyncscope::capture::LiveStats;
+use lyncscope::inputs::Inputs;
 use lyncscope::pipeline::{MessageTap, Pipeline};
 use lyncscope::tls::TlsHandle;
 use ratatui::backend::CrosstermBackend;
@@ -154,8 +155,8 @@ fn ui_pipeline(limits: lyncscope::analysis::Limits, tls: TlsHandle) -> Pipeline 
 /// Runs the UI on the capture `files` (already opened, so input errors were reported before
 /// the terminal changed). `paths` are re-read by `w`.
 /// `tls` holds the key material for SIP over TLS.
-pub fn run(files: CaptureFiles, paths: &[String], tls: TlsHandle) -> Result<(), String> {
-    let title = files.source_names().join(", ");
+pub fn run(files: Inputs, paths: &[String], tls: TlsHandle) -> Result<(), String> {
+    let title = files.names().join(", ");
     let progress = Arc::new(loader::Progress::default());
     let source = loader::file_source(files, progress.clone(), tls.clone());
     run_source::<loader::NoTap>(Input::Files { title, paths }, progress, source, None, tls).ui
@@ -205,7 +206,9 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
             setup_terminal().map_err(|e| format!("setting up the terminal: {e}"))?;
         let mut app = match &input {
             Input::Files { title, paths } => {
-                App::new(title.clone(), paths.iter().any(|p| p == "-"))
+                let mut app = App::new(title.clone(), paths.iter().any(|p| p == "-"));
+                app.sources = paths.to_vec();
+                app
             }
             Input::Live { names, .. } => {
                 let mut app = App::new(format!("live: {}", names.join(", ")), false);

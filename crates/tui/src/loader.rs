@@ -10,8 +10,10 @@
 //! for packets) happens outside the lock: capture files (`file_source`) or a live capture
 //! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
 
-use lyncscope::capture::{CaptureFiles, Frame};
+use lyncscope::capture::Frame;
+use lyncscope::inputs::Inputs;
 use lyncscope::pipeline::{MessageTap, Pipeline};
+use lyncscope::source::{Input, Source, SourceMessage};
 use lyncscope::transport::MsgContext;
 use lyncscope::Timestamp;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,6 +42,17 @@ struct BatchFrame {
     source: u32,
     start: usize,
     len: usize,
+    /// A whole message (a log record, a HEP packet) rather than a captured frame.
+    message: Option<MessageMeta>,
+}
+
+/// What a whole message carries besides its bytes.
+#[derive(Clone, Copy)]
+struct MessageMeta {
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    transport: lyncscope::source::Transport,
+    origin: lyncscope::source::Origin,
 }
 
 impl FrameBatch {
@@ -54,7 +67,63 @@ impl FrameBatch {
             source: f.source,
             start,
             len: f.data.len(),
+            message: None,
         });
+    }
+
+    /// Adds a frame or a whole message.
+    pub fn push_input(&mut self, input: &Input<'_>) {
+        match input {
+            Input::Frame(f) => self.push(f),
+            Input::Message(m) => {
+                let start = self.data.len();
+                self.data.extend_from_slice(m.bytes);
+                self.frames.push(BatchFrame {
+                    number: m.number,
+                    timestamp: m.time,
+                    link_type: 0,
+                    original_len: m.bytes.len() as u32,
+                    source: 0,
+                    start,
+                    len: m.bytes.len(),
+                    message: Some(MessageMeta {
+                        src: m.src,
+                        dst: m.dst,
+                        transport: m.transport,
+                        origin: m.origin,
+                    }),
+                });
+            }
+        }
+    }
+
+    /// The frames and whole messages held, in order.
+    pub fn inputs(&self) -> impl Iterator<Item = Input<'_>> {
+        self.frames.iter().map(|f| {
+            let data = self
+                .data
+                .get(f.start..f.start.saturating_add(f.len))
+                .unwrap_or_default();
+            match f.message {
+                None => Input::Frame(Frame {
+                    number: f.number,
+                    timestamp: f.timestamp,
+                    link_type: f.link_type,
+                    data,
+                    original_len: f.original_len,
+                    source: f.source,
+                }),
+                Some(m) => Input::Message(SourceMessage {
+                    number: f.number,
+                    time: f.timestamp,
+                    src: m.src,
+                    dst: m.dst,
+                    transport: m.transport,
+                    origin: m.origin,
+                    bytes: data,
+                }),
+            }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -70,18 +139,22 @@ impl FrameBatch {
         self.data.len()
     }
 
+    /// The captured frames held (whole messages left out).
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        self.frames.iter().map(|f| Frame {
-            number: f.number,
-            timestamp: f.timestamp,
-            link_type: f.link_type,
-            data: self
-                .data
-                .get(f.start..f.start.saturating_add(f.len))
-                .unwrap_or_default(),
-            original_len: f.original_len,
-            source: f.source,
-        })
+        self.frames
+            .iter()
+            .filter(|f| f.message.is_none())
+            .map(|f| Frame {
+                number: f.number,
+                timestamp: f.timestamp,
+                link_type: f.link_type,
+                data: self
+                    .data
+                    .get(f.start..f.start.saturating_add(f.len))
+                    .unwrap_or_default(),
+                original_len: f.original_len,
+                source: f.source,
+            })
     }
 }
 
@@ -122,7 +195,7 @@ impl Progress {
 /// A batch source over capture files: reads up to a batch of frames per call and records
 /// progress.
 pub(crate) fn file_source(
-    mut files: CaptureFiles,
+    mut files: Inputs,
     progress: Arc<Progress>,
     tls: lyncscope::tls::TlsHandle,
 ) -> impl FnMut() -> Option<FrameBatch> + Send + 'static {
@@ -137,8 +210,8 @@ pub(crate) fn file_source(
             if let Some(secrets) = files.take_secrets() {
                 tls.add_keylog(&secrets);
             }
-            match files.next_frame() {
-                Some(f) => batch.push(&f),
+            match files.next_input() {
+                Some(input) => batch.push_input(&input),
                 None => break,
             }
         }
@@ -146,8 +219,9 @@ pub(crate) fn file_source(
             .bytes_read
             .store(files.bytes_read(), Ordering::Relaxed);
         if let Ok(mut w) = progress.warnings.lock() {
-            if w.len() != files.warnings().len() {
-                *w = files.warnings().iter().map(|w| w.to_string()).collect();
+            let now = files.warnings();
+            if w.len() != now.len() {
+                *w = now.iter().map(|w| w.to_string()).collect();
             }
         }
         (!batch.is_empty()).then_some(batch)
@@ -199,10 +273,10 @@ pub(crate) fn spawn_tapped<T: MessageTap + Send + 'static>(
                         continue;
                     }
                     let Ok(mut p) = pipeline.lock() else { return };
-                    for f in batch.frames() {
+                    for input in batch.inputs() {
                         match tap.as_mut() {
-                            Some(t) => p.push_tapped(&f, t),
-                            None => p.push(&f),
+                            Some(t) => p.push_input_tapped(&input, t),
+                            None => p.push_input(&input),
                         }
                     }
                     drop(p);
@@ -237,7 +311,7 @@ mod tests {
             "{}/captures/conference-join.pcapng",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
         );
-        let files = CaptureFiles::open(&[path]).expect("sample opens");
+        let files = Inputs::open(&[path], &Default::default()).expect("sample opens");
         let progress = Arc::new(Progress::default());
         let pipeline = Arc::new(Mutex::new(Pipeline::new(&lyncscope::Options {
             keep_messages: true,

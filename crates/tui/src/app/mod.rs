@@ -84,6 +84,8 @@ pub struct App {
     pub live: Option<LiveStatus>,
     /// The TLS layer's state, for the TLS line of a decrypted message's detail.
     pub tls: Option<lyncscope::tls::TlsHandle>,
+    /// The inputs by index, to name a message's origins (file and frame, or file and line).
+    pub sources: Vec<String>,
     /// Where the analysis' change log was at the last update.
     change_seq: u64,
     /// What `w` will write, set when its prompt opens.
@@ -108,6 +110,7 @@ impl App {
             from_stdin,
             live: None,
             tls: None,
+            sources: Vec::new(),
             change_seq: 0,
             write_target: Vec::new(),
             write_messages: Vec::new(),

@@ -170,6 +170,7 @@ impl App {
 
     pub(super) fn enter(&mut self, a: &Analysis) {
         let tls = self.tls.clone();
+        let sources = self.sources.clone();
         let screen = match self.stack.last() {
             None => match self.tab {
                 Tab::Conferences => self.selected_item(Tab::Conferences, a).map(|c| {
@@ -184,7 +185,7 @@ impl App {
                     .map(|d| ladder_screen(a, Scope::Dialog(d as u32))),
                 Tab::Messages => self
                     .selected_item(Tab::Messages, a)
-                    .map(|m| detail_screen(a, m, tls.as_ref())),
+                    .map(|m| detail_screen(a, m, tls.as_ref(), &sources)),
             },
             Some(Screen::Conference(g)) => {
                 let has = a
@@ -198,7 +199,7 @@ impl App {
                 .ladder
                 .arrows
                 .get(l.selected)
-                .map(|arrow| detail_screen(a, arrow.message, tls.as_ref())),
+                .map(|arrow| detail_screen(a, arrow.message, tls.as_ref(), &sources)),
             Some(Screen::Detail(_)) => {
                 self.toggle(KeyCode::Enter);
                 None
@@ -239,9 +240,14 @@ fn ladder_screen(a: &Analysis, scope: Scope) -> Screen {
     })
 }
 
-fn detail_screen(a: &Analysis, message: usize, tls: Option<&TlsHandle>) -> Screen {
+fn detail_screen(
+    a: &Analysis,
+    message: usize,
+    tls: Option<&TlsHandle>,
+    sources: &[String],
+) -> Screen {
     let bytes = a.store().and_then(|s| s.get(message)).unwrap_or_default();
-    let tree = dissect::tree(a, message, &bytes, tls);
+    let tree = dissect::tree(a, message, &bytes, tls, sources);
     Screen::Detail(Box::new(DetailView {
         message,
         raw: dissect::raw_lines(&bytes),
