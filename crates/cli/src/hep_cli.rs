@@ -91,6 +91,62 @@ pub struct Stop<'a> {
     pub flag: &'a std::sync::atomic::AtomicBool,
 }
 
+/// Binds the `--hep-listen` endpoints; the listener and a title naming them.
+pub fn listen(args: &HepArgs) -> Result<(Listener, String), Failure> {
+    let specs = args
+        .listen
+        .iter()
+        .map(|l| {
+            ListenSpec::from_str(l).map_err(|e| {
+                Failure::usage(format!(
+                    "--hep-listen {l}: {e} (udp:ADDR:PORT or tcp:ADDR:PORT with an explicit address)"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ListenerConfig {
+        password: args.password.clone().map(String::into_bytes),
+        ..ListenerConfig::default()
+    };
+    let listener = Listener::bind(&specs, config).map_err(|e| Failure {
+        code: 1,
+        message: format!("--hep-listen: {e}"),
+    })?;
+    let names: Vec<String> = listener
+        .local_specs()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Ok((listener, format!("HEP: {}", names.join(", "))))
+}
+
+/// The UI's batches from a listener: what arrived within a tenth of a second (an empty batch
+/// when nothing did, which the loader skips), until the listener is closed.
+pub fn batches(
+    listener: Listener,
+) -> impl FnMut() -> Option<lyncscope_tui::loader::FrameBatch> + Send + 'static {
+    let mut number = 0u64;
+    move || {
+        let mut batch = lyncscope_tui::loader::FrameBatch::default();
+        let until = Instant::now() + Duration::from_millis(100);
+        while batch.len() < 2048 {
+            let left = until.saturating_duration_since(Instant::now());
+            match listener.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(p) => {
+                    number += 1;
+                    batch.push_input(&Input::Message(message_of(&p, number)));
+                }
+                Err(RecvError::Timeout) => break,
+                Err(RecvError::Closed) => return (!batch.is_empty()).then_some(batch),
+            }
+            if Instant::now() >= until {
+                break;
+            }
+        }
+        Some(batch)
+    }
+}
+
 /// Runs the collector until `stop`, pushing every SIP message through `pipeline` (and `tap`);
 /// then drains what was received. Returns the summary for the report and the messages read.
 pub fn collect(

@@ -350,6 +350,14 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         return Err(Failure::usage("--messages goes with --report json"));
     }
     let tls = cli.tls.load()?;
+    if cli.report.is_none() && io::stdout().is_terminal() {
+        // The terminal UI, updated as messages arrive; `q` ends it.
+        let (listener, title) = hep_cli::listen(&cli.hep)?;
+        let source = hep_cli::batches(listener);
+        let outcome = lyncscope_tui::run_stream(title, source, tls.handle.clone());
+        report_peak_rss();
+        return outcome.map_err(|message| Failure { code: 1, message });
+    }
     let stop = capture_cli::termination_flag();
     let mut pipeline = Pipeline::new(&lyncscope::Options {
         keep_messages: cli.messages,

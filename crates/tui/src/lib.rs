@@ -141,12 +141,14 @@ pub(crate) struct Run<T> {
 }
 
 /// The pipeline the UI draws from: messages listed and stored, changes logged.
-fn ui_pipeline(limits: lyncscope::analysis::Limits, tls: TlsHandle) -> Pipeline {
+fn ui_pipeline(limits: lyncscope::analysis::Limits, tls: TlsHandle, merge: bool) -> Pipeline {
     Pipeline::new(&lyncscope::Options {
         keep_messages: true,
         message_store: true,
         change_log: true,
         limits,
+        // Several inputs (or a HEP stream from several agents) may carry the same message.
+        merge_copies: merge,
         ..lyncscope::Options::default()
     })
     .with_tls(tls)
@@ -162,6 +164,25 @@ pub fn run(files: Inputs, paths: &[String], tls: TlsHandle) -> Result<(), String
     run_source::<loader::NoTap>(Input::Files { title, paths }, progress, source, None, tls).ui
 }
 
+/// Runs the UI on a stream of inputs that comes from elsewhere (a HEP collector): `source`
+/// returns a batch (empty when nothing arrived for a while) until the stream ends; `title`
+/// names it. The stream is read until the user quits.
+pub fn run_stream(
+    title: String,
+    source: impl FnMut() -> Option<loader::FrameBatch> + Send + 'static,
+    tls: TlsHandle,
+) -> Result<(), String> {
+    let progress = Arc::new(loader::Progress::default());
+    run_source::<loader::NoTap>(
+        Input::Files { title, paths: &[] },
+        progress,
+        source,
+        None,
+        tls,
+    )
+    .ui
+}
+
 /// Runs the loader on `source` and the UI until the user quits; then stops the input (a live
 /// capture is stopped and drained, so `tap` gets every packet it captured), restores the
 /// terminal and joins the loader, which hands `tap` back.
@@ -173,8 +194,10 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
     tls: TlsHandle,
 ) -> Run<T> {
     let pipeline = match &input {
-        Input::Files { .. } => ui_pipeline(Default::default(), tls.clone()),
-        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls.clone()),
+        Input::Files { paths, .. } => {
+            ui_pipeline(Default::default(), tls.clone(), paths.len() != 1)
+        }
+        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls.clone(), false),
     };
     let pipeline = Arc::new(Mutex::new(pipeline));
     let stop = Arc::new(AtomicBool::new(false));
