@@ -200,3 +200,81 @@ fn a_gzipped_log_is_read_and_a_text_that_is_no_log_is_refused() {
     assert_eq!(bad.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_server_event_about_the_failed_step_is_quoted_in_the_reason() {
+    use lyncscope_logs::{Direction, ResultCode, ServerEvent, WriteMeta};
+    let s = "av-mcu-rejected";
+    let fe = logs_of(s, ".sipstack.log").remove(0);
+    let before = report(std::slice::from_ref(&fe));
+    let bob = before["conferences"][0]["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .find(|p| p["uri"] == "sip:bob@example.com")
+        .cloned()
+        .expect("bob");
+    let call_id = bob["steps"]["media"]["call_id"]
+        .as_str()
+        .expect("media call id")
+        .to_string();
+    // The FE log with one more record: the diagnostic the Front End wrote about bob's A/V
+    // INVITE, as Lync writes them.
+    let mut text = std::fs::read(&fe).expect("log");
+    let event = ServerEvent {
+        line: 0,
+        time_ns: Some(1_768_213_815_000_000_000),
+        origin: Default::default(),
+        severity: Some("Error".into()),
+        log_type: None,
+        result_code: Some(ResultCode {
+            value: 0xC3E9_3EC3,
+            name: Some("SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH".into()),
+        }),
+        text: Some("Message cannot be routed because the peer's certificate does not contain a matching FQDN".into()),
+        start_line: Some("INVITE sip:alice@example.com SIP/2.0".into()),
+        call_id: Some(call_id.clone().into()),
+        cseq: Some("1 INVITE".into()),
+        peer: None,
+        data: None,
+        header_text: None,
+    };
+    let meta = WriteMeta {
+        time_ns: 1_768_213_815_000_000_000,
+        utc_offset_secs: 3600,
+        direction: Direction::Sent,
+        local: None,
+        remote: None,
+        server: "edge01.example.com",
+        pid: 0x1a2b,
+        tid: 0x3c4d,
+        sequence: 9999,
+    };
+    lyncscope_logs::write_sipstack_event(&mut text, &event, &meta).expect("write");
+    let dir = std::env::temp_dir().join(format!("lyncscope-events-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let with_event = dir.join("fe01-with-event.log");
+    std::fs::write(&with_event, text).expect("write");
+    let v = report(&[with_event.display().to_string()]);
+    let bob = v["conferences"][0]["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .find(|p| p["uri"] == "sip:bob@example.com")
+        .cloned()
+        .expect("bob");
+    let reason = bob["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("logged SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH: Message cannot be routed"),
+        "{reason}"
+    );
+    let events = v["server_events"].as_array().expect("server_events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["call_id"], call_id.as_str());
+    assert_eq!(events[0]["result_code"]["hex"], "0xC3E93EC3");
+    // Without the record, the reason is the SIP one alone.
+    assert!(!before["conferences"][0]["participants"]
+        .to_string()
+        .contains("SIPPROXY"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

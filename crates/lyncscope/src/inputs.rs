@@ -224,6 +224,18 @@ impl Source for Inputs {
         }
     }
 
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        let mut all = Vec::new();
+        if let How::Merged(m) = &mut self.how {
+            for s in &mut m.slots {
+                if let Slotted::Log(l) = &mut s.source {
+                    all.extend(l.take_events());
+                }
+            }
+        }
+        all
+    }
+
     fn take_secrets(&mut self) -> Option<Vec<u8>> {
         match &mut self.how {
             How::Captures(c) => c.take_secrets(),

@@ -72,6 +72,8 @@ pub struct LogInput {
     last_time: Timestamp,
     events: Vec<ServerEvent>,
     events_dropped: u64,
+    /// Events before this index were handed to the pipeline.
+    events_taken: usize,
     synthetic: BTreeMap<IpAddr, String>,
 }
 
@@ -109,6 +111,7 @@ impl LogInput {
             last_time: Timestamp(0),
             events: Vec::new(),
             events_dropped: 0,
+            events_taken: 0,
             synthetic: BTreeMap::new(),
         }
     }
@@ -185,6 +188,16 @@ pub fn is_synthetic(ip: IpAddr) -> bool {
 }
 
 impl Source for LogInput {
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        let new = self
+            .events
+            .get(self.events_taken..)
+            .unwrap_or_default()
+            .to_vec();
+        self.events_taken = self.events.len();
+        new
+    }
+
     fn next_input(&mut self) -> Option<Input<'_>> {
         loop {
             let record = match self.reader.next_record() {

@@ -235,6 +235,11 @@ impl Pipeline {
         self
     }
 
+    /// A server's diagnostic record: kept with the dialogs of its Call-ID.
+    pub fn add_server_event(&mut self, event: crate::logs::ServerEvent) {
+        self.analysis.add_server_event(event);
+    }
+
     /// The TLS layer's key material and counters: add key logs and RSA keys here.
     pub fn tls(&self) -> &TlsHandle {
         &self.tls
@@ -308,6 +313,13 @@ pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
             break;
         };
         pipeline.push_input(&input);
+        for e in source.take_events() {
+            pipeline.add_server_event(e);
+        }
+    }
+    // Records read after the last message (the end of a log).
+    for e in source.take_events() {
+        pipeline.add_server_event(e);
     }
     pipeline.finish();
 }
@@ -329,10 +341,16 @@ pub fn run_until(
             break;
         };
         pipeline.push_input_tapped(&input, tap);
+        for e in source.take_events() {
+            pipeline.add_server_event(e);
+        }
         read += 1;
         if !keep_going(read) {
             break;
         }
+    }
+    for e in source.take_events() {
+        pipeline.add_server_event(e);
     }
     pipeline.finish_tapped(tap);
     read

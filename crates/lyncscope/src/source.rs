@@ -113,6 +113,12 @@ pub trait Source {
     fn take_secrets(&mut self) -> Option<Vec<u8>> {
         None
     }
+
+    /// Server diagnostic records (a SIPStack log's `TF_DIAG`) read since the last call; the
+    /// pipeline attaches them to the dialogs of their Call-ID.
+    fn take_events(&mut self) -> Vec<crate::logs::ServerEvent> {
+        Vec::new()
+    }
 }
 
 impl Source for CaptureFiles {

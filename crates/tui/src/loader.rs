@@ -32,6 +32,8 @@ const BATCH_BYTES: usize = 2 * 1024 * 1024;
 pub struct FrameBatch {
     frames: Vec<BatchFrame>,
     data: Vec<u8>,
+    /// Server diagnostic records read with these inputs (from logs).
+    events: Vec<lyncscope::logs::ServerEvent>,
 }
 
 struct BatchFrame {
@@ -215,6 +217,7 @@ pub(crate) fn file_source(
                 None => break,
             }
         }
+        batch.events = files.take_events();
         progress
             .bytes_read
             .store(files.bytes_read(), Ordering::Relaxed);
@@ -224,7 +227,7 @@ pub(crate) fn file_source(
                 *w = now.iter().map(|w| w.to_string()).collect();
             }
         }
-        (!batch.is_empty()).then_some(batch)
+        (!batch.is_empty() || !batch.events.is_empty()).then_some(batch)
     }
 }
 
@@ -268,11 +271,14 @@ pub(crate) fn spawn_tapped<T: MessageTap + Send + 'static>(
             // warning, and loading ends with what was read.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 while !stop.load(Ordering::Relaxed) {
-                    let Some(batch) = source() else { break };
-                    if batch.is_empty() {
+                    let Some(mut batch) = source() else { break };
+                    if batch.is_empty() && batch.events.is_empty() {
                         continue;
                     }
                     let Ok(mut p) = pipeline.lock() else { return };
+                    for e in std::mem::take(&mut batch.events) {
+                        p.add_server_event(e);
+                    }
                     for input in batch.inputs() {
                         match tap.as_mut() {
                             Some(t) => p.push_input_tapped(&input, t),

@@ -180,6 +180,8 @@ pub struct AnalysisStats {
     /// Copies of a message seen by another source (a second log, a capture of the same hop,
     /// another capture agent), merged into the first: not counted in `sip_messages`.
     pub copies_merged: u64,
+    /// Server diagnostic records not kept because of the bound.
+    pub server_events_dropped: u64,
 }
 
 /// The analysis of every SIP message: the message list, dialogs and conferences, with their
@@ -207,6 +209,9 @@ pub struct Analysis {
     changes: Option<ChangeLog>,
     /// Messages by identity across sources (opt-in: [`Analysis::with_merged_copies`]).
     copies: Option<copies::Copies>,
+    /// Servers' diagnostic records (from logs), and their indices by Call-ID.
+    server_events: Vec<crate::logs::ServerEvent>,
+    events_by_call_id: HashMap<Box<str>, Vec<u32>, RandomState>,
 }
 
 impl Default for Analysis {
@@ -234,7 +239,43 @@ impl Analysis {
             limits: Limits::default(),
             changes: None,
             copies: None,
+            server_events: Vec::new(),
+            events_by_call_id: HashMap::default(),
         }
+    }
+
+    /// Keeps a server's diagnostic record with the dialogs of its Call-ID (at most
+    /// [`crate::logs::MAX_SERVER_EVENTS`]; further ones are counted).
+    pub fn add_server_event(&mut self, event: crate::logs::ServerEvent) {
+        if self.server_events.len() >= crate::logs::MAX_SERVER_EVENTS {
+            self.stats.server_events_dropped += 1;
+            return;
+        }
+        let index = u32::try_from(self.server_events.len()).unwrap_or(u32::MAX);
+        if let Some(call_id) = event.call_id.as_deref() {
+            self.events_by_call_id
+                .entry(call_id.trim().into())
+                .or_default()
+                .push(index);
+        }
+        self.server_events.push(event);
+    }
+
+    /// Every server diagnostic record kept, in the order read.
+    pub fn server_events(&self) -> &[crate::logs::ServerEvent] {
+        &self.server_events
+    }
+
+    /// The server diagnostic records about the dialog with this Call-ID.
+    pub fn server_events_for<'a>(
+        &'a self,
+        call_id: &str,
+    ) -> impl Iterator<Item = &'a crate::logs::ServerEvent> + 'a {
+        self.events_by_call_id
+            .get(call_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.server_events.get(*i as usize))
     }
 
     /// Merges the copies of one message seen by several sources (logs of both ends of a hop,

@@ -14,17 +14,17 @@ impl Serialize for Conferences<'_> {
         let list = self.0.conferences().list();
         let mut seq = ser.serialize_seq(Some(list.len()))?;
         for c in list {
-            seq.serialize_element(&ConferenceOut(c))?;
+            seq.serialize_element(&ConferenceOut(c, self.0))?;
         }
         seq.end()
     }
 }
 
-struct ConferenceOut<'a>(&'a Conference);
+struct ConferenceOut<'a>(&'a Conference, &'a Analysis);
 
 impl Serialize for ConferenceOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
+        let (c, a) = (self.0, self.1);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("id", &c.id)?;
         map.serialize_entry("focus_uri", &c.focus_uri)?;
@@ -35,7 +35,7 @@ impl Serialize for ConferenceOut<'_> {
         let participants: Vec<_> = c
             .participants
             .iter()
-            .map(|p| ParticipantOut(c, p))
+            .map(|p| ParticipantOut(c, p, a))
             .collect();
         map.serialize_entry("participants", &participants)?;
         let mcus: Vec<&str> = c.mcus.iter().map(McuType::as_str).collect();
@@ -88,13 +88,17 @@ struct C3pOut<'a> {
     reason: Option<&'a str>,
 }
 
-struct ParticipantOut<'a>(&'a Conference, &'a Participant);
+struct ParticipantOut<'a>(&'a Conference, &'a Participant, &'a Analysis);
 
 impl Serialize for ParticipantOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (c, p) = (self.0, self.1);
         let d = c.diagnose(p);
-        let (state, failed, reason) = (d.state, d.failed_step, super::reason::reason(&d, p));
+        let (state, failed, reason) = (
+            d.state,
+            d.failed_step,
+            super::reason::reason_in(&d, p, self.2),
+        );
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("uri", &p.uri)?;
         map.serialize_entry("invited_by", &p.invited_by)?;

@@ -105,6 +105,31 @@ impl Target<'_> {
     }
 }
 
+/// [`reason`], with what a server logged about the failed step's dialog (a SIPStack
+/// diagnostic record of its Call-ID): "the Edge logged SIPPROXY_E_…: text" is often the answer.
+pub fn reason_in(
+    d: &Diagnosis<'_>,
+    p: &Participant,
+    a: &crate::analysis::Analysis,
+) -> Option<String> {
+    let mut text = reason(d, p)?;
+    if let Some(step) = d.evidence {
+        for e in a.server_events_for(&step.call_id).take(3) {
+            let who = e.source.as_deref().unwrap_or("the server");
+            let what = match &e.result_code {
+                Some((_, Some(name))) => name.clone(),
+                Some((code, None)) => format!("0x{code:08X}"),
+                None => "an event".to_string(),
+            };
+            let _ = write!(text, "; {who} logged {what}");
+            if let Some(t) = &e.text {
+                let _ = write!(text, ": {t}");
+            }
+        }
+    }
+    Some(text)
+}
+
 /// A person's name for an MCU.
 pub fn mcu_name(mcu: &McuType) -> &str {
     match mcu {

@@ -211,7 +211,8 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 ("├─", "│  ")
             };
             let d = c.diagnose(p);
-            let (state, failed, reason) = (d.state, d.failed_step, super::reason::reason(&d, p));
+            let (state, failed, reason) =
+                (d.state, d.failed_step, super::reason::reason_in(&d, p, a));
             let failed = failed
                 .map(|f| format!(" at {}", f.as_str()))
                 .unwrap_or_default();

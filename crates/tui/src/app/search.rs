@@ -51,7 +51,7 @@ impl App {
                 find_wrapping(g.selected, c.participants.len(), forward, |i| {
                     c.participants.get(i).is_some_and(|p| {
                         let d = c.diagnose(p);
-                        let (state, reason) = (d.state, reason::reason(&d, p));
+                        let (state, reason) = (d.state, reason::reason_in(&d, p, a));
                         contains_ci(&p.uri, &needle)
                             || contains_ci(state.as_str(), &needle)
                             || reason.is_some_and(|r| contains_ci(&r, &needle))

@@ -27,7 +27,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) 
     header(f, head, c);
     grid(f, table, g, c);
     let selected = c.participants.get(g.selected);
-    participant_panel(f, panel, c, selected);
+    participant_panel(f, panel, a, c, selected);
 }
 
 fn header(f: &mut Frame<'_>, area: Rect, c: &Conference) {
@@ -183,13 +183,19 @@ fn state_cell(state: JoinState) -> Cell<'static> {
     Cell::from(text).style(st)
 }
 
-fn participant_panel(f: &mut Frame<'_>, area: Rect, c: &Conference, p: Option<&Participant>) {
+fn participant_panel(
+    f: &mut Frame<'_>,
+    area: Rect,
+    a: &Analysis,
+    c: &Conference,
+    p: Option<&Participant>,
+) {
     let Some(p) = p else {
         f.render_widget(Paragraph::new("No participants."), area);
         return;
     };
     let d = c.diagnose(p);
-    let (state, failed, reason) = (d.state, d.failed_step, reason::reason(&d, p));
+    let (state, failed, reason) = (d.state, d.failed_step, reason::reason_in(&d, p, a));
     let mut lines = Vec::new();
     let invited = p
         .invited_by
