@@ -256,7 +256,10 @@ fn print_report(
     pipeline: &Pipeline,
 ) -> Result<(), Failure> {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::new(PipeWatch {
+        inner: stdout.lock(),
+        broken: false,
+    });
     let stats = pipeline.stats();
     let written = match format {
         ReportFormat::Json => report::json::write(&mut out, input, &stats, pipeline.analysis()),
@@ -264,8 +267,9 @@ fn print_report(
     }
     .and_then(|()| out.flush());
     match written {
-        // A reader that stops early (`| head`) is not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        // A reader that stops early (`| head`) is not an error. The JSON writer wraps the
+        // error in serde_json's, which hides its kind: the watch saw it on the way.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe || out.get_ref().broken => Ok(()),
         Err(e) => Err(Failure {
             code: 1,
             message: format!("writing the report: {e}"),
@@ -274,6 +278,39 @@ fn print_report(
             report_peak_rss();
             Ok(())
         }
+    }
+}
+
+/// Standard output, remembering whether a write met a closed pipe, whatever error wraps it
+/// later.
+struct PipeWatch<W> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn watch<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result {
+            self.broken |= e.kind() == io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let result = self.inner.write_all(buf);
+        self.watch(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.inner.flush();
+        self.watch(result)
     }
 }
 

@@ -2,6 +2,7 @@
 //! file whole or not at all, a full disk keeps the report, a closed pipe ends quietly, signals
 //! sent twice at once count once, and a pcapng with a bad byte-order magic says so.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -33,6 +34,109 @@ fn s(p: &Path) -> &str {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const PCAP_HEADER: [u8; 24] = [
+    0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0,
+];
+
+/// A pcap record: Ethernet/IPv4/UDP 5060 carrying the `n`th SIP MESSAGE (each its own dialog,
+/// so that the report grows with `n`).
+fn record(n: u32) -> Vec<u8> {
+    let sip = format!(
+        "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{n}\r\n\
+         From: <sip:alice@example.com>;tag={n}\r\nTo: <sip:bob@example.com>\r\n\
+         Call-ID: call-{n}@example.com\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+    );
+    let total = 20 + 8 + sip.len();
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x00]);
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        (n >> 8) as u8,
+        n as u8,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+        192,
+        0,
+        2,
+        1,
+        192,
+        0,
+        2,
+        2,
+    ];
+    let mut sum: u32 = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&5060u16.to_be_bytes());
+    frame.extend_from_slice(&5060u16.to_be_bytes());
+    frame.extend_from_slice(&((8 + sip.len()) as u16).to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(sip.as_bytes());
+    let mut rec = Vec::new();
+    rec.extend_from_slice(&(1_700_000_000 + n / 1000).to_le_bytes());
+    rec.extend_from_slice(&((n % 1000) * 1000).to_le_bytes());
+    rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&frame);
+    rec
+}
+
+/// A pcap of `count` SIP messages, each in its own dialog.
+fn many_messages(count: u32) -> Vec<u8> {
+    let mut f = PCAP_HEADER.to_vec();
+    for n in 0..count {
+        f.extend_from_slice(&record(n));
+    }
+    f
+}
+
+#[test]
+fn a_json_report_to_a_closed_pipe_ends_quietly() {
+    let d = dir("pipe");
+    let input = d.join("big.pcap");
+    // A report far larger than a pipe's buffer, so that writing it meets the closed pipe.
+    std::fs::write(&input, many_messages(3000)).expect("input");
+    for format in ["json", "text"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", format, s(&input)])
+            .args(if format == "text" {
+                &[][..]
+            } else {
+                &["--messages"][..]
+            })
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let mut first = [0u8; 10];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("ten bytes");
+        // `| head -c 10`: the reader is gone.
+        let out = child.wait_with_output().expect("waits");
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{format}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
