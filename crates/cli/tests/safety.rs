@@ -2,9 +2,10 @@
 //! file whole or not at all, a full disk keeps the report, a closed pipe ends quietly, signals
 //! sent twice at once count once, and a pcapng with a bad byte-order magic says so.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn lyncscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lyncscope"))
@@ -136,6 +137,101 @@ fn a_json_report_to_a_closed_pipe_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{format}");
     }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+fn signal(child: &Child, name: &str) {
+    let st = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(st.success());
+}
+
+/// Waits for `child` at most `limit`.
+fn wait(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(st) = child.try_wait().expect("waits") {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Starts lyncscope reading a capture from a pipe the test keeps feeding (so that it is busy
+/// reading when signalled); the report goes to `report`.
+fn busy(report: &Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(report).expect("report file"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::thread::spawn(move || {
+        if stdin.write_all(&PCAP_HEADER).is_err() {
+            return;
+        }
+        // Until lyncscope exits and the pipe breaks.
+        for n in 0.. {
+            if stdin.write_all(&record(n % 50_000)).is_err() {
+                return;
+            }
+        }
+    });
+    // Past the setup (signal handlers are installed before the first packet is read).
+    std::thread::sleep(Duration::from_millis(1500));
+    child
+}
+
+#[test]
+fn two_signals_at_once_are_taken_as_one() {
+    let d = dir("signal-once");
+    let report = d.join("report.json");
+    let mut child = busy(&report);
+    // `timeout -s INT`, or Ctrl-C reaching a whole pipeline: the same signal twice at once.
+    signal(&child, "INT");
+    signal(&child, "INT");
+    let status = wait(&mut child, Duration::from_secs(60)).expect("ends");
+    let mut err = String::new();
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("interrupted after"), "{err}");
+    let text = std::fs::read(&report).expect("report");
+    let json: serde_json::Value = serde_json::from_slice(&text).expect("a whole report");
+    assert!(json["stats"]["sip_messages"].as_u64() > Some(0), "{json}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_second_signal_after_the_window_ends_at_once() {
+    let d = dir("signal-twice");
+    let input = d.join("big.pcap");
+    std::fs::write(&input, many_messages(3000)).expect("input");
+    // The report does not fit in the pipe and nobody reads it: the run stays blocked writing
+    // it, as a run that hangs would.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--messages", s(&input)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "still blocked writing"
+    );
+    signal(&child, "INT");
+    let status = wait(&mut child, Duration::from_secs(10)).expect("ends at once");
+    assert_eq!(status.code(), Some(130));
     let _ = std::fs::remove_dir_all(&d);
 }
 
