@@ -335,8 +335,13 @@ mod live {
                 outcome.stats.dropped()
             ));
         }
+        // A -w file that could not be written is reported after what the capture saw.
+        let mut write_failed = None;
         let written = match (path, outcome.tap) {
-            (Some(path), Some(writer)) => Some(Output { path, writer }.close()?),
+            (Some(path), Some(writer)) => Output { path, writer }
+                .close()
+                .map_err(|f| write_failed = Some(f))
+                .ok(),
             (Some(path), None) => {
                 warnings.push(format!(
                     "{}: the file was not finished (internal error)",
@@ -371,7 +376,7 @@ mod live {
                 code: 1,
                 message: message.clone(),
             }),
-            None => Ok(()),
+            None => write_failed.map_or(Ok(()), Err),
         }
     }
 
@@ -474,7 +479,13 @@ mod live {
                 live.dropped()
             ));
         }
-        let written = output.map(Output::close).transpose()?;
+        // A -w file that could not be written (a full disk) does not undo the capture: the
+        // report is printed, then the run fails with the error that names the file.
+        let mut write_failed = None;
+        let written = output.map(Output::close).transpose().unwrap_or_else(|f| {
+            write_failed = Some(f);
+            None
+        });
         if let Some(w) = written.as_ref().and_then(write_warning) {
             warnings.push(w);
         }
@@ -495,7 +506,7 @@ mod live {
         print_report(format, &input, &pipeline)?;
         match failed {
             Some(message) => Err(Failure { code: 1, message }),
-            None => Ok(()),
+            None => write_failed.map_or(Ok(()), Err),
         }
     }
 

@@ -33,6 +33,16 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp path")
 }
 
+/// The names in `d`, sorted.
+fn listing(d: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .expect("lists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -104,6 +114,162 @@ fn many_messages(count: u32) -> Vec<u8> {
         f.extend_from_slice(&record(n));
     }
     f
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_before_it_is_opened() {
+    let d = dir("same-file");
+    let input = d.join("x.pcapng");
+    let original = std::fs::read(sample("conference-join.pcapng")).expect("sample");
+    std::fs::write(&input, &original).expect("copy");
+    std::fs::create_dir_all(d.join("sub")).expect("sub dir");
+    let link = d.join("link.pcapng");
+    std::os::unix::fs::symlink(&input, &link).expect("symlink");
+    let hard = d.join("hard.pcapng");
+    std::fs::hard_link(&input, &hard).expect("hard link");
+    let dotdot = d.join("sub/../x.pcapng");
+    let other = sample("conference-join.pcapng");
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "same name",
+            vec!["--report", "json", "-w", s(&input), s(&input)],
+        ),
+        (
+            "symlink",
+            vec!["--report", "json", "-w", s(&link), s(&input)],
+        ),
+        (
+            "../ path",
+            vec!["--report", "json", "-w", s(&dotdot), s(&input)],
+        ),
+        (
+            "hard link",
+            vec!["--report", "json", "-w", s(&hard), s(&input)],
+        ),
+        (
+            "-r",
+            vec!["--report", "text", "-r", s(&input), "-w", s(&link)],
+        ),
+        (
+            "--write-decrypted",
+            vec!["--report", "json", "--write-decrypted", s(&hard), s(&input)],
+        ),
+        (
+            "a key log",
+            vec![
+                "--report",
+                "json",
+                "--tls-keylog",
+                s(&input),
+                "-w",
+                s(&link),
+                s(&other),
+            ],
+        ),
+    ];
+    for (what, args) in cases {
+        let out = lyncscope(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+        assert!(err.contains("is the input"), "{what}: {err}");
+        assert!(out.stdout.is_empty(), "{what}: no report");
+        assert_eq!(
+            std::fs::read(&input).expect("input"),
+            original,
+            "{what}: the input is intact"
+        );
+        assert_eq!(
+            listing(&d),
+            ["hard.pcapng", "link.pcapng", "sub", "x.pcapng"],
+            "{what}: nothing created"
+        );
+    }
+
+    // Standard input redirected from the file is that file too.
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "-w", s(&link), "-"])
+        .stdin(std::fs::File::open(&input).expect("opens"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "stdin: {}", stderr(&out));
+    assert!(stderr(&out).contains("standard input"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&input).expect("input"), original);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn w_replaces_an_old_file_whole_and_leaves_no_temporary_file() {
+    let d = dir("replace");
+    let out_path = d.join("out.pcap");
+    std::fs::write(
+        &out_path,
+        b"an older file, longer than the new one will be? no",
+    )
+    .expect("old");
+    let input = sample("conference-join.pcapng");
+    let out = lyncscope(&["--report", "json", "-w", s(&out_path), s(&input)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(listing(&d), ["out.pcap"], "no temporary file is left");
+    let written = std::fs::read(&out_path).expect("written");
+    assert_eq!(
+        written.get(..4),
+        Some(&[0x4d, 0x3c, 0xb2, 0xa1][..]),
+        "a nanosecond pcap"
+    );
+    let again = lyncscope(&["--report", "json", s(&out_path)]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Unmounts on drop, so that a failed assertion leaves no mount behind.
+struct Tmpfs(PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_full_disk_keeps_the_old_file_and_the_report() {
+    let d = dir("full");
+    let input = d.join("big.pcap");
+    // About 1.5 MB of SIP packets for a 64 KiB file system.
+    std::fs::write(&input, many_messages(4000)).expect("input");
+    let mnt = d.join("mnt");
+    std::fs::create_dir_all(&mnt).expect("mount point");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", s(&mnt)])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        // /dev/full does not fit here: -w writes beside its file and renames, and /dev is not
+        // full.
+        eprintln!("skipped: cannot mount a small tmpfs (needs root) to fill a file system");
+        let _ = std::fs::remove_dir_all(&d);
+        return;
+    }
+    let _unmount = Tmpfs(mnt.clone());
+    let old = mnt.join("out.pcap");
+    std::fs::write(&old, b"the old file").expect("old file");
+    let out = lyncscope(&["--report", "json", "-w", s(&old), s(&input)]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the report is printed whole");
+    assert_eq!(report["stats"]["sip_messages"], 4000, "{report}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(s(&old)) && last.contains("No space left on device"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&old).expect("old"), b"the old file");
+    assert_eq!(listing(&mnt), ["out.pcap"], "the temporary file is removed");
+    drop(_unmount);
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
