@@ -10,10 +10,12 @@ use clap::Args;
 use lyncscope::output::sip_writer::SipWriter;
 use lyncscope::output::WriteSummary;
 use lyncscope_base::writer::TsResolution;
+use signal_hook::iterator::Signals;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Reads the key logs again every quarter second while a live capture runs (a TLS client
 /// writing SSLKEYLOGFILE adds a line per session it opens). Dropping or stopping the returned
@@ -153,17 +155,46 @@ impl CaptureArgs {
     }
 }
 
+/// Signals closer together than this are one. `timeout -s INT` signals its child and then the
+/// whole process group, and a terminal's Ctrl-C reaches every member of a pipeline, so one
+/// request to stop can arrive twice at once; a user who presses Ctrl-C again because the run
+/// hangs does so well after this.
+const ONE_SIGNAL: Duration = Duration::from_millis(500);
+
 /// Ctrl-C (SIGINT) and SIGTERM set the returned flag: the run stops reading, finishes the
 /// analysis, prints the report and closes `-w`. A second signal ends the process at once
-/// (exit code 130), in case something hangs.
+/// (exit code 130), in case something hangs; one that follows the first within [`ONE_SIGNAL`]
+/// is the same request and is ignored.
 pub fn termination_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // The shutdown is registered first so that it only fires once the flag is set, i.e.
-        // on the second signal. Registration fails only for forbidden signals, never these;
-        // without it the default action (terminate) stays, which is still correct.
-        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
-        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+    let signals = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+    // The signals are taken by a thread (signal-hook's self-pipe), which can look at the clock;
+    // a signal handler could not.
+    let watcher = Signals::new(signals).and_then(|mut incoming| {
+        let set = Arc::clone(&flag);
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut first: Option<Instant> = None;
+                for _ in incoming.forever() {
+                    match first {
+                        None => {
+                            first = Some(Instant::now());
+                            set.store(true, Ordering::SeqCst);
+                        }
+                        Some(at) if at.elapsed() < ONE_SIGNAL => {}
+                        Some(_) => signal_hook::low_level::exit(130),
+                    }
+                }
+            })
+    });
+    if watcher.is_err() {
+        // No thread: the flag alone, without a forced exit. Registration fails only for
+        // forbidden signals, never these; without it the default action (terminate) stays,
+        // which is still correct.
+        for signal in signals {
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
     }
     flag
 }
@@ -304,8 +335,13 @@ mod live {
                 outcome.stats.dropped()
             ));
         }
+        // A -w file that could not be written is reported after what the capture saw.
+        let mut write_failed = None;
         let written = match (path, outcome.tap) {
-            (Some(path), Some(writer)) => Some(Output { path, writer }.close()?),
+            (Some(path), Some(writer)) => Output { path, writer }
+                .close()
+                .map_err(|f| write_failed = Some(f))
+                .ok(),
             (Some(path), None) => {
                 warnings.push(format!(
                     "{}: the file was not finished (internal error)",
@@ -340,7 +376,7 @@ mod live {
                 code: 1,
                 message: message.clone(),
             }),
-            None => Ok(()),
+            None => write_failed.map_or(Ok(()), Err),
         }
     }
 
@@ -443,7 +479,13 @@ mod live {
                 live.dropped()
             ));
         }
-        let written = output.map(Output::close).transpose()?;
+        // A -w file that could not be written (a full disk) does not undo the capture: the
+        // report is printed, then the run fails with the error that names the file.
+        let mut write_failed = None;
+        let written = output.map(Output::close).transpose().unwrap_or_else(|f| {
+            write_failed = Some(f);
+            None
+        });
         if let Some(w) = written.as_ref().and_then(write_warning) {
             warnings.push(w);
         }
@@ -465,7 +507,7 @@ mod live {
         print_report(format, &input, &pipeline)?;
         match failed {
             Some(message) => Err(Failure { code: 1, message }),
-            None => Ok(()),
+            None => write_failed.map_or(Ok(()), Err),
         }
     }
 

@@ -118,6 +118,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         return run_hep(&cli, &paths);
     }
     cli.capture.validate(!paths.is_empty())?;
+    refuse_outputs_that_are_inputs(&cli.capture, &cli.tls, &paths)?;
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
@@ -223,17 +224,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
         ));
     }
     warnings.splice(0..0, files.warnings().iter().map(|w| w.to_string()));
-    let written = output.map(capture_cli::Output::close).transpose()?;
+    // An output that could not be written (a full disk) does not undo the analysis: the report
+    // is printed, then the run fails with the error that names the file.
+    let mut write_failed = None;
+    let written = output
+        .map(capture_cli::Output::close)
+        .transpose()
+        .unwrap_or_else(|f| {
+            write_failed = Some(f);
+            None
+        });
     if let Some(d) = decrypted {
         let path = cli.tls.write_decrypted.as_deref().unwrap_or(Path::new("-"));
-        let done = d.finish(pipeline.tls()).map_err(|e| Failure {
-            code: 1,
-            message: format!("--write-decrypted {}: {e}", path.display()),
-        })?;
-        eprintln!(
-            "lyncscope: wrote {} frames and the secrets of {} TLS sessions to {}",
-            done.frames, done.sessions, done.path
-        );
+        match d.finish(pipeline.tls()) {
+            Ok(done) => eprintln!(
+                "lyncscope: wrote {} frames and the secrets of {} TLS sessions to {}",
+                done.frames, done.sessions, done.path
+            ),
+            Err(e) => {
+                write_failed.get_or_insert(Failure {
+                    code: 1,
+                    message: format!("--write-decrypted {}: {e}", path.display()),
+                });
+            }
+        }
     }
     if let Some(w) = written.as_ref().and_then(capture_cli::write_warning) {
         warnings.push(w);
@@ -255,7 +269,65 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // The analysis is freed by the process exit; walking it to free it piece by piece would
     // only add time.
     std::mem::forget(pipeline);
-    printed
+    printed?;
+    write_failed.map_or(Ok(()), Err)
+}
+
+/// Refuses an output (`-w`, `--write-decrypted`) that is an input: `-w x.pcapng x.pcapng` would
+/// read an emptied file and leave nothing of the capture. The same file by device and inode,
+/// so that a symlink, a `../` path or a hard link is caught, and before anything is opened for
+/// writing or read.
+fn refuse_outputs_that_are_inputs(
+    capture: &capture_cli::CaptureArgs,
+    tls: &tls_cli::TlsArgs,
+    paths: &[String],
+) -> Result<(), Failure> {
+    use lyncscope::output::export::{same_file, same_file_metadata};
+    let outputs = [
+        ("-w", capture.write.as_deref()),
+        ("--write-decrypted", tls.write_decrypted.as_deref()),
+    ];
+    let captures = paths
+        .iter()
+        .filter(|p| *p != "-")
+        .map(|p| (Path::new(p.as_str()), ""));
+    let keylogs = tls.keylogs.iter().map(|p| (p.as_path(), " (--tls-keylog)"));
+    let keys = tls.keys.iter().map(|p| (p.as_path(), " (--tls-key)"));
+    let inputs: Vec<(&Path, &str)> = captures.chain(keylogs).chain(keys).collect();
+    // `- < x.pcapng`: standard input may be a file too.
+    let stdin = match paths.iter().any(|p| p == "-") {
+        true => {
+            use std::os::fd::AsFd;
+            io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map(std::fs::File::from)
+                .and_then(|f| f.metadata())
+                .ok()
+        }
+        false => None,
+    };
+    for (flag, output) in outputs {
+        let Some(output) = output else { continue };
+        if let Some((input, what)) = inputs.iter().find(|(input, _)| same_file(output, input)) {
+            return Err(Failure::usage(format!(
+                "{flag} {} is the input {}{what}: write to another file (it would destroy the input)",
+                output.display(),
+                input.display()
+            )));
+        }
+        let out_meta = std::fs::metadata(output).ok();
+        if let (Some(o), Some(i)) = (&out_meta, &stdin) {
+            if i.is_file() && same_file_metadata(o, i) {
+                return Err(Failure::usage(format!(
+                    "{flag} {} is the file standard input reads: write to another file (it \
+                     would destroy the input)",
+                    output.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Prints the report to standard output.
@@ -265,7 +337,10 @@ fn print_report(
     pipeline: &Pipeline,
 ) -> Result<(), Failure> {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::new(PipeWatch {
+        inner: stdout.lock(),
+        broken: false,
+    });
     let stats = pipeline.stats();
     let written = match format {
         ReportFormat::Json => report::json::write(&mut out, input, &stats, pipeline.analysis()),
@@ -273,8 +348,9 @@ fn print_report(
     }
     .and_then(|()| out.flush());
     match written {
-        // A reader that stops early (`| head`) is not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        // A reader that stops early (`| head`) is not an error. The JSON writer wraps the
+        // error in serde_json's, which hides its kind: the watch saw it on the way.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe || out.get_ref().broken => Ok(()),
         Err(e) => Err(Failure {
             code: 1,
             message: format!("writing the report: {e}"),
@@ -283,6 +359,39 @@ fn print_report(
             report_peak_rss();
             Ok(())
         }
+    }
+}
+
+/// Standard output, remembering whether a write met a closed pipe, whatever error wraps it
+/// later.
+struct PipeWatch<W> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn watch<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result {
+            self.broken |= e.kind() == io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let result = self.inner.write_all(buf);
+        self.watch(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.inner.flush();
+        self.watch(result)
     }
 }
 

@@ -15,7 +15,9 @@ use crate::capture::CaptureFiles;
 use crate::net::{frame_flow, FrameFlow};
 use crate::Timestamp;
 use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, TsResolution};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 pub use super::carried::MessageSpan;
 
@@ -31,6 +33,9 @@ pub enum ExportError {
     /// An input could not be opened again (moved, deleted, or no longer a capture).
     #[error("{0}")]
     Capture(#[from] crate::capture::CaptureError),
+    /// The output is one of the inputs (by identity: a symlink, a `../` path, a hard link).
+    #[error("{0} is an input of this run: choose another file name")]
+    Input(String),
     /// Writing the output failed.
     #[error("writing: {0}")]
     Io(#[from] io::Error),
@@ -190,17 +195,144 @@ fn write_selected(selected: &[Selected], out: impl Write) -> Result<Exported, Ex
     }
 }
 
-/// Writes to the file `path` (created or truncated).
+/// Writes to the file `path`, replacing it whole at the end (an old file stays as it was if
+/// anything fails). A `path` that is one of the inputs is refused before anything is opened.
 pub fn write_file(
     paths: &[String],
     spans: &[MessageSpan],
     path: &str,
 ) -> Result<Exported, ExportError> {
-    let file = std::fs::File::create(path)?;
+    if let Some(input) = paths
+        .iter()
+        .find(|p| *p != "-" && same_file(Path::new(path), Path::new(p)))
+    {
+        return Err(ExportError::Input(input.clone()));
+    }
+    let (replacement, file) = Replacement::create(Path::new(path))?;
     let mut out = io::BufWriter::new(file);
     let done = write_frames(paths, spans, &mut out)?;
     out.flush()?;
+    drop(out);
+    replacement.commit()?;
     Ok(done)
+}
+
+/// True when `a` and `b` name one existing file: the same device and inode, so that a
+/// symlink, a `../` path or a hard link is seen for what it is, not by its name.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => same_file_metadata(&a, &b),
+        _ => false,
+    }
+}
+
+/// [`same_file`] on metadata already read (e.g. of standard input redirected from a file).
+#[cfg(unix)]
+pub fn same_file_metadata(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// [`same_file`] on metadata already read: without inode numbers, the best that can be said is
+/// nothing (callers compare canonical paths too).
+#[cfg(not(unix))]
+pub fn same_file_metadata(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// An output file written under a temporary name beside it and renamed over it at the end, so
+/// that a failure (a full disk, an error, an interrupted run) never leaves a half-written file
+/// in place of an old one. Dropped without [`Replacement::commit`], it removes the temporary
+/// file. A process killed outright (a second Ctrl-C) leaves the temporary file, never a
+/// damaged output.
+pub(crate) struct Replacement {
+    /// Where the output goes: the file a symlink points to, so that the link stays a link.
+    target: PathBuf,
+    /// The temporary file, `None` when writing in place (see [`Replacement::create`]).
+    temp: Option<PathBuf>,
+    /// A handle on the written file, to make it durable before the rename.
+    file: File,
+}
+
+impl Replacement {
+    /// Opens the temporary file for `path` (for reading too, as `-w` may rewrite what it
+    /// wrote). Something that is not a regular file (`/dev/null`, a FIFO) is written in place:
+    /// it holds nothing to lose, and renaming over it would replace the device or FIFO.
+    pub(crate) fn create(path: &Path) -> io::Result<(Self, File)> {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        // A dangling symlink is replaced by the file.
+        let target = match is_link {
+            true => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            false => path.to_path_buf(),
+        };
+        let existing = std::fs::metadata(&target).ok();
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory; give a file name",
+            ));
+        }
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let file = OpenOptions::new().read(true).write(true).open(&target)?;
+            let handle = file.try_clone()?;
+            let r = Replacement {
+                target,
+                temp: None,
+                file: handle,
+            };
+            return Ok((r, file));
+        }
+        let Some(name) = target.file_name() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file name",
+            ));
+        };
+        // Beside the output, so that the rename never crosses file systems; named for what it
+        // is if a killed run leaves it; never an existing file (create_new).
+        let mut temp_name = name.to_os_string();
+        temp_name.push(format!(".lyncscope-{}.tmp", std::process::id()));
+        let temp = target.with_file_name(temp_name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let r = Replacement {
+            target,
+            temp: Some(temp),
+            file: file.try_clone()?,
+        };
+        // The replacement keeps the old file's permissions (a capture may be private).
+        if let Some(m) = existing {
+            r.file.set_permissions(m.permissions())?;
+        }
+        Ok((r, file))
+    }
+
+    /// Makes the written file durable and renames it over the output. Call after the last
+    /// write was flushed.
+    pub(crate) fn commit(mut self) -> io::Result<()> {
+        let Some(temp) = self.temp.take() else {
+            return Ok(());
+        };
+        let done = self
+            .file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&temp, &self.target));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        done
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +506,42 @@ mod tests {
         for f in [input, dash_w, exported, first] {
             let _ = std::fs::remove_file(f);
         }
+    }
+
+    #[test]
+    fn an_input_is_refused_and_a_failure_keeps_the_old_file() {
+        let dir =
+            std::env::temp_dir().join(format!("lyncscope-export-same-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("temp dir");
+        let input = dir.join("in.pcapng");
+        let original = std::fs::read(&sample("conference-join.pcapng")[0]).expect("sample");
+        std::fs::write(&input, &original).expect("copy");
+        let paths = vec![input.to_string_lossy().into_owned()];
+        let p = analyse(&paths);
+        let spans: Vec<MessageSpan> = p.analysis().messages().iter().map(Into::into).collect();
+        let link = dir.join("link.pcapng");
+        std::os::unix::fs::symlink(&input, &link).expect("symlink");
+        for out in [input.clone(), link, dir.join("sub/../in.pcapng")] {
+            let err = write_file(&paths, &spans, &out.to_string_lossy()).expect_err("refused");
+            assert!(matches!(err, ExportError::Input(_)), "{err}");
+            assert_eq!(std::fs::read(&input).expect("input"), original);
+        }
+        // A failure after the output was started (the input is gone) leaves the old file.
+        let old = dir.join("old.pcap");
+        std::fs::write(&old, b"old").expect("old file");
+        let missing = vec![dir.join("gone.pcapng").to_string_lossy().into_owned()];
+        let err = write_file(&missing, &spans, &old.to_string_lossy()).expect_err("fails");
+        assert!(matches!(err, ExportError::Capture(_)), "{err}");
+        assert_eq!(std::fs::read(&old).expect("old"), b"old");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("lists")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["in.pcapng", "link.pcapng", "old.pcap", "sub"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -19,9 +19,14 @@
 //! offline inputs that mix link types late).
 //!
 //! Output is buffered; [`SipWriter::finish`] flushes it. A write error stops the writing (the
-//! analysis goes on) and is returned by [`SipWriter::finish`].
+//! analysis goes on) and is returned by [`SipWriter::finish`]. A file made by
+//! [`SipWriter::create`] is written under a temporary name beside it and renamed over it by
+//! [`SipWriter::finish`], so that a failure (a full disk, a run that ends early) never leaves a
+//! half-written file in place of an old one; without a successful finish the temporary file is
+//! removed.
 
 use super::carried::{Carrier, MessageSpan};
+use super::export::Replacement;
 use crate::capture::Frame;
 use crate::net::{frame_flow, FrameFlow};
 use crate::pipeline::MessageTap;
@@ -29,7 +34,7 @@ use crate::transport::MsgContext;
 use crate::{linktype, Timestamp};
 use lyncscope_base::writer::{Interface, PcapNgWriter, PcapWriter, Section, TsResolution};
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -124,19 +129,19 @@ pub struct SipWriter<W: Read + Write + Seek> {
     forgotten_below: u64,
     stats: SipWriterStats,
     error: Option<io::Error>,
+    /// The temporary file renamed over the output by a successful finish.
+    replace: Option<Replacement>,
 }
 
 impl SipWriter<File> {
-    /// Creates (or truncates) `path`. The file is opened for reading too, so that a classic
-    /// pcap can be converted to pcapng if a second link type shows up.
+    /// Starts writing `path`: into a temporary file beside it (opened for reading too, so that a
+    /// classic pcap can be converted to pcapng if a second link type shows up), renamed over
+    /// `path` by [`SipWriter::finish`]. An existing `path` is untouched until then.
     pub fn create(path: &Path, resolution: TsResolution) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        Ok(SipWriter::new(file, resolution, RingLimits::default()))
+        let (replace, file) = Replacement::create(path)?;
+        let mut w = SipWriter::new(file, resolution, RingLimits::default());
+        w.replace = Some(replace);
+        Ok(w)
     }
 }
 
@@ -155,6 +160,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
             forgotten_below: 0,
             stats: SipWriterStats::default(),
             error: None,
+            replace: None,
         }
     }
 
@@ -181,8 +187,18 @@ impl<W: Read + Write + Seek> SipWriter<W> {
     }
 
     /// Flushes the file (writing an empty capture header if no packet was written) and returns
-    /// the first write error, if any. Call once at the end.
+    /// the first write error, if any; a file from [`SipWriter::create`] then replaces its
+    /// output, or on an error is removed. Call once at the end.
     pub fn finish(&mut self) -> io::Result<()> {
+        let result = self.flush_all();
+        match (result, self.replace.take()) {
+            (Ok(()), Some(replace)) => replace.commit(),
+            // Dropping the replacement removes the temporary file.
+            (result, _) => result,
+        }
+    }
+
+    fn flush_all(&mut self) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -691,6 +707,59 @@ mod tests {
         let (n, sip_back) = read_back(&bytes, "declared.pcapng");
         assert_eq!(n as usize, frames.len());
         assert_eq!(sip_back as usize, sip);
+    }
+
+    /// The names in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("lists")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_file_is_replaced_whole_at_finish_or_not_at_all() {
+        let dir =
+            std::env::temp_dir().join(format!("lyncscope-sipw-replace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("out.pcap");
+        std::fs::write(&path, b"old").expect("old file");
+        let (frames, sip) = scenario_frames("conference-join");
+        let run = |finish: bool| {
+            let mut w = SipWriter::create(&path, TsResolution::Micro).expect("creates");
+            let mut p = Pipeline::new(&crate::Options::default());
+            for (i, (ts, l, d)) in frames.iter().enumerate() {
+                let f = Frame {
+                    number: i as u64 + 1,
+                    timestamp: *ts,
+                    link_type: *l,
+                    data: d,
+                    original_len: d.len() as u32,
+                    source: 0,
+                };
+                p.push_tapped(&f, &mut w);
+            }
+            p.finish_tapped(&mut w);
+            // Until the end, the old file is as it was.
+            assert_eq!(std::fs::read(&path).expect("old"), b"old");
+            if finish {
+                w.finish().expect("finishes");
+            }
+        };
+        // A run that ends without finishing (an error elsewhere) leaves the old file and no
+        // temporary file.
+        run(false);
+        assert_eq!(std::fs::read(&path).expect("old"), b"old");
+        assert_eq!(listing(&dir), ["out.pcap"]);
+        run(true);
+        assert_eq!(listing(&dir), ["out.pcap"]);
+        let bytes = std::fs::read(&path).expect("new");
+        assert_eq!(read_back(&bytes, "replaced.pcap").1 as usize, sip);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

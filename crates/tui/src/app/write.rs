@@ -8,7 +8,8 @@ use super::screens::Screen;
 use super::{Action, App};
 use crate::model::{self, conference_dialogs, participant_dialogs};
 use lyncscope::analysis::Analysis;
-use lyncscope::output::export::MessageSpan;
+use lyncscope::output::export::{same_file, MessageSpan};
+use std::path::Path;
 
 impl App {
     /// `w`: asks where to write the packets of what is selected.
@@ -42,31 +43,58 @@ impl App {
         }
         self.write_messages = msgs;
         let about = format!("packets of {what} ({} messages)", self.write_messages.len());
-        self.prompt = Some(Prompt {
-            kind: PromptKind::Write,
-            input: format!("{}.pcap", sanitize_file_name(&name)),
+        self.prompt = Some(Prompt::new(
+            PromptKind::Write,
+            format!("{}.pcap", sanitize_file_name(&name)),
             about,
-        });
+        ));
     }
 
-    /// Enter at the write prompt: what the run loop must write, and where.
-    pub(super) fn export(&mut self, p: Prompt, a: &Analysis) -> Option<Action> {
+    /// Enter at the write prompt: what the run loop must write, and where. An input is
+    /// refused and an existing file asked about, with the prompt left open.
+    pub(super) fn export(&mut self, mut p: Prompt, a: &Analysis) -> Option<Action> {
         let path = p.input.trim().to_string();
         if path.is_empty() {
             return None;
         }
+        if let Some(input) = self.input_at(&path) {
+            p.overwrite = None;
+            p.set_note(&format!("{input} is an input: choose another name"));
+            self.prompt = Some(p);
+            return None;
+        }
+        let exists = std::fs::symlink_metadata(&path).is_ok();
+        if exists && p.overwrite.as_deref() != Some(path.as_str()) {
+            p.set_note(&format!("{path} exists: Enter again or y overwrites it"));
+            p.overwrite = Some(path);
+            self.prompt = Some(p);
+            return None;
+        }
+        let about = p.plain_about().to_string();
         let spans: Vec<MessageSpan> = self
             .write_messages
             .iter()
             .filter_map(|&i| a.messages().get(i))
             .map(MessageSpan::from)
             .collect();
-        self.notice = Some(format!("writing {} to {path}…", p.about));
+        self.notice = Some(format!("writing {about} to {path}…"));
         Some(Action::Export {
             spans,
             path,
-            what: p.about,
+            what: about,
         })
+    }
+
+    /// The input that `path` is (the same file by device and inode), if any. The App knows its
+    /// inputs only as its title, the paths joined by ", "; each piece is tried (a name that
+    /// itself holds ", " is missed here, and refused by the export, which has the paths).
+    fn input_at(&self, path: &str) -> Option<String> {
+        let title = self.title.as_str();
+        std::iter::once(title)
+            .chain(title.split(", "))
+            .filter(|input| *input != "-" && !input.is_empty())
+            .find(|input| same_file(Path::new(path), Path::new(input)))
+            .map(str::to_string)
     }
 
     /// What `w` writes on the current screen: (description, file name stem, dialogs,
@@ -164,7 +192,7 @@ fn sanitize_file_name(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{capturing, done, key, load};
+    use super::super::test_support::{capturing, done, key, load, typed};
     use super::*;
     use crate::live::LiveStatus;
     use ratatui::crossterm::event::KeyCode;
@@ -192,6 +220,80 @@ mod tests {
             .notice
             .as_deref()
             .is_some_and(|n| n.contains("standard input cannot be read again")));
+    }
+
+    /// Sets the write prompt's file name to `path` and presses Enter.
+    fn enter_name(app: &mut App, a: &Analysis, path: &std::path::Path) -> Option<Action> {
+        if let Some(p) = app.prompt.as_mut() {
+            p.input.clear();
+        }
+        typed(app, a, &path.to_string_lossy());
+        app.handle_key(key(KeyCode::Enter), a)
+    }
+
+    #[test]
+    fn an_input_is_refused_and_an_existing_file_asked_about() {
+        let p = load("av-mcu-rejected.pcapng");
+        let a = p.analysis();
+        let dir = std::env::temp_dir().join(format!("lyncscope-tui-w-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("temp dir");
+        let input = dir.join("in.pcapng");
+        std::fs::write(&input, b"capture").expect("input");
+        let link = dir.join("link.pcapng");
+        std::os::unix::fs::symlink(&input, &link).expect("symlink");
+        let old = dir.join("old.pcap");
+        std::fs::write(&old, b"old").expect("old file");
+        let title = format!("/elsewhere/x.pcap, {}", input.display());
+        let mut app = App::new(title, false);
+        app.sync(a, done());
+        app.handle_key(key(KeyCode::Char('w')), a);
+        let plain = app.prompt.clone().expect("write prompt").about;
+
+        // The input, by another name: refused, the prompt stays open to choose another.
+        for name in [&input, &link, &dir.join("sub/../in.pcapng")] {
+            assert_eq!(enter_name(&mut app, a, name), None);
+            let prompt = app.prompt.clone().expect("still open");
+            assert!(prompt.about.contains("is an input"), "{}", prompt.about);
+        }
+        assert_eq!(std::fs::read(&input).expect("input"), b"capture");
+
+        // An existing file: asked in the prompt line; Enter again overwrites.
+        assert_eq!(enter_name(&mut app, a, &old), None);
+        let prompt = app.prompt.clone().expect("asks");
+        assert!(
+            prompt
+                .about
+                .contains("exists: Enter again or y overwrites it"),
+            "{}",
+            prompt.about
+        );
+        let Some(Action::Export { path, what, .. }) = app.handle_key(key(KeyCode::Enter), a) else {
+            panic!("a second Enter confirms");
+        };
+        assert_eq!(
+            (path.as_str(), what.as_str()),
+            (&*old.to_string_lossy(), &*plain)
+        );
+
+        // `y` confirms too; editing the name withdraws the question.
+        app.handle_key(key(KeyCode::Char('w')), a);
+        assert_eq!(enter_name(&mut app, a, &old), None);
+        assert!(matches!(
+            app.handle_key(key(KeyCode::Char('y')), a),
+            Some(Action::Export { .. })
+        ));
+        app.handle_key(key(KeyCode::Char('w')), a);
+        assert_eq!(enter_name(&mut app, a, &old), None);
+        app.handle_key(key(KeyCode::Backspace), a);
+        let prompt = app.prompt.clone().expect("open");
+        assert_eq!(prompt.about, plain);
+        typed(&mut app, a, "p2");
+        assert!(matches!(
+            app.handle_key(key(KeyCode::Enter), a),
+            Some(Action::Export { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

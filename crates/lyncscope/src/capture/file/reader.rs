@@ -366,7 +366,8 @@ impl OpenCapture {
                         Some(0x4d3c_2b1a) => false,
                         Some(bom) => {
                             return Measure::Corrupt(format!(
-                                "section header (byte-order magic 0x{bom:08x})"
+                                "pcapng section header with an unknown byte-order magic \
+                                 0x{bom:08x}"
                             ))
                         }
                     }

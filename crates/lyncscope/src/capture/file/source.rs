@@ -3,7 +3,8 @@
 //! Identification looks at content, never at the name: a gzip stream is recognised by its
 //! magic and decompressed transparently, then the first bytes must be a pcap file header or a
 //! complete pcapng Section Header Block. Anything else is described in a few words ("text
-//! file", "unknown magic 0x3c3f786d") so that the user learns why the input was refused.
+//! file", "unknown magic 0x3c3f786d", "pcapng section header with an unknown byte-order magic
+//! 0x12345678") so that the user learns why the input was refused.
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
@@ -247,6 +248,20 @@ fn classify(head: &mut Vec<u8>, rest: &mut dyn Read) -> Result<Format, String> {
         0x0a0d_0d0a => {
             if let Some(shb_len) = pcapng_shb_len(head) {
                 return check_shb(head, rest, shb_len);
+            }
+            // The block type is pcapng's; what is wrong is the byte-order magic after it, and
+            // naming the valid block type instead would send the user looking elsewhere. (A
+            // text file that happens to start with "\n\r\r\n" is still called text below.)
+            if !looks_like_text(head) {
+                return Err(match be32(head, 8) {
+                    Some(bom) => format!(
+                        "pcapng section header with an unknown byte-order magic 0x{bom:08x}"
+                    ),
+                    None => format!(
+                        "pcapng file cut off inside its section header ({} bytes)",
+                        head.len()
+                    ),
+                });
             }
         }
         _ => {}
