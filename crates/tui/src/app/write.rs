@@ -85,12 +85,14 @@ impl App {
         })
     }
 
-    /// The input that `path` is (the same file by device and inode), if any. The App knows its
-    /// inputs only as its title, the paths joined by ", "; each piece is tried (a name that
-    /// itself holds ", " is missed here, and refused by the export, which has the paths).
+    /// The input that `path` is (the same file by device and inode), if any: the inputs'
+    /// paths when the App has them, else the pieces of its title (the paths joined by ", ").
     fn input_at(&self, path: &str) -> Option<String> {
         let title = self.title.as_str();
-        std::iter::once(title)
+        self.sources
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(title))
             .chain(title.split(", "))
             .filter(|input| *input != "-" && !input.is_empty())
             .find(|input| same_file(Path::new(path), Path::new(input)))
