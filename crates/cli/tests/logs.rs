@@ -278,3 +278,21 @@ fn a_server_event_about_the_failed_step_is_quoted_in_the_reason() {
         .contains("SIPPROXY"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn w_writes_each_logged_message_as_a_packet_that_reads_back_the_same() {
+    let dir = std::env::temp_dir().join(format!("lyncscope-logw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("from-logs.pcap");
+    for s in ["conference-join", "focus-c3p-failure"] {
+        let mut inputs = logs_of(s, ".uccapi.log");
+        inputs.push("-w".into());
+        inputs.push(out.display().to_string());
+        let v = report(&inputs);
+        assert_eq!(v["written"]["sip_messages"], v["stats"]["sip_messages"], "{s}");
+        let back = report(&[out.display().to_string()]);
+        assert_eq!(back["stats"]["sip_messages"], v["stats"]["sip_messages"], "{s}");
+        assert_eq!(verdicts(&back), verdicts(&v), "{s}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -121,6 +121,8 @@ pub struct SipWriter<W: Read + Write + Seek> {
     limits: RingLimits,
     ring: VecDeque<Held>,
     ring_bytes: usize,
+    /// The next TCP sequence number of each flow of synthesized packets.
+    tcp_seq: std::collections::HashMap<(std::net::SocketAddr, std::net::SocketAddr), u32>,
     /// Buffers of frames that left the ring, reused for new frames.
     spare: Vec<Vec<u8>>,
     /// Frames that left the ring unwritten: number and flow.
@@ -155,6 +157,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
             limits,
             ring: VecDeque::new(),
             ring_bytes: 0,
+            tcp_seq: std::collections::HashMap::new(),
             spare: Vec::new(),
             gone: VecDeque::new(),
             forgotten_below: 0,
@@ -345,6 +348,20 @@ impl<W: Read + Write + Seek> SipWriter<W> {
     }
 
     /// Writes the held frame at ring index `i` unless it was written already.
+    /// Writes a packet made for a whole message (see [`synthesize`]).
+    fn write_synthesized(&mut self, ctx: &MsgContext, raw: &[u8]) {
+        self.stats.messages += 1;
+        let packet = synthesize(ctx, raw, &mut self.tcp_seq);
+        let len = u32::try_from(packet.len()).unwrap_or(u32::MAX);
+        match self.write_packet(crate::linktype::RAW, ctx.time, &packet, len) {
+            Ok(()) => self.stats.packets_written += 1,
+            Err(e) => {
+                self.out = Out::Failed;
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
     fn write_held(&mut self, i: usize) {
         let Some(h) = self.ring.get_mut(i) else {
             return;
@@ -474,9 +491,74 @@ impl<W: Read + Write + Seek> MessageTap for SipWriter<W> {
         self.hold(frame);
     }
 
-    fn message(&mut self, ctx: &MsgContext, _raw: &[u8]) {
-        self.write_message(ctx);
+    fn message(&mut self, ctx: &MsgContext, raw: &[u8]) {
+        if ctx.link_type == 0 && !matches!(ctx.origin, crate::source::Origin::Capture { .. }) {
+            // A whole message from a log or a capture agent: no frame carried it here, so one
+            // is made, with the addresses, ports, transport and time the source gave.
+            self.write_synthesized(ctx, raw);
+        } else {
+            self.write_message(ctx);
+        }
     }
+}
+
+/// A raw IP packet (LINKTYPE_RAW) carrying `payload` from `ctx.src` to `ctx.dst` over UDP, or
+/// over TCP with a sequence number that follows the flow (so that Wireshark reassembles); the
+/// checksums are left 0 (unverified, as offloaded captures have them).
+fn synthesize(
+    ctx: &MsgContext,
+    payload: &[u8],
+    tcp_seq: &mut std::collections::HashMap<(std::net::SocketAddr, std::net::SocketAddr), u32>,
+) -> Vec<u8> {
+    use crate::source::Transport;
+    let udp = ctx.transport == Transport::Udp;
+    let mut l4 = Vec::with_capacity(20 + payload.len());
+    l4.extend_from_slice(&ctx.src.port().to_be_bytes());
+    l4.extend_from_slice(&ctx.dst.port().to_be_bytes());
+    if udp {
+        let len = u16::try_from(8 + payload.len()).unwrap_or(u16::MAX);
+        l4.extend_from_slice(&len.to_be_bytes());
+        l4.extend_from_slice(&[0, 0]);
+    } else {
+        // Flows beyond the bound start again at 1: only reassembly across them suffers.
+        if tcp_seq.len() >= 65_536 && !tcp_seq.contains_key(&(ctx.src, ctx.dst)) {
+            tcp_seq.clear();
+        }
+        let seq = tcp_seq.entry((ctx.src, ctx.dst)).or_insert(1);
+        l4.extend_from_slice(&seq.to_be_bytes());
+        *seq = seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(u32::MAX));
+        l4.extend_from_slice(&0u32.to_be_bytes()); // ack
+        l4.extend_from_slice(&[5 << 4, 0x18]); // header length 20, PSH+ACK
+        l4.extend_from_slice(&65_535u16.to_be_bytes()); // window
+        l4.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
+    }
+    l4.extend_from_slice(payload);
+    let protocol = if udp { 17 } else { 6 };
+    let mut packet = Vec::with_capacity(40 + l4.len());
+    match (ctx.src.ip(), ctx.dst.ip()) {
+        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
+            let total = u16::try_from(20 + l4.len()).unwrap_or(u16::MAX);
+            packet.extend_from_slice(&[0x45, 0]);
+            packet.extend_from_slice(&total.to_be_bytes());
+            packet.extend_from_slice(&[0, 0, 0x40, 0, 64, protocol, 0, 0]);
+            packet.extend_from_slice(&s.octets());
+            packet.extend_from_slice(&d.octets());
+        }
+        (s, d) => {
+            let v6 = |ip: std::net::IpAddr| match ip {
+                std::net::IpAddr::V6(v) => v,
+                std::net::IpAddr::V4(v) => v.to_ipv6_mapped(),
+            };
+            let len = u16::try_from(l4.len()).unwrap_or(u16::MAX);
+            packet.extend_from_slice(&[0x60, 0, 0, 0]);
+            packet.extend_from_slice(&len.to_be_bytes());
+            packet.extend_from_slice(&[protocol, 64]);
+            packet.extend_from_slice(&v6(s).octets());
+            packet.extend_from_slice(&v6(d).octets());
+        }
+    }
+    packet.extend_from_slice(&l4);
+    packet
 }
 
 fn section() -> Section {
