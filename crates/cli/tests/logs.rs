@@ -289,9 +289,15 @@ fn w_writes_each_logged_message_as_a_packet_that_reads_back_the_same() {
         inputs.push("-w".into());
         inputs.push(out.display().to_string());
         let v = report(&inputs);
-        assert_eq!(v["written"]["sip_messages"], v["stats"]["sip_messages"], "{s}");
+        assert_eq!(
+            v["written"]["sip_messages"], v["stats"]["sip_messages"],
+            "{s}"
+        );
         let back = report(&[out.display().to_string()]);
-        assert_eq!(back["stats"]["sip_messages"], v["stats"]["sip_messages"], "{s}");
+        assert_eq!(
+            back["stats"]["sip_messages"], v["stats"]["sip_messages"],
+            "{s}"
+        );
         assert_eq!(verdicts(&back), verdicts(&v), "{s}");
     }
     let _ = std::fs::remove_dir_all(&dir);
