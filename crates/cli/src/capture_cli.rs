@@ -110,7 +110,7 @@ impl CaptureArgs {
 
     /// Usage errors: options that need `-i`, `-i` together with files, bad values, `-i` in a
     /// build without `live`.
-    pub fn validate(&self, has_files: bool) -> Result<(), Failure> {
+    pub fn validate(&self, has_files: bool, following: bool) -> Result<(), Failure> {
         if self.live() {
             if !cfg!(feature = "live") {
                 return Err(Failure::usage(NOT_BUILT));
@@ -123,7 +123,7 @@ impl CaptureArgs {
         } else {
             let live_only = [
                 (self.filter.is_some(), "-f"),
-                (self.duration.is_some(), "--duration"),
+                (self.duration.is_some() && !following, "--duration"),
                 (self.no_promiscuous, "-p"),
                 (self.buffer_size.is_some(), "-B"),
             ];
@@ -634,7 +634,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let ok = |args: &[&str], files: bool| parse(args).capture.validate(files);
+        let ok = |args: &[&str], files: bool| parse(args).capture.validate(files, false);
         let usage = |args: &[&str], files: bool| match ok(args, files) {
             Err(f) => {
                 assert_eq!(f.code, 2, "{args:?}");

@@ -6,7 +6,7 @@ mod tls_cli;
 
 use clap::{Parser, ValueEnum};
 use lyncscope::capture::CaptureError;
-use lyncscope::inputs::Inputs;
+use lyncscope::inputs::{Following, Inputs};
 use lyncscope::logs::LogOptions;
 use lyncscope::output::decrypted::DecryptedWriter;
 use lyncscope::pipeline::run_until;
@@ -32,6 +32,11 @@ struct Cli {
     /// reads a capture from standard input.
     #[arg(value_name = "FILE")]
     files: Vec<String>,
+
+    /// Follow logs still being written (like tail -f): the UI updates as lines come; headless
+    /// (--report), until --duration, -c, Ctrl-C or SIGTERM.
+    #[arg(long)]
+    follow: bool,
 
     /// The logs' local time zone, as +HH:MM or -HH:MM from UTC (UCCAPI logs are written in
     /// the client's local time without a zone; sipe logs are UTC). Default: UTC.
@@ -117,7 +122,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if cli.hep.listening() {
         return run_hep(&cli, &paths);
     }
-    cli.capture.validate(!paths.is_empty())?;
+    cli.capture.validate(!paths.is_empty(), cli.follow)?;
     refuse_outputs_that_are_inputs(&cli.capture, &cli.tls, &paths)?;
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
@@ -152,8 +157,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             })?,
             None => 0,
         },
+        follow: cli.follow,
     };
     let mut files = Inputs::open(&paths, &log_options)?;
+    if cli.follow && !files.has_logs() {
+        return Err(Failure::usage(
+            "--follow follows logs: give at least one log file",
+        ));
+    }
     // Reading files, every key is known up front (or comes in a pcapng's secrets block before
     // the packets it opens): what has no key now has none at all.
     tls.handle.set_final(true);
@@ -201,14 +212,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     let mut hep_send = cli.hep.sender()?;
     let mut hep_tap = hep_send.as_mut().map(|(_, t)| t);
-    let read = match output.as_mut() {
-        Some(o) => run_until(
+    let deadline = cli
+        .capture
+        .duration
+        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
+    let stop_following =
+        || stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+    let following = files.following();
+    let mut followed = Following::new(&mut files, stop_following);
+    let read = match (output.as_mut(), following) {
+        (Some(o), true) => run_until(
+            &mut followed,
+            &mut pipeline,
+            &mut ((&mut o.writer, &mut decrypted), &mut hep_tap),
+            keep_going,
+        ),
+        (None, true) => run_until(
+            &mut followed,
+            &mut pipeline,
+            &mut (&mut decrypted, &mut hep_tap),
+            keep_going,
+        ),
+        (Some(o), false) => run_until(
             &mut files,
             &mut pipeline,
             &mut ((&mut o.writer, &mut decrypted), &mut hep_tap),
             keep_going,
         ),
-        None => run_until(
+        (None, false) => run_until(
             &mut files,
             &mut pipeline,
             &mut (&mut decrypted, &mut hep_tap),

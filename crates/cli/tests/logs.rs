@@ -302,3 +302,47 @@ fn w_writes_each_logged_message_as_a_packet_that_reads_back_the_same() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn follow_reads_a_log_as_it_is_written() {
+    let dir = std::env::temp_dir().join(format!("lyncscope-follow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let source = std::fs::read(logs_of("conference-join", ".sipstack.log").remove(0)).expect("log");
+    let growing = dir.join("fe01.sipstack.log");
+    // The first third is there when lyncscope starts; the rest comes while it follows.
+    let cut = source.len() / 3;
+    std::fs::write(&growing, &source[..cut]).expect("write");
+    let child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args([
+            "--report",
+            "json",
+            "--follow",
+            "--duration",
+            "3",
+            "--log-utc-offset",
+            "+01:00",
+        ])
+        .arg(&growing)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&growing)
+            .expect("append");
+        for chunk in source[cut..].chunks(997) {
+            f.write_all(chunk).expect("append");
+            f.flush().expect("flush");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    let out = child.wait_with_output().expect("ends at --duration");
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["stats"]["sip_messages"], 62);
+    assert_eq!(v["logs"][0]["cut_records"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -109,6 +109,7 @@ impl Inputs {
                 slots,
                 current: None,
                 number: 0,
+                follow: options.follow,
             }),
         })
     }
@@ -148,6 +149,20 @@ impl Inputs {
             How::Captures(c) => c.total_bytes(),
             How::Merged(_) => None,
         }
+    }
+
+    /// Whether an input is ready now (for a followed log: whether more was written).
+    pub fn ready(&mut self) -> bool {
+        match &mut self.how {
+            How::Captures(_) => true,
+            How::Merged(m) => m.ready(),
+        }
+    }
+
+    /// Whether logs are followed (`--follow`): then `None` from [`Source::next_input`] means
+    /// "nothing more yet", and the caller asks again later.
+    pub fn following(&self) -> bool {
+        matches!(&self.how, How::Merged(m) if m.follow)
     }
 
     /// Whether standard input is among the inputs (it cannot be read a second time).
@@ -258,6 +273,8 @@ struct Merged {
     slots: Vec<Slot>,
     current: Option<usize>,
     number: u64,
+    /// Logs are followed: one that has nothing more *yet* is asked again next time.
+    follow: bool,
 }
 
 struct Slot {
@@ -325,14 +342,24 @@ impl Head {
 }
 
 impl Merged {
-    fn next_input(&mut self) -> Option<Input<'_>> {
+    /// Is an input ready (after reading what the inputs have now)?
+    fn ready(&mut self) -> bool {
+        self.fill();
+        self.slots.iter().any(|s| s.head.time().is_some())
+    }
+
+    /// Lets go of the input handed out last and reads the next item of every input that has
+    /// none waiting.
+    fn fill(&mut self) {
         if let Some(slot) = self.current.take().and_then(|i| self.slots.get_mut(i)) {
             slot.head = Head::Empty;
         }
         for slot in &mut self.slots {
             if matches!(slot.head, Head::Empty) {
                 let mut buf = slot.head.take_buffer();
+                let following = self.follow && matches!(slot.source, Slotted::Log(_));
                 slot.head = match slot.source.next() {
+                    None if following => Head::Empty,
                     None => Head::Done,
                     Some(Input::Frame(f)) => {
                         buf.extend_from_slice(f.data);
@@ -357,6 +384,10 @@ impl Merged {
                 };
             }
         }
+    }
+
+    fn next_input(&mut self) -> Option<Input<'_>> {
+        self.fill();
         let (i, _) = self
             .slots
             .iter()
@@ -398,5 +429,39 @@ impl Merged {
             })),
             Head::Empty | Head::Done => None,
         }
+    }
+}
+
+/// Followed inputs (`--follow`) as a source that waits for more: when the logs have nothing
+/// more yet, it sleeps a little and asks again, until `stop` says to end.
+pub struct Following<'a, F: FnMut() -> bool> {
+    inputs: &'a mut Inputs,
+    stop: F,
+}
+
+impl<'a, F: FnMut() -> bool> Following<'a, F> {
+    /// Follows `inputs` until `stop()` is true (a signal, a deadline).
+    pub fn new(inputs: &'a mut Inputs, stop: F) -> Self {
+        Following { inputs, stop }
+    }
+}
+
+impl<F: FnMut() -> bool> Source for Following<'_, F> {
+    fn next_input(&mut self) -> Option<Input<'_>> {
+        while !self.inputs.ready() {
+            if (self.stop)() {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.inputs.next_input()
+    }
+
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        self.inputs.take_secrets()
+    }
+
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        self.inputs.take_events()
     }
 }

@@ -32,6 +32,9 @@ pub struct LogOptions {
     /// Offset of the logs' local time from UTC in seconds (`--log-utc-offset`): UCCAPI logs
     /// are written in local time without a zone; sipe writes UTC (not affected).
     pub utc_offset_secs: i32,
+    /// Follow logs still being written (`--follow`, like `tail -f`): at the end of what is
+    /// written so far a log has no input *yet*, and is read again later.
+    pub follow: bool,
 }
 
 /// A server diagnostic record of a SIPStack log, owned.
@@ -99,7 +102,7 @@ impl LogInput {
     ) -> Self {
         let opts = ReadOptions {
             utc_offset_secs: options.utc_offset_secs,
-            follow: false,
+            follow: options.follow,
         };
         LogInput {
             reader: LogReader::new(reader, format, opts),

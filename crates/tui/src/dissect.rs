@@ -758,6 +758,7 @@ mod tests {
             &paths,
             &lyncscope::logs::LogOptions {
                 utc_offset_secs: 3600,
+                ..Default::default()
             },
         )
         .expect("inputs");

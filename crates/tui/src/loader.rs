@@ -227,6 +227,12 @@ pub(crate) fn file_source(
                 *w = now.iter().map(|w| w.to_string()).collect();
             }
         }
+        if batch.is_empty() && batch.events.is_empty() && files.following() {
+            // A followed log has nothing more yet: an empty batch (the loader skips it without
+            // locking) after a short wait, so `q` is seen and the reading resumes.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            return Some(batch);
+        }
         (!batch.is_empty() || !batch.events.is_empty()).then_some(batch)
     }
 }
