@@ -183,6 +183,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         None => ReportFormat::Text,
     };
     let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
+    if let Some(o) = output.as_mut() {
+        o.writer.name_inputs(files.names());
+    }
     // Ctrl-C / SIGTERM: stop reading, report what was read.
     let stop = capture_cli::termination_flag();
     let mut pipeline = Pipeline::new(&lyncscope::Options {

@@ -293,6 +293,15 @@ fn w_writes_each_logged_message_as_a_packet_that_reads_back_the_same() {
             v["written"]["sip_messages"], v["stats"]["sip_messages"],
             "{s}"
         );
+        // pcapng, so that every packet says in its comment which log and line it came from.
+        assert_eq!(v["written"]["format"], "pcapng", "{s}");
+        let bytes = std::fs::read(&out).expect("written");
+        assert!(
+            bytes
+                .windows(b".uccapi.log line ".len())
+                .any(|w| w == b".uccapi.log line "),
+            "{s}"
+        );
         let back = report(&[out.display().to_string()]);
         assert_eq!(
             back["stats"]["sip_messages"], v["stats"]["sip_messages"],

@@ -99,6 +99,7 @@ pub(crate) fn tree(
     };
     frame_node(&mut b, a, rec, tls);
     origin_node(&mut b, a, index, sources);
+    events_node(&mut b, a, index);
     match frame_datagram(bytes) {
         Ok((msg, _)) => sip_node(&mut b, &msg),
         Err(e) => b.line(
@@ -107,6 +108,40 @@ pub(crate) fn tree(
         ),
     }
     b.lines
+}
+
+/// What servers logged about the message's dialog (SIPStack diagnostic records of its
+/// Call-ID): often the reason a step failed.
+fn events_node(b: &mut Builder, a: &Analysis, index: usize) {
+    let Some(call_id) = a.messages().get(index).and_then(|rec| a.call_id_of(rec)) else {
+        return;
+    };
+    let events: Vec<_> = a.server_events_for(call_id).collect();
+    if events.is_empty() {
+        return;
+    }
+    b.node(
+        format!("Server events about this dialog ({})", events.len()),
+        Tone::Bad,
+        |b| {
+            for e in events {
+                let code = match &e.result_code {
+                    Some((v, Some(n))) => format!("0x{v:08X} {n}"),
+                    Some((v, None)) => format!("0x{v:08X}"),
+                    None => "no result code".to_string(),
+                };
+                b.leaf(format!(
+                    "{} {}: {code}{}",
+                    e.time.map(|t| t.rfc3339()).unwrap_or_default(),
+                    e.source.as_deref().unwrap_or("server"),
+                    e.text
+                        .as_deref()
+                        .map(|t| format!(" — {t}"))
+                        .unwrap_or_default()
+                ));
+            }
+        },
+    );
 }
 
 /// Where the message was seen: every capture frame, log line or capture agent, with the
@@ -784,6 +819,60 @@ mod tests {
         assert!(
             text.iter()
                 .any(|l| l.contains("conference-join.pcapng, frame ")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn a_dialog_with_a_server_event_shows_it() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../captures/av-mcu-rejected.pcapng"
+        );
+        let mut files =
+            lyncscope::capture::CaptureFiles::open(&[path.to_string()]).expect("capture");
+        let mut p = lyncscope::Pipeline::new(&lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        });
+        lyncscope::pipeline::run(&mut files, &mut p);
+        let call_id = p
+            .analysis()
+            .call_id_of(&p.analysis().messages()[0])
+            .expect("call id")
+            .to_string();
+        p.add_server_event(lyncscope::logs::ServerEvent {
+            origin: lyncscope::source::Origin::Log { input: 0, line: 7 },
+            source: Some("edge01".into()),
+            time: None,
+            level: Some("ERROR".into()),
+            result_code: Some((
+                0xC3E9_3EC3,
+                Some("SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH".into()),
+            )),
+            text: Some("no matching FQDN".into()),
+            call_id: Some(call_id),
+            cseq: None,
+            start_line: None,
+            peer: None,
+            data: None,
+        });
+        let a = p.analysis();
+        let bytes = a.store().and_then(|s| s.get(0)).unwrap_or_default();
+        let text: Vec<String> = tree(a, 0, &bytes, None, &[])
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert!(
+            text.iter()
+                .any(|l| l == "Server events about this dialog (1)"),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|l| l.contains(
+                "edge01: 0xC3E93EC3 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH — no matching FQDN"
+            )),
             "{text:?}"
         );
     }

@@ -121,6 +121,11 @@ pub struct SipWriter<W: Read + Write + Seek> {
     limits: RingLimits,
     ring: VecDeque<Held>,
     ring_bytes: usize,
+    /// Packets are made for whole messages: the file is pcapng, so that each carries its
+    /// origin as a packet comment.
+    pcapng_wanted: bool,
+    /// The inputs' names, for the comments of synthesized packets.
+    input_names: Vec<String>,
     /// The next TCP sequence number of each flow of synthesized packets.
     tcp_seq: std::collections::HashMap<(std::net::SocketAddr, std::net::SocketAddr), u32>,
     /// Buffers of frames that left the ring, reused for new frames.
@@ -158,6 +163,8 @@ impl<W: Read + Write + Seek> SipWriter<W> {
             ring: VecDeque::new(),
             ring_bytes: 0,
             tcp_seq: std::collections::HashMap::new(),
+            pcapng_wanted: false,
+            input_names: Vec::new(),
             spare: Vec::new(),
             gone: VecDeque::new(),
             forgotten_below: 0,
@@ -165,6 +172,12 @@ impl<W: Read + Write + Seek> SipWriter<W> {
             error: None,
             replace: None,
         }
+    }
+
+    /// Names the inputs (in order), so that a packet made for a logged message says which log
+    /// and line it came from.
+    pub fn name_inputs(&mut self, names: &[String]) {
+        self.input_names = names.to_vec();
     }
 
     /// Declares an interface whose frames may be written (before the first packet is written):
@@ -348,12 +361,41 @@ impl<W: Read + Write + Seek> SipWriter<W> {
     }
 
     /// Writes the held frame at ring index `i` unless it was written already.
-    /// Writes a packet made for a whole message (see [`synthesize`]).
+    /// Writes a packet made for a whole message (see [`synthesize`]), with its origin as the
+    /// packet's comment (the file becomes pcapng for that).
     fn write_synthesized(&mut self, ctx: &MsgContext, raw: &[u8]) {
         self.stats.messages += 1;
         let packet = synthesize(ctx, raw, &mut self.tcp_seq);
         let len = u32::try_from(packet.len()).unwrap_or(u32::MAX);
-        match self.write_packet(crate::linktype::RAW, ctx.time, &packet, len) {
+        self.pcapng_wanted = true;
+        let comment = match ctx.origin {
+            crate::source::Origin::Log { input, line } => {
+                match self.input_names.get(input as usize) {
+                    Some(name) => format!("lyncscope: from {name} line {line}"),
+                    None => format!("lyncscope: from log input {} line {line}", input + 1),
+                }
+            }
+            crate::source::Origin::Agent { node } => {
+                format!("lyncscope: from HEP capture agent {node}")
+            }
+            crate::source::Origin::Capture { input } => {
+                format!("lyncscope: from capture input {}", input + 1)
+            }
+        };
+        let written = match &self.out {
+            Out::Pcap { .. } => self.convert_to_pcapng(),
+            _ => Ok(()),
+        }
+        .and_then(|()| {
+            self.write_packet_commented(
+                crate::linktype::RAW,
+                ctx.time,
+                &packet,
+                len,
+                Some(&comment),
+            )
+        });
+        match written {
             Ok(()) => self.stats.packets_written += 1,
             Err(e) => {
                 self.out = Out::Failed;
@@ -393,6 +435,18 @@ impl<W: Read + Write + Seek> SipWriter<W> {
         data: &[u8],
         orig_len: u32,
     ) -> io::Result<()> {
+        self.write_packet_commented(link_type, ts, data, orig_len, None)
+    }
+
+    /// [`Self::write_packet`] with a packet comment (kept in pcapng only).
+    fn write_packet_commented(
+        &mut self,
+        link_type: u32,
+        ts: Timestamp,
+        data: &[u8],
+        orig_len: u32,
+        comment: Option<&str>,
+    ) -> io::Result<()> {
         loop {
             match &mut self.out {
                 Out::Pcap { w, link_type: l } if *l == link_type => {
@@ -411,7 +465,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
                             id
                         }
                     };
-                    return w.write_packet(id, ts, data, orig_len);
+                    return w.write_packet_with_comment(id, ts, data, orig_len, comment);
                 }
                 Out::Failed => return Err(io::Error::other("an earlier write failed")),
                 Out::Pending(_) => self.start(link_type)?,
@@ -426,7 +480,7 @@ impl<W: Read + Write + Seek> SipWriter<W> {
         let Out::Pending(buf) = std::mem::replace(&mut self.out, Out::Failed) else {
             return Ok(());
         };
-        let several = self.declared.iter().any(|(l, _)| *l != link_type);
+        let several = self.pcapng_wanted || self.declared.iter().any(|(l, _)| *l != link_type);
         self.out = if several {
             let mut w = PcapNgWriter::with_section(buf, &section())?;
             let mut interfaces = Vec::new();
