@@ -297,3 +297,45 @@ pub fn suite_name(id: u16) -> String {
         })
         .unwrap_or_else(|| format!("0x{id:04x}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client appending to its SSLKEYLOGFILE while the capture runs: each poll takes the
+    /// whole lines written since, a partial last line waits for its end, a rewritten (shorter)
+    /// file is read again from the start.
+    #[test]
+    fn a_growing_key_log_is_read_line_by_line() {
+        let dir = std::env::temp_dir().join(format!("lyncscope-keylog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("sslkeys.log");
+        let line = |n: u8| {
+            format!(
+                "CLIENT_RANDOM {} {}\n",
+                format!("{n:02x}").repeat(32),
+                "ab".repeat(48)
+            )
+        };
+        std::fs::write(&path, "# SSL/TLS secrets log file\n").expect("write");
+        let handle = TlsHandle::default();
+        let mut f = KeylogFile::new(&path);
+        assert_eq!(f.poll(&handle).expect("poll").added, 0);
+        let two = format!("{}{}", line(1), line(2));
+        let (whole, partial) = two.split_at(two.len() - 10);
+        std::fs::write(&path, format!("# SSL/TLS secrets log file\n{whole}")).expect("write");
+        assert_eq!(
+            f.poll(&handle).expect("poll").added,
+            1,
+            "the partial line waits"
+        );
+        std::fs::write(&path, format!("# SSL/TLS secrets log file\n{two}")).expect("write");
+        assert_eq!(f.poll(&handle).expect("poll").added, 1, "now whole");
+        let _ = partial;
+        // Rewritten shorter: read again from the start (a known line is a duplicate).
+        std::fs::write(&path, line(3)).expect("write");
+        let got = f.poll(&handle).expect("poll");
+        assert_eq!(got.added, 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
