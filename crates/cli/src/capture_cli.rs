@@ -386,7 +386,9 @@ mod live {
         format: ReportFormat,
         messages: bool,
         tls: Loaded,
+        hep_send: Option<(String, lyncscope::hep::HepTap)>,
     ) -> Result<(), Failure> {
+        let mut hep_send = hep_send;
         // Signals first: a Ctrl-C right after the capture started must not kill it.
         let stop = termination_flag();
         let follow = follow_keylogs(tls.followers, tls.handle.clone());
@@ -446,9 +448,10 @@ mod live {
                             // -c N: exactly N packets, the rest of the batch is not used.
                             break;
                         }
+                        let mut hep = hep_send.as_mut().map(|(_, t)| t);
                         match output.as_mut() {
-                            Some(o) => pipeline.push_tapped(&frame, &mut o.writer),
-                            None => pipeline.push(&frame),
+                            Some(o) => pipeline.push_tapped(&frame, &mut (&mut o.writer, &mut hep)),
+                            None => pipeline.push_tapped(&frame, &mut hep),
                         }
                         pushed += 1;
                     }
@@ -459,11 +462,17 @@ mod live {
             status.tick(&pipeline, &cap);
         }
         status.clear();
-        match output.as_mut() {
-            Some(o) => pipeline.finish_tapped(&mut o.writer),
-            None => pipeline.finish(),
+        {
+            let mut hep = hep_send.as_mut().map(|(_, t)| t);
+            match output.as_mut() {
+                Some(o) => pipeline.finish_tapped(&mut (&mut o.writer, &mut hep)),
+                None => pipeline.finish_tapped(&mut hep),
+            }
         }
         follow.stop();
+        let mut hep_summary = lyncscope::report::HepSummary::default();
+        let sending = hep_send.is_some();
+        crate::hep_cli::close_sender(hep_send, &mut hep_summary);
 
         let live = cap.stats();
         let mut warnings: Vec<String> = cap.errors().to_vec();
@@ -496,7 +505,7 @@ mod live {
         let failed = cap.errors().first().cloned();
         drop(cap);
         let input = ReportInput {
-            hep: None,
+            hep: sending.then_some(&hep_summary),
             inputs: None,
             sources: &sources,
             warnings: &warnings,
@@ -568,6 +577,7 @@ pub fn run_live(
     _: ReportFormat,
     _: bool,
     _: crate::tls_cli::Loaded,
+    _: Option<(String, lyncscope::hep::HepTap)>,
 ) -> Result<(), Failure> {
     Err(Failure::usage(NOT_BUILT))
 }

@@ -214,6 +214,7 @@ pub fn collect(
         HepSummary {
             listeners,
             received: Some(listener.stats()),
+            kernel_drops: listener.udp_kernel_drops(),
             agents: agents
                 .list()
                 .map(|(id, n, a, c)| (id, n.map(str::to_string), a, c))

@@ -135,12 +135,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // asked for; else headless, with the report at the end.
     if cli.capture.live() {
         if cli.report.is_none() && io::stdout().is_terminal() {
+            if cli.hep.send.is_some() {
+                return Err(Failure::usage(
+                    "--hep-send with -i runs headless: add --report text or --report json",
+                ));
+            }
             let outcome = capture_cli::run_live_tui(&cli.capture, tls);
             report_peak_rss();
             return outcome;
         }
         let format = cli.report.unwrap_or(ReportFormat::Text);
-        return capture_cli::run_live(&cli.capture, format, cli.messages, tls);
+        let hep_send = cli.hep.sender()?;
+        return capture_cli::run_live(&cli.capture, format, cli.messages, tls, hep_send);
     }
     if paths.is_empty() {
         return Err(Failure::usage(
@@ -172,7 +178,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
     let wants_run = cli.capture.write.is_some()
         || cli.capture.count.is_some()
-        || cli.tls.write_decrypted.is_some();
+        || cli.tls.write_decrypted.is_some()
+        || cli.hep.send.is_some();
     let format = match cli.report {
         Some(f) => f,
         None if io::stdout().is_terminal() && !wants_run => {

@@ -125,6 +125,8 @@ struct HepReceivedOut {
     compressed_unsupported: u64,
     dropped_queue_full: u64,
     dropped_at_stop: u64,
+    /// UDP datagrams the kernel dropped before lyncscope could read them (Linux).
+    kernel_drops: Option<u64>,
     tcp_accepted: u64,
     tcp_refused: u64,
     tcp_idle_closed: u64,
@@ -178,6 +180,7 @@ impl<'a> HepOut<'a> {
                 compressed_unsupported: r.compressed_unsupported,
                 dropped_queue_full: r.dropped_queue_full,
                 dropped_at_stop: r.dropped_at_stop,
+                kernel_drops: h.kernel_drops,
                 tcp_accepted: r.tcp_accepted,
                 tcp_refused: r.tcp_refused,
                 tcp_idle_closed: r.tcp_idle_closed,

@@ -33,6 +33,9 @@ pub struct HepSummary {
     pub listeners: Vec<String>,
     /// The collector's counters (packets, errors by kind, auth failures, drops).
     pub received: Option<lyncscope_hep::ListenerStats>,
+    /// Datagrams the kernel dropped on the UDP listeners (socket buffer full), when the system
+    /// tells (Linux).
+    pub kernel_drops: Option<u64>,
     /// The capture agents seen: node id, name, address, packets.
     pub agents: Vec<(u32, Option<String>, std::net::SocketAddr, u64)>,
     /// Where `--hep-send` sent, and its counters.
