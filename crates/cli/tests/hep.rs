@@ -231,3 +231,91 @@ fn send_nowhere(file: &str) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
+
+/// ≥ 100,000 SIP messages/s over HEP/UDP on loopback for 10 s into the real collector
+/// (listener, analysis, report) with none lost inside lyncscope; what the kernel dropped on
+/// the socket is counted and reported. Release build, run by `.ci/run`.
+#[test]
+#[ignore = "load test: cargo test --release -p lyncscope-cli --test hep -- --ignored"]
+fn hep_collector_load_udp_100k_per_second() {
+    use lyncscope_hep::{encode_v3, HepOut};
+    use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+    use std::time::Instant;
+    const RATE: u64 = 110_000;
+    const SECONDS: u64 = 10;
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--hep-listen", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("collector");
+    let mut child = child;
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("listening for HEP"), "{first}");
+    std::thread::spawn(move || for _ in lines {});
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    socket.connect(("127.0.0.1", port)).expect("connect");
+    let mut packet = Vec::new();
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while started.elapsed().as_secs() < SECONDS {
+        // Pace to RATE per second: send what the clock says is due.
+        let due = (started.elapsed().as_secs_f64() * RATE as f64) as u64;
+        while sent < due {
+            let dialog = sent % 1000;
+            let sip = format!(
+                "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5061;branch=z9hG4bK{sent}\r\n\
+                 From: <sip:alice@example.com>;tag=a{dialog}\r\nTo: <sip:bob@example.com>\r\n\
+                 Call-ID: load-{dialog}\r\nCSeq: {sent} MESSAGE\r\nContent-Type: text/plain\r\n\
+                 Content-Length: 400\r\n\r\n{}",
+                "x".repeat(400)
+            );
+            let m = HepOut {
+                ip_protocol: 6,
+                src_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                dst_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+                src_port: 5061,
+                dst_port: 5061,
+                ts_sec: 1_767_261_600 + (sent / RATE) as u32,
+                ts_usec: (sent % RATE) as u32,
+                proto_type: 1,
+                node_id: 7,
+                password: None,
+                correlation_id: None,
+                vlan: None,
+                node_name: None,
+                payload: sip.as_bytes(),
+            };
+            packet.clear();
+            encode_v3(&m, &mut packet).expect("encode");
+            let _ = socket.send(&packet);
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let v = stop(child);
+    let r = &v["hep"]["received"];
+    let received = r["packets"].as_u64().expect("packets");
+    let kernel = r["kernel_drops"].as_u64().unwrap_or(0);
+    let rate = received as f64 / elapsed;
+    println!(
+        "HEP/UDP into the collector: sent {sent} in {elapsed:.1} s, received {received} \
+         ({rate:.0} msg/s), kernel dropped {kernel}, analysed {} SIP messages, queue drops {}, \
+         at stop {}",
+        v["stats"]["sip_messages"], r["dropped_queue_full"], r["dropped_at_stop"]
+    );
+    // Nothing received is lost inside lyncscope, and every message received was analysed.
+    assert_eq!(r["dropped_queue_full"], 0);
+    assert_eq!(r["dropped_at_stop"], 0);
+    assert_eq!(v["stats"]["sip_messages"].as_u64(), Some(received));
+    assert!(
+        received + kernel >= sent * 99 / 100,
+        "unaccounted datagrams"
+    );
+    assert!(rate >= 100_000.0, "{rate:.0} msg/s < 100,000");
+}
