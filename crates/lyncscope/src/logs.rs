@@ -37,32 +37,7 @@ pub struct LogOptions {
     pub follow: bool,
 }
 
-/// A server diagnostic record of a SIPStack log, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerEvent {
-    /// The log's input index and the record's line.
-    pub origin: Origin,
-    /// The machine or component that logged it.
-    pub source: Option<String>,
-    /// When.
-    pub time: Option<Timestamp>,
-    /// Trace level (`ERROR`, `WARN`, …).
-    pub level: Option<String>,
-    /// `Result-Code` as a number, and its symbolic name when the record gives it.
-    pub result_code: Option<(u32, Option<String>)>,
-    /// `Text`.
-    pub text: Option<String>,
-    /// `SIP-Call-ID`.
-    pub call_id: Option<String>,
-    /// `SIP-CSeq`.
-    pub cseq: Option<String>,
-    /// `SIP-Start-Line`.
-    pub start_line: Option<String>,
-    /// `Peer`.
-    pub peer: Option<String>,
-    /// `Data`.
-    pub data: Option<String>,
-}
+pub use crate::source::ServerEvent;
 
 /// One log file read as a [`Source`].
 pub struct LogInput {

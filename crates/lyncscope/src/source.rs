@@ -94,6 +94,33 @@ pub struct SourceMessage<'a> {
     pub bytes: &'a [u8],
 }
 
+/// A server diagnostic record of a SIPStack log (read by `crate::logs`), owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerEvent {
+    /// The log's input index and the record's line.
+    pub origin: Origin,
+    /// The machine or component that logged it.
+    pub source: Option<String>,
+    /// When.
+    pub time: Option<Timestamp>,
+    /// Trace level (`ERROR`, `WARN`, …).
+    pub level: Option<String>,
+    /// `Result-Code` as a number, and its symbolic name when the record gives it.
+    pub result_code: Option<(u32, Option<String>)>,
+    /// `Text`.
+    pub text: Option<String>,
+    /// `SIP-Call-ID`.
+    pub call_id: Option<String>,
+    /// `SIP-CSeq`.
+    pub cseq: Option<String>,
+    /// `SIP-Start-Line`.
+    pub start_line: Option<String>,
+    /// `Peer`.
+    pub peer: Option<String>,
+    /// `Data`.
+    pub data: Option<String>,
+}
+
 /// One input item: a captured frame or a whole message.
 #[derive(Clone, Copy, Debug)]
 pub enum Input<'a> {
@@ -116,7 +143,7 @@ pub trait Source {
 
     /// Server diagnostic records (a SIPStack log's `TF_DIAG`) read since the last call; the
     /// pipeline attaches them to the dialogs of their Call-ID.
-    fn take_events(&mut self) -> Vec<crate::logs::ServerEvent> {
+    fn take_events(&mut self) -> Vec<ServerEvent> {
         Vec::new()
     }
 }
