@@ -146,6 +146,10 @@ pub fn parse_outcome(body: &[u8]) -> Result<C3p, BodyError> {
 fn scan_outcome(body: &[u8]) -> Option<C3p> {
     use xml::RawAttr;
     let (root, end) = xml::next_start_tag(body, 0)?;
+    // A root closed at once (`<request/>`) has no command: what follows is not its child.
+    if root.empty {
+        return None;
+    }
     let kind = match root.local {
         "request" => C3pKind::Request,
         "response" => C3pKind::Response,

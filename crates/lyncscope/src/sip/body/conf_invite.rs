@@ -79,15 +79,21 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
             ""
         } else {
             let rest = body.get(end..)?;
+            // Markup inside (a child, a comment, CDATA) is not plain text: the parser reads it.
+            if rest.get(memchr::memchr(b'<', rest)? + 1) != Some(&b'/') {
+                return None;
+            }
             std::str::from_utf8(rest.get(..memchr::memchr(b'<', rest)?)?)
                 .ok()?
                 .trim()
         };
-        if content.contains('&') {
+        // Entity references and line ends (which the XML parser normalises) need the parser.
+        if content.contains(['&', '\r']) {
             return None;
         }
-        if slot.is_none() {
-            *slot = Some(content.to_owned());
+        // A second one: which counts is the parser's call.
+        if slot.replace(content.to_owned()).is_some() {
+            return None;
         }
     }
     out.focus_uri.is_some().then_some(out)

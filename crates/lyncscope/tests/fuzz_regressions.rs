@@ -1,0 +1,88 @@
+//! Inputs the fuzz targets (`crates/lyncscope/fuzz/`) found, each run through the same code
+//! as its target and checked for what the target asserts. The inputs are under
+//! `tests/fuzz_inputs/`, named after what they found.
+
+use std::path::PathBuf;
+
+fn input(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_inputs")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `body_c3p`: a root closed at once (`<request/><t>`) made the outcome scan take the next
+/// element, outside the root, as the command (`t`) while the full parse sees none.
+#[test]
+fn c3p_outcome_self_closed_root() {
+    use lyncscope::sip::body::c3p;
+    let data = input("c3p_outcome_self_closed_root.xml");
+    let (full, outcome) = (c3p::parse(&data), c3p::parse_outcome(&data));
+    if let (Ok(f), Ok(o)) = (&full, &outcome) {
+        assert_eq!(f.kind, o.kind);
+        assert_eq!(
+            f.command, o.command,
+            "the outcome parse agrees with the full parse"
+        );
+        assert_eq!(f.code, o.code);
+    }
+}
+
+/// `body_conf_invite`: a focus URI with a CR inside was read raw by the fast scan
+/// (`parse_focus`) and with the line end normalised by the XML parser (`parse`).
+#[test]
+fn conf_invite_focus_crlf() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_focus_crlf.xml");
+    let (full, focus) = (conf_invite::parse(&data), conf_invite::parse_focus(&data));
+    if let (Ok(f), Ok(s)) = (&full, &focus) {
+        if f.focus_uri.is_some() {
+            assert_eq!(f.focus_uri, s.focus_uri, "parse_focus agrees with parse");
+        }
+    }
+}
+
+/// `body_conf_invite`: markup inside the focus URI (`<focus-uri><m/>N</focus-uri>`) cut the
+/// fast scan's text at the child, while the parser reads the text around it.
+#[test]
+fn conf_invite_focus_markup_inside() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_focus_markup_inside.xml");
+    let (full, focus) = (conf_invite::parse(&data), conf_invite::parse_focus(&data));
+    if let (Ok(f), Ok(s)) = (&full, &focus) {
+        if f.focus_uri.is_some() {
+            assert_eq!(f.focus_uri, s.focus_uri, "parse_focus agrees with parse");
+        }
+    }
+}
+
+/// Found reading the fast scan after the fuzz findings above: with two focus URIs the scan
+/// kept the first and the parser the last.
+#[test]
+fn conf_invite_two_focus_uris() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_two_focus_uris.xml");
+    let full = conf_invite::parse(&data).expect("a well-formed invitation");
+    let focus = conf_invite::parse_focus(&data).expect("a well-formed invitation");
+    assert_eq!(
+        full.focus_uri, focus.focus_uri,
+        "parse_focus agrees with parse"
+    );
+}
+
+/// `body_conf_invite`, OPEN: the fast scan stops at a tag it cannot read (`<\xff/>`, also
+/// `<!DOCTYPE`, `<![CDATA[`) and returns the focus URI it had so far (an empty first one),
+/// while the parser reads on to the last one. The scan must give up (`None`, so the parser
+/// decides) when it stops before the end of the document. Un-ignore once fixed.
+#[test]
+#[ignore = "open finding: parse_focus's scan stops at an unreadable tag"]
+fn conf_invite_scan_stops_at_bad_tag() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_scan_stops_at_bad_tag.xml");
+    let (full, focus) = (conf_invite::parse(&data), conf_invite::parse_focus(&data));
+    if let (Ok(f), Ok(s)) = (&full, &focus) {
+        if f.focus_uri.is_some() {
+            assert_eq!(f.focus_uri, s.focus_uri, "parse_focus agrees with parse");
+        }
+    }
+}
