@@ -70,12 +70,11 @@ fn conf_invite_two_focus_uris() {
     );
 }
 
-/// `body_conf_invite`, OPEN: the fast scan stops at a tag it cannot read (`<\xff/>`, also
+/// `body_conf_invite` (fixed): the fast scan stopped at a tag it cannot read (`<\xff/>`, also
 /// `<!DOCTYPE`, `<![CDATA[`) and returns the focus URI it had so far (an empty first one),
 /// while the parser reads on to the last one. The scan must give up (`None`, so the parser
-/// decides) when it stops before the end of the document. Un-ignore once fixed.
+/// decides) when it stops before the end of the document.
 #[test]
-#[ignore = "open finding: parse_focus's scan stops at an unreadable tag"]
 fn conf_invite_scan_stops_at_bad_tag() {
     use lyncscope::sip::body::conf_invite;
     let data = input("conf_invite_scan_stops_at_bad_tag.xml");

@@ -96,6 +96,12 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
             return None;
         }
     }
+    // The scanner also stops at what it cannot read (CDATA, a DOCTYPE, a tag it refuses): only
+    // end tags may follow the last start tag it read, else the parser decides.
+    let rest = body.get(pos..).unwrap_or_default();
+    if memchr::memchr_iter(b'<', rest).any(|i| rest.get(i + 1) != Some(&b'/')) {
+        return None;
+    }
     out.focus_uri.is_some().then_some(out)
 }
 
