@@ -155,25 +155,7 @@ pub fn collect(
     pipeline: &mut Pipeline,
     tap: &mut impl MessageTap,
 ) -> Result<(HepSummary, u64), Failure> {
-    let specs = args
-        .listen
-        .iter()
-        .map(|l| {
-            ListenSpec::from_str(l).map_err(|e| {
-                Failure::usage(format!(
-                    "--hep-listen {l}: {e} (udp:ADDR:PORT or tcp:ADDR:PORT with an explicit address)"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = ListenerConfig {
-        password: args.password.clone().map(String::into_bytes),
-        ..ListenerConfig::default()
-    };
-    let listener = Listener::bind(&specs, config).map_err(|e| Failure {
-        code: 1,
-        message: format!("--hep-listen: {e}"),
-    })?;
+    let (listener, _) = listen(args)?;
     let listeners: Vec<String> = listener
         .local_specs()
         .iter()

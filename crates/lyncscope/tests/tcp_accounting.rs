@@ -3,97 +3,9 @@
 //! the bound; what is skipped after a bound resynchronises on a whole method.
 
 use lyncscope::analysis::StartKind;
-use lyncscope::capture::Frame;
-use lyncscope::pipeline::Pipeline;
-use lyncscope::report::{self, ReportInput};
-use lyncscope::Timestamp;
 
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-
-/// An Ethernet / IPv4 frame carrying one TCP segment or UDP datagram from 10.0.0.`from` port
-/// `sport` to 10.0.0.200 port 5060.
-fn frame(udp: bool, from: u8, sport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 12];
-    f.extend_from_slice(&[0x08, 0x00]);
-    let l4 = if udp { 8 } else { 20 };
-    let total = (20 + l4 + payload.len()) as u16;
-    f.extend_from_slice(&[0x45, 0]);
-    f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0x40, 0, 64, if udp { 17 } else { 6 }, 0, 0]);
-    f.extend_from_slice(&[10, 0, 0, from, 10, 0, 0, 200]);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&5060u16.to_be_bytes());
-    if udp {
-        f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 0]);
-    } else {
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0, 5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    }
-    f.extend_from_slice(payload);
-    f
-}
-
-struct Feeder {
-    p: Pipeline,
-    n: u64,
-}
-
-impl Feeder {
-    fn new() -> Self {
-        Feeder {
-            p: Pipeline::new(&lyncscope::Options::with_messages()),
-            n: 0,
-        }
-    }
-
-    fn push(&mut self, data: &[u8]) -> u64 {
-        self.n += 1;
-        self.p.push(&Frame {
-            number: self.n,
-            timestamp: Timestamp(self.n as i64 * 1_000_000),
-            link_type: 1,
-            data,
-            original_len: data.len() as u32,
-            source: 0,
-        });
-        self.n
-    }
-
-    fn text_report(&self) -> String {
-        let input = ReportInput {
-            hep: None,
-            inputs: None,
-            sources: &[],
-            warnings: &[],
-            messages: false,
-            live: None,
-            written: None,
-        };
-        let mut out = Vec::new();
-        report::text::write(&mut out, &input, &self.p.stats(), self.p.analysis())
-            .expect("text report");
-        String::from_utf8(out).expect("utf-8")
-    }
-
-    fn json_stats(&self) -> serde_json::Value {
-        let input = ReportInput {
-            hep: None,
-            inputs: None,
-            sources: &[],
-            warnings: &[],
-            messages: false,
-            live: None,
-            written: None,
-        };
-        let mut out = Vec::new();
-        report::json::write(&mut out, &input, &self.p.stats(), self.p.analysis())
-            .expect("json report");
-        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
-        v["stats"].clone()
-    }
-}
+mod common;
+use common::*;
 
 fn message(i: usize) -> Vec<u8> {
     format!(
