@@ -474,3 +474,28 @@ fn the_roster_follows_another_subscription_when_the_merged_one_goes_quiet() {
     assert!(r.user("sip:u7@example.com").is_some());
     assert!(r.stale, "updates before the switch were missed");
 }
+
+/// A refusal's own words are the answer: the Warning header and every diagnostics header of
+/// the failing response go into the reason, not only the status line.
+#[test]
+fn the_warning_and_every_diagnostics_header_are_in_the_reason() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "w1"));
+    f.send(&format!(
+        "{}\nWarning: 391 example.com \"Do not disturb\"\nms-diagnostics: 1034;reason=\"Previous hop federated peer did not report diagnostic information\";source=\"edge01.example.com\"\nms-diagnostics-public: 1035;reason=\"No user presence\"",
+        invitation_answer("480 Temporarily Unavailable", "alice", "w1", "b1")
+    ));
+    let (state, step, reason) = f.state("sip:bob@example.com");
+    assert_eq!(
+        (state, step),
+        (JoinState::Failed, Some(JoinStep::Invitation))
+    );
+    let reason = reason.expect("a reason");
+    assert!(reason.contains("480 Temporarily Unavailable"), "{reason}");
+    assert!(
+        reason.contains("Warning: 391 example.com \"Do not disturb\""),
+        "{reason}"
+    );
+    assert!(reason.contains("ms-diagnostics 1034"), "{reason}");
+    assert!(reason.contains("ms-diagnostics-public 1035"), "{reason}");
+}

@@ -20,10 +20,15 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
         _ => Target::AvMcu,
     };
     Some(match cause {
-        Cause::Declined => format!("{who} declined the invitation: {}", status_text(s)),
+        Cause::Declined => format!(
+            "{who} declined the invitation: {}{}",
+            status_text(s),
+            diag_text(s)
+        ),
         Cause::InvitationCancelled => format!(
-            "the invitation was cancelled before {who} answered: {}",
-            status_text(s)
+            "the invitation was cancelled before {who} answered: {}{}",
+            status_text(s),
+            diag_text(s)
         ),
         Cause::InvitationFailed => format!(
             "the invitation to {who} failed: {}{}",
@@ -149,20 +154,24 @@ pub fn status_text(s: &Step) -> String {
     }
 }
 
-/// The step's diagnostics header as `, header code "reason" from source (meaning)`, or empty.
+/// What the step's final response says about itself: its diagnostics headers as
+/// `, header code "reason" from source (meaning)`, then its `Warning` headers; empty when none.
 pub fn diag_text(s: &Step) -> String {
-    let Some((header, d)) = &s.diagnostic else {
-        return String::new();
-    };
-    let mut t = format!(", {header} {}", d.code);
-    if let Some(reason) = &d.reason {
-        let _ = write!(t, " \"{reason}\"");
+    let mut t = String::new();
+    for (header, d) in s.diagnostic.iter().chain(&s.more_diagnostics) {
+        let _ = write!(t, ", {header} {}", d.code);
+        if let Some(reason) = &d.reason {
+            let _ = write!(t, " \"{reason}\"");
+        }
+        if let Some(source) = &d.source {
+            let _ = write!(t, " from {source}");
+        }
+        if let Some(meaning) = d.meaning() {
+            let _ = write!(t, " ({meaning})");
+        }
     }
-    if let Some(source) = &d.source {
-        let _ = write!(t, " from {source}");
-    }
-    if let Some(meaning) = d.meaning() {
-        let _ = write!(t, " ({meaning})");
+    for w in &s.warnings {
+        let _ = write!(t, ", Warning: {w}");
     }
     t
 }

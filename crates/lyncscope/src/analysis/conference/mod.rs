@@ -701,7 +701,14 @@ fn final_response(
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
         step.reason_phrase = Some(reason_phrase(status, reason));
     }
-    step.diagnostic = diagnostic(msg);
+    let mut all = diagnostics_of(msg);
+    step.diagnostic = (!all.is_empty()).then(|| all.remove(0));
+    step.more_diagnostics = all;
+    step.warnings = msg
+        .headers_named("warning")
+        .take(MAX_EXPLAINING_HEADERS)
+        .map(|v| String::from_utf8_lossy(v).trim().into())
+        .collect();
     if kind == Some(BodyKind::C3p) {
         if let Ok(c) = c3p::parse_outcome(msg.body()) {
             let o = step.c3p.get_or_insert_with(C3pOutcome::default);
@@ -741,17 +748,25 @@ fn reason_phrase(status: u16, reason: &[u8]) -> std::borrow::Cow<'static, str> {
 }
 
 /// The first diagnostics header of a response.
-fn diagnostic(msg: &Message<'_>) -> Option<(&'static str, diagnostics::Diagnostic)> {
+/// Warning and diagnostics headers kept per final response: what explains a refusal is in the
+/// first few, and a hostile response must not make a step large.
+const MAX_EXPLAINING_HEADERS: usize = 4;
+
+/// Every diagnostics header of a response (`ms-diagnostics`, `ms-diagnostics-public`,
+/// `ms-client-diagnostics`, each as often as it occurs), in that order.
+fn diagnostics_of(msg: &Message<'_>) -> Vec<(&'static str, diagnostics::Diagnostic)> {
     [
-        (Hdr::MsDiagnostics, "ms-diagnostics"),
-        (Hdr::MsDiagnosticsPublic, "ms-diagnostics-public"),
-        (Hdr::MsClientDiagnostics, "ms-client-diagnostics"),
+        "ms-diagnostics",
+        "ms-diagnostics-public",
+        "ms-client-diagnostics",
     ]
     .into_iter()
-    .find_map(|(h, name)| {
-        let v = msg.header(h)?;
-        diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (name, d))
+    .flat_map(|name| {
+        msg.headers_named(name)
+            .filter_map(move |v| diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (name, d)))
     })
+    .take(MAX_EXPLAINING_HEADERS)
+    .collect()
 }
 
 /// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join.

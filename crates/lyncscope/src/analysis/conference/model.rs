@@ -72,6 +72,12 @@ pub struct Step {
     pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
     /// The C3P exchange (focus steps).
     pub c3p: Option<C3pOutcome>,
+    /// The final response's `Warning` headers as written (`391 example.com "Do not
+    /// disturb"`), and its diagnostics headers after the first (at most four each: what explains
+    /// a refusal is in the first few).
+    pub warnings: Vec<Box<str>>,
+    /// Diagnostics headers of the final response beyond [`Step::diagnostic`].
+    pub more_diagnostics: Vec<(&'static str, diagnostics::Diagnostic)>,
     /// Media types offered (`audio`, `video`, `message`, …).
     pub media: Vec<String>,
     /// The offer asks for Lync's CryptoScale (`a=x-mediabw`-era) SRTP.
@@ -99,6 +105,8 @@ impl Step {
             answered_at: None,
             diagnostic: None,
             c3p: None,
+            warnings: Vec::new(),
+            more_diagnostics: Vec::new(),
             media: Vec::new(),
             cryptoscale: false,
             ice: None,
