@@ -259,6 +259,13 @@ impl Serialize for StepOut<'_> {
                     call_id: &a.call_id,
                     status: a.status,
                     at: a.at.rfc3339(),
+                    reason_phrase: a.reason_phrase.as_deref(),
+                    // What the attempt's final response said about itself, as the reason
+                    // words it: a retry must not lose why the first try failed.
+                    why: {
+                        let t = super::reason::diag_text(a);
+                        t.strip_prefix(", ").map(str::to_string)
+                    },
                 })
                 .collect();
             map.serialize_entry("attempts", &attempts)?;
@@ -281,6 +288,9 @@ struct AttemptOut<'a> {
     call_id: &'a str,
     status: Option<u16>,
     at: String,
+    reason_phrase: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
 }
 
 #[cfg(test)]

@@ -263,6 +263,23 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }
+            // A retry must not hide why an earlier attempt failed.
+            let attempts: Vec<&crate::analysis::Step> = p
+                .media
+                .iter()
+                .chain(p.mcus.iter().map(|(_, s)| s))
+                .collect();
+            if attempts.len() > 1 {
+                for s in attempts.iter().filter(|s| s.failed()) {
+                    writeln!(
+                        out,
+                        "  {cont}   failed attempt {}: {}{}",
+                        s.call_id,
+                        super::reason::status_text(s),
+                        super::reason::diag_text(s)
+                    )?;
+                }
+            }
         }
         writeln!(out)?;
     }
