@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let options = LogOptions {
         utc_offset_secs: i32::from(first as i8) * 900,
+        ..LogOptions::default()
     };
     let mut log = LogInput::new(
         Box::new(std::io::Cursor::new(data.to_vec())),
@@ -50,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
         live: None,
         written: None,
         inputs: None,
+        ..Default::default()
     };
     let stats = p.stats();
     assert_eq!(stats.packets, n);

@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         live: None,
         written: None,
         inputs: None,
+        ..Default::default()
     };
     let stats = p.stats();
     assert_eq!(stats.packets as usize, frames.len());

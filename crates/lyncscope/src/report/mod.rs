@@ -8,6 +8,7 @@ pub mod reason;
 pub mod text;
 
 /// What a report covers besides the analysis itself.
+#[derive(Default)]
 pub struct ReportInput<'a> {
     /// The inputs analysed (paths, `-`, or interface names), listed in the report.
     pub sources: &'a [String],

@@ -155,7 +155,13 @@ fn scan_outcome(body: &[u8]) -> Option<C3p> {
         "response" => C3pKind::Response,
         _ => return None,
     };
-    let (command, _) = xml::next_start_tag(body, end)?;
+    let (command, command_end) = xml::next_start_tag(body, end)?;
+    // The command is the root's first child: an end tag before it (the root closed, the
+    // "command" outside it) or a nameless tag means the parser must decide.
+    let between = body.get(end..command_end)?;
+    if command.local.is_empty() || memchr::memmem::find(between, b"</").is_some() {
+        return None;
+    }
     let plain = |a: RawAttr<'_>| match a {
         RawAttr::Absent => Some(None),
         RawAttr::Plain(v) => Some(Some(v.to_owned())),
