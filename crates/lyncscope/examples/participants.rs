@@ -6,6 +6,7 @@
 //! ```
 
 use lyncscope::report::reason::reason;
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -24,14 +25,21 @@ fn main() -> ExitCode {
     for w in &done.warnings {
         eprintln!("participants: warning: {w}");
     }
+    // A reader that stops early (`| head`) ends the listing quietly.
+    let mut out = std::io::stdout().lock();
     for c in done.analysis().conferences().list() {
-        println!("conference {} (organizer {})", c.id, c.organizer);
+        if writeln!(out, "conference {} (organizer {})", c.id, c.organizer).is_err() {
+            return ExitCode::SUCCESS;
+        }
         for p in &c.participants {
             let d = c.diagnose(p);
             let step = d.failed_step.map(|s| s.as_str()).unwrap_or("-");
-            println!("  {:<32} {:<13} {step}", p.uri, d.state.as_str());
+            let mut line = format!("  {:<32} {:<13} {step}", p.uri, d.state.as_str());
             if let Some(why) = reason(&d, p) {
-                println!("    {why}");
+                line.push_str(&format!("\n    {why}"));
+            }
+            if writeln!(out, "{line}").is_err() {
+                return ExitCode::SUCCESS;
             }
         }
     }
