@@ -3,9 +3,10 @@
 //! `CLIENT_RANDOM` lines), so the capture opens decrypted in Wireshark without the private key.
 //!
 //! The secrets are known only at the end, and readers want them before the packets they
-//! decrypt; so the frames go to a temporary file next to the output first, and the output is
-//! the section header, the secrets, then the temporary file's blocks — written to another
-//! temporary name and renamed over the output, so a failure never leaves a half-written file.
+//! decrypt; so the frames go to a scratch file of this run next to the output first, and the
+//! output is the section header, the secrets, then the scratch file's blocks — written through
+//! `export::Replacement` (a temporary name renamed over the output at the end), so a failure
+//! never leaves a half-written file.
 
 use crate::capture::Frame;
 use crate::pipeline::MessageTap;
@@ -47,8 +48,14 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 impl DecryptedWriter {
     /// Starts writing frames for `path` (into a temporary file beside it).
     pub fn create(path: &Path) -> io::Result<Self> {
-        let temp = sibling(path, ".frames.tmp");
-        let frames = PcapNgWriter::new(BufWriter::new(File::create(&temp)?))?;
+        // A scratch file of this run only: never one that exists (it could be the user's).
+        let temp = sibling(path, &format!(".lyncscope-{}.frames", std::process::id()));
+        let scratch = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let frames = PcapNgWriter::new(BufWriter::new(scratch))?;
         Ok(DecryptedWriter {
             path: path.to_path_buf(),
             temp,
@@ -104,8 +111,9 @@ impl DecryptedWriter {
                 text.push_str(l);
                 text.push('\n');
             }
-            let out_temp = sibling(&path, ".tmp");
-            let mut out = PcapNgWriter::new(BufWriter::new(File::create(&out_temp)?))?;
+            // The output replaces an old file only whole, at the end (see `Replacement`).
+            let (replacement, file) = super::export::Replacement::create(&path)?;
+            let mut out = PcapNgWriter::new(BufWriter::new(file))?;
             if !text.is_empty() {
                 out.write_decryption_secrets(block::SECRETS_TLS_KEYLOG, text.as_bytes())?;
             }
@@ -121,9 +129,8 @@ impl DecryptedWriter {
             io::copy(&mut blocks, out.get_mut())?;
             let mut file = out.into_inner();
             file.flush()?;
-            file.get_ref().sync_all()?;
             drop(file);
-            std::fs::rename(&out_temp, &path)?;
+            replacement.commit()?;
             Ok(DecryptedSummary {
                 path: path.display().to_string(),
                 frames: written,
@@ -131,9 +138,6 @@ impl DecryptedWriter {
             })
         })();
         let _ = std::fs::remove_file(&temp);
-        if result.is_err() {
-            let _ = std::fs::remove_file(sibling(&path, ".tmp"));
-        }
         result
     }
 }
