@@ -187,27 +187,22 @@ impl Inputs {
     }
 
     /// Every log's name and counters (records by kind, cut records, …).
-    pub fn log_stats(&self) -> Vec<(&str, &LogStats)> {
+    pub fn log_stats(&self) -> Vec<(&str, &LogStats, u64)> {
         self.logs()
             .map(|(i, l)| {
                 (
                     self.names.get(i as usize).map_or("?", String::as_str),
                     l.stats(),
+                    l.events_dropped(),
                 )
             })
             .collect()
     }
 
-    /// The server events of every log, in input order, and how many were dropped by the bound.
-    pub fn server_events(&self) -> (Vec<&ServerEvent>, u64) {
-        let mut all = Vec::new();
-        let mut dropped = 0;
-        for (_, l) in self.logs() {
-            let (events, d) = l.events();
-            all.extend(events.iter());
-            dropped += d;
-        }
-        (all, dropped)
+    /// Server events the logs could not hand over to the pipeline (see
+    /// [`LogInput::events_dropped`]).
+    pub fn events_dropped(&self) -> u64 {
+        self.logs().map(|(_, l)| l.events_dropped()).sum()
     }
 
     /// The synthetic endpoints the logs' messages were given, by address.

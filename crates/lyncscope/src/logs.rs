@@ -49,9 +49,9 @@ pub struct LogInput {
     bytes: Vec<u8>,
     last_time: Timestamp,
     events: Vec<ServerEvent>,
+    /// Events read but not yet handed to the pipeline (which keeps them, with their dialogs);
+    /// bounded, the overflow counted in `events_dropped`.
     events_dropped: u64,
-    /// Events before this index were handed to the pipeline.
-    events_taken: usize,
     synthetic: BTreeMap<IpAddr, String>,
 }
 
@@ -89,7 +89,6 @@ impl LogInput {
             last_time: Timestamp(0),
             events: Vec::new(),
             events_dropped: 0,
-            events_taken: 0,
             synthetic: BTreeMap::new(),
         }
     }
@@ -114,9 +113,10 @@ impl LogInput {
         self.reader.stats()
     }
 
-    /// The server events read so far, and how many did not fit the bound.
-    pub fn events(&self) -> (&[ServerEvent], u64) {
-        (&self.events, self.events_dropped)
+    /// Server events this log could not hand over (more than [`MAX_SERVER_EVENTS`] between two
+    /// SIP messages).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
     }
 
     /// The synthetic endpoints this log's messages were given, by address.
@@ -167,13 +167,7 @@ pub fn is_synthetic(ip: IpAddr) -> bool {
 
 impl Source for LogInput {
     fn take_events(&mut self) -> Vec<ServerEvent> {
-        let new = self
-            .events
-            .get(self.events_taken..)
-            .unwrap_or_default()
-            .to_vec();
-        self.events_taken = self.events.len();
-        new
+        std::mem::take(&mut self.events)
     }
 
     fn next_input(&mut self) -> Option<Input<'_>> {

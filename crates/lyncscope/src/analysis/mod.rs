@@ -261,6 +261,12 @@ impl Analysis {
         self.server_events.push(event);
     }
 
+    /// Extra origins of merged copies not kept because of their bound
+    /// ([`copies::MAX_EXTRA_ORIGINS`]).
+    pub fn origins_dropped(&self) -> u64 {
+        self.copies.as_ref().map_or(0, |c| c.extra_dropped)
+    }
+
     /// Every server diagnostic record kept, in the order read.
     pub fn server_events(&self) -> &[crate::logs::ServerEvent] {
         &self.server_events

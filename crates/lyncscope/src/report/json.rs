@@ -29,7 +29,7 @@ pub fn write(
         logs: input.inputs.filter(|i| i.has_logs()).map(|i| {
             i.log_stats()
                 .into_iter()
-                .map(|(file, s)| LogOut {
+                .map(|(file, s, events_dropped)| LogOut {
                     file,
                     sip_messages: s.sip_messages,
                     server_events: s.server_events,
@@ -45,13 +45,14 @@ pub fn write(
                     content_length_fixed: s.content_length_fixed,
                     not_sip: s.not_sip,
                     bad_times: s.bad_times,
+                    events_dropped,
                 })
                 .collect()
         }),
-        server_events: input.inputs.filter(|i| i.has_logs()).map(|i| {
-            let (events, _) = i.server_events();
-            events
-                .into_iter()
+        server_events: input.inputs.filter(|i| i.has_logs()).map(|_| {
+            analysis
+                .server_events()
+                .iter()
                 .map(|e| EventOut::new(e, input.sources))
                 .collect()
         }),
@@ -224,6 +225,7 @@ struct LogOut<'a> {
     content_length_fixed: u64,
     not_sip: u64,
     bad_times: u64,
+    events_dropped: u64,
 }
 
 #[derive(Serialize)]
@@ -420,6 +422,10 @@ struct StatsOut<'a> {
     /// Copies of a message seen by another source, merged into the first (not counted in
     /// `sip_messages`).
     copies_merged: u64,
+    /// Server diagnostic records and extra origins of merged copies not kept because of their
+    /// bounds (a log's own overflow is in `logs[].events_dropped`).
+    server_events_dropped: u64,
+    origins_dropped: u64,
 }
 
 /// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
@@ -524,6 +530,8 @@ impl<'a> StatsOut<'a> {
             undecoded_reasons: &s.net.undecoded_reasons,
             tls: TlsOut::new(&s.tls),
             copies_merged: s.analysis.copies_merged,
+            server_events_dropped: s.analysis.server_events_dropped,
+            origins_dropped: analysis.origins_dropped(),
         }
     }
 }

@@ -58,16 +58,28 @@ pub fn write(
         )?;
     }
     if let Some(inputs) = input.inputs.filter(|i| i.has_logs()) {
-        for (file, s) in inputs.log_stats() {
+        for (file, s, events_dropped) in inputs.log_stats() {
             writeln!(
                 out,
-                "  Log {file}: {} SIP messages, {} server events, {} other records, {} cut off",
+                "  Log {file}: {} SIP messages, {} server events, {} other records, {} cut off, {} \
+                 oversized or over-long records and lines dropped, {} server events dropped",
                 s.sip_messages,
                 s.server_events,
                 s.other_records.iter().map(|(_, n)| n).sum::<u64>(),
-                s.cut_records
+                s.cut_records,
+                s.oversized_records + s.long_lines,
+                events_dropped
             )?;
         }
+    }
+    let kept_out = a.server_events_dropped + analysis.origins_dropped();
+    if kept_out > 0 {
+        writeln!(
+            out,
+            "  Bounds: {} server events and {} extra origins of merged copies not kept",
+            a.server_events_dropped,
+            analysis.origins_dropped()
+        )?;
     }
     if let Some(h) = input.hep {
         if let Some(r) = &h.received {
