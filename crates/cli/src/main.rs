@@ -230,31 +230,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         || stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| std::time::Instant::now() >= d);
     let following = files.following();
     let mut followed = Following::new(&mut files, stop_following);
-    let read = match (output.as_mut(), following) {
-        (Some(o), true) => run_until(
-            &mut followed,
-            &mut pipeline,
-            &mut ((&mut o.writer, &mut decrypted), &mut hep_tap),
-            keep_going,
-        ),
-        (None, true) => run_until(
-            &mut followed,
-            &mut pipeline,
-            &mut (&mut decrypted, &mut hep_tap),
-            keep_going,
-        ),
-        (Some(o), false) => run_until(
-            &mut files,
-            &mut pipeline,
-            &mut ((&mut o.writer, &mut decrypted), &mut hep_tap),
-            keep_going,
-        ),
-        (None, false) => run_until(
-            &mut files,
-            &mut pipeline,
-            &mut (&mut decrypted, &mut hep_tap),
-            keep_going,
-        ),
+    let mut taps = (
+        (output.as_mut().map(|o| &mut o.writer), &mut decrypted),
+        &mut hep_tap,
+    );
+    let read = if following {
+        run_until(&mut followed, &mut pipeline, &mut taps, keep_going)
+    } else {
+        run_until(&mut files, &mut pipeline, &mut taps, keep_going)
     };
     let mut hep_summary = lyncscope::report::HepSummary::default();
     let sending = hep_send.is_some();

@@ -124,17 +124,6 @@ impl Inputs {
         matches!(&self.how, How::Merged(_))
     }
 
-    /// The capture files, when every input is one (the terminal UI reads those itself).
-    pub fn into_captures(self) -> Result<CaptureFiles, Box<Inputs>> {
-        match self.how {
-            How::Captures(c) => Ok(*c),
-            how => Err(Box::new(Inputs {
-                names: self.names,
-                how,
-            })),
-        }
-    }
-
     /// Bytes read so far (of captures read in order; 0 when merging).
     pub fn bytes_read(&self) -> u64 {
         match &self.how {

@@ -305,23 +305,8 @@ impl Pipeline {
 /// Drives every input of `source` through `pipeline`, then ends the streams
 /// ([`Pipeline::finish`]). The one loop that reads a whole input.
 pub fn run(source: &mut impl Source, pipeline: &mut Pipeline) {
-    loop {
-        if let Some(secrets) = source.take_secrets() {
-            pipeline.tls().add_keylog(&secrets);
-        }
-        let Some(input) = source.next_input() else {
-            break;
-        };
-        pipeline.push_input(&input);
-        for e in source.take_events() {
-            pipeline.add_server_event(e);
-        }
-    }
-    // Records read after the last message (the end of a log).
-    for e in source.take_events() {
-        pipeline.add_server_event(e);
-    }
-    pipeline.finish();
+    // No tap: `NoTap`'s calls compile away, so this is the plain loop.
+    run_until(source, pipeline, &mut NoTap, |_| true);
 }
 
 /// [`run`] with a tap shown every frame and message (the `-w` writer), stopping early when
