@@ -94,7 +94,7 @@ impl Copies {
         let key = h.finish();
         let source = source_of(&origin);
         if let Some(&(first_source, first_time, first_record)) = self.seen.get(&key) {
-            if first_source != source && (time.0 - first_time.0).abs() <= WINDOW_NS {
+            if first_source != source && time.0.abs_diff(first_time.0) <= WINDOW_NS.unsigned_abs() {
                 if let Some(r) = first_record {
                     if self.extra_len < MAX_EXTRA_ORIGINS {
                         self.extra.entry(r).or_default().push((origin, frame));
@@ -115,5 +115,30 @@ impl Copies {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Times from hostile captures span the whole `i64`: comparing them must not overflow.
+    #[test]
+    fn times_far_apart_are_compared_without_overflow() {
+        let mut c = Copies::new();
+        let id = Identity {
+            call_id: b"c",
+            from_tag: b"f",
+            to_tag: None,
+            start: StartKind::Response(200),
+            cseq: Some((1, b"INVITE")),
+            branch: Some(b"z9hG4bK1"),
+            body_len: 0,
+        };
+        let a = Origin::Capture { input: 0 };
+        let b = Origin::Capture { input: 1 };
+        assert!(!c.check(&id, a, 1, Timestamp(i64::MIN), Some(0)));
+        assert!(!c.check(&id, b, 2, Timestamp(i64::MAX), Some(1)));
+        assert!(c.check(&id, a, 3, Timestamp(i64::MAX - 1), None));
     }
 }
