@@ -36,7 +36,8 @@ fuzz_target!(|data: &[u8]| {
         n += 1;
     }
     p.finish();
-    let _ = (log.stats(), log.events(), log.synthetic());
+    let _ = log.take_events();
+    let _ = (log.stats(), log.events_dropped(), log.synthetic());
     for ip in log.synthetic().keys() {
         assert!(
             logs::is_synthetic(*ip),
