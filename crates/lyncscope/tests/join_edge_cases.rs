@@ -499,3 +499,154 @@ fn the_warning_and_every_diagnostics_header_are_in_the_reason() {
     assert!(reason.contains("ms-diagnostics 1034"), "{reason}");
     assert!(reason.contains("ms-diagnostics-public 1035"), "{reason}");
 }
+
+/// A focus join of another user (`who`), so the conference's traffic goes on.
+fn focus_join_of(f: &mut Feed, who: &str, call: &str) {
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bK{call}\nFrom: <sip:{who}@example.com>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nUser-Agent: UCCAPI/15.0.4569.1503 OC/15.0.4569.1503 (Microsoft Lync)\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bK{call}\nFrom: <sip:{who}@example.com>;tag=t{call}\nTo: <{FOCUS}>;tag=srv\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("response", "code=\"success\"")
+    ));
+}
+
+#[test]
+fn an_invitation_that_rang_without_an_answer_says_so() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&format!(
+        "{}\nUser-Agent: UCCAPI/16.0.4849.1000 OC/16.0.4849.1000 (Skype for Business)",
+        invitation_answer("180 Ringing", "alice", "i1", "b1")
+    ));
+    f.frame += 250; // 25 s later, someone else joins; bob's client never answered
+    focus_join_of(&mut f, "carol", "c1");
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Invited, None));
+    let reason = reason.expect("a ringing invitation has a reason");
+    assert!(
+        reason.contains("rang (180 Ringing at 00:00:00.200) for 25.2 s")
+            && reason.contains("no final answer"),
+        "{reason}"
+    );
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(
+        bob.client(),
+        Some(lyncscope::sip::user_agent::ClientKind::SkypeForBusiness2016)
+    );
+    let carol = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("carol"))
+        .expect("carol");
+    assert_eq!(
+        carol.client(),
+        Some(lyncscope::sip::user_agent::ClientKind::Lync2013)
+    );
+}
+
+fn bye(f: &mut Feed, call: &str, from_participant: bool) {
+    let (from, to) = if from_participant {
+        (
+            format!("<sip:bob@example.com>;tag=t{call}"),
+            format!("<{FOCUS}>;tag=srv"),
+        )
+    } else {
+        (
+            format!("<{FOCUS}>;tag=srv"),
+            format!("<sip:bob@example.com>;tag=t{call}"),
+        )
+    };
+    f.send(&format!(
+        "BYE sip:x@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}bye\nFrom: {from}\nTo: {to}\nCall-ID: {call}\nCSeq: 9 BYE"
+    ));
+}
+
+#[test]
+fn a_participant_who_hung_up_left_by_their_own_bye() {
+    use lyncscope::analysis::{EndedBy, Ending};
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    bye(&mut f, "f1", true);
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::Left);
+    match c.ending(bob) {
+        Some(Ending::Dialog { step, by, at }) => {
+            assert_eq!(
+                (step, by, at.0),
+                (JoinStep::Focus, EndedBy::Participant, 300_000_000)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    assert_eq!(
+        text,
+        "left at 00:00:00.300 (BYE from the participant in the focus dialog)"
+    );
+}
+
+#[test]
+fn a_participant_removed_by_the_organizer_is_removed_not_left() {
+    use lyncscope::analysis::Ending;
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    focus_join_of(&mut f, "alice", "a1");
+    let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\"><deleteUser><userKeys confEntity=\"sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP\" userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\" code=\"success\"><deleteUser/></response>"
+    ));
+    bye(&mut f, "f1", false);
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(c.diagnose(bob).state, JoinState::Left);
+    let Some(Ending::Removed(r)) = c.ending(bob) else {
+        panic!("{:?}", c.ending(bob));
+    };
+    assert_eq!(r.by, "sip:alice@example.com");
+    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    assert_eq!(text, "removed by sip:alice@example.com at 00:00:00.500");
+    // alice asked; alice is still in.
+    let alice = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("alice"))
+        .expect("alice");
+    assert_eq!(c.diagnose(alice).state, JoinState::FocusJoined);
+}
+
+#[test]
+fn a_removal_the_focus_refused_is_not_a_removal() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    focus_join_of(&mut f, "alice", "a1");
+    let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\"><deleteUser><userKeys userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" code=\"failure\"><deleteUser reason=\"notAuthorized\"/></response>"
+    ));
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
+    assert!(c.ending(bob).is_none());
+}

@@ -91,7 +91,68 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
         Cause::Lobby => "the focus has not admitted the participant yet (C3P pending: waiting \
                          in the lobby)"
             .to_string(),
+        Cause::Ringing { for_ms } => format!(
+            "{who}'s client rang (180 Ringing at {}) for {}.{} s and no final answer came \
+             before the capture ended",
+            s.ringing_at.map(clock).unwrap_or_default(),
+            for_ms / 1000,
+            (for_ms % 1000) / 100
+        ),
     })
+}
+
+/// Time of day of a timestamp, to the millisecond (`10:30:05.519`), in UTC as the reports.
+pub fn clock(t: crate::Timestamp) -> String {
+    let full = t.rfc3339();
+    full.get(11..23).unwrap_or(&full).to_string()
+}
+
+/// How a participant who left came to leave, in words: "removed by sip:alice@… at
+/// 10:31:02.120", "the conference was ended", "left at 10:31:02.120 (BYE from the
+/// participant in the focus dialog)".
+pub fn ending_text(e: &crate::analysis::Ending<'_>) -> String {
+    use crate::analysis::{EndedBy, Ending};
+    match e {
+        Ending::Removed(r) => format!("removed by {} at {}", r.by, clock(r.at)),
+        Ending::ConferenceEnded => "the conference was ended (deleted)".to_string(),
+        Ending::Dialog { step, by, at } => {
+            let dialog = match step {
+                JoinStep::Focus => "focus",
+                JoinStep::Media => "A/V",
+                JoinStep::Invitation => "invitation",
+            };
+            match by {
+                EndedBy::Server => format!(
+                    "the server ended the {dialog} dialog at {} (BYE from the server)",
+                    clock(*at)
+                ),
+                EndedBy::Inviter => {
+                    format!("the inviter ended the {dialog} dialog at {}", clock(*at))
+                }
+                EndedBy::Participant | EndedBy::Invitee => format!(
+                    "left at {} (BYE from the participant in the {dialog} dialog)",
+                    clock(*at)
+                ),
+            }
+        }
+    }
+}
+
+/// A client kind's name as people say it.
+pub fn client_name(k: crate::sip::user_agent::ClientKind) -> &'static str {
+    use crate::sip::user_agent::ClientKind::*;
+    match k {
+        Lync2010 => "Lync 2010",
+        Lync2013 => "Lync 2013",
+        SkypeForBusiness2015 => "Skype for Business 2015",
+        SkypeForBusiness2016 => "Skype for Business 2016",
+        Mac => "Mac client",
+        Phone => "phone",
+        WebOrMobile => "web or mobile client",
+        Sipe => "pidgin-sipe",
+        Server => "server",
+        Other => "other client",
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -233,9 +233,23 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 .as_deref()
                 .map(|i| format!("  (invited by {i})"))
                 .unwrap_or_default();
+            let client = p
+                .user_agent
+                .as_deref()
+                .map(|ua| match p.client() {
+                    // The product token carries the build number, which is what explains
+                    // an old client's offer.
+                    Some(k) if k != crate::sip::user_agent::ClientKind::Other => format!(
+                        "  [{}, {}]",
+                        super::reason::client_name(k),
+                        ua.split_whitespace().next().unwrap_or(ua)
+                    ),
+                    _ => format!("  [{ua}]"),
+                })
+                .unwrap_or_default();
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}",
+                "  {branch} {}  {}{failed}{invited}{client}",
                 p.uri,
                 state.as_str()
             )?;
@@ -251,7 +265,7 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                         format!(
                             " C3P {} {}",
                             o.request.as_deref().unwrap_or("?"),
-                            o.code.as_ref().map_or("-", |c| c.as_str())
+                            o.code.as_ref().map_or("(no C3P answer)", |c| c.as_str())
                         )
                     })
                     .unwrap_or_default();
@@ -274,6 +288,9 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
+            }
+            if let Some(e) = c.ending(p) {
+                writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;
             }
             // A retry must not hide why an earlier attempt failed.
             let attempts: Vec<&crate::analysis::Step> = p

@@ -2,7 +2,7 @@
 //! failed first and its [`Cause`] — typed, so that filters and reports decide on it without
 //! building a sentence (the sentence is written by `report::reason`).
 
-use super::model::{C3pCode, Conference, Participant, Step};
+use super::model::{C3pCode, Conference, Ending, Participant, Step};
 use super::{JoinState, JoinStep};
 use crate::sip::conf_uri::McuType;
 
@@ -36,6 +36,12 @@ pub enum Cause {
     },
     /// The focus answered the C3P `addUser` with `pending`: waiting in the lobby.
     Lobby,
+    /// The invitation rang (`180 Ringing`, the evidence's `ringing_at`) and no final answer
+    /// came while the capture went on: nobody picked up (yet).
+    Ringing {
+        /// Milliseconds from the 180 to the conference's last message.
+        for_ms: i64,
+    },
 }
 
 /// A participant's diagnosis: the state, the step that failed first and why, with the step
@@ -176,7 +182,46 @@ impl Conference {
                 ..Diagnosis::settled(JoinState::Invited)
             };
         }
+        if let Some((inv, rang)) = p
+            .invitation
+            .as_deref()
+            .filter(|i| i.status.is_none() && p.focus.is_none())
+            .and_then(|i| Some((i, i.ringing_at?)))
+        {
+            return Diagnosis {
+                cause: Some(Cause::Ringing {
+                    for_ms: self.last_seen.millis_since(rang).max(0),
+                }),
+                evidence: Some(inv),
+                ..Diagnosis::settled(JoinState::Invited)
+            };
+        }
         Diagnosis::settled(JoinState::Invited)
+    }
+
+    /// How a participant whose state is `left` came to leave: removed by someone else, the
+    /// conference deleted, or the first of their join's dialogs that was ended (by whom and
+    /// when); `None` when the state is another, or nothing says more than the roster did.
+    pub fn ending<'a>(&'a self, p: &'a Participant) -> Option<Ending<'a>> {
+        if self.diagnose(p).state != JoinState::Left {
+            return None;
+        }
+        if let Some(r) = p.removed.as_ref().filter(|r| !r.refused) {
+            return Some(Ending::Removed(r));
+        }
+        if self.roster().is_some_and(|r| r.deleted) {
+            return Some(Ending::ConferenceEnded);
+        }
+        let steps = p
+            .focus
+            .as_deref()
+            .map(|s| (JoinStep::Focus, s))
+            .into_iter()
+            .chain(p.media_step().map(|s| (JoinStep::Media, s)));
+        steps
+            .filter_map(|(step, s)| Some((step, s.ended_by?, s.ended_at?)))
+            .min_by_key(|(_, _, at)| *at)
+            .map(|(step, by, at)| Ending::Dialog { step, by, at })
     }
 
     /// How long the conference's traffic went on after a step's INVITE that got no final
@@ -205,7 +250,8 @@ impl Conference {
             }
             None => r.deleted || r.departed(&p.uri),
         });
-        bye || roster_gone
+        let removed = p.removed.as_ref().is_some_and(|r| !r.refused);
+        bye || roster_gone || removed
     }
 }
 

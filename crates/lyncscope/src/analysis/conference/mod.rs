@@ -17,6 +17,7 @@ use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::may_be_conference;
+use crate::sip::user_agent::ClientKind;
 use crate::transport::MsgContext;
 use crate::Timestamp;
 use ahash::RandomState;
@@ -35,7 +36,10 @@ mod model;
 
 pub use diagnosis::{Cause, Diagnosis};
 pub use lyncscope_base::join::{JoinState, JoinStep};
-pub use model::{C3pCode, C3pOutcome, Conference, EndedBy, IceFlavour, Participant, Step};
+pub use model::{
+    C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, Participant, Removal, Step,
+    MAX_USER_AGENT,
+};
 
 /// What the analysis already read from a message, so the conference analysis does not parse
 /// the same headers again.
@@ -453,15 +457,27 @@ impl Conferences {
         };
         conf.last_seen = conf.last_seen.max(ctx.time);
         let method = msg.method();
-        // Without a body, a provisional response or an ACK changes nothing of a join.
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
+        let cseq_method = known.cseq.map(|c| c.1);
+        // Without a body, a provisional response or an ACK changes nothing of a join but
+        // one thing: a 180 says the invitee's client rang.
         if known.body_kind.is_none()
             && (msg.status().is_some_and(|s| s < 200)
                 || method.is_some_and(|m| m.eq_ignore_ascii_case(b"ACK")))
         {
+            if msg.status() == Some(180) && is(cseq_method, b"INVITE") {
+                if let Some(p) = role
+                    .participant
+                    .and_then(|i| conf.participants.get_mut(i as usize))
+                {
+                    note_user_agent(p, role.kind, msg, from_initiator);
+                    if let Some(step) = step_of(p, role.kind, id) {
+                        step.ringing_at.get_or_insert(ctx.time);
+                    }
+                }
+            }
             return;
         }
-        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
-        let cseq_method = known.cseq.map(|c| c.1);
         let body_kind = known.body_kind;
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
@@ -476,6 +492,9 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
+                if c.command == "deleteUser" || c.kind == c3p::C3pKind::Response {
+                    removal(conf, role.participant, &c, msg.body(), ctx.time);
+                }
             }
         }
         let Some(p) = role
@@ -484,22 +503,10 @@ impl Conferences {
         else {
             return;
         };
-        let step = match role.kind {
-            // A newer dialog of the same kind replaced the step: an older one's messages
-            // (a first device, an earlier inviter) must not change it.
-            DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
-            DialogKind::Mcu => p
-                .mcus
-                .iter_mut()
-                .rev()
-                .find(|(_, s)| s.dialog == id)
-                .map(|(_, s)| s),
-            _ => None,
+        note_user_agent(p, role.kind, msg, from_initiator);
+        let Some(step) = step_of(p, role.kind, id) else {
+            return;
         };
-        let Some(step) = step else { return };
         let expected: &[u8] = if role.kind == DialogKind::Roster {
             b"SUBSCRIBE"
         } else {
@@ -532,6 +539,7 @@ impl Conferences {
                     offer(step, msg, body_kind, &mut self.stats);
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
+                step.ended_at.get_or_insert(ctx.time);
                 step.ended_by = Some(match (role.kind, from_initiator) {
                     (DialogKind::Invitation, true) => EndedBy::Inviter,
                     (DialogKind::Invitation, false) => EndedBy::Invitee,
@@ -548,6 +556,93 @@ impl Conferences {
                 final_response(step, status, ctx, msg, body_kind);
             }
         }
+    }
+}
+
+/// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the
+/// step: an older one's messages (a first device, an earlier inviter) must not change it.
+fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> {
+    match kind {
+        DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
+        DialogKind::Mcu => p
+            .mcus
+            .iter_mut()
+            .rev()
+            .find(|(_, s)| s.dialog == id)
+            .map(|(_, s)| s),
+        _ => None,
+    }
+}
+
+/// Keeps the participant's `User-Agent` from a message their client sent: a request of
+/// theirs in a focus, roster or MCU dialog, or a response in the invitation (the invitee
+/// answers it). Servers' agents (`RTCC/`) are not the participant's client.
+fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, from_initiator: bool) {
+    if p.user_agent.is_some() {
+        return;
+    }
+    let theirs = match kind {
+        DialogKind::Invitation => msg.status().is_some(),
+        _ => from_initiator && msg.method().is_some(),
+    };
+    let Some(ua) = msg.header(Hdr::UserAgent).filter(|_| theirs) else {
+        return;
+    };
+    let ua = crate::sip::message::trim(ua);
+    if ua.is_empty() || ClientKind::of(ua) == ClientKind::Server {
+        return;
+    }
+    let ua = ua.get(..ua.len().min(MAX_USER_AGENT)).unwrap_or_default();
+    p.user_agent = Some(String::from_utf8_lossy(ua).into());
+}
+
+/// A C3P `deleteUser` sent by one participant about another is a removal (one about
+/// themselves is leaving); the focus's `failure` answer to it means they stayed.
+fn removal(
+    conf: &mut Conference,
+    sender: Option<u32>,
+    outcome: &c3p::C3p,
+    body: &[u8],
+    at: Timestamp,
+) {
+    if outcome.kind == c3p::C3pKind::Response {
+        if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
+            for p in &mut conf.participants {
+                if let Some(r) = p.removed.as_mut() {
+                    if r.request_id == outcome.request_id {
+                        r.refused = true;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    // The outcome scan does not read the user keys: a deleteUser is rare, parse it whole.
+    let Ok(full) = c3p::parse(body) else { return };
+    let Some(target) = full.user_entity.as_deref().map(crate::sip::uri::aor) else {
+        return;
+    };
+    let Some(by) = sender.and_then(|i| conf.participants.get(i as usize)) else {
+        return;
+    };
+    if by.uri.eq_ignore_ascii_case(&target) {
+        return;
+    }
+    let by = by.uri.clone();
+    if let Some(p) = conf
+        .participants
+        .iter_mut()
+        .find(|p| p.uri.eq_ignore_ascii_case(&target))
+    {
+        p.removed = Some(Removal {
+            by,
+            at,
+            refused: false,
+            request_id: full.request_id,
+        });
     }
 }
 

@@ -6,6 +6,7 @@ use crate::sip::body::{conference_info, diagnostics};
 use crate::sip::conf_uri::McuType;
 use crate::transport::MsgContext;
 use crate::Timestamp;
+use lyncscope_base::join::JoinStep;
 
 pub use crate::sip::body::c3p::C3pCode;
 pub use crate::sip::body::sdp::IceFlavour;
@@ -88,6 +89,10 @@ pub struct Step {
     pub multipart_offer: bool,
     /// The dialog was ended (BYE, unsubscribe, terminated subscription), and by whom.
     pub ended_by: Option<EndedBy>,
+    /// When it was ended (the first BYE or ending request).
+    pub ended_at: Option<Timestamp>,
+    /// When the initial INVITE was first answered `180 Ringing` (the invitee's client rang).
+    pub ringing_at: Option<Timestamp>,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     pub(super) offer_seen: bool,
 }
@@ -112,6 +117,8 @@ impl Step {
             ice: None,
             multipart_offer: false,
             ended_by: None,
+            ended_at: None,
+            ringing_at: None,
             offer_seen: false,
         }
     }
@@ -167,6 +174,49 @@ pub struct Participant {
     pub mcus: Vec<(McuType, Step)>,
     /// When the participant's first message was seen.
     pub first_seen: Timestamp,
+    /// The participant's client as its `User-Agent` names it (the first one seen in a request
+    /// the participant sent, or in the invitee's answer to the invitation), at most
+    /// [`MAX_USER_AGENT`] bytes.
+    pub user_agent: Option<Box<str>>,
+    /// Someone else removed the participant with a C3P `deleteUser`.
+    pub removed: Option<Removal>,
+}
+
+/// Longest `User-Agent` kept per participant: real ones are under 100 bytes; a hostile one
+/// must not cost a header's 64 KB per participant.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// A C3P `deleteUser` naming a participant, sent by someone else (an organizer or presenter
+/// removing them).
+#[derive(Clone, Debug)]
+pub struct Removal {
+    /// Who sent the `deleteUser` (the AOR of the dialog it came in).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// The focus answered the command with a C3P `failure`: the participant was not removed.
+    pub refused: bool,
+    /// The command's `requestId`, to match the focus's answer.
+    pub(super) request_id: Option<String>,
+}
+
+/// How a participant who had joined came to leave: what the reports say beside the state
+/// `left`.
+#[derive(Clone, Copy, Debug)]
+pub enum Ending<'a> {
+    /// Someone else removed them (C3P `deleteUser`).
+    Removed(&'a Removal),
+    /// The conference was deleted (the roster says so).
+    ConferenceEnded,
+    /// A dialog of the join was ended: which step, by whom and when.
+    Dialog {
+        /// The step that ended first.
+        step: JoinStep,
+        /// Who sent the BYE (or ended the subscription).
+        by: EndedBy,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 impl Participant {
@@ -180,7 +230,16 @@ impl Participant {
             media: Vec::new(),
             mcus: Vec::new(),
             first_seen: at,
+            user_agent: None,
+            removed: None,
         }
+    }
+
+    /// The kind of client the participant's `User-Agent` names.
+    pub fn client(&self) -> Option<crate::sip::user_agent::ClientKind> {
+        self.user_agent
+            .as_deref()
+            .map(|ua| crate::sip::user_agent::ClientKind::of(ua.as_bytes()))
     }
 
     /// The A/V step to report: the last successful attempt, else the last attempt.
