@@ -170,8 +170,13 @@ fn c3p_pending_is_not_a_join() {
     let mut f = Feed::new();
     focus_join(&mut f, "f1", "pending");
     let (state, failed, reason) = f.state("sip:bob@example.com");
-    assert_eq!((state, failed), (JoinState::Invited, None));
-    assert!(reason.is_some_and(|r| r.contains("pending")));
+    assert_eq!((state, failed), (JoinState::Lobby, None));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.contains("waiting in the lobby since 00:00:00.200")
+            && reason.contains("(C3P pending)"),
+        "{reason}"
+    );
 }
 
 fn invitation(from: &str, call: &str) -> String {
@@ -649,4 +654,109 @@ fn a_removal_the_focus_refused_is_not_a_removal() {
         .expect("bob");
     assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
     assert!(c.ending(bob).is_none());
+}
+
+/// alice (a leader, in the conference) decides about bob waiting in the lobby.
+fn lobby_access(f: &mut Feed, access: &str, answer: &str) {
+    focus_join_of(f, "alice", "a1");
+    let body = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" C3PVersion=\"1\"><setLobbyAccess><conferenceKeys confEntity=\"{FOCUS}\"/><userEntity>sip:bob@example.com</userEntity><access>{access}</access></setLobbyAccess></request>");
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n{body}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" code=\"{answer}\"><setLobbyAccess/></response>"
+    ));
+}
+
+#[test]
+fn a_participant_refused_from_the_lobby_failed_at_the_focus_saying_by_whom() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "denied", "success");
+    bye(&mut f, "f1", false);
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.starts_with("sip:alice@example.com refused sip:bob@example.com entry from the lobby at 00:00:00.500"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_participant_admitted_from_the_lobby_joins_and_says_by_whom() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "granted", "success");
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Lobby);
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.contains("admitted by sip:alice@example.com at 00:00:00.500"),
+        "{reason}"
+    );
+    // Admitted: bob's A/V join goes through.
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    let d = bob.lobby_decision.as_ref().expect("decision");
+    assert!(d.admitted && !d.refused && d.by == "sip:alice@example.com");
+}
+
+#[test]
+fn a_lobby_decision_the_focus_refused_does_not_count() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "denied", "failure");
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Lobby);
+}
+
+#[test]
+fn hanging_up_in_the_lobby_is_giving_up_and_the_focus_ending_it_is_not() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    bye(&mut f, "f1", true);
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    assert!(reason.is_some_and(|r| r.contains("hung up while waiting in the lobby")));
+
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    bye(&mut f, "f1", false);
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.contains("the lobby timed out, or a leader refused them"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_roster_showing_the_focus_endpoint_on_hold_is_the_lobby() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "r1");
+    let user = "<user entity=\"sip:bob@example.com\" state=\"full\"><endpoint entity=\"{e}\" session-type=\"focus\"><status>on-hold</status></endpoint></user>";
+    notify(&mut f, "r1", 1, &roster("full", 1, user));
+    let (state, _, reason) = f.state("sip:bob@example.com");
+    assert_eq!(state, JoinState::Lobby);
+    assert!(reason.is_some_and(|r| r.contains("roster shows the focus endpoint waiting")));
+    // Admitted: the roster shows the focus endpoint connected.
+    notify(
+        &mut f,
+        "r1",
+        2,
+        &roster("full", 2, &user.replace("on-hold", "connected")),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::FocusJoined);
 }

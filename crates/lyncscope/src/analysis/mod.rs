@@ -20,7 +20,7 @@ pub mod symbols;
 
 pub use conference::{
     C3pCode, C3pOutcome, Cause, Conference, ConferenceStats, Conferences, Diagnosis, EndedBy,
-    Ending, IceFlavour, JoinState, JoinStep, Participant, Removal, Step,
+    Ending, IceFlavour, JoinState, JoinStep, LobbyDecision, Participant, Removal, Step,
 };
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;

@@ -112,6 +112,17 @@ impl Serialize for ParticipantOut<'_> {
         if let Some(e) = c.ending(p) {
             map.serialize_entry("ended", &EndingOut(e))?;
         }
+        if let Some(d) = &p.lobby_decision {
+            map.serialize_entry(
+                "lobby",
+                &LobbyOut {
+                    admitted: d.admitted,
+                    by: &d.by,
+                    at: d.at.rfc3339(),
+                    refused_by_focus: d.refused,
+                },
+            )?;
+        }
         map.serialize_entry("steps", &StepsOut(p))?;
         map.end()
     }
@@ -286,6 +297,15 @@ impl Serialize for StepOut<'_> {
         }
         map.end()
     }
+}
+
+/// `participants[].lobby`: a leader's decision about a participant waiting in the lobby.
+#[derive(Serialize)]
+struct LobbyOut<'a> {
+    admitted: bool,
+    by: &'a str,
+    at: String,
+    refused_by_focus: bool,
 }
 
 /// `participants[].ended`: how a participant who left came to leave.

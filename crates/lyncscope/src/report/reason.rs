@@ -88,9 +88,47 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 waited_ms / 1000
             )
         }
-        Cause::Lobby => "the focus has not admitted the participant yet (C3P pending: waiting \
-                         in the lobby)"
-            .to_string(),
+        Cause::Lobby => match p
+            .lobby_decision
+            .as_ref()
+            .filter(|d| d.admitted && !d.refused)
+        {
+            Some(d) => format!(
+                "waiting in the lobby; admitted by {} at {}, the join not completed yet",
+                d.by,
+                clock(d.at)
+            ),
+            None => format!(
+                "waiting in the lobby since {}: the focus has not admitted {who} yet{}",
+                clock(s.answered_at.unwrap_or(s.at)),
+                if s.c3p_code() == Some(&crate::analysis::C3pCode::Pending) {
+                    " (C3P pending)"
+                } else {
+                    " (the roster shows the focus endpoint waiting)"
+                }
+            ),
+        },
+        Cause::LobbyDenied => match p.lobby_decision.as_ref() {
+            Some(d) => format!(
+                "{} refused {who} entry from the lobby at {} (setLobbyAccess)",
+                d.by,
+                clock(d.at)
+            ),
+            None => format!("a leader refused {who} entry from the lobby"),
+        },
+        Cause::LobbyAbandoned => format!(
+            "{who} hung up while waiting in the lobby{}, before anyone admitted them",
+            s.ended_at
+                .map(|t| format!(" (BYE at {})", clock(t)))
+                .unwrap_or_default()
+        ),
+        Cause::LobbyEnded => format!(
+            "the focus ended {who}'s wait in the lobby{} without admitting them: the lobby \
+             timed out, or a leader refused them (no setLobbyAccess was captured)",
+            s.ended_at
+                .map(|t| format!(" at {}", clock(t)))
+                .unwrap_or_default()
+        ),
         Cause::Ringing { for_ms } => format!(
             "{who}'s client rang (180 Ringing at {}) for {}.{} s and no final answer came \
              before the capture ended",

@@ -289,6 +289,20 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }
+            if let Some(d) = &p.lobby_decision {
+                writeln!(
+                    out,
+                    "  {cont}   lobby: {} by {} at {}{}",
+                    if d.admitted { "admitted" } else { "refused" },
+                    d.by,
+                    super::reason::clock(d.at),
+                    if d.refused {
+                        " (the focus refused the command)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
             if let Some(e) = c.ending(p) {
                 writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;
             }

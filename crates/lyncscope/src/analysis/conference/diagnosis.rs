@@ -34,8 +34,17 @@ pub enum Cause {
         /// Milliseconds from the INVITE to the last message of the conference.
         waited_ms: i64,
     },
-    /// The focus answered the C3P `addUser` with `pending`: waiting in the lobby.
+    /// Waiting in the lobby: the focus answered the C3P `addUser` with `pending`, or the
+    /// roster shows the user's focus endpoint `on-hold` / `pending`.
     Lobby,
+    /// A leader refused the participant waiting in the lobby (`setLobbyAccess` not `granted`;
+    /// the participant's `lobby_decision` says who).
+    LobbyDenied,
+    /// The participant hung up while waiting in the lobby (they gave up).
+    LobbyAbandoned,
+    /// The focus ended the wait in the lobby without admitting them: the lobby timed out or a
+    /// leader refused them without the refusal being captured.
+    LobbyEnded,
     /// The invitation rang (`180 Ringing`, the evidence's `ringing_at`) and no final answer
     /// came while the capture went on: nobody picked up (yet).
     Ringing {
@@ -162,7 +171,30 @@ impl Conference {
                 ..failed(JoinStep::Media, Cause::Rejected, s)
             };
         }
-        let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
+        let roster_waiting = matches!(status_of("focus"), Some("on-hold" | "pending"));
+        if let Some(f) = p.focus.as_deref().filter(|f| {
+            let pending =
+                f.c3p_code() == Some(&C3pCode::Pending) && status_of("focus") != Some("connected");
+            pending || roster_waiting
+        }) {
+            let decision = p.lobby_decision.as_ref().filter(|d| !d.refused);
+            let cause = match (decision.map(|d| d.admitted), f.ended_by) {
+                (Some(false), _) => Cause::LobbyDenied,
+                (_, Some(super::EndedBy::Participant)) => Cause::LobbyAbandoned,
+                (_, Some(_)) => Cause::LobbyEnded,
+                // Admitted, and nothing after it seen yet: still shown as waiting, with who
+                // admitted them in the reports.
+                _ => {
+                    return Diagnosis {
+                        cause: Some(Cause::Lobby),
+                        evidence: Some(f),
+                        ..Diagnosis::settled(JoinState::Lobby)
+                    }
+                }
+            };
+            return failed(JoinStep::Focus, cause, f);
+        }
+        let focus_ok = (p.focus.as_deref().is_some_and(Step::succeeded) && !roster_waiting)
             || status_of("focus") == Some("connected");
         if focus_ok {
             return Diagnosis::settled(if left {
@@ -170,17 +202,6 @@ impl Conference {
             } else {
                 JoinState::FocusJoined
             });
-        }
-        if let Some(f) = p
-            .focus
-            .as_deref()
-            .filter(|f| f.c3p_code() == Some(&C3pCode::Pending))
-        {
-            return Diagnosis {
-                cause: Some(Cause::Lobby),
-                evidence: Some(f),
-                ..Diagnosis::settled(JoinState::Invited)
-            };
         }
         if let Some((inv, rang)) = p
             .invitation

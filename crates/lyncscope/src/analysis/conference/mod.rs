@@ -37,8 +37,8 @@ mod model;
 pub use diagnosis::{Cause, Diagnosis};
 pub use lyncscope_base::join::{JoinState, JoinStep};
 pub use model::{
-    C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, Participant, Removal, Step,
-    MAX_USER_AGENT,
+    C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, LobbyDecision, Participant,
+    Removal, Step, MAX_USER_AGENT,
 };
 
 /// What the analysis already read from a message, so the conference analysis does not parse
@@ -492,8 +492,10 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
-                if c.command == "deleteUser" || c.kind == c3p::C3pKind::Response {
-                    removal(conf, role.participant, &c, msg.body(), ctx.time);
+                if matches!(c.command.as_str(), "deleteUser" | "setLobbyAccess")
+                    || c.kind == c3p::C3pKind::Response
+                {
+                    about_user(conf, role.participant, &c, msg.body(), ctx.time);
                 }
             }
         }
@@ -599,9 +601,10 @@ fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, fro
     p.user_agent = Some(String::from_utf8_lossy(ua).into());
 }
 
-/// A C3P `deleteUser` sent by one participant about another is a removal (one about
-/// themselves is leaving); the focus's `failure` answer to it means they stayed.
-fn removal(
+/// A leader's C3P command about another participant: `deleteUser` removes them (one about
+/// oneself is leaving), `setLobbyAccess` admits or refuses them from the lobby. The focus's
+/// `failure` answer means it did not take effect.
+fn about_user(
     conf: &mut Conference,
     sender: Option<u32>,
     outcome: &c3p::C3p,
@@ -611,16 +614,25 @@ fn removal(
     if outcome.kind == c3p::C3pKind::Response {
         if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
             for p in &mut conf.participants {
-                if let Some(r) = p.removed.as_mut() {
-                    if r.request_id == outcome.request_id {
-                        r.refused = true;
-                    }
+                if let Some(r) = p
+                    .removed
+                    .as_mut()
+                    .filter(|r| r.request_id == outcome.request_id)
+                {
+                    r.refused = true;
+                }
+                if let Some(d) = p
+                    .lobby_decision
+                    .as_mut()
+                    .filter(|d| d.request_id == outcome.request_id)
+                {
+                    d.refused = true;
                 }
             }
         }
         return;
     }
-    // The outcome scan does not read the user keys: a deleteUser is rare, parse it whole.
+    // The outcome scan does not read the user keys: these commands are rare, parse them whole.
     let Ok(full) = c3p::parse(body) else { return };
     let Some(target) = full.user_entity.as_deref().map(crate::sip::uri::aor) else {
         return;
@@ -632,11 +644,25 @@ fn removal(
         return;
     }
     let by = by.uri.clone();
-    if let Some(p) = conf
+    let Some(p) = conf
         .participants
         .iter_mut()
         .find(|p| p.uri.eq_ignore_ascii_case(&target))
-    {
+    else {
+        return;
+    };
+    if full.command == "setLobbyAccess" {
+        p.lobby_decision = Some(LobbyDecision {
+            by,
+            at,
+            admitted: full
+                .access
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted")),
+            refused: false,
+            request_id: full.request_id,
+        });
+    } else {
         p.removed = Some(Removal {
             by,
             at,

@@ -180,6 +180,24 @@ pub struct Participant {
     pub user_agent: Option<Box<str>>,
     /// Someone else removed the participant with a C3P `deleteUser`.
     pub removed: Option<Removal>,
+    /// A leader's C3P `setLobbyAccess` about this participant (admitted or refused from the
+    /// lobby), the last one seen.
+    pub lobby_decision: Option<LobbyDecision>,
+}
+
+/// A C3P `setLobbyAccess` naming a participant waiting in the lobby.
+#[derive(Clone, Debug)]
+pub struct LobbyDecision {
+    /// Who sent it (the AOR of the dialog it came in).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// `access` was `granted` (admitted); anything else refuses.
+    pub admitted: bool,
+    /// The focus answered the command with a C3P `failure`: the decision did not take effect.
+    pub refused: bool,
+    /// The command's `requestId`, to match the focus's answer.
+    pub(super) request_id: Option<String>,
 }
 
 /// Longest `User-Agent` kept per participant: real ones are under 100 bytes; a hostile one
@@ -232,6 +250,7 @@ impl Participant {
             first_seen: at,
             user_agent: None,
             removed: None,
+            lobby_decision: None,
         }
     }
 
