@@ -760,3 +760,59 @@ fn a_roster_showing_the_focus_endpoint_on_hold_is_the_lobby() {
     );
     assert_eq!(f.state("sip:bob@example.com").0, JoinState::FocusJoined);
 }
+
+#[test]
+fn a_refusal_by_the_edge_says_the_edge_refused() {
+    let mut f = Feed::new();
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKe1\nFrom: <sip:erin@partner.example>;tag=te1\nTo: <{FOCUS}>\nCall-ID: e1\nCSeq: 1 INVITE\nms-edge-proxy-message-trust: ms-source-type=DirectPartner;ms-ep-fqdn=edge01.example.com;ms-source-verified-user=verified;ms-source-network=federation\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 504 Server time-out\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKe1\nFrom: <sip:erin@partner.example>;tag=te1\nTo: <{FOCUS}>;tag=srv\nCall-ID: e1\nCSeq: 1 INVITE\nms-diagnostics: 1010;reason=\"Certificate trust with another server could not be established\";source=\"edge01.example.com\""
+    ));
+    let (state, failed, reason) = f.state("sip:erin@partner.example");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.starts_with("the Edge (edge01.example.com) refused sip:erin@partner.example's join to the conference focus: 504 Server time-out, ms-diagnostics 1010"),
+        "{reason}"
+    );
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(
+        c.participants[0].access(),
+        Some(lyncscope::analysis::Access::Federated)
+    );
+    // The same 504 without the Edge's word is the focus refusing.
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "e2",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "504 Server time-out",
+        FOCUS,
+        "e2",
+        1,
+        "ms-diagnostics: 1010;reason=\"x\";source=\"fe01.example.com\"",
+    ));
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.starts_with("the conference focus rejected the join"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn phones_and_anonymous_guests_are_told_apart() {
+    use lyncscope::analysis::Access;
+    let mut f = Feed::new();
+    focus_join_of(&mut f, "+14255550100", "p1");
+    focus_join_of(&mut f, "6551156d569c4b7d945f310ff10943c5", "g1");
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(c.participants[0].access(), Some(Access::Phone));
+    assert_eq!(c.participants[1].access(), None); // @example.com, not anonymous.invalid
+}

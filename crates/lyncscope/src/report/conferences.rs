@@ -105,6 +105,12 @@ impl Serialize for ParticipantOut<'_> {
         map.serialize_entry("state", state.as_str())?;
         map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
         map.serialize_entry("reason", &reason)?;
+        if let Some(access) = p.access() {
+            map.serialize_entry("access", access.as_str())?;
+        }
+        if let Some(edge) = p.edge.as_ref().and_then(|e| e.edge.as_deref()) {
+            map.serialize_entry("edge", edge)?;
+        }
         if let Some(ua) = &p.user_agent {
             map.serialize_entry("user_agent", ua)?;
             map.serialize_entry("client", &p.client().map(|k| k.as_str()))?;

@@ -129,6 +129,25 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 .map(|t| format!(" at {}", clock(t)))
                 .unwrap_or_default()
         ),
+        Cause::EdgeRefused => {
+            let edge = p
+                .edge
+                .as_ref()
+                .and_then(|e| e.edge.as_deref())
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            let what = match (d.failed_step, d.mcu) {
+                (Some(JoinStep::Invitation), _) => format!("the invitation to {who}"),
+                (Some(JoinStep::Focus), _) => format!("{who}'s join to the conference focus"),
+                (_, Some(mcu)) => format!("{who}'s join to the {} MCU", mcu_name(mcu)),
+                _ => format!("{who}'s offer to the A/V MCU"),
+            };
+            format!(
+                "the Edge{edge} refused {what}: {}{}",
+                status_text(s),
+                diag_text(s)
+            )
+        }
         Cause::Ringing { for_ms } => format!(
             "{who}'s client rang (180 Ringing at {}) for {}.{} s and no final answer came \
              before the capture ended",

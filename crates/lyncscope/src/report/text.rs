@@ -247,9 +247,14 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                     _ => format!("  [{ua}]"),
                 })
                 .unwrap_or_default();
+            let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
+                (Some(a), Some(edge)) => format!("  ({} via {edge})", a.as_str()),
+                (Some(a), None) => format!("  ({})", a.as_str()),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}{client}",
+                "  {branch} {}  {}{failed}{invited}{access}{client}",
                 p.uri,
                 state.as_str()
             )?;

@@ -45,6 +45,10 @@ pub enum Cause {
     /// The focus ended the wait in the lobby without admitting them: the lobby timed out or a
     /// leader refused them without the refusal being captured.
     LobbyEnded,
+    /// The Access Edge refused the step: it generated the failing response, or the response's
+    /// diagnostics name the Edge that vouched for the participant, or a SIP-stack code
+    /// (1000–1999) answered an external user with 403/504 (docs/joins.md §3.1).
+    EdgeRefused,
     /// The invitation rang (`180 Ringing`, the evidence's `ringing_at`) and no final answer
     /// came while the capture went on: nobody picked up (yet).
     Ringing {
@@ -124,6 +128,7 @@ impl Conference {
                 let (state, cause) = match code {
                     603 | 600 | 486 => (JoinState::Declined, Cause::Declined),
                     487 => (JoinState::Failed, Cause::InvitationCancelled),
+                    _ if edge_refused(inv, p) => (JoinState::Failed, Cause::EdgeRefused),
                     _ => (JoinState::Failed, Cause::InvitationFailed),
                 };
                 return Diagnosis {
@@ -139,7 +144,7 @@ impl Conference {
             if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
                 let cause = match (f.status, f.c3p_code()) {
                     (Some(200..=299), Some(C3pCode::Failure)) => Cause::C3pRefused,
-                    _ => refusal(f),
+                    _ => refusal(f, p),
                 };
                 return failed(JoinStep::Focus, cause, f);
             }
@@ -157,7 +162,7 @@ impl Conference {
             });
         }
         if let Some(m) = media.filter(|m| m.failed() && current(m)) {
-            return failed(JoinStep::Media, refusal(m), m);
+            return failed(JoinStep::Media, refusal(m, p), m);
         }
         if let Some((m, waited)) = media
             .filter(|m| current(m))
@@ -278,10 +283,41 @@ impl Conference {
 
 /// A final status of 300 or more, by what it means: the client's CANCEL (487), a timeout (408),
 /// or the server refusing.
-fn refusal(s: &Step) -> Cause {
+fn refusal(s: &Step, p: &Participant) -> Cause {
+    if edge_refused(s, p) {
+        return Cause::EdgeRefused;
+    }
     match s.status {
         Some(487) => Cause::Cancelled,
         Some(408) => Cause::TimedOut,
         _ => Cause::Rejected,
     }
+}
+
+/// The Access Edge refused the step (see [`Cause::EdgeRefused`]).
+fn edge_refused(s: &Step, p: &Participant) -> bool {
+    if !s.failed() || s.status.is_none_or(|c| c < 300) {
+        return false;
+    }
+    if s.edge_generated {
+        return true;
+    }
+    let edge = p.edge.as_ref().and_then(|e| e.edge.as_deref());
+    let diags = || {
+        s.diagnostic
+            .iter()
+            .chain(&s.more_diagnostics)
+            .map(|(_, d)| d)
+    };
+    let from_edge = edge.is_some_and(|edge| {
+        diags().any(|d| {
+            d.source
+                .as_deref()
+                .is_some_and(|src| src.eq_ignore_ascii_case(edge))
+        })
+    });
+    let stack_code = p.edge.is_some()
+        && matches!(s.status, Some(403 | 504))
+        && diags().any(|d| (1000..2000).contains(&d.code));
+    from_edge || stack_code
 }

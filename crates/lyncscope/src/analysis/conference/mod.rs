@@ -32,9 +32,11 @@ const MAX_PARTICIPANTS: usize = 10_000;
 const MAX_ATTEMPTS: usize = 16;
 
 mod diagnosis;
+mod identity;
 mod model;
 
 pub use diagnosis::{Cause, Diagnosis};
+pub use identity::{Access, EdgeTrust};
 pub use lyncscope_base::join::{JoinState, JoinStep};
 pub use model::{
     C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, LobbyDecision, Participant,
@@ -506,6 +508,17 @@ impl Conferences {
             return;
         };
         note_user_agent(p, role.kind, msg, from_initiator);
+        if p.edge.is_none() {
+            // The Edge stamps what comes in from outside: the participant's initial request,
+            // or the invitee's answer to an invitation.
+            let theirs = match role.kind {
+                DialogKind::Invitation => msg.status().is_some_and(|s| s >= 200),
+                _ => from_initiator && method.is_some() && known.to_tag.is_none(),
+            };
+            if theirs {
+                p.edge = identity::EdgeTrust::of(msg);
+            }
+        }
         let Some(step) = step_of(p, role.kind, id) else {
             return;
         };
@@ -819,6 +832,7 @@ fn final_response(
     }
     step.status = Some(status);
     step.answered_at = Some(ctx.time);
+    step.edge_generated = identity::EdgeTrust::of(msg).is_some_and(|t| t.edge_generated());
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
         step.reason_phrase = Some(reason_phrase(status, reason));
     }
