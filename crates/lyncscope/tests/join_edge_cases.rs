@@ -816,3 +816,61 @@ fn phones_and_anonymous_guests_are_told_apart() {
     assert_eq!(c.participants[0].access(), Some(Access::Phone));
     assert_eq!(c.participants[1].access(), None); // @example.com, not anonymous.invalid
 }
+
+/// bob's focus join from the device `epid`, answered `status` with C3P `code`.
+fn device_focus_join(f: &mut Feed, call: &str, epid: &str, status: &str, code: &str) {
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <sip:bob@example.com>;tag=t{call};epid={epid}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <sip:bob@example.com>;tag=t{call};epid={epid}\nTo: <{FOCUS}>;tag=srv\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("response", &format!("code=\"{code}\""))
+    ));
+}
+
+#[test]
+fn each_device_of_a_user_has_its_own_row_and_the_user_the_best_state() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("200 OK", "alice", "i1", "b1"));
+    device_focus_join(&mut f, "d1", "1a2b3c4d5e", "200 OK", "success");
+    device_focus_join(&mut f, "d2", "9f8e7d6c5b", "403 Forbidden", "failure");
+    // The desktop rejoins: the same device, not a third one.
+    device_focus_join(&mut f, "d3", "1a2b3c4d5e", "200 OK", "success");
+    let c = &f.a.conferences().list()[0];
+    let bobs: Vec<_> = c
+        .participants
+        .iter()
+        .filter(|p| p.uri == "sip:bob@example.com")
+        .collect();
+    assert_eq!(bobs.len(), 2, "{bobs:#?}");
+    assert_eq!(bobs[0].device.as_deref(), Some("1a2b3c4d5e"));
+    assert_eq!(bobs[1].device.as_deref(), Some("9f8e7d6c5b"));
+    // The invitation was addressed to the user: it stays with the first device.
+    assert!(bobs[0].invitation.is_some() && bobs[1].invitation.is_none());
+    assert_eq!(c.diagnose(bobs[0]).state, JoinState::FocusJoined);
+    let failed = c.diagnose(bobs[1]);
+    assert_eq!(
+        (failed.state, failed.failed_step),
+        (JoinState::Failed, Some(JoinStep::Focus))
+    );
+    assert_eq!(c.user_state(bobs[1]), JoinState::FocusJoined);
+}
+
+#[test]
+fn devices_beyond_the_bound_are_counted_and_folded_into_the_first() {
+    let mut f = Feed::new();
+    for i in 0..12 {
+        device_focus_join(
+            &mut f,
+            &format!("d{i}"),
+            &format!("epid{i:06}"),
+            "200 OK",
+            "success",
+        );
+    }
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(c.participants.len(), 8);
+    assert_eq!(f.a.conferences().stats.devices_dropped, 4);
+}

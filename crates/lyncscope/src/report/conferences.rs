@@ -105,6 +105,12 @@ impl Serialize for ParticipantOut<'_> {
         map.serialize_entry("state", state.as_str())?;
         map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
         map.serialize_entry("reason", &reason)?;
+        if let Some(device) = &p.device {
+            map.serialize_entry("device", device)?;
+        }
+        if c.devices(p).nth(1).is_some() {
+            map.serialize_entry("user_state", c.user_state(p).as_str())?;
+        }
         if let Some(access) = p.access() {
             map.serialize_entry("access", access.as_str())?;
         }

@@ -252,9 +252,13 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 (Some(a), None) => format!("  ({})", a.as_str()),
                 _ => String::new(),
             };
+            let device = match (&p.device, c.devices(p).nth(1).is_some()) {
+                (Some(d), true) => format!("  (device {d}; user {})", c.user_state(p).as_str()),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}{access}{client}",
+                "  {branch} {}{device}  {}{failed}{invited}{access}{client}",
                 p.uri,
                 state.as_str()
             )?;

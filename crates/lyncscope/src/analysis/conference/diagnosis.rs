@@ -225,6 +225,30 @@ impl Conference {
         Diagnosis::settled(JoinState::Invited)
     }
 
+    /// The devices of a participant's user: every participant of the conference with the same
+    /// AOR (one per `epid`), in the order first seen.
+    pub fn devices<'a>(&'a self, p: &'a Participant) -> impl Iterator<Item = &'a Participant> + 'a {
+        self.participants.iter().filter(move |q| q.uri == p.uri)
+    }
+
+    /// The state of a user who joined from several devices: the best any device reached
+    /// (joined if any device joined); a failed device stays failed in its own row.
+    pub fn user_state(&self, p: &Participant) -> JoinState {
+        let rank = |s: JoinState| match s {
+            JoinState::Joined => 6,
+            JoinState::FocusJoined => 5,
+            JoinState::Lobby => 4,
+            JoinState::Left => 3,
+            JoinState::Failed => 2,
+            JoinState::Declined => 1,
+            JoinState::Invited => 0,
+        };
+        self.devices(p)
+            .map(|d| self.diagnose(d).state)
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(JoinState::Invited)
+    }
+
     /// How a participant whose state is `left` came to leave: removed by someone else, the
     /// conference deleted, or the first of their join's dialogs that was ended (by whom and
     /// when); `None` when the state is another, or nothing says more than the roster did.

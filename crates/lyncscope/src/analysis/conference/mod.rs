@@ -30,6 +30,11 @@ pub(crate) const MAX_CONFERENCES: usize = 100_000;
 const MAX_PARTICIPANTS: usize = 10_000;
 /// Attempts remembered per MCU step.
 const MAX_ATTEMPTS: usize = 16;
+/// Devices (`epid`s) of one user tracked apart per conference: people join from a desktop,
+/// a phone app and a browser; beyond, they are counted and folded into the first.
+const MAX_DEVICES: usize = 8;
+/// Longest `epid` kept: real ones are 10 hex digits.
+const MAX_EPID: usize = 64;
 
 mod diagnosis;
 mod identity;
@@ -86,6 +91,8 @@ pub struct ConferenceStats {
     pub conferences_dropped: u64,
     /// Participants not tracked because of the per-conference bound.
     pub participants_dropped: u64,
+    /// Devices of a user beyond the per-user bound, folded into the user's first device.
+    pub devices_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -229,7 +236,8 @@ impl Conferences {
                 } else {
                     &dialog.to
                 };
-                self.participant(c, who, ctx.time)
+                let epid = msg.header(participant_hdr).and_then(epid_of);
+                self.device(c, who, epid.as_deref(), ctx.time)
             }
             _ => None,
         };
@@ -411,6 +419,52 @@ impl Conferences {
     /// The participant of conference `c` with this AOR, added when new. Found by a hash of
     /// (conference, AOR): a large conference gets a dialog per participant and step, and a
     /// scan of its participant list for each would be quadratic.
+    ///
+    /// With a device (`epid`), each device of the user is a participant of its own (its own
+    /// steps; the reports group them under the user): the first device seen takes the user's
+    /// first entry (which may hold the invitation, addressed to the user), later ones get
+    /// entries of their own, up to [`MAX_DEVICES`] per user (more are counted and folded into
+    /// the first).
+    fn device(&mut self, c: u32, uri: &str, epid: Option<&str>, at: Timestamp) -> Option<u32> {
+        let first = self.participant(c, uri, at)?;
+        let Some(epid) = epid else {
+            return Some(first);
+        };
+        let key = (c, self.hasher.hash_one((uri, epid)));
+        let conf = self.list.get_mut(c as usize)?;
+        let is_it = |p: &Participant| p.uri == uri && p.device.as_deref() == Some(epid);
+        if let Some(i) = self.participant_index.get(&key).copied() {
+            if conf.participants.get(i as usize).is_some_and(is_it) {
+                return Some(i);
+            }
+        }
+        let head = conf.participants.get_mut(first as usize)?;
+        match head.device.as_deref() {
+            None => {
+                head.device = Some(epid.into());
+                self.participant_index.insert(key, first);
+                return Some(first);
+            }
+            Some(d) if d == epid => return Some(first),
+            Some(_) => {}
+        }
+        if usize::from(head.other_devices) + 1 >= MAX_DEVICES {
+            self.stats.devices_dropped += 1;
+            return Some(first);
+        }
+        head.other_devices += 1;
+        if conf.participants.len() >= MAX_PARTICIPANTS {
+            self.stats.participants_dropped += 1;
+            return Some(first);
+        }
+        let mut p = Participant::new(uri.to_string(), at);
+        p.device = Some(epid.into());
+        conf.participants.push(p);
+        let i = conf.participants.len() as u32 - 1;
+        self.participant_index.insert(key, i);
+        Some(i)
+    }
+
     fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
         let key = (c, self.hasher.hash_one(uri));
         let conf = self.list.get_mut(c as usize)?;
@@ -574,6 +628,21 @@ impl Conferences {
     }
 }
 
+/// The `epid` header parameter of a From or To value (Lync's endpoint id: one per device).
+fn epid_of(value: &[u8]) -> Option<String> {
+    // Header parameters follow the URI (after `>` when it is bracketed).
+    let params = match memchr::memchr(b'>', value) {
+        Some(gt) => value.get(gt + 1..)?,
+        None => value,
+    };
+    params.split(|b| *b == b';').find_map(|p| {
+        let p = crate::sip::message::trim(p);
+        p.get(..5).filter(|n| n.eq_ignore_ascii_case(b"epid="))?;
+        let v = crate::sip::message::trim(p.get(5..)?);
+        (!v.is_empty() && v.len() <= MAX_EPID).then(|| String::from_utf8_lossy(v).into_owned())
+    })
+}
+
 /// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the
 /// step: an older one's messages (a first device, an earlier inviter) must not change it.
 fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> {
@@ -657,31 +726,32 @@ fn about_user(
         return;
     }
     let by = by.uri.clone();
-    let Some(p) = conf
+    let admitted = full
+        .access
+        .as_deref()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted"));
+    // Every device of the user: the command names the user.
+    for p in conf
         .participants
         .iter_mut()
-        .find(|p| p.uri.eq_ignore_ascii_case(&target))
-    else {
-        return;
-    };
-    if full.command == "setLobbyAccess" {
-        p.lobby_decision = Some(LobbyDecision {
-            by,
-            at,
-            admitted: full
-                .access
-                .as_deref()
-                .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted")),
-            refused: false,
-            request_id: full.request_id,
-        });
-    } else {
-        p.removed = Some(Removal {
-            by,
-            at,
-            refused: false,
-            request_id: full.request_id,
-        });
+        .filter(|p| p.uri.eq_ignore_ascii_case(&target))
+    {
+        if full.command == "setLobbyAccess" {
+            p.lobby_decision = Some(LobbyDecision {
+                by: by.clone(),
+                at,
+                admitted,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
+        } else {
+            p.removed = Some(Removal {
+                by: by.clone(),
+                at,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
+        }
     }
 }
 

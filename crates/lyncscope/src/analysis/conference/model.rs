@@ -178,6 +178,12 @@ pub struct Participant {
     pub mcus: Vec<(McuType, Step)>,
     /// When the participant's first message was seen.
     pub first_seen: Timestamp,
+    /// The device (`epid` of the From/To that named the participant) when the messages give
+    /// one; a user who joins from several devices has one participant per device, with the
+    /// same `uri`.
+    pub device: Option<Box<str>>,
+    /// Entries of the same user for other devices (kept on the user's first entry).
+    pub(super) other_devices: u8,
     /// The participant's client as its `User-Agent` names it (the first one seen in a request
     /// the participant sent, or in the invitee's answer to the invitation), at most
     /// [`MAX_USER_AGENT`] bytes.
@@ -255,6 +261,8 @@ impl Participant {
             media: Vec::new(),
             mcus: Vec::new(),
             first_seen: at,
+            device: None,
+            other_devices: 0,
             user_agent: None,
             removed: None,
             lobby_decision: None,
