@@ -874,3 +874,103 @@ fn devices_beyond_the_bound_are_counted_and_folded_into_the_first() {
     assert_eq!(c.participants.len(), 8);
     assert_eq!(f.a.conferences().stats.devices_dropped, 4);
 }
+
+#[test]
+fn a_rejoin_after_a_drop_keeps_the_first_attempt_and_the_second_decides() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    bye(&mut f, "f1", false); // the focus dropped the session
+    focus_join(&mut f, "f2", "success");
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
+    assert_eq!(bob.earlier_focus.len(), 1);
+    assert_eq!(&*bob.earlier_focus[0].call_id, "f1");
+    assert_eq!(
+        bob.earlier_focus[0].ended_by,
+        Some(lyncscope::analysis::EndedBy::Server)
+    );
+    let mut text = Vec::new();
+    lyncscope::report::text::conference_trees(&mut text, &f.a).expect("written");
+    let text = String::from_utf8(text).expect("UTF-8");
+    assert!(
+        text.contains(
+            "earlier focus attempt f1 at 00:00:00.100: 200 OK, ended by the server at 00:00:00.300"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sharing_join_that_failed_is_shown_beside_a_join_that_worked() {
+    const AS: &str = "sip:alice@example.com;gruu;opaque=app:conf:applicationsharing:id:JL3GPNYP";
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    f.send(&invite(
+        AS,
+        "s1",
+        1,
+        "v=0\nm=applicationsharing 5000 TCP/RTP/AVP 127\n",
+        "application/sdp",
+    ));
+    f.send(&answer(
+        "488 Not Acceptable Here",
+        AS,
+        "s1",
+        1,
+        "ms-diagnostics: 24000;reason=\"Error parsing SDP\";source=\"asmcu.example.com\"",
+    ));
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::Joined);
+    let others = c.other_failures(bob);
+    assert_eq!(others.len(), 1);
+    let text = lyncscope::report::reason::other_failure_text(others[0].0, others[0].1);
+    assert_eq!(
+        text,
+        "the application sharing MCU rejected the join: 488 Not Acceptable Here, ms-diagnostics 24000 \"Error parsing SDP\" from asmcu.example.com (error parsing SDP (application sharing))"
+    );
+}
+
+#[test]
+fn a_call_escalated_to_a_conference_is_linked_to_it() {
+    let mut f = Feed::new();
+    // bob calls alice; alice turns the call into her conference and invites bob into it.
+    f.send(&invite(
+        "sip:alice@example.com",
+        "p2p",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", "sip:alice@example.com", "p2p", 1, ""));
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("200 OK", "alice", "i1", "b1"));
+    f.send("BYE sip:alice@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKp2pbye\nFrom: <sip:bob@example.com>;tag=tp2p\nTo: <sip:alice@example.com>;tag=srv\nCall-ID: p2p\nCSeq: 2 BYE");
+    let esc = f.a.escalations();
+    let d = esc[0]
+        .and_then(|d| f.a.dialogs().get(d as usize))
+        .expect("linked");
+    assert_eq!(&*d.call_id, "p2p");
+    // A call that had ended before the invitation is not the one escalated.
+    let mut f = Feed::new();
+    f.send(&invite(
+        "sip:alice@example.com",
+        "p2p",
+        1,
+        "v=0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", "sip:alice@example.com", "p2p", 1, ""));
+    f.send("BYE sip:alice@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKp2pbye\nFrom: <sip:bob@example.com>;tag=tp2p\nTo: <sip:alice@example.com>;tag=srv\nCall-ID: p2p\nCSeq: 2 BYE");
+    f.send(&invitation("alice", "i1"));
+    assert_eq!(f.a.escalations(), vec![None]);
+}

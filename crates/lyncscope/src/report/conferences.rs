@@ -12,15 +12,25 @@ pub struct Conferences<'a>(pub &'a Analysis);
 impl Serialize for Conferences<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let list = self.0.conferences().list();
+        let escalations = self.0.escalations();
         let mut seq = ser.serialize_seq(Some(list.len()))?;
-        for c in list {
-            seq.serialize_element(&ConferenceOut(c, self.0))?;
+        for (i, c) in list.iter().enumerate() {
+            let from = escalations
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|d| self.0.dialogs().get(d as usize));
+            seq.serialize_element(&ConferenceOut(c, self.0, from))?;
         }
         seq.end()
     }
 }
 
-struct ConferenceOut<'a>(&'a Conference, &'a Analysis);
+struct ConferenceOut<'a>(
+    &'a Conference,
+    &'a Analysis,
+    Option<&'a crate::analysis::Dialog>,
+);
 
 impl Serialize for ConferenceOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -63,8 +73,32 @@ impl Serialize for ConferenceOut<'_> {
             })
             .collect();
         map.serialize_entry("c3p_commands", &control)?;
+        if let Some(d) = self.2 {
+            map.serialize_entry(
+                "escalated_from",
+                &EscalationOut {
+                    call_id: &d.call_id,
+                    from: &d.from,
+                    to: &d.to,
+                    first_seen: d.first_time.rfc3339(),
+                    last_seen: d.last_time.rfc3339(),
+                    state: d.state.as_str(),
+                },
+            )?;
+        }
         map.end()
     }
+}
+
+/// `conferences[].escalated_from`: the peer-to-peer call the conference became.
+#[derive(Serialize)]
+struct EscalationOut<'a> {
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    first_seen: String,
+    last_seen: String,
+    state: &'a str,
 }
 
 #[derive(Serialize)]
@@ -135,6 +169,19 @@ impl Serialize for ParticipantOut<'_> {
                 },
             )?;
         }
+        let others = c.other_failures(p);
+        if !others.is_empty() {
+            let list: Vec<_> = others
+                .iter()
+                .map(|(mcu, s)| OtherFailureOut {
+                    step: mcu.map_or("media", |m| m.as_str()),
+                    call_id: &s.call_id,
+                    status: s.status,
+                    reason: super::reason::other_failure_text(*mcu, s),
+                })
+                .collect();
+            map.serialize_entry("other_failures", &list)?;
+        }
         map.serialize_entry("steps", &StepsOut(p))?;
         map.end()
     }
@@ -154,12 +201,21 @@ impl Serialize for StepsOut<'_> {
                 attempts: &[],
             }),
         )?;
+        let focus_attempts: Vec<Step> = if p.earlier_focus.is_empty() {
+            Vec::new()
+        } else {
+            p.earlier_focus
+                .iter()
+                .chain(p.focus.as_deref())
+                .cloned()
+                .collect()
+        };
         map.serialize_entry(
             "focus",
             &p.focus.as_ref().map(|s| StepOut {
                 step: s,
                 kind: StepKind::Focus,
-                attempts: &[],
+                attempts: &focus_attempts,
             }),
         )?;
         map.serialize_entry(
@@ -309,6 +365,15 @@ impl Serialize for StepOut<'_> {
         }
         map.end()
     }
+}
+
+/// `participants[].other_failures[]`: an MCU join that failed without deciding the state.
+#[derive(Serialize)]
+struct OtherFailureOut<'a> {
+    step: &'a str,
+    call_id: &'a str,
+    status: Option<u16>,
+    reason: String,
 }
 
 /// `participants[].lobby`: a leader's decision about a participant waiting in the lobby.

@@ -189,8 +189,11 @@ pub fn write(
 
 /// Each conference as a tree: participants with a mark per step (✓ done, ✗ failed, … pending),
 /// status codes, setup times, and the reason on failures.
-fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
-    for c in a.conferences().list() {
+/// The conferences part of the text report: each conference's participants, their steps,
+/// reasons and how they left.
+pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    let escalations = a.escalations();
+    for (ci, c) in a.conferences().list().iter().enumerate() {
         let subject = c
             .subject
             .as_deref()
@@ -214,6 +217,22 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 mcus.join(", ")
             }
         )?;
+        if let Some(d) = escalations
+            .get(ci)
+            .copied()
+            .flatten()
+            .and_then(|d| a.dialogs().get(d as usize))
+        {
+            writeln!(
+                out,
+                "  escalated from the call {} between {} and {} ({} → {})",
+                d.call_id,
+                d.from,
+                d.to,
+                super::reason::clock(d.first_time),
+                super::reason::clock(d.last_time)
+            )?;
+        }
         let count = c.participants.len();
         for (i, p) in c.participants.iter().enumerate() {
             let last = i + 1 == count;
@@ -298,6 +317,13 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }
+            for (mcu, s) in c.other_failures(p) {
+                writeln!(
+                    out,
+                    "  {cont}   also: {}",
+                    super::reason::other_failure_text(mcu, s)
+                )?;
+            }
             if let Some(d) = &p.lobby_decision {
                 writeln!(
                     out,
@@ -321,6 +347,29 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 .iter()
                 .chain(p.mcus.iter().map(|(_, s)| s))
                 .collect();
+            // A rejoin: say how the earlier focus sessions went.
+            for s in &p.earlier_focus {
+                let how = match (s.failed(), s.ended_by, s.ended_at) {
+                    (true, _, _) => format!(
+                        "failed: {}{}",
+                        super::reason::status_text(s),
+                        super::reason::diag_text(s)
+                    ),
+                    (false, Some(by), Some(at)) => format!(
+                        "{}, ended by the {} at {}",
+                        super::reason::status_text(s),
+                        by.as_str(),
+                        super::reason::clock(at)
+                    ),
+                    _ => super::reason::status_text(s),
+                };
+                writeln!(
+                    out,
+                    "  {cont}   earlier focus attempt {} at {}: {how}",
+                    s.call_id,
+                    super::reason::clock(s.at)
+                )?;
+            }
             if attempts.len() > 1 {
                 for s in attempts.iter().filter(|s| s.failed()) {
                     writeln!(

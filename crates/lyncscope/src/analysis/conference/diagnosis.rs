@@ -225,6 +225,44 @@ impl Conference {
         Diagnosis::settled(JoinState::Invited)
     }
 
+    /// MCU joins that failed without deciding the participant's state: they joined through
+    /// another MCU (A/V up, application sharing refused; IM up, A/V refused). Each MCU's
+    /// last attempt of the current session, when no attempt at that MCU succeeded; `None` for
+    /// the MCU means the A/V MCU.
+    pub fn other_failures<'a>(
+        &'a self,
+        p: &'a Participant,
+    ) -> Vec<(Option<&'a McuType>, &'a Step)> {
+        let d = self.diagnose(p);
+        if !matches!(
+            d.state,
+            JoinState::Joined | JoinState::Left | JoinState::FocusJoined
+        ) {
+            return Vec::new();
+        }
+        let since = p.focus.as_ref().map(|f| f.at);
+        let current = |s: &Step| since.is_none_or(|t| s.at >= t);
+        let mut out = Vec::new();
+        if let Some(m) = p.media_step().filter(|m| m.failed() && current(m)) {
+            out.push((None, m));
+        }
+        let mut seen: Vec<&McuType> = Vec::new();
+        for (mcu, _) in &p.mcus {
+            if seen.contains(&mcu) {
+                continue;
+            }
+            seen.push(mcu);
+            let mut attempts = p.mcus.iter().filter(|(m, s)| m == mcu && current(s));
+            if attempts.clone().any(|(_, s)| s.succeeded()) {
+                continue;
+            }
+            if let Some((_, s)) = attempts.next_back().filter(|(_, s)| s.failed()) {
+                out.push((Some(mcu), s));
+            }
+        }
+        out
+    }
+
     /// The devices of a participant's user: every participant of the conference with the same
     /// AOR (one per `epid`), in the order first seen.
     pub fn devices<'a>(&'a self, p: &'a Participant) -> impl Iterator<Item = &'a Participant> + 'a {

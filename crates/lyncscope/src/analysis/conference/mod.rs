@@ -260,7 +260,11 @@ impl Conferences {
         };
         let step = Step::new(id, dialog, ctx);
         match kind {
-            DialogKind::Focus => p.focus = Some(Box::new(step)),
+            DialogKind::Focus => {
+                if let Some(old) = p.focus.replace(Box::new(step)) {
+                    push_bounded(&mut p.earlier_focus, *old);
+                }
+            }
             DialogKind::Roster => {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
                 p.roster = Some(Box::new(step));

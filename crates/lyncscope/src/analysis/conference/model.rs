@@ -170,6 +170,10 @@ pub struct Participant {
     pub invitation: Option<Box<Step>>,
     /// The focus dialog (C3P `addUser`), the latest attempt.
     pub focus: Option<Box<Step>>,
+    /// Earlier focus attempts of the same device (a rejoin after a network drop, a retry in a
+    /// new dialog), oldest first, at most 16: the latest attempt decides the state, the earlier
+    /// ones stay visible.
+    pub earlier_focus: Vec<Step>,
     /// The roster subscription (SUBSCRIBE to the focus).
     pub roster: Option<Box<Step>>,
     /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
@@ -257,6 +261,7 @@ impl Participant {
             invited_by: None,
             invitation: None,
             focus: None,
+            earlier_focus: Vec::new(),
             roster: None,
             media: Vec::new(),
             mcus: Vec::new(),
