@@ -974,3 +974,36 @@ fn a_call_escalated_to_a_conference_is_linked_to_it() {
     f.send(&invitation("alice", "i1"));
     assert_eq!(f.a.escalations(), vec![None]);
 }
+
+#[test]
+fn a_dial_out_that_failed_says_the_mcu_called_and_who_asked() {
+    let mut f = Feed::new();
+    focus_join_of(&mut f, "alice", "a1");
+    let add = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"5\"><addUser><conferenceKeys confEntity=\"{FOCUS}\"/><user entity=\"tel:+14255550100\"><endpoint entity=\"{{6a0f}}\"><joining-method>dialed-out</joining-method></endpoint></user></addUser></request>");
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1add\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{add}"
+    ));
+    f.send(&format!(
+        "INVITE tel:+14255550100 SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKdo1\nFrom: <{AV}>;tag=mcu1\nTo: <tel:+14255550100>\nCall-ID: do1\nCSeq: 1 INVITE\nContent-Type: application/sdp\n\nv=0\nm=audio 5000 RTP/AVP 0\n"
+    ));
+    f.send(&format!(
+        "SIP/2.0 486 Busy Here\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKdo1\nFrom: <{AV}>;tag=mcu1\nTo: <tel:+14255550100>;tag=gw\nCall-ID: do1\nCSeq: 1 INVITE"
+    ));
+    let (state, failed, reason) = f.state("tel:+14255550100");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Media)));
+    assert_eq!(
+        reason.as_deref(),
+        Some("the A/V MCU dialled out to tel:+14255550100 and the call failed: 486 Busy Here")
+    );
+    let c = &f.a.conferences().list()[0];
+    let phone = c
+        .participants
+        .iter()
+        .find(|p| p.uri == "tel:+14255550100")
+        .expect("callee");
+    assert_eq!(
+        c.dialed_out_by(phone).map(|(by, _)| by),
+        Some("sip:alice@example.com")
+    );
+    assert_eq!(phone.access(), Some(lyncscope::analysis::Access::Phone));
+}

@@ -145,6 +145,15 @@ impl Serialize for ParticipantOut<'_> {
         if c.devices(p).nth(1).is_some() {
             map.serialize_entry("user_state", c.user_state(p).as_str())?;
         }
+        if let Some((by, at)) = c.dialed_out_by(p) {
+            map.serialize_entry(
+                "dialed_out_by",
+                &DialOutOut {
+                    by,
+                    at: at.rfc3339(),
+                },
+            )?;
+        }
         if let Some(access) = p.access() {
             map.serialize_entry("access", access.as_str())?;
         }
@@ -365,6 +374,13 @@ impl Serialize for StepOut<'_> {
         }
         map.end()
     }
+}
+
+/// `participants[].dialed_out_by`: who asked the MCU to call the participant.
+#[derive(Serialize)]
+struct DialOutOut<'a> {
+    by: &'a str,
+    at: String,
 }
 
 /// `participants[].other_failures[]`: an MCU join that failed without deciding the state.

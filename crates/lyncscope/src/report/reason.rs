@@ -129,6 +129,12 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 .map(|t| format!(" at {}", clock(t)))
                 .unwrap_or_default()
         ),
+        Cause::DialOutFailed => format!(
+            "the {} MCU dialled out to {who} and the call failed: {}{}",
+            d.mcu.map_or("A/V", mcu_name),
+            status_text(s),
+            diag_text(s)
+        ),
         Cause::EdgeRefused => {
             let edge = p
                 .edge

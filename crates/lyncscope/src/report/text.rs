@@ -317,6 +317,13 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }
+            if let Some((by, at)) = c.dialed_out_by(p) {
+                writeln!(
+                    out,
+                    "  {cont}   dialled out to at the request of {by} at {}",
+                    super::reason::clock(at)
+                )?;
+            }
             for (mcu, s) in c.other_failures(p) {
                 writeln!(
                     out,

@@ -45,6 +45,9 @@ pub enum Cause {
     /// The focus ended the wait in the lobby without admitting them: the lobby timed out or a
     /// leader refused them without the refusal being captured.
     LobbyEnded,
+    /// The MCU dialled out to the participant (it opened the dialog) and the call failed: the
+    /// callee was busy, did not answer or could not be reached.
+    DialOutFailed,
     /// The Access Edge refused the step: it generated the failing response, or the response's
     /// diagnostics name the Edge that vouched for the participant, or a SIP-stack code
     /// (1000–1999) answered an external user with 403/504 (docs/joins.md §3.1).
@@ -162,7 +165,12 @@ impl Conference {
             });
         }
         if let Some(m) = media.filter(|m| m.failed() && current(m)) {
-            return failed(JoinStep::Media, refusal(m, p), m);
+            let cause = if m.dialed_out {
+                Cause::DialOutFailed
+            } else {
+                refusal(m, p)
+            };
+            return failed(JoinStep::Media, cause, m);
         }
         if let Some((m, waited)) = media
             .filter(|m| current(m))

@@ -33,6 +33,8 @@ const MAX_ATTEMPTS: usize = 16;
 /// Devices (`epid`s) of one user tracked apart per conference: people join from a desktop,
 /// a phone app and a browser; beyond, they are counted and folded into the first.
 const MAX_DEVICES: usize = 8;
+/// Dial-out requests remembered per conference: a meeting dials out to a few people.
+const MAX_DIAL_OUTS: usize = 64;
 /// Longest `epid` kept: real ones are 10 hex digits.
 const MAX_EPID: usize = 64;
 
@@ -93,6 +95,8 @@ pub struct ConferenceStats {
     pub participants_dropped: u64,
     /// Devices of a user beyond the per-user bound, folded into the user's first device.
     pub devices_dropped: u64,
+    /// Dial-out requests beyond the per-conference bound, not kept.
+    pub dial_outs_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -258,7 +262,8 @@ impl Conferences {
         let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else {
             return;
         };
-        let step = Step::new(id, dialog, ctx);
+        let mut step = Step::new(id, dialog, ctx);
+        step.dialed_out = participant_hdr == Hdr::To;
         match kind {
             DialogKind::Focus => {
                 if let Some(old) = p.focus.replace(Box::new(step)) {
@@ -413,6 +418,7 @@ impl Conferences {
             copies_since_merged: 0,
             roster_subscriptions: 0,
             roster_problems: 0,
+            dial_outs: Vec::new(),
             control: Vec::new(),
             dialogs: Vec::new(),
         });
@@ -552,10 +558,19 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
-                if matches!(c.command.as_str(), "deleteUser" | "setLobbyAccess")
-                    || c.kind == c3p::C3pKind::Response
+                if matches!(
+                    c.command.as_str(),
+                    "deleteUser" | "setLobbyAccess" | "addUser"
+                ) || c.kind == c3p::C3pKind::Response
                 {
-                    about_user(conf, role.participant, &c, msg.body(), ctx.time);
+                    about_user(
+                        conf,
+                        role.participant,
+                        &c,
+                        msg.body(),
+                        ctx.time,
+                        &mut self.stats,
+                    );
                 }
             }
         }
@@ -696,6 +711,7 @@ fn about_user(
     outcome: &c3p::C3p,
     body: &[u8],
     at: Timestamp,
+    stats: &mut ConferenceStats,
 ) {
     if outcome.kind == c3p::C3pKind::Response {
         if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
@@ -730,6 +746,15 @@ fn about_user(
         return;
     }
     let by = by.uri.clone();
+    if full.command == "addUser" {
+        // Someone adding another user: the MCU is asked to dial out to them.
+        if conf.dial_outs.len() < MAX_DIAL_OUTS {
+            conf.dial_outs.push((target, by, at));
+        } else {
+            stats.dial_outs_dropped += 1;
+        }
+        return;
+    }
     let admitted = full
         .access
         .as_deref()

@@ -96,6 +96,8 @@ pub struct Step {
     pub ended_at: Option<Timestamp>,
     /// When the initial INVITE was first answered `180 Ringing` (the invitee's client rang).
     pub ringing_at: Option<Timestamp>,
+    /// The server (an MCU) opened the dialog toward the participant: a dial-out.
+    pub dialed_out: bool,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     pub(super) offer_seen: bool,
 }
@@ -120,6 +122,7 @@ impl Step {
             ice: None,
             multipart_offer: false,
             edge_generated: false,
+            dialed_out: false,
             ended_by: None,
             ended_at: None,
             ringing_at: None,
@@ -335,6 +338,9 @@ pub struct Conference {
     pub(super) roster_subscriptions: u32,
     /// Roster documents that skipped versions, came out of order or could not be decoded.
     pub roster_problems: u32,
+    /// C3P `addUser` commands by one participant naming another (a dial-out request): the
+    /// callee's AOR, who asked, when; at most 64 (the rest counted in `dial_outs_dropped`).
+    pub dial_outs: Vec<(String, String, Timestamp)>,
     /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
     pub control: Vec<(u32, C3pOutcome)>,
     /// Every dialog of the conference (its participants' steps, conference control), in the
@@ -343,6 +349,16 @@ pub struct Conference {
 }
 
 impl Conference {
+    /// Who asked the MCU to dial out to this participant, and when (the last request naming
+    /// them).
+    pub fn dialed_out_by(&self, p: &Participant) -> Option<(&str, Timestamp)> {
+        self.dial_outs
+            .iter()
+            .rev()
+            .find(|(to, _, _)| to.eq_ignore_ascii_case(&p.uri))
+            .map(|(_, by, at)| (by.as_str(), *at))
+    }
+
     /// The merged roster, if any document was seen.
     pub fn roster(&self) -> Option<&conference_info::Roster> {
         self.roster.as_ref()
