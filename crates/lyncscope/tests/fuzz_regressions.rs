@@ -85,7 +85,7 @@ fn conf_invite_two_focus_uris() {
     );
 }
 
-/// `body_conf_invite` (fixed): the fast scan stopped at a tag it cannot read (`<\xff/>`, also
+/// `body_conf_invite`: the fast scan stopped at a tag it cannot read (`<\xff/>`, also
 /// `<!DOCTYPE`, `<![CDATA[`) and returns the focus URI it had so far (an empty first one),
 /// while the parser reads on to the last one. The scan must give up (`None`, so the parser
 /// decides) when it stops before the end of the document.
@@ -99,4 +99,37 @@ fn conf_invite_scan_stops_at_bad_tag() {
             assert_eq!(f.focus_uri, s.focus_uri, "parse_focus agrees with parse");
         }
     }
+}
+
+/// Found reading the fast scan after the target was made to compare a missing focus URI too
+/// (it compared only when the parser found one): the scan took a `focus-uri` nested below a
+/// child of the root, which the parser does not read as the invitation's.
+#[test]
+fn conf_invite_focus_not_child_of_root() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_focus_not_child_of_root.xml");
+    let full = conf_invite::parse(&data).expect("a well-formed invitation");
+    let focus = conf_invite::parse_focus(&data).expect("a well-formed invitation");
+    assert_eq!(full.focus_uri, None);
+    assert_eq!(
+        (full.focus_uri, full.subject),
+        (focus.focus_uri, focus.subject),
+        "parse_focus agrees with parse"
+    );
+}
+
+/// As above: a root closed at once (`<Conferencing/>`) and a `focus-uri` after it, which the
+/// parser ignores (it stops at the end of the root) and the scan took.
+#[test]
+fn conf_invite_focus_after_root() {
+    use lyncscope::sip::body::conf_invite;
+    let data = input("conf_invite_focus_after_root.xml");
+    let full = conf_invite::parse(&data).expect("a well-formed root");
+    let focus = conf_invite::parse_focus(&data).expect("a well-formed root");
+    assert_eq!(full.focus_uri, None);
+    assert_eq!(
+        (full.focus_uri, full.subject),
+        (focus.focus_uri, focus.subject),
+        "parse_focus agrees with parse"
+    );
 }
