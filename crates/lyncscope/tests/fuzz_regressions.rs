@@ -133,3 +133,26 @@ fn conf_invite_focus_after_root() {
         "parse_focus agrees with parse"
     );
 }
+
+/// `sip_framing` (a false alarm of the target, this campaign): the target asserted that a
+/// message framed from a stream frames the same way alone. A message whose implausibly large
+/// Content-Length is wrong — the next start line follows its header block — is framed without
+/// its body (marked incomplete) only when that next line is there; alone, it waits for more
+/// bytes, as a stream must. The target now skips messages framed incomplete; this pins the
+/// behaviour it relies on.
+#[test]
+fn sip_framing_wrong_content_length_alone() {
+    use lyncscope::sip::message::{self, FrameError};
+    let data = input("sip_framing_wrong_content_length_alone.sip");
+    let (m, used) = message::frame_stream(&data).expect("framed at the next start line");
+    assert!(!m.body_complete, "framed without its body");
+    assert!(
+        data[used..].starts_with(b"E :SIP/2.0"),
+        "cut where the next message starts"
+    );
+    assert_eq!(
+        message::frame_stream(&data[..used]).map(|(_, n)| n),
+        Err(FrameError::Incomplete),
+        "alone, the message waits for its body"
+    );
+}
