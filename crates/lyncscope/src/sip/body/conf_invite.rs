@@ -64,15 +64,38 @@ pub fn parse_focus(body: &[u8]) -> Result<ConfInvite, BodyError> {
 
 fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
     let (root, mut pos) = xml::next_start_tag(body, 0)?;
-    if root.local != "Conferencing" {
+    // A root closed at once has no children; what follows it the parser ignores.
+    if root.local != "Conferencing" || root.empty {
         return None;
     }
     let mut out = ConfInvite::default();
+    // Elements open, the root counted: the parser reads `focus-uri` and `subject` only as
+    // children of the root (depth 2), so the scan must know the depth of every tag.
+    let mut depth = 1usize;
     while let Some((tag, end)) = xml::next_start_tag(body, pos) {
+        // `next_start_tag` skipped text, end tags, comments and processing instructions before
+        // the tag (which starts at the last `<`: attribute values hold none). End tags close
+        // elements; anything else there is the parser's to read.
+        let before = body.get(pos..end)?;
+        let lt = memchr::memrchr(b'<', before)?;
+        for i in memchr::memchr_iter(b'<', before.get(..lt)?) {
+            if before.get(i + 1) != Some(&b'/') {
+                return None;
+            }
+            depth = depth.checked_sub(1)?;
+        }
+        // The root closed: what follows is outside the document the parser reads.
+        if depth == 0 {
+            return None;
+        }
         pos = end;
+        let child_of_root = depth == 1;
+        if !tag.empty {
+            depth += 1;
+        }
         let slot = match tag.local {
-            "focus-uri" => &mut out.focus_uri,
-            "subject" => &mut out.subject,
+            "focus-uri" if child_of_root => &mut out.focus_uri,
+            "subject" if child_of_root => &mut out.subject,
             _ => continue,
         };
         let content = if tag.empty {
@@ -96,8 +119,9 @@ fn scan_focus(body: &[u8]) -> Option<ConfInvite> {
             return None;
         }
     }
-    // The scanner also stops at what it cannot read (CDATA, a DOCTYPE, a tag it refuses): only
-    // end tags may follow the last start tag it read, else the parser decides.
+    // `next_start_tag` also stops at what it cannot read (CDATA, a DOCTYPE, a tag it refuses),
+    // which its `None` leaves to the parser: only end tags may follow the last start tag the
+    // scan read, else the parser decides.
     let rest = body.get(pos..).unwrap_or_default();
     if memchr::memchr_iter(b'<', rest).any(|i| rest.get(i + 1) != Some(&b'/')) {
         return None;
@@ -207,6 +231,42 @@ pub(crate) mod tests {
         assert_eq!(
             parse_focus(escaped.as_bytes()).unwrap().subject.as_deref(),
             Some("R&D")
+        );
+    }
+
+    /// The scan reads `focus-uri` and `subject` only where the parser does (children of the
+    /// root), and hands anything it cannot follow to the parser.
+    #[test]
+    fn the_quick_read_agrees_where_the_fields_are_not_children_of_the_root() {
+        for body in [
+            "<Conferencing><im><focus-uri>sip:a@b</focus-uri><subject>s</subject></im></Conferencing>",
+            "<Conferencing/><focus-uri>sip:a@b</focus-uri>",
+            "<Conferencing></Conferencing><focus-uri>sip:a@b</focus-uri>",
+            "<Conferencing><im><first-im/></im><focus-uri>sip:a@b</focus-uri></Conferencing>",
+            "<Conferencing><a><b/></a><subject>t</subject><focus-uri>sip:a@b</focus-uri></Conferencing>",
+            "<Conferencing><!-- </im> --><focus-uri>sip:a@b</focus-uri></Conferencing>",
+            "<Conferencing><focus-uri>sip:a@b</focus-uri><![CDATA[<focus-uri>x</focus-uri>]]></Conferencing>",
+        ] {
+            let full = parse(body.as_bytes()).unwrap();
+            let quick = parse_focus(body.as_bytes()).unwrap();
+            assert_eq!(
+                (&quick.focus_uri, &quick.subject),
+                (&full.focus_uri, &full.subject),
+                "{body}"
+            );
+        }
+        assert_eq!(
+            scan_focus(b"<Conferencing><im><focus-uri>sip:a@b</focus-uri></im></Conferencing>"),
+            None
+        );
+        let nested =
+            "<Conferencing><im><first-im/></im><focus-uri>sip:a@b</focus-uri></Conferencing>";
+        assert_eq!(
+            scan_focus(nested.as_bytes())
+                .and_then(|i| i.focus_uri)
+                .as_deref(),
+            Some("sip:a@b"),
+            "the plain document stays on the fast path"
         );
     }
 

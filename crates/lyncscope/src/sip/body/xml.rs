@@ -469,8 +469,8 @@ struct StartTag {
 }
 
 /// Checks the start tag at `lt` strictly: an ASCII name, then `name="value"` pairs separated by
-/// white space, values free of `<` and of tabs and line feeds (which XML would turn into
-/// spaces), names with at most one `:`.
+/// white space, values free of `<` and of tabs, line feeds and carriage returns (which XML
+/// would turn into spaces), names with at most one `:`.
 fn scan_start_tag(b: &[u8], lt: usize) -> Option<StartTag> {
     let name_end = scan_name(b, lt + 1)?;
     let mut i = name_end;
@@ -513,7 +513,7 @@ fn scan_start_tag(b: &[u8], lt: usize) -> Option<StartTag> {
         let quote = *b.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
         let len = memchr::memchr(quote, b.get(i + 1..)?)?;
         let value = b.get(i + 1..i + 1 + len)?;
-        if memchr::memchr3(b'<', b'\t', b'\n', value).is_some() {
+        if memchr::memchr3(b'<', b'\t', b'\n', value).is_some() || value.contains(&b'\r') {
             return None;
         }
         i += len + 2;
