@@ -12,7 +12,7 @@ use crate::transport::MsgContext;
 use crate::Timestamp;
 
 /// Transaction keys remembered per dialog for retransmission detection.
-const MAX_SEEN: usize = 64;
+pub(crate) const MAX_SEEN: usize = 64;
 
 /// What a dialog is for (conference analysis refines `Other`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -126,6 +126,12 @@ pub struct Dialog {
 }
 
 impl Dialog {
+    /// True when the dialog remembers as many transactions as it can: the next new one makes
+    /// it forget the oldest.
+    pub(crate) fn transactions_full(&self) -> bool {
+        self.seen.len() >= MAX_SEEN
+    }
+
     pub(crate) fn open(
         call_id: &[u8],
         from_tag: &[u8],

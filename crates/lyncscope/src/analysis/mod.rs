@@ -22,6 +22,7 @@ pub use conference::{
     C3pCode, C3pOutcome, Cause, Conference, ConferenceStats, Conferences, Diagnosis, EndedBy,
     IceFlavour, JoinState, JoinStep, Participant, Step,
 };
+pub(crate) use conference::{MAX_ATTEMPTS, MAX_PARTICIPANTS};
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;
 pub use symbols::{Sym, Symbols};
@@ -39,7 +40,7 @@ use std::net::SocketAddr;
 /// Most dialogs tracked; messages of further Call-IDs are still recorded, without a dialog.
 const MAX_DIALOGS: usize = 4_000_000;
 /// Most dialogs under one Call-ID (forks); see [`Analysis::track_dialog`].
-const MAX_DIALOGS_PER_CALL_ID: usize = 64;
+pub(crate) const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 /// Most messages recorded; beyond, messages are counted but not listed.
 const MAX_MESSAGES: usize = 50_000_000;
 /// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
@@ -56,7 +57,16 @@ pub struct Limits {
     pub dialogs: usize,
     /// Conferences tracked.
     pub conferences: usize,
+    /// Bytes the analysis' state may take (dialogs with their identifiers, message rows,
+    /// interned strings): beyond, the oldest finished dialogs are evicted, and when none is
+    /// left new dialogs and message rows are refused; both are counted
+    /// ([`AnalysisStats::dialogs_evicted`], [`AnalysisStats::memory_refused`]).
+    pub memory: usize,
 }
+
+/// The default byte budget of the analysis ([`Limits::memory`]): 1 GiB, several times what the
+/// largest real captures need (4 million ordinary dialogs take about 0.5 GiB).
+pub const DEFAULT_MEMORY: usize = 1 << 30;
 
 impl Default for Limits {
     /// The bounds for reading files: far beyond any capture a person opens.
@@ -65,6 +75,7 @@ impl Default for Limits {
             messages: MAX_MESSAGES,
             dialogs: MAX_DIALOGS,
             conferences: conference::MAX_CONFERENCES,
+            memory: DEFAULT_MEMORY,
         }
     }
 }
@@ -173,8 +184,15 @@ pub struct AnalysisStats {
     pub defective_messages: u64,
     /// Messages without a Call-ID (no dialog can hold them).
     pub without_call_id: u64,
-    /// Dialogs not tracked because the dialog table was full.
+    /// Dialogs not tracked: the dialog table was full ([`Limits::dialogs`]), or their Call-ID
+    /// already had 64 dialogs (of these, [`dialogs_dropped_per_call_id`](Self::dialogs_dropped_per_call_id)).
+    /// Their messages are still counted (and listed), without a dialog.
     pub dialogs_dropped: u64,
+    /// Of `dialogs_dropped`, those over the bound of 64 dialogs under one Call-ID.
+    pub dialogs_dropped_per_call_id: u64,
+    /// Messages of a dialog that had more than 64 transactions: the oldest transaction's key
+    /// was forgotten, so a retransmission of it arriving later counts as a new message.
+    pub transactions_forgotten: u64,
     /// Messages not listed because the message list was full.
     pub messages_not_listed: u64,
     /// Copies of a message seen by another source (a second log, a capture of the same hop,
@@ -182,6 +200,13 @@ pub struct AnalysisStats {
     pub copies_merged: u64,
     /// Server diagnostic records not kept because of the bound.
     pub server_events_dropped: u64,
+    /// Finished dialogs evicted to keep the analysis within its byte budget
+    /// ([`Limits::memory`]): they are left out of the dialog list and the conferences; their
+    /// messages are still counted.
+    pub dialogs_evicted: u64,
+    /// Dialogs and message rows refused because the analysis was at its byte budget with no
+    /// finished dialog left to evict: their messages are counted, not listed or tracked.
+    pub memory_refused: u64,
 }
 
 /// The analysis of every SIP message: the message list, dialogs and conferences, with their
@@ -560,10 +585,13 @@ impl Analysis {
                 // A Call-ID with very many dialogs (forks, or hostile input reusing one) would
                 // make every message of it walk a long chain: beyond the bound, further dialogs
                 // of that Call-ID are counted, not tracked.
-                if self.dialogs.len() >= self.limits.dialogs
-                    || chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID)
-                {
+                if self.dialogs.len() >= self.limits.dialogs {
                     self.stats.dialogs_dropped += 1;
+                    return (None, false);
+                }
+                if chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID) {
+                    self.stats.dialogs_dropped += 1;
+                    self.stats.dialogs_dropped_per_call_id += 1;
                     return (None, false);
                 }
                 let id = self.dialogs.len() as u32;
@@ -606,8 +634,12 @@ impl Analysis {
         let Some(dialog) = self.dialogs.get_mut(id as usize) else {
             return (None, false);
         };
+        let forgets = dialog.transactions_full();
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
+        if forgets && !retransmission {
+            self.stats.transactions_forgotten += 1;
+        }
         if !retransmission && dialog.kind != DialogKind::Other {
             let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
             self.conferences
@@ -764,6 +796,10 @@ mod tests {
             a.stats().dialogs_dropped,
             n - MAX_DIALOGS_PER_CALL_ID as u64
         );
+        assert_eq!(
+            a.stats().dialogs_dropped_per_call_id,
+            n - MAX_DIALOGS_PER_CALL_ID as u64
+        );
         assert_eq!(a.stats().sip_messages, n);
         // The last tracked dialog is still found by its tag.
         let last = MAX_DIALOGS_PER_CALL_ID - 1;
@@ -880,6 +916,7 @@ mod tests {
             messages: 3,
             dialogs: 1,
             conferences: 0,
+            ..Limits::default()
         };
         let mut a = Analysis::new(true).with_limits(limits);
         assert_eq!(a.limits(), limits);

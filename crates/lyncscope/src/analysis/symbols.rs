@@ -11,7 +11,7 @@ use std::collections::HashMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
-const MAX_SYMBOLS: usize = 4096;
+pub(crate) const MAX_SYMBOLS: usize = 4096;
 
 /// The interner: every [`Sym`] of an analysis resolves here.
 pub struct Symbols {

@@ -426,6 +426,35 @@ struct StatsOut<'a> {
     /// bounds (a log's own overflow is in `logs[].events_dropped`).
     server_events_dropped: u64,
     origins_dropped: u64,
+    // What each bound left out (README, "Bounds"); `bounds_hit` lists the ones that are not 0.
+    conferences_dropped: u64,
+    participants_dropped: u64,
+    roster_users_dropped: u64,
+    roster_endpoints_dropped: u64,
+    roster_media_dropped: u64,
+    roster_entries_dropped: u64,
+    attempts_dropped: u64,
+    dialogs_dropped_table_full: u64,
+    dialogs_dropped_per_call_id: u64,
+    transactions_forgotten: u64,
+    messages_not_listed: u64,
+    symbols_overflowed: u64,
+    sctp_cap_hits: u64,
+    websocket_cap_hits: u64,
+    ip_datagrams_evicted: u64,
+    dialogs_evicted: u64,
+    memory_refused: u64,
+    memory_limit: u64,
+    bounds_hit: Vec<BoundOut>,
+}
+
+/// `stats.bounds_hit[]`: a bound that left something out.
+#[derive(Serialize)]
+struct BoundOut {
+    /// The counter's name in `stats`.
+    bound: &'static str,
+    limit: u64,
+    count: u64,
 }
 
 /// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
@@ -495,6 +524,7 @@ impl TlsOut {
 
 impl<'a> StatsOut<'a> {
     fn new(s: &'a Stats<'a>, analysis: &Analysis) -> Self {
+        let cs = &analysis.conferences().stats;
         StatsOut {
             packets: s.packets,
             bytes: s.bytes,
@@ -532,6 +562,36 @@ impl<'a> StatsOut<'a> {
             copies_merged: s.analysis.copies_merged,
             server_events_dropped: s.analysis.server_events_dropped,
             origins_dropped: analysis.origins_dropped(),
+            conferences_dropped: cs.conferences_dropped,
+            participants_dropped: cs.participants_dropped,
+            roster_users_dropped: cs.roster_users_dropped,
+            roster_endpoints_dropped: cs.roster_endpoints_dropped,
+            roster_media_dropped: cs.roster_media_dropped,
+            roster_entries_dropped: cs.roster_entries_dropped,
+            attempts_dropped: cs.attempts_dropped,
+            dialogs_dropped_table_full: s
+                .analysis
+                .dialogs_dropped
+                .saturating_sub(s.analysis.dialogs_dropped_per_call_id),
+            dialogs_dropped_per_call_id: s.analysis.dialogs_dropped_per_call_id,
+            transactions_forgotten: s.analysis.transactions_forgotten,
+            messages_not_listed: s.analysis.messages_not_listed,
+            symbols_overflowed: analysis.symbols.overflowed,
+            sctp_cap_hits: s.transport.sctp_cap_hits,
+            websocket_cap_hits: s.transport.websocket_cap_hits,
+            ip_datagrams_evicted: s.net.datagrams_evicted,
+            dialogs_evicted: s.analysis.dialogs_evicted,
+            memory_refused: s.analysis.memory_refused,
+            memory_limit: analysis.limits().memory as u64,
+            bounds_hit: s
+                .bounds_hit
+                .iter()
+                .map(|h| BoundOut {
+                    bound: h.bound.key(),
+                    limit: h.limit,
+                    count: h.count,
+                })
+                .collect(),
         }
     }
 }

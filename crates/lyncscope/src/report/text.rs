@@ -144,6 +144,28 @@ pub fn write(
             tcp::MAX_OOO_BYTES >> 20
         )?;
     }
+    // Every other bound that left something out, named with its value and what to do (the
+    // TCP ones are above, in their own words).
+    for h in &stats.bounds_hit {
+        use crate::bounds::Bound;
+        if matches!(
+            h.bound,
+            Bound::TcpTotal | Bound::TcpMessage | Bound::TcpReorder
+        ) {
+            continue;
+        }
+        let w = super::reason::bound(h.bound);
+        let limit = if h.bound.in_bytes() {
+            binary_size(h.limit)
+        } else {
+            group(h.limit)
+        };
+        write!(
+            out,
+            ", {} {} (bound: {limit} {}; {})",
+            h.count, w.short, w.unit, w.hint
+        )?;
+    }
     writeln!(out)?;
     for (reason, count) in &n.undecoded_reasons {
         writeln!(out, "    undecoded: {reason}: {count}")?;
@@ -436,5 +458,28 @@ mod tests {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
         assert_eq!(human_bytes(12_345), "12.3 KB");
+    }
+}
+
+/// A number with thousands separators (`100,000`).
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size set in binary units as it was set (`256 MiB`, `1 GiB`).
+fn binary_size(n: u64) -> String {
+    match n {
+        0 => "0 B".into(),
+        _ if n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        _ if n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        _ => human_bytes(n),
     }
 }

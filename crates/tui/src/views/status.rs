@@ -57,6 +57,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             )));
         }
     }
+    dropped_span(&mut spans, app);
     if app.stack.is_empty() {
         let list = app.list(app.tab);
         if let Some(d) = list.filter.describe() {
@@ -75,6 +76,39 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     }
     spans.push(Span::styled("  ? help", style::dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// What the pipeline's bounds left out, compact: `⚠ dropped: 50000 conference dialogs, 12
+/// participants`; only when something was (the text report names each bound and what to do).
+/// A live capture names the analysis' own bounds in its `full:` part already.
+fn dropped_span(spans: &mut Vec<Span<'static>>, app: &App) {
+    use lyncscope::bounds::Bound;
+    let shown_live = |b: Bound| {
+        app.live.is_some()
+            && matches!(
+                b,
+                Bound::Conferences
+                    | Bound::Participants
+                    | Bound::Dialogs
+                    | Bound::DialogsPerCallId
+                    | Bound::Messages
+            )
+    };
+    let parts: Vec<String> = app
+        .bounds_hit
+        .iter()
+        .filter(|h| !shown_live(h.bound))
+        .map(|h| {
+            let short = lyncscope::report::reason::bound(h.bound).short;
+            format!("{} {}", h.count, short.trim_end_matches(" dropped"))
+        })
+        .collect();
+    if !parts.is_empty() {
+        spans.push(Span::styled(
+            format!(" · ⚠ dropped: {}", parts.join(", ")),
+            style::bad(),
+        ));
+    }
 }
 
 /// A live capture's part of the line:

@@ -26,9 +26,9 @@ use std::hash::{BuildHasher, Hasher};
 /// Most conferences tracked (the default of [`super::Limits::conferences`]), and participants per
 /// conference; beyond, they are counted.
 pub(crate) const MAX_CONFERENCES: usize = 100_000;
-const MAX_PARTICIPANTS: usize = 10_000;
+pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
 /// Attempts remembered per MCU step.
-const MAX_ATTEMPTS: usize = 16;
+pub(crate) const MAX_ATTEMPTS: usize = 16;
 
 mod diagnosis;
 mod model;
@@ -78,8 +78,21 @@ pub struct ConferenceStats {
     pub bad_bodies: u64,
     /// Conferences not tracked because of the conference bound.
     pub conferences_dropped: u64,
-    /// Participants not tracked because of the per-conference bound.
+    /// Participants not tracked because of the per-conference bound (10,000): a participant's
+    /// dialog that would have added one more is still a dialog, not in the conference.
     pub participants_dropped: u64,
+    /// Roster `user` elements not kept: beyond 10,000 in one document or one conference's
+    /// roster, summed over the roster documents merged (copies to other subscribers are not
+    /// merged, so not counted again).
+    pub roster_users_dropped: u64,
+    /// Roster `endpoint` elements not kept (beyond 64 per user), summed the same way.
+    pub roster_endpoints_dropped: u64,
+    /// Roster `media` elements not kept (beyond 32 per endpoint), summed the same way.
+    pub roster_media_dropped: u64,
+    /// Roster conference URI entries (beyond 64) and user roles (beyond 16) not kept.
+    pub roster_entries_dropped: u64,
+    /// Earlier attempts of one participant's media or MCU step forgotten (beyond 16).
+    pub attempts_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -251,8 +264,13 @@ impl Conferences {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
                 p.roster = Some(Box::new(step));
             }
-            DialogKind::Media => push_bounded(&mut p.media, step),
+            DialogKind::Media => {
+                if push_bounded(&mut p.media, step) {
+                    self.stats.attempts_dropped += 1;
+                }
+            }
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
+            DialogKind::Mcu => self.stats.attempts_dropped += 1,
             _ => {}
         }
     }
@@ -647,7 +665,13 @@ fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut 
         conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
     }
     let roster = conf.roster.get_or_insert_with(conference_info::Roster::new);
+    let before = roster.dropped;
     let applied = roster.apply_owned(doc);
+    let after = roster.dropped;
+    stats.roster_users_dropped += after.users.saturating_sub(before.users);
+    stats.roster_endpoints_dropped += after.endpoints.saturating_sub(before.endpoints);
+    stats.roster_media_dropped += after.media.saturating_sub(before.media);
+    stats.roster_entries_dropped += after.other.saturating_sub(before.other);
     use conference_info::Applied;
     if !matches!(applied, Applied::Full | Applied::Partial | Applied::Deleted) {
         conf.roster_problems += 1;
@@ -668,11 +692,14 @@ fn declares_full(body: &[u8]) -> bool {
     FULL.iter().any(|f| f.find(head).is_some())
 }
 
-fn push_bounded(v: &mut Vec<Step>, s: Step) {
-    if v.len() >= MAX_ATTEMPTS {
+/// Appends an attempt, forgetting the oldest beyond the bound; true if one was forgotten.
+fn push_bounded(v: &mut Vec<Step>, s: Step) -> bool {
+    let full = v.len() >= MAX_ATTEMPTS;
+    if full {
         v.remove(0);
     }
     v.push(s);
+    full
 }
 
 /// Records the final response of a step's initial request (a 2xx of any fork wins).
