@@ -181,6 +181,9 @@ pub fn termination_flag() -> Arc<AtomicBool> {
                         None => {
                             first = Some(Instant::now());
                             set.store(true, Ordering::SeqCst);
+                            // A pipe or FIFO whose writer keeps it open would otherwise hold
+                            // the run in its read until the writer closes.
+                            lyncscope::capture::interrupt_reads();
                         }
                         Some(at) if at.elapsed() < ONE_SIGNAL => {}
                         Some(_) => signal_hook::low_level::exit(130),

@@ -239,6 +239,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     } else {
         run_until(&mut files, &mut pipeline, &mut taps, keep_going)
     };
+    // A pipe interrupted while it waited for its writer ends like a file: the loop saw its
+    // end, not the flag.
+    interrupted |= stop.load(Ordering::Relaxed);
     let mut hep_summary = lyncscope::report::HepSummary::default();
     let sending = hep_send.is_some();
     hep_cli::close_sender(hep_send, &mut hep_summary);

@@ -432,3 +432,81 @@ fn a_pcapng_with_a_bad_byte_order_magic_says_so() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Reads the JSON report from `out`, checks that it covers the `n` messages written and says
+/// it was interrupted.
+fn interrupted_report(out: &[u8], n: u64) {
+    let json: serde_json::Value = serde_json::from_slice(out).expect("a JSON report");
+    assert_eq!(json["stats"]["sip_messages"], n, "{json}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("interrupted"), "{warnings}");
+}
+
+/// `producer | lyncscope --report json -` with a producer that wrote part of a capture and
+/// keeps the pipe open: a signal ends the read at once, and the report covers what was read.
+#[test]
+fn a_signal_ends_a_read_from_a_pipe_whose_writer_keeps_it_open() {
+    let d = dir("pipe");
+    for sig in ["INT", "TERM"] {
+        let report = d.join(format!("{sig}.json"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", "json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create(&report).expect("report file"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&many_messages(300)).expect("writes");
+        stdin.flush().expect("flushes");
+        // The writer stays: lyncscope has read everything and waits for more.
+        std::thread::sleep(Duration::from_millis(1500));
+        signal(&child, sig);
+        let asked = Instant::now();
+        let status = wait(&mut child, Duration::from_secs(5));
+        let took = asked.elapsed();
+        drop(stdin);
+        let status = status.unwrap_or_else(|| panic!("SIG{sig}: still reading after 5 s"));
+        assert_eq!(status.code(), Some(0), "SIG{sig}");
+        assert!(took < Duration::from_secs(2), "SIG{sig}: took {took:?}");
+        interrupted_report(&std::fs::read(&report).expect("report"), 300);
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The same for a FIFO named on the command line.
+#[test]
+fn a_signal_ends_a_read_from_a_fifo_whose_writer_keeps_it_open() {
+    let d = dir("fifo");
+    let fifo = d.join("capture.fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let report = d.join("report.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", s(&fifo)])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&report).expect("report file"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Opening for writing waits for lyncscope to open it for reading.
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("opens the FIFO");
+    writer.write_all(&many_messages(200)).expect("writes");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    let asked = Instant::now();
+    let status = wait(&mut child, Duration::from_secs(5));
+    let took = asked.elapsed();
+    drop(writer);
+    let status = status.expect("still reading after 5 s");
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    interrupted_report(&std::fs::read(&report).expect("report"), 200);
+    let _ = std::fs::remove_dir_all(&d);
+}
