@@ -200,6 +200,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // Several inputs may have seen the same message (both ends' logs, a log and a
         // capture): it is one message with every origin.
         merge_copies: paths.len() > 1,
+        limits: cli.capture.limits(),
         ..lyncscope::Options::default()
     })
     .with_tls(tls.handle.clone());
@@ -499,6 +500,7 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         keep_messages: cli.messages,
         // The same hop seen by two agents is one message.
         merge_copies: true,
+        limits: cli.capture.limits(),
         ..lyncscope::Options::default()
     })
     .with_tls(tls.handle.clone());

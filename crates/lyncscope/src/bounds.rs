@@ -158,7 +158,11 @@ pub fn hits(c: &Counters<'_>) -> Vec<BoundHit> {
     let (a, cs, t, n, l) = (c.analysis, c.conferences, c.transport, c.net, c.limits);
     let usize64 = |v: usize| v as u64;
     let all = [
-        (Bound::MemoryRefused, usize64(l.memory), a.memory_refused),
+        (
+            Bound::MemoryRefused,
+            usize64(l.memory),
+            a.dialogs_refused_memory + a.messages_refused_memory,
+        ),
         (Bound::MemoryEvicted, usize64(l.memory), a.dialogs_evicted),
         (
             Bound::Conferences,

@@ -165,5 +165,8 @@ fn holes_in_a_stream_that_is_not_sip_are_gaps_not_incomplete_messages() {
     assert_eq!(t.malformed_messages, 0, "{t:?}");
     // The last segment missing is the end of the stream, not a hole.
     assert_eq!(t.tcp_gaps, u64::from(segments / every) - 1, "{t:?}");
-    assert_eq!(t.tcp_bytes_skipped, u64::from(segments - segments / every) * 200);
+    assert_eq!(
+        t.tcp_bytes_skipped,
+        u64::from(segments - segments / every) * 200
+    );
 }

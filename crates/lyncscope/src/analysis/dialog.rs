@@ -13,6 +13,10 @@ use crate::Timestamp;
 
 /// Transaction keys remembered per dialog for retransmission detection.
 pub(crate) const MAX_SEEN: usize = 64;
+/// Reference counts of an `Arc<str>` allocation, counted with the dialog's bytes.
+const ARC_HEADER: usize = 16;
+/// How long an unanswered request lives (RFC 3261 Timer B and F): 32 s.
+const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
 
 /// What a dialog is for (conference analysis refines `Other`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -120,12 +124,52 @@ pub struct Dialog {
     pub last_time: Timestamp,
     /// Time of the final response to the initial request.
     pub answered_at: Option<Timestamp>,
+    /// Evicted to keep the analysis within its byte budget ([`super::Limits::memory`]): its
+    /// identifiers are gone (empty), the reports leave it out; its counters stay.
+    pub evicted: bool,
     initial_cseq: Option<u32>,
     seen: Vec<u64>,
     pub(crate) next_same_call_id: Option<u32>,
 }
 
 impl Dialog {
+    /// The bytes this dialog holds: its fixed part, its identifiers by their length (a hostile
+    /// Call-ID of 60 KB counts as 60 KB) and its transaction memory.
+    pub(crate) fn bytes(&self) -> usize {
+        std::mem::size_of::<Dialog>()
+            + ARC_HEADER
+            + self.call_id.len()
+            + self.initiator_tag.len()
+            + self.from.len()
+            + self.to.len()
+            + self.seen.capacity() * std::mem::size_of::<u64>()
+    }
+
+    /// Whether the dialog is over, so that forgetting it loses nothing still to come: ended,
+    /// refused or cancelled, or a request left unanswered for longer than a transaction lives
+    /// (RFC 3261 Timer B/F, 32 s) before `now`.
+    pub(crate) fn finished(&self, now: Timestamp) -> bool {
+        match self.state {
+            DialogState::InCall => false,
+            DialogState::Setup => self.last_time.0.saturating_add(TRANSACTION_TIMEOUT_NS) < now.0,
+            DialogState::Completed
+            | DialogState::Cancelled
+            | DialogState::Busy
+            | DialogState::Diverted
+            | DialogState::Rejected => true,
+        }
+    }
+
+    /// Drops the identifiers and the transaction memory (see [`Dialog::evicted`]).
+    pub(crate) fn evict(&mut self) {
+        self.call_id = std::sync::Arc::from("");
+        self.initiator_tag = Box::default();
+        self.from = Box::default();
+        self.to = Box::default();
+        self.seen = Vec::new();
+        self.evicted = true;
+    }
+
     /// True when the dialog remembers as many transactions as it can: the next new one makes
     /// it forget the oldest.
     pub(crate) fn transactions_full(&self) -> bool {
@@ -163,6 +207,7 @@ impl Dialog {
             first_time: ctx.time,
             last_time: ctx.time,
             answered_at: None,
+            evicted: false,
             initial_cseq: cseq.map(|c| c.0),
             seen: Vec::new(),
             next_same_call_id: None,

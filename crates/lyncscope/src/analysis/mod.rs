@@ -45,6 +45,14 @@ pub(crate) const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 const MAX_MESSAGES: usize = 50_000_000;
 /// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
 const CHANGE_LOG: usize = 1 << 18;
+/// Bytes a hash map entry costs beyond its key and value (hash, control byte, spare capacity),
+/// counted for each Call-ID in the byte budget.
+const MAP_ENTRY_OVERHEAD: usize = 48;
+/// Dialogs looked at by one eviction pass at most, so that no message waits long for memory.
+const EVICT_SCAN: usize = 1 << 16;
+/// After a pass that could not make room, this many refusals go by before the next pass (the
+/// dialogs may have finished by then): refusing stays cheap under a flood.
+const RETRY_AFTER: u32 = 1 << 14;
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
@@ -204,9 +212,12 @@ pub struct AnalysisStats {
     /// ([`Limits::memory`]): they are left out of the dialog list and the conferences; their
     /// messages are still counted.
     pub dialogs_evicted: u64,
-    /// Dialogs and message rows refused because the analysis was at its byte budget with no
-    /// finished dialog left to evict: their messages are counted, not listed or tracked.
-    pub memory_refused: u64,
+    /// Dialogs refused because the analysis was at its byte budget with no finished dialog
+    /// left to evict: their messages are counted (and listed), without a dialog.
+    pub dialogs_refused_memory: u64,
+    /// Message rows refused for the same reason (with `--messages` or the UI): the messages
+    /// are counted, not listed.
+    pub messages_refused_memory: u64,
 }
 
 /// The analysis of every SIP message: the message list, dialogs and conferences, with their
@@ -237,6 +248,24 @@ pub struct Analysis {
     /// Servers' diagnostic records (from logs), and their indices by Call-ID.
     server_events: Vec<crate::logs::ServerEvent>,
     events_by_call_id: HashMap<Box<str>, Vec<u32>, RandomState>,
+    /// The byte budget's accounting.
+    memory: Memory,
+}
+
+/// What the analysis holds in bytes, and where eviction goes on.
+#[derive(Default)]
+struct Memory {
+    /// Bytes of dialogs, their Call-ID index and message rows (the symbol table and the
+    /// conferences keep their own count).
+    used: usize,
+    /// The next dialog an eviction pass looks at (passes go round, oldest first).
+    scan: usize,
+    /// Dialogs below this index are all evicted.
+    first_live: usize,
+    /// Refusals to let go by before the next eviction pass.
+    retry_in: u32,
+    /// The newest message time: a request unanswered for 32 s before it is over.
+    now: Timestamp,
 }
 
 impl Default for Analysis {
@@ -266,6 +295,103 @@ impl Analysis {
             copies: None,
             server_events: Vec::new(),
             events_by_call_id: HashMap::default(),
+            memory: Memory::default(),
+        }
+    }
+
+    /// Bytes the analysis' state takes as the byte budget counts them
+    /// ([`Limits::memory`]): dialogs with their identifiers and Call-ID index, message rows,
+    /// interned strings, conferences and participants.
+    pub fn memory_used(&self) -> usize {
+        self.memory.used + self.symbols.bytes + self.conferences.bytes
+    }
+
+    /// Dialogs in [`Analysis::dialogs`] that were not evicted.
+    pub fn dialogs_kept(&self) -> usize {
+        self.dialogs
+            .len()
+            .saturating_sub(usize::try_from(self.stats.dialogs_evicted).unwrap_or(usize::MAX))
+    }
+
+    /// True when `more` bytes fit in the budget, after evicting finished dialogs if needed.
+    fn make_room(&mut self, more: usize) -> bool {
+        let limit = self.limits.memory;
+        if self.memory_used().saturating_add(more) <= limit {
+            return true;
+        }
+        if self.memory.retry_in > 0 {
+            self.memory.retry_in -= 1;
+            return false;
+        }
+        // Down to 7/8 of the budget, so that passes are rare rather than one per message.
+        self.evict(limit - limit / 8);
+        let fits = self.memory_used().saturating_add(more) <= limit;
+        if !fits {
+            self.memory.retry_in = RETRY_AFTER;
+        }
+        fits
+    }
+
+    /// Evicts the oldest finished dialogs that are not part of a conference until the
+    /// accounted bytes are at `target`, looking at [`EVICT_SCAN`] dialogs at most.
+    fn evict(&mut self, target: usize) {
+        let now = self.memory.now;
+        for _ in 0..EVICT_SCAN.min(self.dialogs.len()) {
+            if self.memory_used() <= target {
+                return;
+            }
+            while self
+                .dialogs
+                .get(self.memory.first_live)
+                .is_some_and(|d| d.evicted)
+            {
+                self.memory.first_live += 1;
+            }
+            if self.memory.scan >= self.dialogs.len() || self.memory.scan < self.memory.first_live {
+                self.memory.scan = self.memory.first_live;
+            }
+            let id = self.memory.scan;
+            self.memory.scan += 1;
+            self.evict_call_id(id, now);
+        }
+    }
+
+    /// Evicts every dialog of the Call-ID whose first dialog is `id`, if all of them are
+    /// finished ordinary dialogs (conference dialogs are kept: the conferences refer to them).
+    fn evict_call_id(&mut self, id: usize, now: Timestamp) {
+        let Some(first) = self.dialogs.get(id) else {
+            return;
+        };
+        if first.evicted {
+            return;
+        }
+        let Some(chain) = self.by_call_id.get(first.call_id.as_bytes()).copied() else {
+            return;
+        };
+        if chain.first as usize != id {
+            return; // evicted with its Call-ID's first dialog
+        }
+        let mut members = Vec::new();
+        let mut cur = Some(chain.first);
+        while let Some(d) = cur.and_then(|c| self.dialogs.get(c as usize).map(|d| (c, d))) {
+            if d.1.kind != DialogKind::Other || !d.1.finished(now) {
+                return;
+            }
+            members.push(d.0);
+            cur = d.1.next_same_call_id;
+        }
+        let key_bytes =
+            first.call_id.len() + std::mem::size_of::<CallIdChain>() + MAP_ENTRY_OVERHEAD;
+        let key: Box<[u8]> = first.call_id.as_bytes().into();
+        self.by_call_id.remove(&key);
+        self.memory.used = self.memory.used.saturating_sub(key_bytes);
+        for m in members {
+            if let Some(d) = self.dialogs.get_mut(m as usize) {
+                let before = d.bytes();
+                d.evict();
+                self.memory.used = self.memory.used.saturating_sub(before - d.bytes());
+                self.stats.dialogs_evicted += 1;
+            }
         }
     }
 
@@ -420,6 +546,7 @@ impl Analysis {
     pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
         rec.dialog
             .and_then(|d| self.dialogs.get(d as usize))
+            .filter(|d| !d.evicted)
             .map(|d| &*d.call_id)
     }
 
@@ -455,6 +582,7 @@ impl Analysis {
     }
 
     fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.memory.now = self.memory.now.max(ctx.time);
         if let (Some(copies), Some(call_id)) = (self.copies.as_mut(), msg.call_id()) {
             let start = match msg.method() {
                 Some(m) => StartKind::Request(self.symbols.intern(m)),
@@ -541,6 +669,14 @@ impl Analysis {
             self.stats.messages_not_listed += 1;
             return;
         }
+        let row = std::mem::size_of::<MessageRecord>()
+            + cseq_raw.as_ref().map_or(0, |c| c.len())
+            + if self.store.is_some() { 12 } else { 0 };
+        if !self.make_room(row) {
+            self.stats.messages_refused_memory += 1;
+            return;
+        }
+        self.memory.used += row;
         self.messages.push(MessageRecord {
             frame: ctx.frame,
             first_frame: ctx.first_frame,
@@ -600,6 +736,17 @@ impl Analysis {
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
                 let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
+                let bytes = dialog.bytes()
+                    + if chain.is_none() {
+                        call_id.len() + std::mem::size_of::<CallIdChain>() + MAP_ENTRY_OVERHEAD
+                    } else {
+                        0
+                    };
+                if !self.make_room(bytes) {
+                    self.stats.dialogs_refused_memory += 1;
+                    return (None, false);
+                }
+                self.memory.used += bytes;
                 if self.analyse_conferences {
                     self.conferences
                         .classify(id, &mut dialog, ctx, msg, &ids.known());
@@ -635,8 +782,11 @@ impl Analysis {
             return (None, false);
         };
         let forgets = dialog.transactions_full();
+        let before = dialog.bytes();
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
+        // The transaction memory grows with the dialog (up to 64 keys).
+        self.memory.used = (self.memory.used + dialog.bytes()).saturating_sub(before);
         if forgets && !retransmission {
             self.stats.transactions_forgotten += 1;
         }
@@ -908,6 +1058,84 @@ mod tests {
         let rest: Vec<u32> = a.changes_since(5).expect("still held").take(2).collect();
         assert_eq!(rest, [5, 6]);
         assert_eq!(a.change_seq(), CHANGE_LOG as u64 + 5);
+    }
+
+    /// A request and its final response under a Call-ID of `len` bytes: a finished dialog.
+    fn finished_dialog(a: &mut Analysis, i: u64, len: usize, status: &str) {
+        let call_id = format!("{i:08}{}", "x".repeat(len));
+        let r = req("MESSAGE", "1 MESSAGE", &format!("z9hG4bK{i}"), "").replace("call-1", &call_id);
+        feed(a, 2 * i + 1, true, &r);
+        let ok = resp(status, "1 MESSAGE", &format!("z9hG4bK{i}")).replace("call-1", &call_id);
+        feed(a, 2 * i + 2, false, &ok);
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_oldest_finished_dialogs() {
+        let limit = 4 << 20;
+        let mut a = Analysis::new(true).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        // 4,000 dialogs with 4 KB Call-IDs: about 36 MB of identifiers (dialog and index).
+        for i in 0..4_000 {
+            finished_dialog(&mut a, i, 4096, "200 OK");
+            assert!(a.memory_used() <= limit, "{} over {limit}", a.memory_used());
+        }
+        let st = a.stats();
+        assert!(st.dialogs_evicted > 3_000, "{st:?}");
+        assert_eq!(st.dialogs_refused_memory, 0, "{st:?}");
+        assert_eq!(a.dialogs_kept() as u64 + st.dialogs_evicted, 4_000);
+        // The oldest went first; the newest is whole and still found by its Call-ID.
+        assert!(a.dialogs()[0].evicted && a.dialogs()[0].call_id.is_empty());
+        let last = a.dialogs().last().expect("dialogs");
+        assert!(!last.evicted && last.call_id.len() > 4096);
+        let rows = a.messages().len();
+        let call_id = last.call_id.to_string();
+        let again =
+            req("MESSAGE", "2 MESSAGE", "z9hG4bKnew", ";tag=t1").replace("call-1", &call_id);
+        feed(&mut a, 1_000_000, true, &again);
+        assert_eq!(a.dialogs().len(), 4_000, "found, not a new dialog");
+        assert_eq!(
+            a.messages().len() + a.stats().messages_refused_memory as usize,
+            rows + 1
+        );
+    }
+
+    #[test]
+    fn the_byte_budget_refuses_new_dialogs_when_nothing_is_finished() {
+        let limit = 2 << 20;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        // Requests never answered, all within a second: none is over.
+        for i in 0..2_000u64 {
+            let call_id = format!("{i:08}{}", "y".repeat(4096));
+            let r =
+                req("INVITE", "1 INVITE", &format!("z9hG4bK{i}"), "").replace("call-1", &call_id);
+            feed(&mut a, i + 1, true, &r);
+            assert!(a.memory_used() <= limit);
+        }
+        let st = a.stats();
+        assert_eq!(st.dialogs_evicted, 0, "{st:?}");
+        assert!(st.dialogs_refused_memory > 1_000, "{st:?}");
+        assert_eq!(a.dialogs().len() as u64 + st.dialogs_refused_memory, 2_000);
+        assert_eq!(st.sip_messages, 2_000, "every message is counted");
+        // Once they are over (unanswered for more than 32 s), they make room again.
+        let mut late = ctx(10_000, true);
+        late.time = Timestamp(3_000 + 40_000_000_000);
+        let call_id = format!("late{}", "z".repeat(4096));
+        let r = req("INVITE", "1 INVITE", "z9hG4bKlate", "").replace("call-1", &call_id);
+        let r = r.replace('\n', "\r\n");
+        let (m, _) = frame_stream(r.as_bytes()).expect("frames");
+        for _ in 0..=RETRY_AFTER {
+            a.message(&late, &m);
+        }
+        assert!(a.stats().dialogs_evicted > 0, "{:?}", a.stats());
+        assert!(a
+            .dialogs()
+            .last()
+            .is_some_and(|d| d.call_id.starts_with("late")));
     }
 
     #[test]

@@ -443,8 +443,11 @@ struct StatsOut<'a> {
     websocket_cap_hits: u64,
     ip_datagrams_evicted: u64,
     dialogs_evicted: u64,
+    dialogs_refused_memory: u64,
+    messages_refused_memory: u64,
     memory_refused: u64,
     memory_limit: u64,
+    memory_used: u64,
     bounds_hit: Vec<BoundOut>,
 }
 
@@ -531,7 +534,7 @@ impl<'a> StatsOut<'a> {
             sip_messages: s.analysis.sip_messages,
             sip_requests: s.analysis.sip_requests,
             sip_responses: s.analysis.sip_responses,
-            dialogs: analysis.dialogs().len() as u64,
+            dialogs: analysis.dialogs_kept() as u64,
             conferences: analysis.conferences().list().len() as u64,
             ip_fragments: s.net.ip_fragments,
             ip_reassembled: s.net.ip_reassembled,
@@ -581,8 +584,11 @@ impl<'a> StatsOut<'a> {
             websocket_cap_hits: s.transport.websocket_cap_hits,
             ip_datagrams_evicted: s.net.datagrams_evicted,
             dialogs_evicted: s.analysis.dialogs_evicted,
-            memory_refused: s.analysis.memory_refused,
+            dialogs_refused_memory: s.analysis.dialogs_refused_memory,
+            messages_refused_memory: s.analysis.messages_refused_memory,
+            memory_refused: s.analysis.dialogs_refused_memory + s.analysis.messages_refused_memory,
             memory_limit: analysis.limits().memory as u64,
+            memory_used: analysis.memory_used() as u64,
             bounds_hit: s
                 .bounds_hit
                 .iter()
@@ -601,8 +607,9 @@ struct Dialogs<'a>(&'a Analysis);
 impl Serialize for Dialogs<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut seq = ser.serialize_seq(Some(a.dialogs().len()))?;
-        for d in a.dialogs() {
+        let mut seq = ser.serialize_seq(Some(a.dialogs_kept()))?;
+        // Evicted dialogs (the byte budget) are counted in `stats.dialogs_evicted`, not listed.
+        for d in a.dialogs().iter().filter(|d| !d.evicted) {
             seq.serialize_element(&DialogOut {
                 call_id: &d.call_id,
                 kind: d.kind.as_str(),
@@ -670,7 +677,10 @@ struct MessageOut<'a> {
 impl Serialize for MessageOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (a, m) = (self.a, self.m);
-        let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
+        let dialog = m
+            .dialog
+            .and_then(|d| a.dialogs().get(d as usize))
+            .filter(|d| !d.evicted);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("frame", &m.frame)?;
         map.serialize_entry("time", &m.time.rfc3339())?;

@@ -37,7 +37,7 @@ pub fn write(
     writeln!(
         out,
         "  {} dialogs, {} conferences",
-        analysis.dialogs().len(),
+        analysis.dialogs_kept(),
         analysis.conferences().list().len()
     )?;
     writeln!(
@@ -337,7 +337,7 @@ fn step_mark(name: &str, s: &crate::analysis::Step, extra: &str) -> String {
 }
 
 fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
-    if a.dialogs().is_empty() {
+    if a.dialogs_kept() == 0 {
         return writeln!(out, "No SIP dialogs.");
     }
     writeln!(out, "Dialogs")?;
@@ -346,7 +346,7 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
         "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} KIND",
         "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID"
     )?;
-    for d in a.dialogs() {
+    for d in a.dialogs().iter().filter(|d| !d.evicted) {
         let status = d
             .final_status
             .map_or_else(|| "-".to_string(), |s| s.to_string());

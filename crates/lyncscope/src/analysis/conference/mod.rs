@@ -113,6 +113,9 @@ pub struct Conferences {
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
     /// What the conference analysis could not decode or keep.
     pub stats: ConferenceStats,
+    /// Bytes held by conferences and participants (not rosters, which are bounded by count),
+    /// for the analysis' byte budget.
+    pub(crate) bytes: usize,
 }
 
 impl Default for Conferences {
@@ -126,6 +129,7 @@ impl Default for Conferences {
             participant_index: HashMap::default(),
             uri_cache: HashMap::default(),
             stats: ConferenceStats::default(),
+            bytes: 0,
         }
     }
 }
@@ -396,6 +400,8 @@ impl Conferences {
             return None;
         }
         let c = self.list.len() as u32;
+        self.bytes +=
+            std::mem::size_of::<Conference>() + 3 * id.len() + 2 * uri.organizer.len() + 128;
         self.list.push(Conference {
             id: id.to_string(),
             organizer_key: uri.organizer.clone(),
@@ -444,6 +450,7 @@ impl Conferences {
             self.stats.participants_dropped += 1;
             return None;
         }
+        self.bytes += std::mem::size_of::<Participant>() + uri.len() + 64;
         conf.participants
             .push(Participant::new(uri.to_string(), at));
         let i = conf.participants.len() as u32 - 1;
