@@ -14,8 +14,7 @@ use crate::transport::{tcp, TransportStats};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Bound {
-    /// Conferences tracked ([`Limits::conferences`]); the count is of dialogs of conferences
-    /// not tracked.
+    /// Conferences tracked ([`Limits::conferences`]); the count is of conferences not tracked.
     Conferences,
     /// Participants per conference (10,000).
     Participants,

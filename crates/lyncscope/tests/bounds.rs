@@ -73,14 +73,23 @@ fn conferences_over_the_bound_are_counted_in_both_reports() {
             &focus_invite(&format!("C{n}"), "bob", &format!("c{n}")),
         );
     }
+    // A second dialog of some conferences not tracked: a conference is counted once.
+    for n in 149_000..150_000u64 {
+        push(
+            &mut p,
+            n + 200_000,
+            &focus_invite(&format!("C{n}"), "carol", &format!("d{n}")),
+        );
+    }
     assert_eq!(p.analysis().conferences().list().len(), 100_000);
     let (json, text) = reports(&p);
     assert_eq!(json["stats"]["conferences"], 100_000);
+    assert!(json["stats"]["conference_dialogs_dropped"].as_u64() > Some(50_000));
     assert_eq!(json["stats"]["conferences_dropped"], 50_000);
     assert_eq!(bound_hit(&json, "conferences_dropped"), Some(50_000));
     let line = problems(&text);
     assert!(
-        line.contains("50000 conference dialogs dropped (bound: 100,000 conferences;"),
+        line.contains("50000 conferences not tracked (bound: 100,000 conferences;"),
         "{line}"
     );
 }

@@ -128,6 +128,9 @@ pub struct Dialog {
     /// identifiers are gone (empty), the reports leave it out; its counters stay.
     pub evicted: bool,
     initial_cseq: Option<u32>,
+    /// Put in the analysis' queue of ended dialogs once (a state that flips back and forth
+    /// must not grow it).
+    pub(crate) queued_as_ended: bool,
     seen: Vec<u64>,
     pub(crate) next_same_call_id: Option<u32>,
 }
@@ -150,8 +153,15 @@ impl Dialog {
     /// (RFC 3261 Timer B/F, 32 s) before `now`.
     pub(crate) fn finished(&self, now: Timestamp) -> bool {
         match self.state {
-            DialogState::InCall => false,
             DialogState::Setup => self.last_time.0.saturating_add(TRANSACTION_TIMEOUT_NS) < now.0,
+            _ => self.is_over(),
+        }
+    }
+
+    /// Whether the dialog ended: by BYE or a final response that ends it, refused, cancelled.
+    pub(crate) fn is_over(&self) -> bool {
+        match self.state {
+            DialogState::Setup | DialogState::InCall => false,
             DialogState::Completed
             | DialogState::Cancelled
             | DialogState::Busy
@@ -208,6 +218,7 @@ impl Dialog {
             last_time: ctx.time,
             answered_at: None,
             evicted: false,
+            queued_as_ended: false,
             initial_cseq: cseq.map(|c| c.0),
             seen: Vec::new(),
             next_same_call_id: None,

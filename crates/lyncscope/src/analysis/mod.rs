@@ -48,11 +48,8 @@ const CHANGE_LOG: usize = 1 << 18;
 /// Bytes a hash map entry costs beyond its key and value (hash, control byte, spare capacity),
 /// counted for each Call-ID in the byte budget.
 const MAP_ENTRY_OVERHEAD: usize = 48;
-/// Dialogs looked at by one eviction pass at most, so that no message waits long for memory.
-const EVICT_SCAN: usize = 1 << 16;
-/// After a pass that could not make room, this many refusals go by before the next pass (the
-/// dialogs may have finished by then): refusing stays cheap under a flood.
-const RETRY_AFTER: u32 = 1 << 14;
+/// Bytes of the two eviction queues' entries per dialog, counted with the dialog.
+const QUEUE_BYTES: usize = 2 * std::mem::size_of::<u32>();
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
@@ -258,12 +255,12 @@ struct Memory {
     /// Bytes of dialogs, their Call-ID index and message rows (the symbol table and the
     /// conferences keep their own count).
     used: usize,
-    /// The next dialog an eviction pass looks at (passes go round, oldest first).
-    scan: usize,
-    /// Dialogs below this index are all evicted.
-    first_live: usize,
-    /// Refusals to let go by before the next eviction pass.
-    retry_in: u32,
+    /// Ordinary dialogs in the order they ended (ended, refused, cancelled): the first to
+    /// evict. An entry whose dialog changed since is skipped when it comes up.
+    ended: std::collections::VecDeque<u32>,
+    /// Ordinary dialogs in the order they opened, for requests never answered: evicted once
+    /// unanswered for 32 s; entries of dialogs that were answered are skipped.
+    opened: std::collections::VecDeque<u32>,
     /// The newest message time: a request unanswered for 32 s before it is over.
     now: Timestamp,
 }
@@ -319,45 +316,44 @@ impl Analysis {
         if self.memory_used().saturating_add(more) <= limit {
             return true;
         }
-        if self.memory.retry_in > 0 {
-            self.memory.retry_in -= 1;
-            return false;
-        }
-        // Down to 7/8 of the budget, so that passes are rare rather than one per message.
+        // Down to 7/8 of the budget, so that evictions come in batches.
         self.evict(limit - limit / 8);
-        let fits = self.memory_used().saturating_add(more) <= limit;
-        if !fits {
-            self.memory.retry_in = RETRY_AFTER;
-        }
-        fits
+        self.memory_used().saturating_add(more) <= limit
     }
 
-    /// Evicts the oldest finished dialogs that are not part of a conference until the
-    /// accounted bytes are at `target`, looking at [`EVICT_SCAN`] dialogs at most.
+    /// Evicts the dialogs that ended first, then requests unanswered for 32 s, oldest first
+    /// (ordinary dialogs only), until the accounted bytes are at `target` or none is left.
+    /// Each queue entry is looked at once, so a flood of dialogs that cannot be evicted costs
+    /// nothing per refusal.
     fn evict(&mut self, target: usize) {
         let now = self.memory.now;
-        for _ in 0..EVICT_SCAN.min(self.dialogs.len()) {
-            if self.memory_used() <= target {
+        while self.memory_used() > target {
+            if let Some(id) = self.memory.ended.pop_front() {
+                self.evict_call_id(id as usize, now);
+                continue;
+            }
+            let Some(&id) = self.memory.opened.front() else {
                 return;
+            };
+            match self.dialogs.get(id as usize) {
+                Some(d) if !d.evicted && d.state == DialogState::Setup => {
+                    if !d.finished(now) {
+                        return; // the oldest unanswered request is still young
+                    }
+                    self.memory.opened.pop_front();
+                    self.evict_call_id(id as usize, now);
+                }
+                // Answered (it joins `ended` when it ends), or gone.
+                _ => {
+                    self.memory.opened.pop_front();
+                }
             }
-            while self
-                .dialogs
-                .get(self.memory.first_live)
-                .is_some_and(|d| d.evicted)
-            {
-                self.memory.first_live += 1;
-            }
-            if self.memory.scan >= self.dialogs.len() || self.memory.scan < self.memory.first_live {
-                self.memory.scan = self.memory.first_live;
-            }
-            let id = self.memory.scan;
-            self.memory.scan += 1;
-            self.evict_call_id(id, now);
         }
     }
 
-    /// Evicts every dialog of the Call-ID whose first dialog is `id`, if all of them are
-    /// finished ordinary dialogs (conference dialogs are kept: the conferences refer to them).
+    /// Evicts every dialog of the Call-ID of dialog `id`, if all of them are finished ordinary
+    /// dialogs (conference dialogs are kept: the conferences refer to them). The last of
+    /// them to end brings the others along.
     fn evict_call_id(&mut self, id: usize, now: Timestamp) {
         let Some(first) = self.dialogs.get(id) else {
             return;
@@ -365,12 +361,11 @@ impl Analysis {
         if first.evicted {
             return;
         }
+        // A Call-ID that is not UTF-8 was kept lossily and is not found under its text: such
+        // dialogs are not evicted (the budget still holds: new ones are refused).
         let Some(chain) = self.by_call_id.get(first.call_id.as_bytes()).copied() else {
             return;
         };
-        if chain.first as usize != id {
-            return; // evicted with its Call-ID's first dialog
-        }
         let mut members = Vec::new();
         let mut cur = Some(chain.first);
         while let Some(d) = cur.and_then(|c| self.dialogs.get(c as usize).map(|d| (c, d))) {
@@ -737,6 +732,7 @@ impl Analysis {
                 };
                 let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
                 let bytes = dialog.bytes()
+                    + QUEUE_BYTES
                     + if chain.is_none() {
                         call_id.len() + std::mem::size_of::<CallIdChain>() + MAP_ENTRY_OVERHEAD
                     } else {
@@ -773,6 +769,9 @@ impl Analysis {
                         );
                     }
                 }
+                if dialog.kind == DialogKind::Other {
+                    self.memory.opened.push_back(id);
+                }
                 self.dialogs.push(dialog);
                 id
             }
@@ -782,11 +781,20 @@ impl Analysis {
             return (None, false);
         };
         let forgets = dialog.transactions_full();
+        let was_over = dialog.is_over();
         let before = dialog.bytes();
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
         // The transaction memory grows with the dialog (up to 64 keys).
         self.memory.used = (self.memory.used + dialog.bytes()).saturating_sub(before);
+        if !was_over
+            && dialog.is_over()
+            && dialog.kind == DialogKind::Other
+            && !dialog.queued_as_ended
+        {
+            dialog.queued_as_ended = true;
+            self.memory.ended.push_back(id);
+        }
         if forgets && !retransmission {
             self.stats.transactions_forgotten += 1;
         }
@@ -1128,9 +1136,7 @@ mod tests {
         let r = req("INVITE", "1 INVITE", "z9hG4bKlate", "").replace("call-1", &call_id);
         let r = r.replace('\n', "\r\n");
         let (m, _) = frame_stream(r.as_bytes()).expect("frames");
-        for _ in 0..=RETRY_AFTER {
-            a.message(&late, &m);
-        }
+        a.message(&late, &m);
         assert!(a.stats().dialogs_evicted > 0, "{:?}", a.stats());
         assert!(a
             .dialogs()

@@ -428,6 +428,7 @@ struct StatsOut<'a> {
     origins_dropped: u64,
     // What each bound left out (README, "Bounds"); `bounds_hit` lists the ones that are not 0.
     conferences_dropped: u64,
+    conference_dialogs_dropped: u64,
     participants_dropped: u64,
     roster_users_dropped: u64,
     roster_endpoints_dropped: u64,
@@ -566,6 +567,7 @@ impl<'a> StatsOut<'a> {
             server_events_dropped: s.analysis.server_events_dropped,
             origins_dropped: analysis.origins_dropped(),
             conferences_dropped: cs.conferences_dropped,
+            conference_dialogs_dropped: cs.conference_dialogs_dropped,
             participants_dropped: cs.participants_dropped,
             roster_users_dropped: cs.roster_users_dropped,
             roster_endpoints_dropped: cs.roster_endpoints_dropped,

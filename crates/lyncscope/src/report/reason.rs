@@ -204,7 +204,7 @@ pub fn bound(b: crate::bounds::Bound) -> BoundWords {
             "raise --memory-limit to keep them, or split the capture",
         ),
         B::Conferences => w(
-            "conference dialogs dropped",
+            "conferences not tracked",
             "conferences",
             "split the capture by time",
         ),

@@ -27,6 +27,10 @@ use std::hash::{BuildHasher, Hasher};
 /// conference; beyond, they are counted.
 pub(crate) const MAX_CONFERENCES: usize = 100_000;
 pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
+/// Conferences not tracked that are remembered (by a 64-bit hash of their key) so that each
+/// is counted once in `conferences_dropped` (8 MiB at most); beyond, each further lookup of an
+/// unremembered one counts again.
+const MAX_DROPPED_KEYS: usize = 1 << 20;
 /// Attempts remembered per MCU step.
 pub(crate) const MAX_ATTEMPTS: usize = 16;
 
@@ -76,8 +80,11 @@ struct Role {
 pub struct ConferenceStats {
     /// Conference bodies that could not be decoded.
     pub bad_bodies: u64,
-    /// Conferences not tracked because of the conference bound.
+    /// Conferences not tracked because of the conference bound, each counted once (exactly
+    /// for the first 1,048,576 of them).
     pub conferences_dropped: u64,
+    /// Lookups of a conference not tracked (a dialog names its conference in its URIs).
+    pub conference_dialogs_dropped: u64,
     /// Participants not tracked because of the per-conference bound (10,000): a participant's
     /// dialog that would have added one more is still a dialog, not in the conference.
     pub participants_dropped: u64,
@@ -116,6 +123,8 @@ pub struct Conferences {
     /// Bytes held by conferences and participants (not rosters, which are bounded by count),
     /// for the analysis' byte budget.
     pub(crate) bytes: usize,
+    /// Hashes of the keys of conferences not tracked, to count each once.
+    dropped_keys: std::collections::HashSet<u64, RandomState>,
 }
 
 impl Default for Conferences {
@@ -130,6 +139,7 @@ impl Default for Conferences {
             uri_cache: HashMap::default(),
             stats: ConferenceStats::default(),
             bytes: 0,
+            dropped_keys: Default::default(),
         }
     }
 }
@@ -396,7 +406,15 @@ impl Conferences {
             return Some(c);
         }
         if self.list.len() >= self.max {
-            self.stats.conferences_dropped += 1;
+            self.stats.conference_dialogs_dropped += 1;
+            let new = if self.dropped_keys.len() < MAX_DROPPED_KEYS {
+                self.dropped_keys.insert(hash)
+            } else {
+                !self.dropped_keys.contains(&hash)
+            };
+            if new {
+                self.stats.conferences_dropped += 1;
+            }
             return None;
         }
         let c = self.list.len() as u32;
