@@ -449,24 +449,12 @@ fn tls_line(t: &lyncscope_tls::TlsStats) -> Option<String> {
     Some(line)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clipping_and_sizes() {
-        assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
-        assert_eq!(human_bytes(12_345), "12.3 KB");
-    }
-}
-
 /// A number with thousands separators (`100,000`).
 fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -478,8 +466,30 @@ fn group(n: u64) -> String {
 fn binary_size(n: u64) -> String {
     match n {
         0 => "0 B".into(),
-        _ if n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
-        _ if n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        _ if n.is_multiple_of(1 << 30) => format!("{} GiB", n >> 30),
+        _ if n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
         _ => human_bytes(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_and_sizes() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
+        assert_eq!(human_bytes(12_345), "12.3 KB");
+    }
+
+    #[test]
+    fn bounds_are_written_as_they_are_set() {
+        assert_eq!(super::group(100_000), "100,000");
+        assert_eq!(super::group(999), "999");
+        assert_eq!(super::group(1_048_576), "1,048,576");
+        assert_eq!(super::binary_size(256 << 20), "256 MiB");
+        assert_eq!(super::binary_size(1 << 30), "1 GiB");
+        assert_eq!(super::binary_size(1_000), "1000 B");
     }
 }

@@ -279,9 +279,7 @@ impl Conferences {
                 p.roster = Some(Box::new(step));
             }
             DialogKind::Media => {
-                if push_bounded(&mut p.media, step) {
-                    self.stats.attempts_dropped += 1;
-                }
+                self.stats.attempts_dropped += u64::from(push_bounded(&mut p.media, step));
             }
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
             DialogKind::Mcu => self.stats.attempts_dropped += 1,
