@@ -15,6 +15,16 @@ use crate::Timestamp;
 pub(crate) const MAX_SEEN: usize = 64;
 /// Reference counts of an `Arc<str>` allocation, counted with the dialog's bytes.
 const ARC_HEADER: usize = 16;
+
+/// What a heap allocation of `n` bytes takes from the allocator (glibc: 8 bytes of header,
+/// rounded up to 16, at least 32): small identifiers cost about twice their length.
+pub(crate) fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (n + 8).div_ceil(16).max(2) * 16
+    }
+}
 /// How long an unanswered request lives (RFC 3261 Timer B and F): 32 s.
 const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
 
@@ -138,14 +148,18 @@ pub struct Dialog {
 impl Dialog {
     /// The bytes this dialog holds: its fixed part, its identifiers by their length (a hostile
     /// Call-ID of 60 KB counts as 60 KB) and its transaction memory.
+    /// The fixed part is counted by the analysis with its table (its capacity).
     pub(crate) fn bytes(&self) -> usize {
-        std::mem::size_of::<Dialog>()
-            + ARC_HEADER
-            + self.call_id.len()
-            + self.initiator_tag.len()
-            + self.from.len()
-            + self.to.len()
-            + self.seen.capacity() * std::mem::size_of::<u64>()
+        let call_id = if self.evicted {
+            0 // the analysis' shared empty text
+        } else {
+            alloc_size(ARC_HEADER + self.call_id.len())
+        };
+        call_id
+            + alloc_size(self.initiator_tag.len())
+            + alloc_size(self.from.len())
+            + alloc_size(self.to.len())
+            + alloc_size(self.seen.capacity() * std::mem::size_of::<u64>())
     }
 
     /// Whether the dialog is over, so that forgetting it loses nothing still to come: ended,
@@ -170,9 +184,10 @@ impl Dialog {
         }
     }
 
-    /// Drops the identifiers and the transaction memory (see [`Dialog::evicted`]).
-    pub(crate) fn evict(&mut self) {
-        self.call_id = std::sync::Arc::from("");
+    /// Drops the identifiers and the transaction memory (see [`Dialog::evicted`]); `empty` is
+    /// shared by every evicted dialog, so that an evicted one allocates nothing.
+    pub(crate) fn evict(&mut self, empty: &std::sync::Arc<str>) {
+        self.call_id = std::sync::Arc::clone(empty);
         self.initiator_tag = Box::default();
         self.from = Box::default();
         self.to = Box::default();

@@ -45,11 +45,9 @@ pub(crate) const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 const MAX_MESSAGES: usize = 50_000_000;
 /// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
 const CHANGE_LOG: usize = 1 << 18;
-/// Bytes a hash map entry costs beyond its key and value (hash, control byte, spare capacity),
-/// counted for each Call-ID in the byte budget.
-const MAP_ENTRY_OVERHEAD: usize = 48;
-/// Bytes of the two eviction queues' entries per dialog, counted with the dialog.
-const QUEUE_BYTES: usize = 2 * std::mem::size_of::<u32>();
+/// Bytes of the Call-ID index per entry it has room for: a bucket (key, value, control byte),
+/// with 8 buckets for every 7 entries (the table's load factor).
+const CALL_ID_BUCKET: usize = (std::mem::size_of::<(Box<[u8]>, CallIdChain)>() + 1) * 8 / 7;
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
@@ -263,6 +261,8 @@ struct Memory {
     opened: std::collections::VecDeque<u32>,
     /// The newest message time: a request unanswered for 32 s before it is over.
     now: Timestamp,
+    /// The Call-ID of every evicted dialog (one allocation for all).
+    empty: std::sync::Arc<str>,
 }
 
 impl Default for Analysis {
@@ -300,7 +300,32 @@ impl Analysis {
     /// ([`Limits::memory`]): dialogs with their identifiers and Call-ID index, message rows,
     /// interned strings, conferences and participants.
     pub fn memory_used(&self) -> usize {
-        self.memory.used + self.symbols.bytes + self.conferences.bytes
+        self.memory.used + self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
+    }
+
+    /// Bytes of the tables by their capacity (a table that grew keeps its size): dialogs,
+    /// message rows, the Call-ID index and the eviction queues.
+    fn tables_bytes(&self) -> usize {
+        self.dialogs.capacity() * std::mem::size_of::<Dialog>()
+            + self.messages.capacity() * std::mem::size_of::<MessageRecord>()
+            + self.by_call_id.capacity() * CALL_ID_BUCKET
+            + (self.memory.ended.capacity() + self.memory.opened.capacity())
+                * std::mem::size_of::<u32>()
+    }
+
+    /// Bytes a table of `len` items of `item` bytes with `capacity` takes more when one item is
+    /// added: its growth to twice the size, and for a hash table, which moves its entries into
+    /// a new allocation, the old one too while it moves.
+    fn growth(len: usize, capacity: usize, item: usize, rehash: bool) -> usize {
+        if len < capacity {
+            return 0;
+        }
+        let grown = capacity.max(2) * item;
+        if rehash {
+            grown + capacity * item
+        } else {
+            grown
+        }
     }
 
     /// Dialogs in [`Analysis::dialogs`] that were not evicted.
@@ -375,15 +400,14 @@ impl Analysis {
             members.push(d.0);
             cur = d.1.next_same_call_id;
         }
-        let key_bytes =
-            first.call_id.len() + std::mem::size_of::<CallIdChain>() + MAP_ENTRY_OVERHEAD;
+        let key_bytes = dialog::alloc_size(first.call_id.len());
         let key: Box<[u8]> = first.call_id.as_bytes().into();
         self.by_call_id.remove(&key);
         self.memory.used = self.memory.used.saturating_sub(key_bytes);
         for m in members {
             if let Some(d) = self.dialogs.get_mut(m as usize) {
                 let before = d.bytes();
-                d.evict();
+                d.evict(&self.memory.empty);
                 self.memory.used = self.memory.used.saturating_sub(before - d.bytes());
                 self.stats.dialogs_evicted += 1;
             }
@@ -664,10 +688,16 @@ impl Analysis {
             self.stats.messages_not_listed += 1;
             return;
         }
-        let row = std::mem::size_of::<MessageRecord>()
-            + cseq_raw.as_ref().map_or(0, |c| c.len())
+        // The row's fixed part is counted with the table's capacity.
+        let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
             + if self.store.is_some() { 12 } else { 0 };
-        if !self.make_room(row) {
+        let grows = Self::growth(
+            self.messages.len(),
+            self.messages.capacity(),
+            std::mem::size_of::<MessageRecord>(),
+            false,
+        );
+        if !self.make_room(row + grows) {
             self.stats.messages_refused_memory += 1;
             return;
         }
@@ -731,14 +761,27 @@ impl Analysis {
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
                 let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
-                let bytes = dialog.bytes()
-                    + QUEUE_BYTES
-                    + if chain.is_none() {
-                        call_id.len() + std::mem::size_of::<CallIdChain>() + MAP_ENTRY_OVERHEAD
-                    } else {
-                        0
-                    };
-                if !self.make_room(bytes) {
+                let key = if chain.is_none() {
+                    dialog::alloc_size(call_id.len())
+                } else {
+                    0
+                };
+                let bytes = dialog.bytes() + key;
+                let d = std::mem::size_of::<Dialog>();
+                let grows = Self::growth(self.dialogs.len(), self.dialogs.capacity(), d, false)
+                    + Self::growth(
+                        self.by_call_id.len(),
+                        self.by_call_id.capacity(),
+                        CALL_ID_BUCKET,
+                        true,
+                    )
+                    + Self::growth(
+                        self.memory.opened.len(),
+                        self.memory.opened.capacity(),
+                        4,
+                        false,
+                    );
+                if !self.make_room(bytes + grows) {
                     self.stats.dialogs_refused_memory += 1;
                     return (None, false);
                 }
@@ -1097,7 +1140,7 @@ mod tests {
         assert!(a.dialogs()[0].evicted && a.dialogs()[0].call_id.is_empty());
         let last = a.dialogs().last().expect("dialogs");
         assert!(!last.evicted && last.call_id.len() > 4096);
-        let rows = a.messages().len();
+        let rows = a.messages().len() + a.stats().messages_refused_memory as usize;
         let call_id = last.call_id.to_string();
         let again =
             req("MESSAGE", "2 MESSAGE", "z9hG4bKnew", ";tag=t1").replace("call-1", &call_id);
