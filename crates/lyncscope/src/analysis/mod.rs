@@ -303,28 +303,25 @@ impl Analysis {
         self.memory.used + self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
     }
 
-    /// Bytes of the tables by their capacity (a table that grew keeps its size): dialogs,
-    /// message rows, the Call-ID index and the eviction queues.
+    /// Bytes of the tables: the dialogs, message rows and eviction queues by their length (a
+    /// large vector grows by remapping its pages, and the pages beyond its length are not
+    /// touched, so not resident), the Call-ID index by its capacity (a hash table initialises
+    /// all of its buckets).
     fn tables_bytes(&self) -> usize {
-        self.dialogs.capacity() * std::mem::size_of::<Dialog>()
-            + self.messages.capacity() * std::mem::size_of::<MessageRecord>()
+        self.dialogs.len() * std::mem::size_of::<Dialog>()
+            + self.messages.len() * std::mem::size_of::<MessageRecord>()
             + self.by_call_id.capacity() * CALL_ID_BUCKET
-            + (self.memory.ended.capacity() + self.memory.opened.capacity())
-                * std::mem::size_of::<u32>()
+            + (self.memory.ended.len() + self.memory.opened.len()) * std::mem::size_of::<u32>()
     }
 
-    /// Bytes a table of `len` items of `item` bytes with `capacity` takes more when one item is
-    /// added: its growth to twice the size, and for a hash table, which moves its entries into
-    /// a new allocation, the old one too while it moves.
-    fn growth(len: usize, capacity: usize, item: usize, rehash: bool) -> usize {
+    /// Bytes the Call-ID index takes more when one entry is added: when it is full, it moves
+    /// into a table twice the size, and both are held while it moves.
+    fn index_growth(&self) -> usize {
+        let (len, capacity) = (self.by_call_id.len(), self.by_call_id.capacity());
         if len < capacity {
-            return 0;
-        }
-        let grown = capacity.max(2) * item;
-        if rehash {
-            grown + capacity * item
+            0
         } else {
-            grown
+            3 * capacity.max(2) * CALL_ID_BUCKET
         }
     }
 
@@ -341,8 +338,9 @@ impl Analysis {
         if self.memory_used().saturating_add(more) <= limit {
             return true;
         }
-        // Down to 7/8 of the budget, so that evictions come in batches.
-        self.evict(limit - limit / 8);
+        // Down to 7/8 of the budget, so that evictions come in batches, or lower when the item
+        // is large (a table about to double).
+        self.evict((limit - limit / 8).min(limit.saturating_sub(more)));
         self.memory_used().saturating_add(more) <= limit
     }
 
@@ -691,13 +689,8 @@ impl Analysis {
         // The row's fixed part is counted with the table's capacity.
         let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
             + if self.store.is_some() { 12 } else { 0 };
-        let grows = Self::growth(
-            self.messages.len(),
-            self.messages.capacity(),
-            std::mem::size_of::<MessageRecord>(),
-            false,
-        );
-        if !self.make_room(row + grows) {
+        if !self.make_room(row + std::mem::size_of::<MessageRecord>()) {
+            // (The row's fixed part is counted in `tables_bytes` once added.)
             self.stats.messages_refused_memory += 1;
             return;
         }
@@ -766,26 +759,20 @@ impl Analysis {
                 } else {
                     0
                 };
-                let bytes = dialog.bytes() + key;
-                let d = std::mem::size_of::<Dialog>();
-                let grows = Self::growth(self.dialogs.len(), self.dialogs.capacity(), d, false)
-                    + Self::growth(
-                        self.by_call_id.len(),
-                        self.by_call_id.capacity(),
-                        CALL_ID_BUCKET,
-                        true,
-                    )
-                    + Self::growth(
-                        self.memory.opened.len(),
-                        self.memory.opened.capacity(),
-                        4,
-                        false,
-                    );
+                // Its identifiers and index key, then its row in the table and its queue entry
+                // (counted in `tables_bytes` once added).
+                let heap = dialog.bytes() + key;
+                let bytes = heap + std::mem::size_of::<Dialog>() + std::mem::size_of::<u32>();
+                let grows = if chain.is_none() {
+                    self.index_growth()
+                } else {
+                    0
+                };
                 if !self.make_room(bytes + grows) {
                     self.stats.dialogs_refused_memory += 1;
                     return (None, false);
                 }
-                self.memory.used += bytes;
+                self.memory.used += heap;
                 if self.analyse_conferences {
                     self.conferences
                         .classify(id, &mut dialog, ctx, msg, &ids.known());
