@@ -101,6 +101,52 @@ pub struct CaptureArgs {
     /// Live: kernel capture buffer size in MiB (libpcap's default is 2).
     #[arg(short = 'B', long = "buffer-size", value_name = "MiB")]
     pub buffer_size: Option<u32>,
+
+    /// The analysis' byte budget (512M, 2G, …; default 1G): beyond it the oldest finished
+    /// dialogs are evicted, then new dialogs and message rows refused; both are counted.
+    #[arg(long = "memory-limit", value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+}
+
+/// The smallest `--memory-limit`: below, even a small capture's dialogs would be refused.
+const MIN_MEMORY_LIMIT: usize = 1 << 20;
+
+/// A size in bytes: a number with an optional binary suffix K, M, G or T (`KiB`, `MB` and
+/// `512m` are read alike, in powers of 1024).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, suffix) = t.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?}: a size is a number with K, M, G or T (512M, 2G)"))?;
+    let unit = suffix.trim().to_ascii_lowercase();
+    let shift = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(format!("{text:?}: the unit is K, M, G or T (512M, 2G)")),
+    };
+    let bytes = number
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("{text:?}: too large"))?;
+    if bytes < MIN_MEMORY_LIMIT {
+        return Err(format!("{text:?}: at least 1M"));
+    }
+    Ok(bytes)
+}
+
+impl CaptureArgs {
+    /// The analysis' bounds with `--memory-limit` applied.
+    pub fn limits(&self) -> lyncscope::analysis::Limits {
+        let mut limits = lyncscope::analysis::Limits::default();
+        if let Some(bytes) = self.memory_limit {
+            limits.memory = bytes;
+        }
+        limits
+    }
 }
 
 impl CaptureArgs {
@@ -181,6 +227,9 @@ pub fn termination_flag() -> Arc<AtomicBool> {
                         None => {
                             first = Some(Instant::now());
                             set.store(true, Ordering::SeqCst);
+                            // A pipe or FIFO whose writer keeps it open would otherwise hold
+                            // the run in its read until the writer closes.
+                            lyncscope::capture::interrupt_reads();
                         }
                         Some(at) if at.elapsed() < ONE_SIGNAL => {}
                         Some(_) => signal_hook::low_level::exit(130),
@@ -413,6 +462,7 @@ mod live {
 
         let mut pipeline = Pipeline::new(&lyncscope::Options {
             keep_messages: messages,
+            limits: args.limits(),
             ..lyncscope::Options::default()
         })
         .with_tls(tls.handle.clone());
@@ -667,5 +717,23 @@ mod tests {
         } else {
             assert_eq!(usage(&["-i", "lo"], false), NOT_BUILT);
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("256mb"), Ok(256 << 20));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("1K").is_err(), "below 1M");
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 }

@@ -200,6 +200,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // Several inputs may have seen the same message (both ends' logs, a log and a
         // capture): it is one message with every origin.
         merge_copies: paths.len() > 1,
+        limits: cli.capture.limits(),
         ..lyncscope::Options::default()
     })
     .with_tls(tls.handle.clone());
@@ -239,6 +240,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     } else {
         run_until(&mut files, &mut pipeline, &mut taps, keep_going)
     };
+    // A pipe interrupted while it waited for its writer ends like a file: the loop saw its
+    // end, not the flag.
+    interrupted |= stop.load(Ordering::Relaxed);
     let mut hep_summary = lyncscope::report::HepSummary::default();
     let sending = hep_send.is_some();
     hep_cli::close_sender(hep_send, &mut hep_summary);
@@ -496,6 +500,7 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         keep_messages: cli.messages,
         // The same hop seen by two agents is one message.
         merge_copies: true,
+        limits: cli.capture.limits(),
         ..lyncscope::Options::default()
     })
     .with_tls(tls.handle.clone());

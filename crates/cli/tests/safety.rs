@@ -432,3 +432,226 @@ fn a_pcapng_with_a_bad_byte_order_magic_says_so() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Reads the JSON report from `out`, checks that it covers the `n` messages written and says
+/// it was interrupted.
+fn interrupted_report(out: &[u8], n: u64) {
+    let json: serde_json::Value = serde_json::from_slice(out).expect("a JSON report");
+    assert_eq!(json["stats"]["sip_messages"], n, "{json}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("interrupted"), "{warnings}");
+}
+
+/// `producer | lyncscope --report json -` with a producer that wrote part of a capture and
+/// keeps the pipe open: a signal ends the read at once, and the report covers what was read.
+#[test]
+fn a_signal_ends_a_read_from_a_pipe_whose_writer_keeps_it_open() {
+    let d = dir("pipe");
+    for sig in ["INT", "TERM"] {
+        let report = d.join(format!("{sig}.json"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", "json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create(&report).expect("report file"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&many_messages(300)).expect("writes");
+        stdin.flush().expect("flushes");
+        // The writer stays: lyncscope has read everything and waits for more.
+        std::thread::sleep(Duration::from_millis(1500));
+        signal(&child, sig);
+        let asked = Instant::now();
+        let status = wait(&mut child, Duration::from_secs(5));
+        let took = asked.elapsed();
+        drop(stdin);
+        let status = status.unwrap_or_else(|| panic!("SIG{sig}: still reading after 5 s"));
+        assert_eq!(status.code(), Some(0), "SIG{sig}");
+        assert!(took < Duration::from_secs(2), "SIG{sig}: took {took:?}");
+        interrupted_report(&std::fs::read(&report).expect("report"), 300);
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The same for a FIFO named on the command line.
+#[test]
+fn a_signal_ends_a_read_from_a_fifo_whose_writer_keeps_it_open() {
+    let d = dir("fifo");
+    let fifo = d.join("capture.fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let report = d.join("report.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", s(&fifo)])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&report).expect("report file"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Opening for writing waits for lyncscope to open it for reading.
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("opens the FIFO");
+    writer.write_all(&many_messages(200)).expect("writes");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    let asked = Instant::now();
+    let status = wait(&mut child, Duration::from_secs(5));
+    let took = asked.elapsed();
+    drop(writer);
+    let status = status.expect("still reading after 5 s");
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    interrupted_report(&std::fs::read(&report).expect("report"), 200);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A pcap record of an Ethernet/IPv4 frame carrying UDP (`seq` None) or a TCP segment from
+/// 192.0.2.1:40000 to 192.0.2.2:5060, at `n` milliseconds.
+fn ip_record(n: u32, seq: Option<u32>, payload: &[u8]) -> Vec<u8> {
+    let l4 = if seq.is_some() { 20 } else { 8 };
+    let total = 20 + l4 + payload.len();
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+    frame.extend_from_slice(&(total as u16).to_be_bytes());
+    frame.extend_from_slice(&(n as u16).to_be_bytes());
+    let proto = if seq.is_some() { 6 } else { 17 };
+    frame.extend_from_slice(&[0x40, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+    frame.extend_from_slice(&40000u16.to_be_bytes());
+    frame.extend_from_slice(&5060u16.to_be_bytes());
+    match seq {
+        Some(seq) => {
+            frame.extend_from_slice(&seq.to_be_bytes());
+            frame.extend_from_slice(&[0, 0, 0, 0, 5 << 4, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+        }
+        None => {
+            frame.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            frame.extend_from_slice(&[0, 0]);
+        }
+    }
+    frame.extend_from_slice(payload);
+    let mut rec = Vec::new();
+    rec.extend_from_slice(&(1_700_000_000 + n / 1000).to_le_bytes());
+    rec.extend_from_slice(&((n % 1000) * 1000).to_le_bytes());
+    rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&frame);
+    rec
+}
+
+const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id";
+
+/// A focus INVITE from `user` to conference `id`.
+fn focus_invite(id: &str, user: &str, call_id: &str) -> Vec<u8> {
+    format!(
+        "INVITE {FOCUS}:{id} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{call_id}\r\n\
+         From: <sip:{user}@example.com>;tag=t{call_id}\r\nTo: <{FOCUS}:{id}>\r\n\
+         Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// 150,000 conferences (50,000 over the bound), one of them with 12,000 participants (2,000
+/// over) and a roster of 118,000 users (108,000 over) sent over TCP.
+fn over_the_bounds() -> Vec<u8> {
+    let mut f = PCAP_HEADER.to_vec();
+    let mut n = 0u32;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    // The big conference and the roster first, so that they are among the tracked ones.
+    for u in 0..12_000 {
+        let m = focus_invite("BIG", &format!("u{u}"), &format!("p{u}"));
+        f.extend(ip_record(next(), None, &m));
+    }
+    let subscribe = format!(
+        "SUBSCRIBE {FOCUS}:BIG SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKs\r\n\
+         From: <sip:u0@example.com>;tag=b1\r\nTo: <{FOCUS}:BIG>\r\nCall-ID: roster\r\n\
+         CSeq: 1 SUBSCRIBE\r\nEvent: conference\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut body = format!(
+        "<conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" \
+         entity=\"{FOCUS}:BIG\" state=\"full\" version=\"1\"><users>"
+    );
+    for u in 0..118_000 {
+        // Short, so that the document stays under the 4 MiB a TCP message may hold.
+        body.push_str(&format!("<user entity=\"sip:r{u}@x\"/>"));
+    }
+    body.push_str("</users></conference-info>");
+    let notify = format!(
+        "NOTIFY sip:bob@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.2;branch=z9hG4bKn\r\n\
+         From: <{FOCUS}:BIG>;tag=f1\r\nTo: <sip:u0@example.com>;tag=b1\r\nCall-ID: roster\r\n\
+         CSeq: 1 NOTIFY\r\nEvent: conference\r\n\
+         Content-Type: application/conference-info+xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = subscribe.into_bytes();
+    stream.extend_from_slice(notify.as_bytes());
+    let mut seq = 1000u32;
+    for chunk in stream.chunks(60_000) {
+        f.extend(ip_record(next(), Some(seq), chunk));
+        seq += chunk.len() as u32;
+    }
+    // With BIG, 150,000.
+    for c in 1..150_000 {
+        let m = focus_invite(&format!("C{c}"), "bob", &format!("c{c}"));
+        f.extend(ip_record(next(), None, &m));
+    }
+    f
+}
+
+/// The counters of bounds that dropped something, in both reports (issue 16: only the UI
+/// showed dropped conferences; participants and roster users were not counted at all).
+#[test]
+fn every_bound_hit_is_counted_in_both_reports() {
+    let d = dir("bounds");
+    let capture = d.join("over.pcap");
+    std::fs::write(&capture, over_the_bounds()).expect("writes");
+    // Both reports at once (each reads 57 MB in the debug build).
+    let text_run = {
+        let capture = capture.clone();
+        std::thread::spawn(move || lyncscope(&["--report", "text", s(&capture)]))
+    };
+    let json = lyncscope(&["--report", "json", s(&capture)]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let st = &v["stats"];
+    assert_eq!(st["conferences"], 100_000);
+    assert_eq!(st["conferences_dropped"], 50_000, "{st}");
+    assert_eq!(st["participants_dropped"], 2_000, "{st}");
+    assert_eq!(st["roster_users_dropped"], 108_000, "{st}");
+    let hit: Vec<&str> = st["bounds_hit"]
+        .as_array()
+        .expect("bounds_hit")
+        .iter()
+        .filter_map(|h| h["bound"].as_str())
+        .collect();
+    assert_eq!(
+        hit,
+        [
+            "conferences_dropped",
+            "participants_dropped",
+            "roster_users_dropped"
+        ]
+    );
+    let text = text_run.join().expect("text report");
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let problems = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Problems:"))
+        .expect("a Problems line");
+    for said in [
+        "50000 conferences not tracked (bound: 100,000 conferences;",
+        "2000 participants dropped (bound: 10,000 participants per conference;",
+        "108000 roster users dropped (bound: 10,000 users per roster;",
+    ] {
+        assert!(problems.contains(said), "{said}: {problems}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -26,11 +26,14 @@ pub enum InputKind {
     Log(Format),
 }
 
-/// Finds what the input at `path` is by its content. Standard input (`-`) is taken as a
-/// capture. An input that is neither is an error naming it (with a hint when it is a log
+/// Finds what the input at `path` is by its content. Standard input (`-`), pipes and FIFOs
+/// are taken as captures. An input that is neither is an error naming it (with a hint when it is a log
 /// lyncscope recognises but cannot read, such as an ETW `.etl` binary).
 pub fn classify(path: &str) -> Result<InputKind, CaptureError> {
-    if path == "-" {
+    // A pipe, FIFO or device cannot be read twice: looking at its first bytes here would
+    // take them from the reader. It is taken as a capture, like standard input.
+    let regular = std::fs::metadata(path).map(|m| m.is_file()).unwrap_or(true);
+    if path == "-" || !regular {
         return Ok(InputKind::Capture);
     }
     let head = crate::capture::peek(path, SNIFF).map_err(|e| CaptureError::Unreadable {

@@ -49,6 +49,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod bounds;
 pub mod capture;
 pub mod hep;
 pub mod inputs;

@@ -156,6 +156,8 @@ pub struct Stats<'a> {
     pub analysis: &'a crate::analysis::AnalysisStats,
     /// TLS counters (connections found by their ClientHello, decrypted or not and why).
     pub tls: lyncscope_tls::TlsStats,
+    /// Every bound that left something out, the most serious first.
+    pub bounds_hit: Vec<crate::bounds::BoundHit>,
 }
 
 impl Pipeline {
@@ -298,6 +300,11 @@ impl Pipeline {
             transport: self.transport.stats(),
             analysis: self.analysis.stats(),
             tls: self.tls.stats(),
+            bounds_hit: crate::bounds::hits(&crate::bounds::Counters::new(
+                self.net.stats(),
+                self.transport.stats(),
+                &self.analysis,
+            )),
         }
     }
 }

@@ -143,3 +143,30 @@ fn a_message_over_the_pending_bound_is_counted_and_the_next_one_found() {
         );
     }
 }
+
+/// A stream of bytes that are not SIP, with holes the capture missed: each hole is a gap, and
+/// no SIP message was started, so none is incomplete (issue 16: each was counted as one).
+#[test]
+fn holes_in_a_stream_that_is_not_sip_are_gaps_not_incomplete_messages() {
+    let mut f = Feeder::new();
+    f.push(&frame(false, 1, 40000, 999, SYN, b""));
+    let segment: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+    let (segments, every) = (20_000u32, 10u32);
+    for k in 0..segments {
+        if k % every == every - 1 {
+            continue; // not captured
+        }
+        f.push(&frame(false, 1, 40000, 1000 + k * 200, ACK, &segment));
+    }
+    f.p.finish();
+    let t = f.p.stats().transport.clone();
+    assert_eq!(f.p.analysis().stats().sip_messages, 0);
+    assert_eq!(t.incomplete_messages, 0, "{t:?}");
+    assert_eq!(t.malformed_messages, 0, "{t:?}");
+    // The last segment missing is the end of the stream, not a hole.
+    assert_eq!(t.tcp_gaps, u64::from(segments / every) - 1, "{t:?}");
+    assert_eq!(
+        t.tcp_bytes_skipped,
+        u64::from(segments - segments / every) * 200
+    );
+}

@@ -323,6 +323,7 @@ fn event_loop(
                     status.done,
                 );
             }
+            app.bounds_hit = p.stats().bounds_hit;
             app.sync(p.analysis(), status);
             terminal
                 .draw(|f| views::render(f, app, p.analysis()))

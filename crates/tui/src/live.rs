@@ -38,6 +38,7 @@ pub const LIVE_LIMITS: Limits = Limits {
     messages: 1_000_000,
     dialogs: 250_000,
     conferences: 20_000,
+    memory: lyncscope::analysis::DEFAULT_MEMORY,
 };
 
 /// What one wait for packets gave.

@@ -463,6 +463,7 @@ fn live_status_line_when_the_bounds_were_reached() {
                 messages: 40,
                 dialogs: 10,
                 conferences: 2,
+                ..Limits::default()
             },
         },
     );

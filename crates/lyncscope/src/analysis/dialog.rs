@@ -12,7 +12,21 @@ use crate::transport::MsgContext;
 use crate::Timestamp;
 
 /// Transaction keys remembered per dialog for retransmission detection.
-const MAX_SEEN: usize = 64;
+pub(crate) const MAX_SEEN: usize = 64;
+/// Reference counts of an `Arc<str>` allocation, counted with the dialog's bytes.
+const ARC_HEADER: usize = 16;
+
+/// What a heap allocation of `n` bytes takes from the allocator (glibc: 8 bytes of header,
+/// rounded up to 16, at least 32): small identifiers cost about twice their length.
+pub(crate) fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (n + 8).div_ceil(16).max(2) * 16
+    }
+}
+/// How long an unanswered request lives (RFC 3261 Timer B and F): 32 s.
+const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
 
 /// What a dialog is for (conference analysis refines `Other`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -120,12 +134,73 @@ pub struct Dialog {
     pub last_time: Timestamp,
     /// Time of the final response to the initial request.
     pub answered_at: Option<Timestamp>,
+    /// Evicted to keep the analysis within its byte budget ([`super::Limits::memory`]): its
+    /// identifiers are gone (empty), the reports leave it out; its counters stay.
+    pub evicted: bool,
     initial_cseq: Option<u32>,
+    /// Put in the analysis' queue of ended dialogs once (a state that flips back and forth
+    /// must not grow it).
+    pub(crate) queued_as_ended: bool,
     seen: Vec<u64>,
     pub(crate) next_same_call_id: Option<u32>,
 }
 
 impl Dialog {
+    /// The bytes this dialog holds: its fixed part, its identifiers by their length (a hostile
+    /// Call-ID of 60 KB counts as 60 KB) and its transaction memory.
+    /// The fixed part is counted by the analysis with its table (its capacity).
+    pub(crate) fn bytes(&self) -> usize {
+        let call_id = if self.evicted {
+            0 // the analysis' shared empty text
+        } else {
+            alloc_size(ARC_HEADER + self.call_id.len())
+        };
+        call_id
+            + alloc_size(self.initiator_tag.len())
+            + alloc_size(self.from.len())
+            + alloc_size(self.to.len())
+            + alloc_size(self.seen.capacity() * std::mem::size_of::<u64>())
+    }
+
+    /// Whether the dialog is over, so that forgetting it loses nothing still to come: ended,
+    /// refused or cancelled, or a request left unanswered for longer than a transaction lives
+    /// (RFC 3261 Timer B/F, 32 s) before `now`.
+    pub(crate) fn finished(&self, now: Timestamp) -> bool {
+        match self.state {
+            DialogState::Setup => self.last_time.0.saturating_add(TRANSACTION_TIMEOUT_NS) < now.0,
+            _ => self.is_over(),
+        }
+    }
+
+    /// Whether the dialog ended: by BYE or a final response that ends it, refused, cancelled.
+    pub(crate) fn is_over(&self) -> bool {
+        match self.state {
+            DialogState::Setup | DialogState::InCall => false,
+            DialogState::Completed
+            | DialogState::Cancelled
+            | DialogState::Busy
+            | DialogState::Diverted
+            | DialogState::Rejected => true,
+        }
+    }
+
+    /// Drops the identifiers and the transaction memory (see [`Dialog::evicted`]); `empty` is
+    /// shared by every evicted dialog, so that an evicted one allocates nothing.
+    pub(crate) fn evict(&mut self, empty: &std::sync::Arc<str>) {
+        self.call_id = std::sync::Arc::clone(empty);
+        self.initiator_tag = Box::default();
+        self.from = Box::default();
+        self.to = Box::default();
+        self.seen = Vec::new();
+        self.evicted = true;
+    }
+
+    /// True when the dialog remembers as many transactions as it can: the next new one makes
+    /// it forget the oldest.
+    pub(crate) fn transactions_full(&self) -> bool {
+        self.seen.len() >= MAX_SEEN
+    }
+
     pub(crate) fn open(
         call_id: &[u8],
         from_tag: &[u8],
@@ -157,6 +232,8 @@ impl Dialog {
             first_time: ctx.time,
             last_time: ctx.time,
             answered_at: None,
+            evicted: false,
+            queued_as_ended: false,
             initial_cseq: cseq.map(|c| c.0),
             seen: Vec::new(),
             next_same_call_id: None,

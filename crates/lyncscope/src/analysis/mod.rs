@@ -23,6 +23,7 @@ pub use conference::{
     EdgeTrust, EndedBy, Ending, IceFlavour, JoinState, JoinStep, LobbyDecision, Participant,
     Removal, Step,
 };
+pub(crate) use conference::{MAX_ATTEMPTS, MAX_DEVICES, MAX_DIAL_OUTS, MAX_PARTICIPANTS};
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;
 pub use symbols::{Sym, Symbols};
@@ -40,11 +41,14 @@ use std::net::SocketAddr;
 /// Most dialogs tracked; messages of further Call-IDs are still recorded, without a dialog.
 const MAX_DIALOGS: usize = 4_000_000;
 /// Most dialogs under one Call-ID (forks); see [`Analysis::track_dialog`].
-const MAX_DIALOGS_PER_CALL_ID: usize = 64;
+pub(crate) const MAX_DIALOGS_PER_CALL_ID: usize = 64;
 /// Most messages recorded; beyond, messages are counted but not listed.
 const MAX_MESSAGES: usize = 50_000_000;
 /// Entries the change log keeps (see [`Analysis::changes_since`]): 1 MiB.
 const CHANGE_LOG: usize = 1 << 18;
+/// Bytes of the Call-ID index per entry it has room for: a bucket (key, value, control byte),
+/// with 8 buckets for every 7 entries (the table's load factor).
+const CALL_ID_BUCKET: usize = (std::mem::size_of::<(Box<[u8]>, CallIdChain)>() + 1) * 8 / 7;
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
@@ -57,7 +61,16 @@ pub struct Limits {
     pub dialogs: usize,
     /// Conferences tracked.
     pub conferences: usize,
+    /// Bytes the analysis' state may take (dialogs with their identifiers, message rows,
+    /// interned strings): beyond, the oldest finished dialogs are evicted, and when none is
+    /// left new dialogs and message rows are refused; both are counted
+    /// ([`AnalysisStats::dialogs_evicted`], [`AnalysisStats::memory_refused`]).
+    pub memory: usize,
 }
+
+/// The default byte budget of the analysis ([`Limits::memory`]): 1 GiB, several times what the
+/// largest real captures need (4 million ordinary dialogs take about 0.5 GiB).
+pub const DEFAULT_MEMORY: usize = 1 << 30;
 
 impl Default for Limits {
     /// The bounds for reading files: far beyond any capture a person opens.
@@ -66,6 +79,7 @@ impl Default for Limits {
             messages: MAX_MESSAGES,
             dialogs: MAX_DIALOGS,
             conferences: conference::MAX_CONFERENCES,
+            memory: DEFAULT_MEMORY,
         }
     }
 }
@@ -174,8 +188,15 @@ pub struct AnalysisStats {
     pub defective_messages: u64,
     /// Messages without a Call-ID (no dialog can hold them).
     pub without_call_id: u64,
-    /// Dialogs not tracked because the dialog table was full.
+    /// Dialogs not tracked: the dialog table was full ([`Limits::dialogs`]), or their Call-ID
+    /// already had 64 dialogs (of these, [`dialogs_dropped_per_call_id`](Self::dialogs_dropped_per_call_id)).
+    /// Their messages are still counted (and listed), without a dialog.
     pub dialogs_dropped: u64,
+    /// Of `dialogs_dropped`, those over the bound of 64 dialogs under one Call-ID.
+    pub dialogs_dropped_per_call_id: u64,
+    /// Messages of a dialog that had more than 64 transactions: the oldest transaction's key
+    /// was forgotten, so a retransmission of it arriving later counts as a new message.
+    pub transactions_forgotten: u64,
     /// Messages not listed because the message list was full.
     pub messages_not_listed: u64,
     /// Copies of a message seen by another source (a second log, a capture of the same hop,
@@ -183,6 +204,16 @@ pub struct AnalysisStats {
     pub copies_merged: u64,
     /// Server diagnostic records not kept because of the bound.
     pub server_events_dropped: u64,
+    /// Finished dialogs evicted to keep the analysis within its byte budget
+    /// ([`Limits::memory`]): they are left out of the dialog list and the conferences; their
+    /// messages are still counted.
+    pub dialogs_evicted: u64,
+    /// Dialogs refused because the analysis was at its byte budget with no finished dialog
+    /// left to evict: their messages are counted (and listed), without a dialog.
+    pub dialogs_refused_memory: u64,
+    /// Message rows refused for the same reason (with `--messages` or the UI): the messages
+    /// are counted, not listed.
+    pub messages_refused_memory: u64,
 }
 
 /// The analysis of every SIP message: the message list, dialogs and conferences, with their
@@ -213,6 +244,26 @@ pub struct Analysis {
     /// Servers' diagnostic records (from logs), and their indices by Call-ID.
     server_events: Vec<crate::logs::ServerEvent>,
     events_by_call_id: HashMap<Box<str>, Vec<u32>, RandomState>,
+    /// The byte budget's accounting.
+    memory: Memory,
+}
+
+/// What the analysis holds in bytes, and where eviction goes on.
+#[derive(Default)]
+struct Memory {
+    /// Bytes of dialogs, their Call-ID index and message rows (the symbol table and the
+    /// conferences keep their own count).
+    used: usize,
+    /// Ordinary dialogs in the order they ended (ended, refused, cancelled): the first to
+    /// evict. An entry whose dialog changed since is skipped when it comes up.
+    ended: std::collections::VecDeque<u32>,
+    /// Ordinary dialogs in the order they opened, for requests never answered: evicted once
+    /// unanswered for 32 s; entries of dialogs that were answered are skipped.
+    opened: std::collections::VecDeque<u32>,
+    /// The newest message time: a request unanswered for 32 s before it is over.
+    now: Timestamp,
+    /// The Call-ID of every evicted dialog (one allocation for all).
+    empty: std::sync::Arc<str>,
 }
 
 impl Default for Analysis {
@@ -242,6 +293,123 @@ impl Analysis {
             copies: None,
             server_events: Vec::new(),
             events_by_call_id: HashMap::default(),
+            memory: Memory::default(),
+        }
+    }
+
+    /// Bytes the analysis' state takes as the byte budget counts them
+    /// ([`Limits::memory`]): dialogs with their identifiers and Call-ID index, message rows,
+    /// interned strings, conferences and participants.
+    pub fn memory_used(&self) -> usize {
+        self.memory.used + self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
+    }
+
+    /// Bytes of the tables: the dialogs, message rows and eviction queues by their length (a
+    /// large vector grows by remapping its pages, and the pages beyond its length are not
+    /// touched, so not resident), the Call-ID index by its capacity (a hash table initialises
+    /// all of its buckets).
+    fn tables_bytes(&self) -> usize {
+        self.dialogs.len() * std::mem::size_of::<Dialog>()
+            + self.messages.len() * std::mem::size_of::<MessageRecord>()
+            + self.by_call_id.capacity() * CALL_ID_BUCKET
+            + (self.memory.ended.len() + self.memory.opened.len()) * std::mem::size_of::<u32>()
+    }
+
+    /// Bytes the Call-ID index takes more when one entry is added: when it is full, it moves
+    /// into a table twice the size, and both are held while it moves.
+    fn index_growth(&self) -> usize {
+        let (len, capacity) = (self.by_call_id.len(), self.by_call_id.capacity());
+        if len < capacity {
+            0
+        } else {
+            3 * capacity.max(2) * CALL_ID_BUCKET
+        }
+    }
+
+    /// Dialogs in [`Analysis::dialogs`] that were not evicted.
+    pub fn dialogs_kept(&self) -> usize {
+        self.dialogs
+            .len()
+            .saturating_sub(usize::try_from(self.stats.dialogs_evicted).unwrap_or(usize::MAX))
+    }
+
+    /// True when `more` bytes fit in the budget, after evicting finished dialogs if needed.
+    fn make_room(&mut self, more: usize) -> bool {
+        let limit = self.limits.memory;
+        if self.memory_used().saturating_add(more) <= limit {
+            return true;
+        }
+        // Down to 7/8 of the budget, so that evictions come in batches, or lower when the item
+        // is large (a table about to double).
+        self.evict((limit - limit / 8).min(limit.saturating_sub(more)));
+        self.memory_used().saturating_add(more) <= limit
+    }
+
+    /// Evicts the dialogs that ended first, then requests unanswered for 32 s, oldest first
+    /// (ordinary dialogs only), until the accounted bytes are at `target` or none is left.
+    /// Each queue entry is looked at once, so a flood of dialogs that cannot be evicted costs
+    /// nothing per refusal.
+    fn evict(&mut self, target: usize) {
+        let now = self.memory.now;
+        while self.memory_used() > target {
+            if let Some(id) = self.memory.ended.pop_front() {
+                self.evict_call_id(id as usize, now);
+                continue;
+            }
+            let Some(&id) = self.memory.opened.front() else {
+                return;
+            };
+            match self.dialogs.get(id as usize) {
+                Some(d) if !d.evicted && d.state == DialogState::Setup => {
+                    if !d.finished(now) {
+                        return; // the oldest unanswered request is still young
+                    }
+                    self.memory.opened.pop_front();
+                    self.evict_call_id(id as usize, now);
+                }
+                // Answered (it joins `ended` when it ends), or gone.
+                _ => {
+                    self.memory.opened.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Evicts every dialog of the Call-ID of dialog `id`, if all of them are finished ordinary
+    /// dialogs (conference dialogs are kept: the conferences refer to them). The last of
+    /// them to end brings the others along.
+    fn evict_call_id(&mut self, id: usize, now: Timestamp) {
+        let Some(first) = self.dialogs.get(id) else {
+            return;
+        };
+        if first.evicted {
+            return;
+        }
+        // A Call-ID that is not UTF-8 was kept lossily and is not found under its text: such
+        // dialogs are not evicted (the budget still holds: new ones are refused).
+        let Some(chain) = self.by_call_id.get(first.call_id.as_bytes()).copied() else {
+            return;
+        };
+        let mut members = Vec::new();
+        let mut cur = Some(chain.first);
+        while let Some(d) = cur.and_then(|c| self.dialogs.get(c as usize).map(|d| (c, d))) {
+            if d.1.kind != DialogKind::Other || !d.1.finished(now) {
+                return;
+            }
+            members.push(d.0);
+            cur = d.1.next_same_call_id;
+        }
+        let key_bytes = dialog::alloc_size(first.call_id.len());
+        let key: Box<[u8]> = first.call_id.as_bytes().into();
+        self.by_call_id.remove(&key);
+        self.memory.used = self.memory.used.saturating_sub(key_bytes);
+        for m in members {
+            if let Some(d) = self.dialogs.get_mut(m as usize) {
+                let before = d.bytes();
+                d.evict(&self.memory.empty);
+                self.memory.used = self.memory.used.saturating_sub(before - d.bytes());
+                self.stats.dialogs_evicted += 1;
+            }
         }
     }
 
@@ -446,6 +614,7 @@ impl Analysis {
     pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
         rec.dialog
             .and_then(|d| self.dialogs.get(d as usize))
+            .filter(|d| !d.evicted)
             .map(|d| &*d.call_id)
     }
 
@@ -481,6 +650,7 @@ impl Analysis {
     }
 
     fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        self.memory.now = self.memory.now.max(ctx.time);
         if let (Some(copies), Some(call_id)) = (self.copies.as_mut(), msg.call_id()) {
             let start = match msg.method() {
                 Some(m) => StartKind::Request(self.symbols.intern(m)),
@@ -567,6 +737,15 @@ impl Analysis {
             self.stats.messages_not_listed += 1;
             return;
         }
+        // The row's fixed part is counted with the table's capacity.
+        let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
+            + if self.store.is_some() { 12 } else { 0 };
+        if !self.make_room(row + std::mem::size_of::<MessageRecord>()) {
+            // (The row's fixed part is counted in `tables_bytes` once added.)
+            self.stats.messages_refused_memory += 1;
+            return;
+        }
+        self.memory.used += row;
         self.messages.push(MessageRecord {
             frame: ctx.frame,
             first_frame: ctx.first_frame,
@@ -611,10 +790,13 @@ impl Analysis {
                 // A Call-ID with very many dialogs (forks, or hostile input reusing one) would
                 // make every message of it walk a long chain: beyond the bound, further dialogs
                 // of that Call-ID are counted, not tracked.
-                if self.dialogs.len() >= self.limits.dialogs
-                    || chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID)
-                {
+                if self.dialogs.len() >= self.limits.dialogs {
                     self.stats.dialogs_dropped += 1;
+                    return (None, false);
+                }
+                if chain.is_some_and(|c| c.len as usize >= MAX_DIALOGS_PER_CALL_ID) {
+                    self.stats.dialogs_dropped += 1;
+                    self.stats.dialogs_dropped_per_call_id += 1;
                     return (None, false);
                 }
                 let id = self.dialogs.len() as u32;
@@ -623,6 +805,25 @@ impl Analysis {
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
                 let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
+                let key = if chain.is_none() {
+                    dialog::alloc_size(call_id.len())
+                } else {
+                    0
+                };
+                // Its identifiers and index key, then its row in the table and its queue entry
+                // (counted in `tables_bytes` once added).
+                let heap = dialog.bytes() + key;
+                let bytes = heap + std::mem::size_of::<Dialog>() + std::mem::size_of::<u32>();
+                let grows = if chain.is_none() {
+                    self.index_growth()
+                } else {
+                    0
+                };
+                if !self.make_room(bytes + grows) {
+                    self.stats.dialogs_refused_memory += 1;
+                    return (None, false);
+                }
+                self.memory.used += heap;
                 if self.analyse_conferences {
                     self.conferences
                         .classify(id, &mut dialog, ctx, msg, &ids.known());
@@ -649,6 +850,9 @@ impl Analysis {
                         );
                     }
                 }
+                if dialog.kind == DialogKind::Other {
+                    self.memory.opened.push_back(id);
+                }
                 self.dialogs.push(dialog);
                 id
             }
@@ -657,8 +861,24 @@ impl Analysis {
         let Some(dialog) = self.dialogs.get_mut(id as usize) else {
             return (None, false);
         };
+        let forgets = dialog.transactions_full();
+        let was_over = dialog.is_over();
+        let before = dialog.bytes();
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
+        // The transaction memory grows with the dialog (up to 64 keys).
+        self.memory.used = (self.memory.used + dialog.bytes()).saturating_sub(before);
+        if !was_over
+            && dialog.is_over()
+            && dialog.kind == DialogKind::Other
+            && !dialog.queued_as_ended
+        {
+            dialog.queued_as_ended = true;
+            self.memory.ended.push_back(id);
+        }
+        if forgets && !retransmission {
+            self.stats.transactions_forgotten += 1;
+        }
         if !retransmission && dialog.kind != DialogKind::Other {
             let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
             self.conferences
@@ -815,6 +1035,10 @@ mod tests {
             a.stats().dialogs_dropped,
             n - MAX_DIALOGS_PER_CALL_ID as u64
         );
+        assert_eq!(
+            a.stats().dialogs_dropped_per_call_id,
+            n - MAX_DIALOGS_PER_CALL_ID as u64
+        );
         assert_eq!(a.stats().sip_messages, n);
         // The last tracked dialog is still found by its tag.
         let last = MAX_DIALOGS_PER_CALL_ID - 1;
@@ -925,12 +1149,89 @@ mod tests {
         assert_eq!(a.change_seq(), CHANGE_LOG as u64 + 5);
     }
 
+    /// A request and its final response under a Call-ID of `len` bytes: a finished dialog.
+    fn finished_dialog(a: &mut Analysis, i: u64, len: usize, status: &str) {
+        let call_id = format!("{i:08}{}", "x".repeat(len));
+        let r = req("MESSAGE", "1 MESSAGE", &format!("z9hG4bK{i}"), "").replace("call-1", &call_id);
+        feed(a, 2 * i + 1, true, &r);
+        let ok = resp(status, "1 MESSAGE", &format!("z9hG4bK{i}")).replace("call-1", &call_id);
+        feed(a, 2 * i + 2, false, &ok);
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_oldest_finished_dialogs() {
+        let limit = 4 << 20;
+        let mut a = Analysis::new(true).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        // 4,000 dialogs with 4 KB Call-IDs: about 36 MB of identifiers (dialog and index).
+        for i in 0..4_000 {
+            finished_dialog(&mut a, i, 4096, "200 OK");
+            assert!(a.memory_used() <= limit, "{} over {limit}", a.memory_used());
+        }
+        let st = a.stats();
+        assert!(st.dialogs_evicted > 3_000, "{st:?}");
+        assert_eq!(st.dialogs_refused_memory, 0, "{st:?}");
+        assert_eq!(a.dialogs_kept() as u64 + st.dialogs_evicted, 4_000);
+        // The oldest went first; the newest is whole and still found by its Call-ID.
+        assert!(a.dialogs()[0].evicted && a.dialogs()[0].call_id.is_empty());
+        let last = a.dialogs().last().expect("dialogs");
+        assert!(!last.evicted && last.call_id.len() > 4096);
+        let rows = a.messages().len() + a.stats().messages_refused_memory as usize;
+        let call_id = last.call_id.to_string();
+        let again =
+            req("MESSAGE", "2 MESSAGE", "z9hG4bKnew", ";tag=t1").replace("call-1", &call_id);
+        feed(&mut a, 1_000_000, true, &again);
+        assert_eq!(a.dialogs().len(), 4_000, "found, not a new dialog");
+        assert_eq!(
+            a.messages().len() + a.stats().messages_refused_memory as usize,
+            rows + 1
+        );
+    }
+
+    #[test]
+    fn the_byte_budget_refuses_new_dialogs_when_nothing_is_finished() {
+        let limit = 2 << 20;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        // Requests never answered, all within a second: none is over.
+        for i in 0..2_000u64 {
+            let call_id = format!("{i:08}{}", "y".repeat(4096));
+            let r =
+                req("INVITE", "1 INVITE", &format!("z9hG4bK{i}"), "").replace("call-1", &call_id);
+            feed(&mut a, i + 1, true, &r);
+            assert!(a.memory_used() <= limit);
+        }
+        let st = a.stats();
+        assert_eq!(st.dialogs_evicted, 0, "{st:?}");
+        assert!(st.dialogs_refused_memory > 1_000, "{st:?}");
+        assert_eq!(a.dialogs().len() as u64 + st.dialogs_refused_memory, 2_000);
+        assert_eq!(st.sip_messages, 2_000, "every message is counted");
+        // Once they are over (unanswered for more than 32 s), they make room again.
+        let mut late = ctx(10_000, true);
+        late.time = Timestamp(3_000 + 40_000_000_000);
+        let call_id = format!("late{}", "z".repeat(4096));
+        let r = req("INVITE", "1 INVITE", "z9hG4bKlate", "").replace("call-1", &call_id);
+        let r = r.replace('\n', "\r\n");
+        let (m, _) = frame_stream(r.as_bytes()).expect("frames");
+        a.message(&late, &m);
+        assert!(a.stats().dialogs_evicted > 0, "{:?}", a.stats());
+        assert!(a
+            .dialogs()
+            .last()
+            .is_some_and(|d| d.call_id.starts_with("late")));
+    }
+
     #[test]
     fn limits_bound_messages_dialogs_and_conferences() {
         let limits = Limits {
             messages: 3,
             dialogs: 1,
             conferences: 0,
+            ..Limits::default()
         };
         let mut a = Analysis::new(true).with_limits(limits);
         assert_eq!(a.limits(), limits);

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
-const MAX_SYMBOLS: usize = 4096;
+pub(crate) const MAX_SYMBOLS: usize = 4096;
 
 /// The interner: every [`Sym`] of an analysis resolves here.
 pub struct Symbols {
@@ -19,6 +19,9 @@ pub struct Symbols {
     names: Vec<Box<str>>,
     /// Strings that did not fit in the table.
     pub overflowed: u64,
+    /// Bytes the table holds (each string twice, as key and name, plus bookkeeping), for the
+    /// analysis' byte budget.
+    pub(crate) bytes: usize,
 }
 
 impl Default for Symbols {
@@ -27,6 +30,7 @@ impl Default for Symbols {
             map: HashMap::default(),
             names: Vec::new(),
             overflowed: 0,
+            bytes: 0,
         };
         s.names.push("…".into());
         s
@@ -56,6 +60,7 @@ impl Symbols {
         let sym = Sym(self.names.len() as u32);
         self.names.push(String::from_utf8_lossy(bytes).into());
         self.map.insert(bytes.into(), sym);
+        self.bytes += 2 * bytes.len() + 64;
         sym
     }
 

@@ -18,6 +18,7 @@
 
 mod reader;
 mod source;
+pub use source::{interrupt_reads, reads_interrupted};
 
 #[cfg(test)]
 mod tests;

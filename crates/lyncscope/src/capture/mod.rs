@@ -19,7 +19,7 @@ mod file;
 #[cfg(feature = "live")]
 pub mod live;
 
-pub use file::{CaptureError, CaptureFiles};
+pub use file::{interrupt_reads, reads_interrupted, CaptureError, CaptureFiles};
 
 /// Opens a file for reading, decompressing it when it starts like gzip (any input may be
 /// gzip-compressed: captures and logs alike).

@@ -426,6 +426,41 @@ struct StatsOut<'a> {
     /// bounds (a log's own overflow is in `logs[].events_dropped`).
     server_events_dropped: u64,
     origins_dropped: u64,
+    // What each bound left out (README, "Bounds"); `bounds_hit` lists the ones that are not 0.
+    conferences_dropped: u64,
+    conference_dialogs_dropped: u64,
+    participants_dropped: u64,
+    devices_dropped: u64,
+    dial_outs_dropped: u64,
+    roster_users_dropped: u64,
+    roster_endpoints_dropped: u64,
+    roster_media_dropped: u64,
+    roster_entries_dropped: u64,
+    attempts_dropped: u64,
+    dialogs_dropped_table_full: u64,
+    dialogs_dropped_per_call_id: u64,
+    transactions_forgotten: u64,
+    messages_not_listed: u64,
+    symbols_overflowed: u64,
+    sctp_cap_hits: u64,
+    websocket_cap_hits: u64,
+    ip_datagrams_evicted: u64,
+    dialogs_evicted: u64,
+    dialogs_refused_memory: u64,
+    messages_refused_memory: u64,
+    memory_refused: u64,
+    memory_limit: u64,
+    memory_used: u64,
+    bounds_hit: Vec<BoundOut>,
+}
+
+/// `stats.bounds_hit[]`: a bound that left something out.
+#[derive(Serialize)]
+struct BoundOut {
+    /// The counter's name in `stats`.
+    bound: &'static str,
+    limit: u64,
+    count: u64,
 }
 
 /// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
@@ -495,13 +530,14 @@ impl TlsOut {
 
 impl<'a> StatsOut<'a> {
     fn new(s: &'a Stats<'a>, analysis: &Analysis) -> Self {
+        let cs = &analysis.conferences().stats;
         StatsOut {
             packets: s.packets,
             bytes: s.bytes,
             sip_messages: s.analysis.sip_messages,
             sip_requests: s.analysis.sip_requests,
             sip_responses: s.analysis.sip_responses,
-            dialogs: analysis.dialogs().len() as u64,
+            dialogs: analysis.dialogs_kept() as u64,
             conferences: analysis.conferences().list().len() as u64,
             ip_fragments: s.net.ip_fragments,
             ip_reassembled: s.net.ip_reassembled,
@@ -532,6 +568,42 @@ impl<'a> StatsOut<'a> {
             copies_merged: s.analysis.copies_merged,
             server_events_dropped: s.analysis.server_events_dropped,
             origins_dropped: analysis.origins_dropped(),
+            conferences_dropped: cs.conferences_dropped,
+            conference_dialogs_dropped: cs.conference_dialogs_dropped,
+            participants_dropped: cs.participants_dropped,
+            devices_dropped: cs.devices_dropped,
+            dial_outs_dropped: cs.dial_outs_dropped,
+            roster_users_dropped: cs.roster_users_dropped,
+            roster_endpoints_dropped: cs.roster_endpoints_dropped,
+            roster_media_dropped: cs.roster_media_dropped,
+            roster_entries_dropped: cs.roster_entries_dropped,
+            attempts_dropped: cs.attempts_dropped,
+            dialogs_dropped_table_full: s
+                .analysis
+                .dialogs_dropped
+                .saturating_sub(s.analysis.dialogs_dropped_per_call_id),
+            dialogs_dropped_per_call_id: s.analysis.dialogs_dropped_per_call_id,
+            transactions_forgotten: s.analysis.transactions_forgotten,
+            messages_not_listed: s.analysis.messages_not_listed,
+            symbols_overflowed: analysis.symbols.overflowed,
+            sctp_cap_hits: s.transport.sctp_cap_hits,
+            websocket_cap_hits: s.transport.websocket_cap_hits,
+            ip_datagrams_evicted: s.net.datagrams_evicted,
+            dialogs_evicted: s.analysis.dialogs_evicted,
+            dialogs_refused_memory: s.analysis.dialogs_refused_memory,
+            messages_refused_memory: s.analysis.messages_refused_memory,
+            memory_refused: s.analysis.dialogs_refused_memory + s.analysis.messages_refused_memory,
+            memory_limit: analysis.limits().memory as u64,
+            memory_used: analysis.memory_used() as u64,
+            bounds_hit: s
+                .bounds_hit
+                .iter()
+                .map(|h| BoundOut {
+                    bound: h.bound.key(),
+                    limit: h.limit,
+                    count: h.count,
+                })
+                .collect(),
         }
     }
 }
@@ -541,8 +613,9 @@ struct Dialogs<'a>(&'a Analysis);
 impl Serialize for Dialogs<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut seq = ser.serialize_seq(Some(a.dialogs().len()))?;
-        for d in a.dialogs() {
+        let mut seq = ser.serialize_seq(Some(a.dialogs_kept()))?;
+        // Evicted dialogs (the byte budget) are counted in `stats.dialogs_evicted`, not listed.
+        for d in a.dialogs().iter().filter(|d| !d.evicted) {
             seq.serialize_element(&DialogOut {
                 call_id: &d.call_id,
                 kind: d.kind.as_str(),
@@ -610,7 +683,10 @@ struct MessageOut<'a> {
 impl Serialize for MessageOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (a, m) = (self.a, self.m);
-        let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
+        let dialog = m
+            .dialog
+            .and_then(|d| a.dialogs().get(d as usize))
+            .filter(|d| !d.evicted);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("frame", &m.frame)?;
         map.serialize_entry("time", &m.time.rfc3339())?;

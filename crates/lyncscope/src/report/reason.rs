@@ -317,3 +317,148 @@ pub fn diag_text(s: &Step) -> String {
     }
     t
 }
+
+/// A bound that was hit, in words: what it left out (`short`, for the status line), the
+/// bound, and what a person can do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoundWords {
+    /// What was left out, after the count: "conferences' dialogs not tracked".
+    pub short: &'static str,
+    /// The bound, after its value: "conferences".
+    pub unit: &'static str,
+    /// What to do.
+    pub hint: &'static str,
+}
+
+/// The words of a bound (see [`crate::bounds`]).
+pub fn bound(b: crate::bounds::Bound) -> BoundWords {
+    use crate::bounds::Bound as B;
+    let w = |short, unit, hint| BoundWords { short, unit, hint };
+    match b {
+        B::MemoryRefused => w(
+            "dialogs/rows refused (memory)",
+            "of analysis memory, nothing left to evict",
+            "raise --memory-limit, or split the capture",
+        ),
+        B::MemoryEvicted => w(
+            "finished dialogs evicted (memory)",
+            "of analysis memory",
+            "raise --memory-limit to keep them, or split the capture",
+        ),
+        B::Conferences => w(
+            "conferences not tracked",
+            "conferences",
+            "split the capture by time",
+        ),
+        B::Participants => w(
+            "participants dropped",
+            "participants per conference",
+            "the conference is larger than the analysis follows",
+        ),
+        B::Devices => w(
+            "devices folded into the user's first",
+            "devices per user",
+            "the user joined from more devices than are told apart",
+        ),
+        B::DialOuts => w(
+            "dial-out requests not kept",
+            "dial-outs per conference",
+            "the conference dialled out more often than is remembered",
+        ),
+        B::Dialogs => w(
+            "dialogs not tracked",
+            "dialogs",
+            "split the capture by time",
+        ),
+        B::DialogsPerCallId => w(
+            "dialogs not tracked (Call-ID reused)",
+            "dialogs per Call-ID",
+            "a client or attacker reuses one Call-ID",
+        ),
+        B::Messages => w(
+            "messages not listed",
+            "messages listed",
+            "split the capture by time",
+        ),
+        B::RosterUsers => w(
+            "roster users dropped",
+            "users per roster",
+            "the roster is larger than the analysis keeps",
+        ),
+        B::RosterEndpoints => w(
+            "roster endpoints dropped",
+            "endpoints per roster user",
+            "a roster user has more devices than the analysis keeps",
+        ),
+        B::RosterMedia => w(
+            "roster media dropped",
+            "media per roster endpoint",
+            "a roster endpoint has more media than the analysis keeps",
+        ),
+        B::RosterEntries => w(
+            "roster URIs/roles dropped",
+            "conference URIs (16 roles per user)",
+            "the roster is unusual or hostile",
+        ),
+        B::Attempts => w(
+            "earlier join attempts forgotten",
+            "attempts per step",
+            "the newest attempts are kept",
+        ),
+        B::ServerEvents => w(
+            "server events dropped",
+            "server events",
+            "read fewer or shorter logs",
+        ),
+        B::Origins => w(
+            "extra origins dropped",
+            "extra origins",
+            "read fewer overlapping inputs",
+        ),
+        B::TcpTotal => w(
+            "TCP connections over the total bound",
+            "bytes held by all TCP connections",
+            "messages being assembled were given up",
+        ),
+        B::TcpMessage => w(
+            "TCP messages over the per-message bound",
+            "bytes per unfinished TCP message",
+            "the messages were given up",
+        ),
+        B::TcpReorder => w(
+            "TCP holes given up early",
+            "segments (1 MiB) out of order per direction",
+            "the capture lost many segments",
+        ),
+        B::TcpConnections => w(
+            "TCP connections evicted",
+            "TCP connections",
+            "the least recent connections were forgotten",
+        ),
+        B::SctpMessage => w(
+            "SCTP messages given up",
+            "per SCTP message (4,096 streams)",
+            "the messages were given up",
+        ),
+        B::WebSocketMessage => w(
+            "WebSocket messages given up",
+            "per WebSocket message",
+            "the messages were given up",
+        ),
+        B::IpFragments => w(
+            "IP datagrams evicted",
+            "datagrams in reassembly (64 MiB)",
+            "fragments of them were lost",
+        ),
+        B::Symbols => w(
+            "methods/content types not named",
+            "distinct methods and content types",
+            "shown as …",
+        ),
+        B::Transactions => w(
+            "old transactions forgotten",
+            "transactions per dialog",
+            "a late retransmission of them counts as new",
+        ),
+    }
+}

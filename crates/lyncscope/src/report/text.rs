@@ -37,7 +37,7 @@ pub fn write(
     writeln!(
         out,
         "  {} dialogs, {} conferences",
-        analysis.dialogs().len(),
+        analysis.dialogs_kept(),
         analysis.conferences().list().len()
     )?;
     writeln!(
@@ -142,6 +142,28 @@ pub fn write(
             t.tcp_reorder_cap_hits,
             tcp::MAX_OOO_SEGMENTS,
             tcp::MAX_OOO_BYTES >> 20
+        )?;
+    }
+    // Every other bound that left something out, named with its value and what to do (the
+    // TCP ones are above, in their own words).
+    for h in &stats.bounds_hit {
+        use crate::bounds::Bound;
+        if matches!(
+            h.bound,
+            Bound::TcpTotal | Bound::TcpMessage | Bound::TcpReorder
+        ) {
+            continue;
+        }
+        let w = super::reason::bound(h.bound);
+        let limit = if h.bound.in_bytes() {
+            binary_size(h.limit)
+        } else {
+            group(h.limit)
+        };
+        write!(
+            out,
+            ", {} {} (bound: {limit} {}; {})",
+            h.count, w.short, w.unit, w.hint
         )?;
     }
     writeln!(out)?;
@@ -411,7 +433,7 @@ fn step_mark(name: &str, s: &crate::analysis::Step, extra: &str) -> String {
 }
 
 fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
-    if a.dialogs().is_empty() {
+    if a.dialogs_kept() == 0 {
         return writeln!(out, "No SIP dialogs.");
     }
     writeln!(out, "Dialogs")?;
@@ -420,7 +442,7 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
         "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} KIND",
         "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID"
     )?;
-    for d in a.dialogs() {
+    for d in a.dialogs().iter().filter(|d| !d.evicted) {
         let status = d
             .final_status
             .map_or_else(|| "-".to_string(), |s| s.to_string());
@@ -523,6 +545,29 @@ fn tls_line(t: &lyncscope_tls::TlsStats) -> Option<String> {
     Some(line)
 }
 
+/// A number with thousands separators (`100,000`).
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size set in binary units as it was set (`256 MiB`, `1 GiB`).
+fn binary_size(n: u64) -> String {
+    match n {
+        0 => "0 B".into(),
+        _ if n.is_multiple_of(1 << 30) => format!("{} GiB", n >> 30),
+        _ if n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        _ => human_bytes(n),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,5 +577,15 @@ mod tests {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
         assert_eq!(human_bytes(12_345), "12.3 KB");
+    }
+
+    #[test]
+    fn bounds_are_written_as_they_are_set() {
+        assert_eq!(super::group(100_000), "100,000");
+        assert_eq!(super::group(999), "999");
+        assert_eq!(super::group(1_048_576), "1,048,576");
+        assert_eq!(super::binary_size(256 << 20), "256 MiB");
+        assert_eq!(super::binary_size(1 << 30), "1 GiB");
+        assert_eq!(super::binary_size(1_000), "1000 B");
     }
 }

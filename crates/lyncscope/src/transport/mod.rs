@@ -185,6 +185,13 @@ pub struct TransportStats {
     /// Holes given up early because a direction held more segments or bytes out of order than
     /// its bound (512 segments, 1 MiB); each is also one of `tcp_gaps`.
     pub tcp_reorder_cap_hits: u64,
+    /// SCTP messages given up because one was fragmented over more than 4 MiB, or more than
+    /// 4,096 streams were reassembling at once (all of them are given up); each is also one of
+    /// `incomplete_messages`.
+    pub sctp_cap_hits: u64,
+    /// WebSocket messages given up because their fragments held more than 4 MiB; each is also
+    /// one of `incomplete_messages`.
+    pub websocket_cap_hits: u64,
     /// SCTP packets seen.
     pub sctp_packets: u64,
     /// SCTP DATA chunks seen.

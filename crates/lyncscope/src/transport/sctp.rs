@@ -17,7 +17,7 @@ const FLAG_END: u8 = 0x01;
 const FLAG_BEGIN: u8 = 0x02;
 /// Most fragment streams held at once, and bytes per fragmented message.
 const MAX_PARTIAL_STREAMS: usize = 4096;
-const MAX_MESSAGE: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
 /// A message being reassembled: fragments by TSN.
 #[derive(Default)]
@@ -88,11 +88,13 @@ impl SctpReassembler {
         let key = (ctx.src, ctx.dst, stream);
         if !self.partial.contains_key(&key) && self.partial.len() >= MAX_PARTIAL_STREAMS {
             stats.incomplete_messages += self.partial.len() as u64;
+            stats.sctp_cap_hits += self.partial.len() as u64;
             self.partial.clear();
         }
         let p = self.partial.entry(key).or_default();
         if p.bytes + user.len() > MAX_MESSAGE {
             stats.incomplete_messages += 1;
+            stats.sctp_cap_hits += 1;
             self.partial.remove(&key);
             return;
         }

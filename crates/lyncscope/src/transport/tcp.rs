@@ -34,7 +34,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 /// Most connections tracked at once; beyond, the least recently active is forgotten.
-const MAX_CONNECTIONS: usize = 65_536;
+pub(crate) const MAX_CONNECTIONS: usize = 65_536;
 /// Most bytes one direction may hold for an unfinished message.
 pub const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// Most bytes held out of order per direction, and segments.
@@ -50,7 +50,7 @@ const IDLE_NS: i64 = 300 * 1_000_000_000;
 /// Longest HTTP header block (WebSocket upgrade) looked at.
 const MAX_HTTP_HEADER: usize = 16 * 1024;
 /// Longest WebSocket message reassembled from fragments.
-const MAX_WS_MESSAGE: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_WS_MESSAGE: usize = 4 * 1024 * 1024;
 /// Connections remembered after they were given up, so that later segments re-opening one are
 /// not counted as a new connection (as many as the table holds; under 200 bytes each).
 const MAX_FORGOTTEN: usize = MAX_CONNECTIONS;
@@ -1025,6 +1025,7 @@ fn websocket_payload<S: SipSink>(
     }
     if ws_message.len() + payload.len() > MAX_WS_MESSAGE {
         emit.stats.incomplete_messages += 1;
+        emit.stats.websocket_cap_hits += 1;
         ws_message.clear();
         return;
     }

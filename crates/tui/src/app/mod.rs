@@ -86,6 +86,9 @@ pub struct App {
     pub tls: Option<lyncscope::tls::TlsHandle>,
     /// The inputs by index, to name a message's origins (file and frame, or file and line).
     pub sources: Vec<String>,
+    /// Every bound of the pipeline that left something out, for the status line (set by the
+    /// run loop before each draw from `Pipeline::stats`).
+    pub bounds_hit: Vec<lyncscope::bounds::BoundHit>,
     /// Where the analysis' change log was at the last update.
     change_seq: u64,
     /// What `w` will write, set when its prompt opens.
@@ -103,6 +106,7 @@ impl App {
             stack: Vec::new(),
             prompt: None,
             notice: None,
+            bounds_hit: Vec::new(),
             help: false,
             last_search: None,
             size: (80, 24),

@@ -57,6 +57,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             )));
         }
     }
+    dropped_span(&mut spans, app);
     if app.stack.is_empty() {
         let list = app.list(app.tab);
         if let Some(d) = list.filter.describe() {
@@ -75,6 +76,39 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     }
     spans.push(Span::styled("  ? help", style::dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// What the pipeline's bounds left out, compact: `⚠ dropped: 50000 conference dialogs, 12
+/// participants`; only when something was (the text report names each bound and what to do).
+/// A live capture names the analysis' own bounds in its `full:` part already.
+fn dropped_span(spans: &mut Vec<Span<'static>>, app: &App) {
+    use lyncscope::bounds::Bound;
+    let shown_live = |b: Bound| {
+        app.live.is_some()
+            && matches!(
+                b,
+                Bound::Conferences
+                    | Bound::Participants
+                    | Bound::Dialogs
+                    | Bound::DialogsPerCallId
+                    | Bound::Messages
+            )
+    };
+    let parts: Vec<String> = app
+        .bounds_hit
+        .iter()
+        .filter(|h| !shown_live(h.bound))
+        .map(|h| {
+            let short = lyncscope::report::reason::bound(h.bound).short;
+            format!("{} {}", h.count, short.trim_end_matches(" dropped"))
+        })
+        .collect();
+    if !parts.is_empty() {
+        spans.push(Span::styled(
+            format!(" · ⚠ dropped: {}", parts.join(", ")),
+            style::bad(),
+        ));
+    }
 }
 
 /// A live capture's part of the line:
@@ -131,10 +165,10 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
     let cs = &a.conferences().stats;
     // The most serious first: a conference not tracked, then a dialog, then a message row.
     let mut capped = Vec::new();
-    if cs.conferences_dropped > 0 {
+    if cs.conference_dialogs_dropped > 0 {
         capped.push(format!(
             "{} conference dialogs dropped",
-            cs.conferences_dropped
+            cs.conference_dialogs_dropped
         ));
     }
     if cs.participants_dropped > 0 {
@@ -154,5 +188,46 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
             format!(" · ⚠ full: {}", capped.join(", ")),
             style::bad(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lyncscope::analysis::Limits;
+    use lyncscope::pipeline::Pipeline;
+
+    /// The status line of a loaded sample with these conference bounds, as text.
+    fn line(conferences: usize) -> String {
+        let path = format!(
+            "{}/captures/multi-conference.pcapng",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+        );
+        let mut files = lyncscope::capture::CaptureFiles::open(&[path]).expect("sample opens");
+        let mut p = Pipeline::new(&lyncscope::Options {
+            limits: Limits {
+                conferences,
+                ..Limits::default()
+            },
+            ..lyncscope::Options::default()
+        });
+        lyncscope::pipeline::run(&mut files, &mut p);
+        let mut app = App::new("multi-conference.pcapng".into(), false);
+        app.bounds_hit = p.stats().bounds_hit;
+        let mut term =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 1)).expect("terminal");
+        term.draw(|f| render(f, f.area(), &app, p.analysis()))
+            .expect("draws");
+        let buf = term.backend().buffer().clone();
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn the_status_line_says_what_a_bound_dropped_only_when_one_did() {
+        let capped = line(1);
+        assert!(capped.contains("⚠ dropped: "), "{capped}");
+        assert!(capped.contains(" conferences not tracked"), "{capped}");
+        let clean = line(100);
+        assert!(!clean.contains("dropped"), "{clean}");
     }
 }

@@ -27,14 +27,18 @@ use std::hash::{BuildHasher, Hasher};
 /// Most conferences tracked (the default of [`super::Limits::conferences`]), and participants per
 /// conference; beyond, they are counted.
 pub(crate) const MAX_CONFERENCES: usize = 100_000;
-const MAX_PARTICIPANTS: usize = 10_000;
+pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
+/// Conferences not tracked that are remembered (by a 64-bit hash of their key) so that each
+/// is counted once in `conferences_dropped` (8 MiB at most); beyond, each further lookup of an
+/// unremembered one counts again.
+const MAX_DROPPED_KEYS: usize = 1 << 20;
 /// Attempts remembered per MCU step.
-const MAX_ATTEMPTS: usize = 16;
+pub(crate) const MAX_ATTEMPTS: usize = 16;
 /// Devices (`epid`s) of one user tracked apart per conference: people join from a desktop,
 /// a phone app and a browser; beyond, they are counted and folded into the first.
-const MAX_DEVICES: usize = 8;
+pub(crate) const MAX_DEVICES: usize = 8;
 /// Dial-out requests remembered per conference: a meeting dials out to a few people.
-const MAX_DIAL_OUTS: usize = 64;
+pub(crate) const MAX_DIAL_OUTS: usize = 64;
 /// Longest `epid` kept: real ones are 10 hex digits.
 const MAX_EPID: usize = 64;
 
@@ -89,14 +93,30 @@ struct Role {
 pub struct ConferenceStats {
     /// Conference bodies that could not be decoded.
     pub bad_bodies: u64,
-    /// Conferences not tracked because of the conference bound.
+    /// Conferences not tracked because of the conference bound, each counted once (exactly
+    /// for the first 1,048,576 of them).
     pub conferences_dropped: u64,
-    /// Participants not tracked because of the per-conference bound.
+    /// Lookups of a conference not tracked (a dialog names its conference in its URIs).
+    pub conference_dialogs_dropped: u64,
+    /// Participants not tracked because of the per-conference bound (10,000): a participant's
+    /// dialog that would have added one more is still a dialog, not in the conference.
     pub participants_dropped: u64,
     /// Devices of a user beyond the per-user bound, folded into the user's first device.
     pub devices_dropped: u64,
     /// Dial-out requests beyond the per-conference bound, not kept.
     pub dial_outs_dropped: u64,
+    /// Roster `user` elements not kept: beyond 10,000 in one document or one conference's
+    /// roster, summed over the roster documents merged (copies to other subscribers are not
+    /// merged, so not counted again).
+    pub roster_users_dropped: u64,
+    /// Roster `endpoint` elements not kept (beyond 64 per user), summed the same way.
+    pub roster_endpoints_dropped: u64,
+    /// Roster `media` elements not kept (beyond 32 per endpoint), summed the same way.
+    pub roster_media_dropped: u64,
+    /// Roster conference URI entries (beyond 64) and user roles (beyond 16) not kept.
+    pub roster_entries_dropped: u64,
+    /// Earlier attempts of one participant's media or MCU step forgotten (beyond 16).
+    pub attempts_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -117,6 +137,11 @@ pub struct Conferences {
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
     /// What the conference analysis could not decode or keep.
     pub stats: ConferenceStats,
+    /// Bytes held by conferences and participants (not rosters, which are bounded by count),
+    /// for the analysis' byte budget.
+    pub(crate) bytes: usize,
+    /// Hashes of the keys of conferences not tracked, to count each once.
+    dropped_keys: std::collections::HashSet<u64, RandomState>,
 }
 
 impl Default for Conferences {
@@ -130,6 +155,8 @@ impl Default for Conferences {
             participant_index: HashMap::default(),
             uri_cache: HashMap::default(),
             stats: ConferenceStats::default(),
+            bytes: 0,
+            dropped_keys: Default::default(),
         }
     }
 }
@@ -274,8 +301,11 @@ impl Conferences {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
                 p.roster = Some(Box::new(step));
             }
-            DialogKind::Media => push_bounded(&mut p.media, step),
+            DialogKind::Media => {
+                self.stats.attempts_dropped += u64::from(push_bounded(&mut p.media, step));
+            }
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => p.mcus.push((uri.mcu.clone(), step)),
+            DialogKind::Mcu => self.stats.attempts_dropped += 1,
             _ => {}
         }
     }
@@ -397,10 +427,20 @@ impl Conferences {
             return Some(c);
         }
         if self.list.len() >= self.max {
-            self.stats.conferences_dropped += 1;
+            self.stats.conference_dialogs_dropped += 1;
+            let new = if self.dropped_keys.len() < MAX_DROPPED_KEYS {
+                self.dropped_keys.insert(hash)
+            } else {
+                !self.dropped_keys.contains(&hash)
+            };
+            if new {
+                self.stats.conferences_dropped += 1;
+            }
             return None;
         }
         let c = self.list.len() as u32;
+        self.bytes +=
+            std::mem::size_of::<Conference>() + 3 * id.len() + 2 * uri.organizer.len() + 128;
         self.list.push(Conference {
             id: id.to_string(),
             organizer_key: uri.organizer.clone(),
@@ -497,6 +537,7 @@ impl Conferences {
             self.stats.participants_dropped += 1;
             return None;
         }
+        self.bytes += std::mem::size_of::<Participant>() + uri.len() + 64;
         conf.participants
             .push(Participant::new(uri.to_string(), at));
         let i = conf.participants.len() as u32 - 1;
@@ -887,7 +928,13 @@ fn roster_document(conf: &mut Conference, dialog: u32, body: &[u8], stats: &mut 
         conf.subject = doc.subject.clone().filter(|s| !s.is_empty());
     }
     let roster = conf.roster.get_or_insert_with(conference_info::Roster::new);
+    let before = roster.dropped;
     let applied = roster.apply_owned(doc);
+    let after = roster.dropped;
+    stats.roster_users_dropped += after.users.saturating_sub(before.users);
+    stats.roster_endpoints_dropped += after.endpoints.saturating_sub(before.endpoints);
+    stats.roster_media_dropped += after.media.saturating_sub(before.media);
+    stats.roster_entries_dropped += after.other.saturating_sub(before.other);
     use conference_info::Applied;
     if !matches!(applied, Applied::Full | Applied::Partial | Applied::Deleted) {
         conf.roster_problems += 1;
@@ -908,11 +955,14 @@ fn declares_full(body: &[u8]) -> bool {
     FULL.iter().any(|f| f.find(head).is_some())
 }
 
-fn push_bounded(v: &mut Vec<Step>, s: Step) {
-    if v.len() >= MAX_ATTEMPTS {
+/// Appends an attempt, forgetting the oldest beyond the bound; true if one was forgotten.
+fn push_bounded(v: &mut Vec<Step>, s: Step) -> bool {
+    let full = v.len() >= MAX_ATTEMPTS;
+    if full {
         v.remove(0);
     }
     v.push(s);
+    full
 }
 
 /// Records the final response of a step's initial request (a 2xx of any fork wins).

@@ -8,8 +8,10 @@
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 use pcap_parser::pcap::parse_pcap_header;
@@ -22,6 +24,123 @@ const PEEK_LEN: usize = 512;
 /// short strings (hardware, OS, application, maybe a comment); the bound also caps what
 /// pcap-parser's option list can cost in memory.
 pub(super) const MAX_SHB_LEN: usize = 1 << 20;
+
+/// A pipe, FIFO or standard input is read by a thread of its own, this many bytes per chunk,
+/// with at most [`PIPE_CHUNKS`] chunks read ahead (1 MiB), so that the reading side can give up
+/// waiting when the run is interrupted ([`interrupt_reads`]).
+const PIPE_CHUNK: usize = 64 * 1024;
+/// Chunks read ahead of the analysis from a pipe (the bound on the memory it holds).
+const PIPE_CHUNKS: usize = 16;
+/// How long a read of a pipe waits before it looks at the interruption flag again: how late at
+/// most a stop request is acted on while the writer sends nothing.
+const PIPE_WAKE: Duration = Duration::from_millis(50);
+
+/// Set by [`interrupt_reads`]: pipes and standard input end where they are.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Ends every read of a pipe, FIFO or standard input of this process where it is, even while it
+/// waits for a writer that keeps the pipe open without writing: the read returns the end of the
+/// input (what was already read stays read; a record cut in the middle is reported as cut).
+/// For a program's stop request (Ctrl-C, SIGTERM); regular files are not affected (they never
+/// block; the caller stops reading them itself). It cannot be undone.
+pub fn interrupt_reads() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// True once [`interrupt_reads`] was called.
+pub fn reads_interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A reader of a pipe that can be interrupted: a thread reads chunks into a bounded channel,
+/// and `read` waits for the next chunk [`PIPE_WAKE`] at a time, looking at the flag between
+/// waits. The thread stays blocked in its read until the writer writes or closes (std has no
+/// safe way to cancel a read); it ends then, or with the process.
+struct Interruptible {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+/// `inner` read on a thread of its own, interruptible by [`interrupt_reads`]; `inner` itself
+/// when no thread can be started.
+fn interruptible(mut inner: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPE_CHUNKS);
+    let (give, back) = mpsc::channel::<Box<dyn Read + Send>>();
+    let started = std::thread::Builder::new()
+        .name("pipe reader".into())
+        .spawn(move || {
+            let Ok(mut inner) = back.recv() else { return };
+            loop {
+                let mut buf = vec![0; PIPE_CHUNK];
+                match inner.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+    if started.is_err() {
+        return inner;
+    }
+    match give.send(inner) {
+        Ok(()) => Box::new(Interruptible {
+            chunks: rx,
+            chunk: Vec::new(),
+            at: 0,
+            ended: false,
+        }),
+        // The thread is gone: its receiver was dropped with the reader inside the error.
+        Err(mpsc::SendError(reader)) => {
+            inner = reader;
+            inner
+        }
+    }
+}
+
+impl Read for Interruptible {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(rest) = self.chunk.get(self.at..).filter(|r| !r.is_empty()) {
+                let n = rest.len().min(buf.len());
+                if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
+                    to.copy_from_slice(from);
+                }
+                self.at += n;
+                return Ok(n);
+            }
+            if self.ended || reads_interrupted() {
+                self.ended = true;
+                return Ok(0);
+            }
+            match self.chunks.recv_timeout(PIPE_WAKE) {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.ended = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    return Ok(0);
+                }
+            }
+        }
+    }
+}
 
 /// The file formats understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,20 +263,29 @@ impl Read for Source {
 }
 
 /// Opens a file for counting reads. The error message is the OS one.
+/// A FIFO, a character device or a process substitution (`<(zcat …)`) is read on a thread
+/// of its own so that an interruption ends a read that waits for its writer.
 pub(super) fn open_file(path: &str, progress: &Arc<Progress>) -> io::Result<Box<dyn Read + Send>> {
     let file = File::open(path)?;
-    Ok(Box::new(Counting {
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let counting = Box::new(Counting {
         inner: file,
         progress: Arc::clone(progress),
-    }))
+    });
+    Ok(if regular {
+        counting
+    } else {
+        interruptible(counting)
+    })
 }
 
-/// Standard input, counting reads.
+/// Standard input, counting reads, on a thread of its own (it may be a pipe whose writer
+/// keeps it open: see [`interrupt_reads`]).
 pub(super) fn stdin(progress: &Arc<Progress>) -> Box<dyn Read + Send> {
-    Box::new(Counting {
+    interruptible(Box::new(Counting {
         inner: io::stdin(),
         progress: Arc::clone(progress),
-    })
+    }))
 }
 
 /// Size of a regular file, for progress; `None` for pipes, devices and the like.

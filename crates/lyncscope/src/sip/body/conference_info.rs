@@ -28,7 +28,7 @@ pub const MAX_ENDPOINTS: usize = 64;
 /// Most media kept per endpoint.
 pub const MAX_MEDIA: usize = 32;
 /// Most conference URIs kept.
-const MAX_CONF_URIS: usize = 64;
+pub(crate) const MAX_CONF_URIS: usize = 64;
 /// Most roles kept per user.
 const MAX_ROLES: usize = 16;
 
@@ -168,6 +168,33 @@ pub struct ConferenceInfo {
     pub users: Vec<User>,
     /// True if a bound was hit and elements were dropped.
     pub truncated: bool,
+    /// How many elements each bound dropped.
+    #[serde(skip)]
+    pub dropped: RosterDrops,
+}
+
+/// Elements a roster bound left out, by bound: a document's count, or for a [`Roster`] the sum
+/// over the documents it merged plus what its own bounds refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RosterDrops {
+    /// `user` elements beyond [`MAX_USERS`] (per document, and per roster).
+    pub users: u64,
+    /// `endpoint` elements beyond [`MAX_ENDPOINTS`] per user.
+    pub endpoints: u64,
+    /// `media` elements beyond [`MAX_MEDIA`] per endpoint.
+    pub media: u64,
+    /// Conference URI entries and roles beyond their bounds (64 URIs, 16 roles per user).
+    pub other: u64,
+}
+
+impl RosterDrops {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &RosterDrops) {
+        self.users += other.users;
+        self.endpoints += other.endpoints;
+        self.media += other.media;
+        self.other += other.other;
+    }
 }
 
 impl ConferenceInfo {
@@ -235,6 +262,7 @@ impl Visitor for InfoVisitor {
                 self.out.conf_uris.push(ConfUriEntry::default());
             } else {
                 self.out.truncated = true;
+                self.out.dropped.other += 1;
             }
         } else if name == "user" && path.below_root_is(USER) {
             self.user = None;
@@ -248,6 +276,7 @@ impl Visitor for InfoVisitor {
                 });
             } else {
                 self.out.truncated = true;
+                self.out.dropped.users += 1;
             }
         } else if name == "endpoint" && path.below_root_is(ENDPOINT) {
             self.endpoint = None;
@@ -267,6 +296,7 @@ impl Visitor for InfoVisitor {
                 }
                 Some(_) => {
                     self.out.truncated = true;
+                    self.out.dropped.endpoints += 1;
                     None
                 }
                 None => None,
@@ -287,6 +317,7 @@ impl Visitor for InfoVisitor {
                 }
                 Some(_) => {
                     self.out.truncated = true;
+                    self.out.dropped.media += 1;
                     None
                 }
                 None => None,
@@ -320,10 +351,17 @@ impl Visitor for InfoVisitor {
                 && path.below_root_is(&["users", "user", "roles", "entry"])
                 && !text.is_empty() =>
             {
+                let mut dropped = false;
                 if let Some(u) = self.cur_user() {
                     if u.roles.len() < MAX_ROLES {
                         u.roles.push(text.to_owned());
+                    } else {
+                        dropped = true;
                     }
+                }
+                if dropped {
+                    self.out.truncated = true;
+                    self.out.dropped.other += 1;
                 }
             }
             5 if path.below_root_is(&["conference-description", "conf-uris", "entry", name]) => {
@@ -431,6 +469,10 @@ pub struct Roster {
     pub deleted: bool,
     /// True if a bound was hit and users, endpoints or media were dropped.
     pub truncated: bool,
+    /// How many elements the bounds dropped: those of every document merged, and those this
+    /// roster's own bounds refused.
+    #[serde(skip)]
+    pub dropped: RosterDrops,
     /// Meeting subject.
     pub subject: Option<String>,
     /// Organizer display name.
@@ -493,12 +535,14 @@ impl Roster {
             conf_uris,
             users,
             truncated,
+            dropped,
             ..
         } = doc;
         if self.entity.is_none() {
             self.entity = entity;
         }
         self.truncated |= truncated;
+        self.dropped.add(&dropped);
 
         let result = match state {
             State::Deleted => {
@@ -579,6 +623,7 @@ impl Roster {
             self.departed.insert(key);
         } else {
             self.truncated = true;
+            self.dropped.users += 1;
         }
     }
 
@@ -611,6 +656,7 @@ impl Roster {
             State::Full => {
                 if self.users.len() >= MAX_USERS && !self.users.contains_key(&key) {
                     self.truncated = true;
+                    self.dropped.users += 1;
                     return;
                 }
                 let mut fresh = user;
@@ -627,7 +673,10 @@ impl Roster {
                         existing.roles = user.roles;
                     }
                     for ep in &user.endpoints {
-                        self.truncated |= !merge_endpoint(&mut existing.endpoints, ep);
+                        if !merge_endpoint(&mut existing.endpoints, ep) {
+                            self.truncated = true;
+                            self.dropped.endpoints += 1;
+                        }
                     }
                 } else if self.users.len() < MAX_USERS {
                     // An update for a user we never saw (lost notification): keep what it says.
@@ -636,6 +685,7 @@ impl Roster {
                     self.users.insert(key, fresh);
                 } else {
                     self.truncated = true;
+                    self.dropped.users += 1;
                 }
             }
         }
@@ -692,7 +742,8 @@ impl Roster {
     }
 }
 
-/// Applies one endpoint element to a user's list; false if it was dropped by the bound.
+/// Applies one endpoint element to a user's list; false if it (or one of its media) was dropped
+/// by a bound.
 fn merge_endpoint(list: &mut Vec<Endpoint>, ep: &Endpoint) -> bool {
     let pos = list.iter().position(|e| e.entity == ep.entity);
     match (ep.state, pos) {
@@ -713,9 +764,11 @@ fn merge_endpoint(list: &mut Vec<Endpoint>, ep: &Endpoint) -> bool {
                 update(&mut existing.joining_method, &ep.joining_method);
                 update(&mut existing.joining_when, &ep.joining_when);
                 update(&mut existing.disconnection_method, &ep.disconnection_method);
+                let mut all = true;
                 for m in &ep.media {
-                    merge_media(&mut existing.media, m);
+                    all &= merge_media(&mut existing.media, m);
                 }
+                return all;
             }
         }
         (_, None) => {
@@ -730,7 +783,8 @@ fn merge_endpoint(list: &mut Vec<Endpoint>, ep: &Endpoint) -> bool {
     true
 }
 
-fn merge_media(list: &mut Vec<Media>, m: &Media) {
+/// Applies one media element to an endpoint's list; false if it was dropped by the bound.
+fn merge_media(list: &mut Vec<Media>, m: &Media) -> bool {
     let pos = list.iter().position(|x| x.id == m.id);
     match (m.state, pos) {
         (State::Deleted, Some(i)) => {
@@ -751,11 +805,13 @@ fn merge_media(list: &mut Vec<Media>, m: &Media) {
             }
         }
         (_, None) => {
-            if list.len() < MAX_MEDIA {
-                list.push(m.clone());
+            if list.len() >= MAX_MEDIA {
+                return false;
             }
+            list.push(m.clone());
         }
     }
+    true
 }
 
 /// Partial-update rule for one optional field: present replaces, absent keeps.
