@@ -159,6 +159,103 @@ fn one_message_from_two_agents_is_one_message_and_a_wrong_password_is_refused() 
     assert_eq!(verdicts(&got), verdicts(&a));
 }
 
+/// The messages' origins: `file` for the capture, `agent` for HEP.
+fn origins(v: &Value) -> Vec<(Option<String>, Option<u64>)> {
+    v["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .flat_map(|m| m["origin"].as_array().cloned().unwrap_or_default())
+        .map(|o| (o["file"].as_str().map(str::to_string), o["agent"].as_u64()))
+        .collect()
+}
+
+#[test]
+fn a_capture_file_and_an_agent_give_one_report() {
+    // The collector reads a capture, then what an agent sends: one analysis of both.
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let file = capture("conference-join.pcapng");
+    let c = collector(&addr, &[&file]);
+    let other = capture("av-mcu-rejected.pcapng");
+    let sent = send(&addr, &other, &["--hep-node-id", "7"]);
+    let got = stop(c);
+    let from_file = send_nowhere(&file);
+    let n_file = from_file["stats"]["sip_messages"].as_u64().expect("count");
+    let n_sent = sent["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(got["stats"]["sip_messages"].as_u64(), Some(n_file + n_sent));
+    assert_eq!(got["stats"]["copies_merged"].as_u64(), Some(0));
+    let mut expected = verdicts(&from_file);
+    expected.extend(verdicts(&sent));
+    expected.sort();
+    assert_eq!(verdicts(&got), expected);
+    let o = origins(&got);
+    let of_file = o
+        .iter()
+        .filter(|(f, _)| f.as_deref() == Some(&*file))
+        .count();
+    let of_agent = o.iter().filter(|(_, a)| *a == Some(7)).count();
+    assert_eq!((of_file as u64, of_agent as u64), (n_file, n_sent));
+    let sources = got["sources"].as_array().expect("sources");
+    assert_eq!(sources[0], file.as_str());
+    assert_eq!(sources[1], addr.as_str());
+}
+
+#[test]
+fn the_same_message_from_a_file_and_an_agent_is_one_message() {
+    let port = free_port(false);
+    let addr = format!("tcp:127.0.0.1:{port}");
+    let file = capture("conference-join.pcapng");
+    let c = collector(&addr, &[&file]);
+    let sent = send(&addr, &file, &["--hep-node-id", "9"]);
+    let got = stop(c);
+    let n = sent["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(got["stats"]["sip_messages"].as_u64(), Some(n));
+    assert_eq!(got["stats"]["copies_merged"].as_u64(), Some(n));
+    assert_eq!(verdicts(&got), verdicts(&sent));
+    // Every message: the file's frame first, then the agent.
+    for m in got["messages"].as_array().expect("messages") {
+        let o = m["origin"].as_array().expect("origin");
+        assert_eq!(o.len(), 2, "{m}");
+        assert_eq!(o[0]["file"], file.as_str());
+        assert_eq!(o[1]["agent"], 9);
+    }
+}
+
+#[test]
+fn hep_with_files_refuses_what_it_cannot_do() {
+    let file = capture("conference-join.pcapng");
+    for (args, says) in [
+        (
+            vec![
+                "--hep-listen",
+                "udp:127.0.0.1:0",
+                "-w",
+                "/tmp/x.pcap",
+                &file,
+            ],
+            "-w",
+        ),
+        (
+            vec!["--hep-listen", "udp:127.0.0.1:0", "--follow", &file],
+            "--follow",
+        ),
+        (
+            vec!["--hep-listen", "udp:127.0.0.1:0", "-f", "udp", &file],
+            "-f goes with live capture",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", "json"])
+            .args(&args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn sngrep_as_agent_and_as_collector() {
     if Command::new("sngrep").arg("-V").output().is_err() {

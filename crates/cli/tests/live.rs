@@ -404,6 +404,85 @@ fn live_udp_conference_join_stopped_by_sigterm() {
     );
 }
 
+/// `-i lo` and `--hep-listen` in one run: the UDP conference join is replayed on loopback
+/// (captured) while an agent sends another capture over HEP; one report holds both, each
+/// message with its origin (the interface, or the agent).
+#[test]
+fn live_capture_and_hep_collector_in_one_report() {
+    if !can_capture("live_capture_and_hep_collector_in_one_report") {
+        return;
+    }
+    let msgs = scenario_messages("join-udp-fragments");
+    let sockets = udp_sockets(&msgs);
+    let ports: Vec<u16> = sockets
+        .values()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect();
+    let filter = port_filter("udp", &ports);
+    let hep_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("port")
+        .port();
+    let hep = format!("udp:127.0.0.1:{hep_port}");
+    let cap = start_capture(&[
+        "-i",
+        "lo",
+        "--report",
+        "json",
+        "--messages",
+        "-f",
+        &filter,
+        "--hep-listen",
+        &hep,
+    ]);
+    let other = format!(
+        "{}/captures/av-mcu-rejected.pcapng",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
+    // The agent sends while the replay runs.
+    let agent = {
+        let (hep, other) = (hep.clone(), other.clone());
+        std::thread::spawn(move || {
+            Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+                .args(["--report", "json", "--hep-node-id", "5", "--hep-send", &hep])
+                .arg(&other)
+                .output()
+                .expect("agent runs")
+        })
+    };
+    replay_udp(&msgs, &sockets);
+    let sent = agent.join().expect("agent");
+    assert!(sent.status.success());
+    let sent: Value = serde_json::from_slice(&sent.stdout).expect("JSON");
+    let n_sent = sent["stats"]["sip_messages"].as_u64().expect("count");
+    std::thread::sleep(Duration::from_millis(300));
+    cap.terminate();
+    let live = cap.report(Duration::from_secs(20));
+    assert_eq!(
+        live["stats"]["sip_messages"].as_u64(),
+        Some(msgs.len() as u64 + n_sent)
+    );
+    let mut expected = conference_summary(&file_report(&format!(
+        "{}/captures/join-udp-fragments.pcap",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    )));
+    expected.extend(conference_summary(&sent));
+    assert_eq!(conference_summary(&live), expected);
+    let origins: Vec<Value> = live["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .flat_map(|m| m["origin"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let of_lo = origins.iter().filter(|o| o["file"] == "lo").count();
+    let of_agent = origins.iter().filter(|o| o["agent"] == 5).count();
+    assert_eq!((of_lo, of_agent as u64), (msgs.len(), n_sent));
+    assert_eq!(live["capture"]["dropped"].as_u64(), Some(0));
+    assert_eq!(live["hep"]["agents"][0]["node_id"], 5);
+    assert_eq!(live["sources"][0], "lo");
+    assert_eq!(live["sources"][1], hep.as_str());
+}
+
 /// Replays a TCP scenario while `lyncscope -i lo` captures; stops it with `--duration` or, if
 /// `duration` is false, with SIGTERM right after the replay.
 fn live_tcp(name: &str, file: &str, duration: bool) {

@@ -336,7 +336,7 @@ fn event_loop(
                 Some(live),
             ) = (input, app.live.as_mut())
             {
-                live.hep = hep.map(|h| h.status());
+                live.set_hep(hep.map(|h| h.status()));
                 live.update(
                     capture_started.elapsed(),
                     p.analysis().stats().sip_messages,

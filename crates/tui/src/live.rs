@@ -523,6 +523,11 @@ impl LiveStatus {
         }
     }
 
+    /// The HEP collector's counters now (`None`: no collector runs).
+    pub fn set_hep(&mut self, hep: Option<HepStatus>) {
+        self.hep = hep;
+    }
+
     /// Brings the state up to date at time `now` (since the capture started): the SIP
     /// messages analysed so far, libpcap's counters, and the source's state (`reason` it
     /// stops, `ended` when the loader has finished).
