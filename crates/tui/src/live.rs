@@ -978,6 +978,110 @@ mod tests {
     }
 
     #[test]
+    fn two_feeds_read_as_one_are_numbered_in_one_sequence_and_end_together() {
+        let a = feed(&[Some(2), None, None]);
+        let mut b = feed(&[None, Some(3), Some(1)]);
+        b.errors = vec!["hep: gone".into()];
+        let mut both = Both::new(a, b);
+        let mut batch = FrameBatch::default();
+        // What is waiting in either is taken at once: a's two frames.
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        // Then b's three; b's one more with a's end (a's script is over).
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        let numbers: Vec<u64> = batch
+            .inputs()
+            .map(|i| match i {
+                Input::Frame(f) => f.number,
+                Input::Message(m) => m.number,
+            })
+            .collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        // Both scripts over: the end, with b's errors kept after it went.
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Ended);
+        assert_eq!(both.errors(), ["hep: gone"]);
+        // -c room is shared: one frame of room takes one frame in all. Stopping stops both.
+        let (a, b) = (feed(&[Some(2)]), feed(&[Some(2)]));
+        let stopped = (a.stopped.clone(), b.stopped.clone());
+        let mut both = Both::new(a, b);
+        let mut batch = FrameBatch::default();
+        both.receive(WAIT, &mut batch, 1);
+        assert_eq!(batch.len(), 1);
+        both.stop();
+        assert_eq!(
+            (
+                stopped.0.load(Ordering::Relaxed),
+                stopped.1.load(Ordering::Relaxed)
+            ),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn a_hep_feed_gives_whole_messages_from_its_agents() {
+        use lyncscope_hep::{encode_v3, HepOut, ListenerConfig};
+        let listener = Listener::bind(
+            &["udp:127.0.0.1:0".parse().expect("spec")],
+            ListenerConfig::default(),
+        )
+        .expect("binds");
+        let to = listener.local_specs()[0].addr;
+        let (mut feed, hep) = HepFeed::new(listener);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+        let sip = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        for node in [7, 8, 7] {
+            let mut packet = Vec::new();
+            encode_v3(
+                &HepOut {
+                    ip_protocol: 17,
+                    src_ip: [10, 0, 0, 1].into(),
+                    dst_ip: [10, 0, 0, 2].into(),
+                    src_port: 5060,
+                    dst_port: 5060,
+                    ts_sec: 1_700_000_000,
+                    ts_usec: 0,
+                    proto_type: 1,
+                    node_id: node,
+                    password: None,
+                    correlation_id: None,
+                    vlan: None,
+                    node_name: Some(b"fe01"),
+                    payload: sip,
+                },
+                &mut packet,
+            )
+            .expect("encodes");
+            sock.send_to(&packet, to).expect("sends");
+        }
+        let mut batch = FrameBatch::default();
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while batch.len() < 3 && std::time::Instant::now() < until {
+            feed.receive(WAIT, &mut batch, u64::MAX);
+        }
+        let agents: Vec<(u64, lyncscope::source::Origin)> = batch
+            .inputs()
+            .filter_map(|i| match i {
+                Input::Message(m) => Some((m.number, m.origin)),
+                Input::Frame(_) => None,
+            })
+            .collect();
+        use lyncscope::source::Origin::Agent;
+        assert_eq!(
+            agents,
+            [
+                (1, Agent { node: 7 }),
+                (2, Agent { node: 8 }),
+                (3, Agent { node: 7 })
+            ]
+        );
+        let status = hep.status();
+        assert_eq!((status.agents, status.packets), (2, 3));
+        assert_eq!(hep.summary().agents.len(), 2);
+        feed.stop();
+        assert_eq!(feed.receive(WAIT, &mut batch, u64::MAX), Received::Ended);
+    }
+
+    #[test]
     fn rate_over_the_recent_window() {
         let ms = Duration::from_millis;
         let mut r = RateMeter::new(ms(2000));

@@ -80,10 +80,10 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
 /// A live capture's part of the line:
 /// `● capturing eth0 · 1520 packets · 812 SIP · 0 dropped · 41 SIP/s · 3 conf`, then what the
 /// analysis' bounds left out (`⚠ full: 1200 msgs not listed`), highlighted like drops. A HEP
-/// collector adds its listeners, agents, malformed packets and auth failures, and its drops
-/// to the dropped count:
-/// `● capturing HEP udp:10.0.0.5:9060 · 1520 packets · 1520 SIP · 0 dropped · 3 agents · 0
-/// malformed, 0 auth failures · 41 SIP/s · 3 conf`.
+/// collector adds its agents, malformed packets and auth failures (its listeners when it
+/// runs alone; the title names them), and its drops to the dropped count:
+/// `● capturing HEP udp:10.0.0.5:9060 · 3 agents · 1520 packets · 1520 SIP · 0 dropped · 0 bad
+/// · 41 SIP/s · 3 conf` (bad: malformed or refused for their auth key, shown apart once any).
 fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &Analysis) {
     match &live.state {
         CaptureState::Capturing => spans.push(Span::styled("● capturing ", style::good())),
@@ -97,17 +97,20 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
         )),
     }
     // A collector alone counts HEP packets (valid or not); with a capture, the frames and
-    // messages analysed.
+    // messages analysed. The title names every listener; a capture leaves room for "HEP".
     let (names, packets) = match (&live.hep, live.interfaces.is_empty()) {
         (Some(h), true) => (format!("HEP {}", h.listeners), h.packets),
-        (Some(h), false) => (
-            format!("{} · HEP {}", live.interfaces, h.listeners),
-            app.status.frames,
-        ),
+        (Some(_), false) => (format!("{} + HEP", live.interfaces), app.status.frames),
         (None, _) => (live.interfaces.clone(), app.status.frames),
     };
+    if let Some(h) = &live.hep {
+        let s = if h.agents == 1 { "" } else { "s" };
+        spans.push(Span::raw(format!("{names} · {} agent{s} · ", h.agents)));
+    } else {
+        spans.push(Span::raw(format!("{names} · ")));
+    }
     spans.push(Span::raw(format!(
-        "{names} · {packets} packets · {} SIP · ",
+        "{packets} packets · {} SIP · ",
         a.stats().sip_messages
     )));
     // Every drop before the analysis: libpcap's (kernel buffer, interface), the HEP
@@ -122,7 +125,7 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
         for (n, what) in [
             (live.dropped, "kernel"),
             (live.if_dropped, "interface"),
-            (hep_kernel, "HEP socket"),
+            (hep_kernel, "HEP"),
             (hep_own, "HEP queue"),
         ] {
             if n > 0 {
@@ -140,21 +143,16 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
         ));
     }
     if let Some(h) = &live.hep {
-        spans.push(Span::raw(format!(
-            " · {} agent{}",
-            h.agents,
-            if h.agents == 1 { "" } else { "s" }
-        )));
         if h.decode_errors > 0 || h.auth_failures > 0 {
             spans.push(Span::styled(
                 format!(
-                    " · ⚠ {} malformed, {} auth failures",
+                    " · ⚠ {} malformed, {} refused",
                     h.decode_errors, h.auth_failures
                 ),
                 style::bad(),
             ));
         } else {
-            spans.push(Span::raw(" · 0 malformed, 0 auth failures"));
+            spans.push(Span::raw(" · 0 bad"));
         }
     }
     // The rate while capturing (once stopped it only falls to 0).
