@@ -416,3 +416,105 @@ fn hep_collector_load_udp_100k_per_second() {
     );
     assert!(rate >= 100_000.0, "{rate:.0} msg/s < 100,000");
 }
+
+/// A tmux session running one script, killed at the end.
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(name: &str, script: &std::path::Path) -> Option<Tmux> {
+        let session = format!("lyncscope-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35"])
+            .arg(format!("bash --norc --noprofile {}", script.display()))
+            .status()
+            .ok()?;
+        status.success().then_some(Tmux { session })
+    }
+
+    /// Waits (up to 15 s) for a line of the screen holding every one of `parts`.
+    fn expect_line(&self, parts: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let out = Command::new("tmux")
+                .args(["capture-pane", "-p", "-t", &self.session])
+                .output()
+                .expect("tmux capture-pane");
+            let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(line) = screen.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.to_owned();
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("expected a line with {parts:?} on the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+/// The terminal UI on a capture file and a collector: the file's conference is listed at
+/// once; what an agent then sends appears as it arrives, and the status line counts the
+/// agent and its packets. `q` quits and the terminal is restored.
+#[test]
+fn the_ui_shows_a_file_and_what_agents_send() {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("lyncscope-hep-tui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("tui.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' --hep-listen {addr} '{}'\necho \"EXIT=$?\"\nsleep 60\n",
+            env!("CARGO_BIN_EXE_lyncscope"),
+            capture("conference-join.pcapng")
+        ),
+    )
+    .expect("script");
+    let tmux = Tmux::start("hep-tui", &script).expect("tmux starts");
+    tmux.expect_line(&[&format!("● capturing HEP {addr} · 0 agents · 0 packets")]);
+    // The file's conference.
+    tmux.expect_line(&["MT4HQZ8C", "Project kickoff"]);
+    let sent = send(
+        &addr,
+        &capture("av-mcu-rejected.pcapng"),
+        &["--hep-node-name", "fe01"],
+    );
+    let n = sent["stats"]["sip_messages"].as_u64().expect("count");
+    tmux.expect_line(&[&format!("● capturing HEP {addr} · 1 agent · {n} packets")]);
+    tmux.expect_line(&["0 dropped · 0 bad"]);
+    let conference = sent["conferences"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    tmux.expect_line(&[&conference]);
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

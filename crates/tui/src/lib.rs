@@ -253,8 +253,12 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
                 app.sources = paths.to_vec();
                 app
             }
-            Input::Live { names, .. } => {
-                let mut app = App::new(format!("live: {}", names.join(", ")), false);
+            Input::Live { names, hep, .. } => {
+                let mut title = names.clone();
+                if let Some(h) = hep {
+                    title.extend(h.listeners().iter().map(|l| format!("HEP {l}")));
+                }
+                let mut app = App::new(format!("live: {}", title.join(", ")), false);
                 app.live = Some(live::LiveStatus::new(names));
                 app
             }

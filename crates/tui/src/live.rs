@@ -703,12 +703,10 @@ pub fn run_hep<F: LiveFeed + 'static>(
         b.offset_numbers(offset);
         Some(b)
     };
-    let mut title = names.clone();
-    title.extend(hep.listeners().iter().map(|l| format!("HEP {l}")));
     let stats = || control.stats();
     let run = crate::run_source::<crate::loader::NoTap>(
         crate::Input::Live {
-            names: title,
+            names,
             control,
             state: &state,
             started,
