@@ -174,6 +174,7 @@ pub fn collect<F: LiveFeed>(
             pipeline.push_input_tapped(&input, tap);
         }
         read += batch.len() as u64;
+        source.recycle(batch);
     }
     pipeline.finish_tapped(tap);
     read

@@ -142,6 +142,8 @@ pub struct LiveSource<F, C> {
     ended: bool,
     state: Arc<SourceState>,
     wait: Duration,
+    /// A batch handed back by the caller ([`LiveSource::recycle`]), refilled next.
+    spare: Option<FrameBatch>,
 }
 
 impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
@@ -157,7 +159,15 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
             ended: false,
             state,
             wait: WAIT,
+            spare: None,
         }
+    }
+
+    /// Hands a batch back once its inputs were used: the next one is gathered in its buffers
+    /// (a busy feed would otherwise grow a new buffer for every batch).
+    pub fn recycle(&mut self, mut batch: FrameBatch) {
+        batch.clear();
+        self.spare = Some(batch);
     }
 
     /// The next frames: what arrived within [`WAIT`] (and whatever was already waiting, up to
@@ -171,7 +181,7 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
                 self.stop(format!("--duration {}s reached", limit.as_secs_f64()));
             }
         }
-        let mut batch = FrameBatch::default();
+        let mut batch = self.spare.take().unwrap_or_default();
         let mut wait = self.wait;
         loop {
             let room = match self.stop_at.count {

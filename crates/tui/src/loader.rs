@@ -132,6 +132,13 @@ impl FrameBatch {
         self.frames.len()
     }
 
+    /// Empties the batch, keeping its buffers (a headless loop hands it back to be refilled).
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.data.clear();
+        self.events.clear();
+    }
+
     /// Numbers the frames and messages from index `from` on `next`, `next + 1`, … (two
     /// feeds read together are numbered in one sequence).
     pub(crate) fn renumber(&mut self, from: usize, next: &mut u64) {
