@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug, Default)]
 pub struct HepArgs {
     /// Receive SIP from HEP capture agents (v1, v2, v3) on udp:ADDR:PORT or tcp:ADDR:PORT;
-    /// repeatable; an explicit address (no default to every interface).
+    /// repeatable; an explicit address (no default to every interface). Files given are read
+    /// first; with -i, the capture and the agents feed one analysis.
     #[arg(long = "hep-listen", value_name = "PROTO:ADDR:PORT")]
     pub listen: Vec<String>,
 

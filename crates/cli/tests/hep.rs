@@ -403,8 +403,11 @@ fn hep_collector_load_udp_100k_per_second() {
     println!(
         "HEP/UDP into the collector: sent {sent} in {elapsed:.1} s, received {received} \
          ({rate:.0} msg/s), kernel dropped {kernel}, analysed {} SIP messages, queue drops {}, \
-         at stop {}",
-        v["stats"]["sip_messages"], r["dropped_queue_full"], r["dropped_at_stop"]
+         at stop {}; UDP receive buffer granted {}",
+        v["stats"]["sip_messages"],
+        r["dropped_queue_full"],
+        r["dropped_at_stop"],
+        r["udp_recv_buffers"]
     );
     // Nothing received is lost inside lyncscope, and every message received was analysed.
     assert_eq!(r["dropped_queue_full"], 0);
