@@ -257,6 +257,7 @@ pub type Captured = (Vec<String>, lyncscope::capture::LiveStats);
 /// interfaces and libpcap's counters.
 pub fn collect_hep(
     args: &CaptureArgs,
+    tls: &mut crate::tls_cli::Loaded,
     feed: lyncscope_tui::live::HepFeed,
     stop: &crate::hep_cli::Stop<'_>,
     first_number: u64,
@@ -265,14 +266,17 @@ pub fn collect_hep(
 ) -> Result<(u64, Option<Captured>), Failure> {
     #[cfg(feature = "live")]
     if args.live() {
+        // Key logs still being written (a client's SSLKEYLOGFILE) are read as they grow.
+        let follow = follow_keylogs(std::mem::take(&mut tls.followers), tls.handle.clone());
         let cap = live::open(args)?;
         let names = live::announce(args, &cap);
         let stopper = cap.stopper();
         let both = lyncscope_tui::live::Both::new(feed, cap);
         let read = crate::hep_cli::collect(both, stop, first_number, pipeline, tap);
+        follow.stop();
         return Ok((read, Some((names, stopper.stats()))));
     }
-    let _ = args;
+    let _ = (args, tls);
     Ok((
         crate::hep_cli::collect(feed, stop, first_number, pipeline, tap),
         None,

@@ -494,7 +494,7 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
-    let tls = cli.tls.load()?;
+    let mut tls = cli.tls.load()?;
     for w in &tls.warnings {
         eprintln!("lyncscope: warning: {w}");
     }
@@ -515,6 +515,11 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
             Some(Inputs::open(paths, &log_options)?)
         }
     };
+    // Files are read whole, before the collector's messages (numbered on from theirs): every
+    // key for their TLS is known by then, as when files are read alone.
+    if files.is_some() {
+        tls.handle.set_final(true);
+    }
     // Signals first: a SIGTERM right after the collector started stops it cleanly.
     let stop = capture_cli::termination_flag();
     let listener = hep_cli::listen(&cli.hep)?;
@@ -543,11 +548,6 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         }
         return outcome.ui.map_err(|message| Failure { code: 1, message });
     }
-    // Files are read whole, before the collector's messages (numbered on from theirs): every
-    // key for their TLS is known by then, as when files are read alone.
-    if files.is_some() {
-        tls.handle.set_final(true);
-    }
     let mut pipeline = Pipeline::new(&lyncscope::Options {
         keep_messages: cli.messages,
         // The same hop seen by two agents, or by an agent and a file, is one message.
@@ -572,6 +572,7 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
     };
     let (read, live) = capture_cli::collect_hep(
         &cli.capture,
+        &mut tls,
         feed,
         &hep_stop,
         first_number,

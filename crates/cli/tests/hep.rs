@@ -402,6 +402,13 @@ fn hep_collector_load_udp_100k_per_second() {
         std::thread::sleep(Duration::from_micros(200));
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // The collector's peak resident set so far (Linux), for the record.
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        .unwrap_or_default();
     let v = stop(child);
     let r = &v["hep"]["received"];
     let received = r["packets"].as_u64().expect("packets");
@@ -410,7 +417,7 @@ fn hep_collector_load_udp_100k_per_second() {
     println!(
         "HEP/UDP into the collector: sent {sent} in {elapsed:.1} s, received {received} \
          ({rate:.0} msg/s), kernel dropped {kernel}, analysed {} SIP messages, queue drops {}, \
-         at stop {}; UDP receive buffer granted {}",
+         at stop {}; UDP receive buffer granted {}; peak RSS {peak}",
         v["stats"]["sip_messages"],
         r["dropped_queue_full"],
         r["dropped_at_stop"],

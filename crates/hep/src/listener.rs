@@ -472,6 +472,9 @@ struct Shared {
     queued_bytes: AtomicUsize,
     tcp_active: AtomicUsize,
     stop: AtomicBool,
+    /// The Listener is gone: nobody takes batches any more, a network thread waiting for
+    /// room gives up at once.
+    closed: AtomicBool,
     /// Kernel drops of UDP sockets already closed, read just before closing them.
     udp_kernel_drops_closed: AtomicU64,
     pool: Arc<Pool>,
@@ -614,7 +617,9 @@ impl Shared {
             if drain_deadline.is_none() && self.stopping() {
                 *drain_deadline = Some(Instant::now() + self.config.drain_timeout);
             }
-            if drain_deadline.is_some_and(|d| Instant::now() >= d) {
+            if self.closed.load(Ordering::Acquire)
+                || drain_deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 add(&self.counters.dropped_at_stop, batch.len() as u64);
                 *batch = self.new_batch();
                 return Flushed::Lost;
@@ -735,6 +740,7 @@ impl Listener {
             queued_bytes: AtomicUsize::new(0),
             tcp_active: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             udp_kernel_drops_closed: AtomicU64::new(0),
             pool: Arc::new(Mutex::new(Vec::new())),
             udp_inodes,
@@ -923,7 +929,8 @@ fn stats_of(shared: &Shared) -> ListenerStats {
 impl Drop for Listener {
     fn drop(&mut self) {
         self.stop();
-        // Network threads waiting for queue room see the receiver gone.
+        // Network threads waiting for queue room give up: nobody will take it.
+        self.shared.closed.store(true, Ordering::Release);
         let (_, rx) = mpsc::sync_channel(1);
         drop(std::mem::replace(&mut self.rx, rx));
         for t in self.threads.drain(..) {
