@@ -920,3 +920,53 @@ fn live_tui_in_tmux_shows_the_join_as_it_happens() {
     tmux.keys(&["q"]);
     tmux.expect_line(&["EXIT=0"]);
 }
+
+/// The terminal UI on `-i lo` and a HEP collector at once: the status line names both, the
+/// replayed join (captured) and what an agent sends (HEP) are counted together, the agent is
+/// counted, and `q` quits cleanly.
+#[test]
+fn live_tui_with_a_hep_collector() {
+    let test = "live_tui_with_a_hep_collector";
+    if !can_capture(test) || !has_tmux(test) {
+        return;
+    }
+    let msgs = scenario_messages("join-udp-fragments");
+    let sockets = udp_sockets(&msgs);
+    let ports: Vec<u16> = sockets
+        .values()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect();
+    let filter = port_filter("udp", &ports);
+    let hep_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("port")
+        .port();
+    let hep = format!("udp:127.0.0.1:{hep_port}");
+    let script = tui_script(
+        "tui-hep",
+        &["-i", "lo", "-f", &filter, "--hep-listen", &hep],
+    );
+    let Some(tmux) = Tmux::start("live-tui-hep", &script) else {
+        panic!("tmux did not start");
+    };
+    tmux.expect_line(&["● capturing lo + HEP · 0 agents · 0 packets · 0 SIP · 0 dropped"]);
+    tmux.expect_line(&[&format!("live: lo, HEP {hep}")]);
+    replay_udp(&msgs, &sockets);
+    let other = format!(
+        "{}/captures/av-mcu-rejected.pcapng",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
+    let sent = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--hep-send", &hep, &other])
+        .output()
+        .expect("agent runs");
+    assert!(sent.status.success());
+    let sent: Value = serde_json::from_slice(&sent.stdout).expect("JSON");
+    let n = msgs.len() as u64 + sent["stats"]["sip_messages"].as_u64().expect("count");
+    tmux.expect_line(&[&format!(
+        "● capturing lo + HEP · 1 agent · {n} packets · {n} SIP · 0 dropped · 0 bad"
+    )]);
+    tmux.expect_line(&["B43LT1K9"]);
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+}
