@@ -298,6 +298,75 @@ pub fn write_warning(w: &WriteSummary) -> Option<String> {
 #[cfg(feature = "live")]
 pub use live::{run_live, run_live_tui};
 
+/// A live capture's interfaces and libpcap's counters at its end.
+pub type Captured = (Vec<String>, lyncscope::capture::LiveStats);
+
+/// The HEP collector headless, read with the live capture when `-i` is given (feature
+/// `live`): every input into `pipeline` until `stop`; the inputs read live and, with `-i`, the
+/// interfaces and libpcap's counters.
+pub fn collect_hep(
+    args: &CaptureArgs,
+    tls: &mut crate::tls_cli::Loaded,
+    feed: lyncscope_tui::live::HepFeed,
+    stop: &crate::hep_cli::Stop<'_>,
+    first_number: u64,
+    pipeline: &mut lyncscope::pipeline::Pipeline,
+    tap: &mut impl lyncscope::pipeline::MessageTap,
+) -> Result<(u64, Option<Captured>), Failure> {
+    #[cfg(feature = "live")]
+    if args.live() {
+        // Key logs still being written (a client's SSLKEYLOGFILE) are read as they grow.
+        let follow = follow_keylogs(std::mem::take(&mut tls.followers), tls.handle.clone());
+        let cap = live::open(args)?;
+        let names = live::announce(args, &cap);
+        let stopper = cap.stopper();
+        let both = lyncscope_tui::live::Both::new(feed, cap);
+        let read = crate::hep_cli::collect(both, stop, first_number, pipeline, tap);
+        follow.stop();
+        return Ok((read, Some((names, stopper.stats()))));
+    }
+    let _ = (args, tls);
+    Ok((
+        crate::hep_cli::collect(feed, stop, first_number, pipeline, tap),
+        None,
+    ))
+}
+
+/// The terminal UI on the HEP collector (after `files`; with the live capture when `-i` is
+/// given, feature `live`). The capture is opened before the terminal changes.
+pub fn run_hep_tui(
+    args: &CaptureArgs,
+    feed: lyncscope_tui::live::HepFeed,
+    hep: &lyncscope_tui::live::HepShared,
+    files: Option<lyncscope::inputs::Inputs>,
+    stop_at: lyncscope_tui::live::StopAt,
+    quit: Arc<AtomicBool>,
+    tls: crate::tls_cli::Loaded,
+) -> Result<lyncscope_tui::live::LiveOutcome<()>, Failure> {
+    use lyncscope_tui::live::{run_hep, HepRun};
+    #[cfg(feature = "live")]
+    if args.live() {
+        let follow = follow_keylogs(tls.followers, tls.handle.clone());
+        let cap = live::open(args)?;
+        let names: Vec<String> = cap.interfaces().iter().map(|i| i.name.clone()).collect();
+        let stopper = cap.stopper();
+        let both = lyncscope_tui::live::Both::new(feed, cap);
+        let run = HepRun {
+            capture: Some((&stopper, names)),
+            files,
+        };
+        let outcome = run_hep(both, hep, run, stop_at, quit, tls.handle);
+        follow.stop();
+        return Ok(outcome);
+    }
+    let _ = args;
+    let run = HepRun {
+        capture: None,
+        files,
+    };
+    Ok(run_hep(feed, hep, run, stop_at, quit, tls.handle))
+}
+
 #[cfg(feature = "live")]
 mod live {
     use super::follow_keylogs;
@@ -323,7 +392,7 @@ mod live {
     use std::time::{Duration, Instant};
 
     /// Opens the capture the options describe; errors are one line with the fix.
-    fn open(args: &CaptureArgs) -> Result<LiveCapture, Failure> {
+    pub(super) fn open(args: &CaptureArgs) -> Result<LiveCapture, Failure> {
         let config = LiveConfig {
             interfaces: args.interface.clone(),
             filter: args.filter.clone(),
@@ -344,6 +413,22 @@ mod live {
                 message: e.to_string(),
             }
         })
+    }
+
+    /// Says on standard error what is captured; the interfaces' names.
+    pub(super) fn announce(args: &CaptureArgs, cap: &LiveCapture) -> Vec<String> {
+        for i in cap.interfaces() {
+            eprintln!(
+                "lyncscope: capturing on {} ({}), snapshot length {SNAPLEN}{}",
+                i.name,
+                i.link_name,
+                args.filter
+                    .as_deref()
+                    .map(|f| format!(", filter \"{f}\""))
+                    .unwrap_or_default()
+            );
+        }
+        cap.interfaces().iter().map(|i| i.name.clone()).collect()
     }
 
     /// The terminal UI on a live capture. The capture is opened first, so that permission,
@@ -445,16 +530,8 @@ mod live {
         // After the capture opened, so that a capture that cannot start leaves no empty file.
         let mut output = Output::create(args.write.as_deref(), TsResolution::Micro)?;
         let mut cap = cap;
+        announce(args, &cap);
         for i in cap.interfaces() {
-            eprintln!(
-                "lyncscope: capturing on {} ({}), snapshot length {SNAPLEN}{}",
-                i.name,
-                i.link_name,
-                args.filter
-                    .as_deref()
-                    .map(|f| format!(", filter \"{f}\""))
-                    .unwrap_or_default()
-            );
             if let Some(o) = output.as_mut() {
                 o.writer.declare_interface(i.link_type, &i.name);
             }

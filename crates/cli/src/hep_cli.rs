@@ -1,25 +1,26 @@
 //! The command line's HEP options: `--hep-listen` (a collector of capture agents, run like a
 //! live capture: headless with the report at the end, stopped by `-c`, `--duration`, Ctrl-C
-//! or SIGTERM and drained so nothing received is lost) and `--hep-send` (every SIP message
-//! lyncscope completes goes to an existing Homer).
+//! or SIGTERM and drained so nothing received is lost; after files, and with `-i`, into one
+//! pipeline) and `--hep-send` (every SIP message lyncscope completes goes to an existing
+//! Homer).
 
 use crate::Failure;
 use clap::Args;
-use lyncscope::hep::{message_of, Agents, HepTap};
+use lyncscope::hep::HepTap;
 use lyncscope::pipeline::{MessageTap, Pipeline};
 use lyncscope::report::HepSummary;
-use lyncscope::source::Input;
-use lyncscope_hep::{
-    ListenSpec, Listener, ListenerConfig, RecvError, SendSpec, Sender, SenderConfig,
-};
+use lyncscope_hep::{ListenSpec, Listener, ListenerConfig, SendSpec, Sender, SenderConfig};
+use lyncscope_tui::live::{LiveFeed, LiveSource, SourceState, StopAt};
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug, Default)]
 pub struct HepArgs {
     /// Receive SIP from HEP capture agents (v1, v2, v3) on udp:ADDR:PORT or tcp:ADDR:PORT;
-    /// repeatable; an explicit address (no default to every interface).
+    /// repeatable; an explicit address (no default to every interface). Files given are read
+    /// first; with -i, the capture and the agents feed one analysis.
     #[arg(long = "hep-listen", value_name = "PROTO:ADDR:PORT")]
     pub listen: Vec<String>,
 
@@ -91,8 +92,9 @@ pub struct Stop<'a> {
     pub flag: &'a std::sync::atomic::AtomicBool,
 }
 
-/// Binds the `--hep-listen` endpoints; the listener and a title naming them.
-pub fn listen(args: &HepArgs) -> Result<(Listener, String), Failure> {
+/// Binds the `--hep-listen` endpoints; the listener, printed on standard error with the UDP
+/// receive buffers the kernel granted.
+pub fn listen(args: &HepArgs) -> Result<Listener, Failure> {
     let specs = args
         .listen
         .iter()
@@ -108,101 +110,73 @@ pub fn listen(args: &HepArgs) -> Result<(Listener, String), Failure> {
         password: args.password.clone().map(String::into_bytes),
         ..ListenerConfig::default()
     };
-    let listener = Listener::bind(&specs, config).map_err(|e| Failure {
+    Listener::bind(&specs, config).map_err(|e| Failure {
         code: 1,
         message: format!("--hep-listen: {e}"),
-    })?;
+    })
+}
+
+/// The line that says where the collector listens (the tests wait for it).
+pub fn announce(listener: &Listener) {
     let names: Vec<String> = listener
         .local_specs()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    Ok((listener, format!("HEP: {}", names.join(", "))))
+    let buffers: Vec<String> = listener
+        .udp_recv_buffers()
+        .iter()
+        .map(|(_, n)| format!("{} KiB", n / 1024))
+        .collect();
+    let buffers = if buffers.is_empty() {
+        String::new()
+    } else {
+        // Linux grants at most net.core.rmem_max (and reports twice what it keeps for data).
+        format!(" (UDP receive buffer {})", buffers.join(", "))
+    };
+    eprintln!(
+        "lyncscope: listening for HEP on {}{buffers}",
+        names.join(", ")
+    );
 }
 
-/// The UI's batches from a listener: what arrived within a tenth of a second (an empty batch
-/// when nothing did, which the loader skips), until the listener is closed.
-pub fn batches(
-    listener: Listener,
-) -> impl FnMut() -> Option<lyncscope_tui::loader::FrameBatch> + Send + 'static {
-    let mut number = 0u64;
-    move || {
-        let mut batch = lyncscope_tui::loader::FrameBatch::default();
-        let until = Instant::now() + Duration::from_millis(100);
-        while batch.len() < 2048 {
-            let left = until.saturating_duration_since(Instant::now());
-            match listener.recv_timeout(left.max(Duration::from_millis(1))) {
-                Ok(p) => {
-                    number += 1;
-                    batch.push_input(&Input::Message(message_of(&p, number)));
-                }
-                Err(RecvError::Timeout) => break,
-                Err(RecvError::Closed) => return (!batch.is_empty()).then_some(batch),
-            }
-            if Instant::now() >= until {
-                break;
-            }
-        }
-        Some(batch)
-    }
-}
-
-/// Runs the collector until `stop`, pushing every SIP message through `pipeline` (and `tap`);
-/// then drains what was received. Returns the summary for the report and the messages read.
-pub fn collect(
-    args: &HepArgs,
+/// Runs the collector (with a live capture when `feed` is `live::Both`) until `stop`, pushing
+/// every input through `pipeline` (and `tap`), numbered on from `first_number`; then drains
+/// what was received. Returns the messages and frames read live.
+pub fn collect<F: LiveFeed>(
+    feed: F,
     stop: &Stop<'_>,
+    first_number: u64,
     pipeline: &mut Pipeline,
     tap: &mut impl MessageTap,
-) -> Result<(HepSummary, u64), Failure> {
-    let (listener, _) = listen(args)?;
-    let listeners: Vec<String> = listener
-        .local_specs()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    eprintln!("lyncscope: listening for HEP on {}", listeners.join(", "));
+) -> u64 {
     let started = Instant::now();
-    let deadline = stop.duration.map(|s| started + Duration::from_secs_f64(s));
-    let mut agents = Agents::default();
-    let mut number = 0u64;
-    let mut stopping = false;
+    let state = Arc::new(SourceState::default());
+    let mut source = LiveSource::new(
+        feed,
+        StopAt {
+            count: stop.count,
+            duration: stop.duration.map(Duration::from_secs_f64),
+        },
+        move || started.elapsed(),
+        state,
+    );
+    let mut read = 0u64;
     loop {
-        if !stopping
-            && (stop.flag.load(Ordering::SeqCst)
-                || deadline.is_some_and(|d| Instant::now() >= d)
-                || stop.count.is_some_and(|c| number >= c))
-        {
+        if stop.flag.load(Ordering::SeqCst) {
             // Stop listening; what the sockets already hold is still delivered.
-            listener.stop();
-            stopping = true;
+            source.stop("signal".into());
         }
-        match listener.recv_timeout(Duration::from_millis(50)) {
-            Ok(p) => {
-                if stop.count.is_some_and(|c| number >= c) {
-                    continue; // -c N: exactly N messages; the rest is drained unused
-                }
-                agents.note(&p);
-                number += 1;
-                let m = message_of(&p, number);
-                pipeline.push_input_tapped(&Input::Message(m), tap);
-            }
-            Err(RecvError::Timeout) => {}
-            Err(RecvError::Closed) => break,
+        let Some(mut batch) = source.next_batch() else {
+            break;
+        };
+        batch.offset_numbers(first_number);
+        for input in batch.inputs() {
+            pipeline.push_input_tapped(&input, tap);
         }
+        read += batch.len() as u64;
+        source.recycle(batch);
     }
     pipeline.finish_tapped(tap);
-    Ok((
-        HepSummary {
-            listeners,
-            received: Some(listener.stats()),
-            kernel_drops: listener.udp_kernel_drops(),
-            agents: agents
-                .list()
-                .map(|(id, n, a, c)| (id, n.map(str::to_string), a, c))
-                .collect(),
-            sent: None,
-        },
-        number,
-    ))
+    read
 }

@@ -460,45 +460,101 @@ fn parse_utc_offset(text: &str) -> Option<i32> {
     (h <= 14 && (0..60).contains(&m)).then_some(sign * (h * 3600 + m * 60))
 }
 
-/// `--hep-listen`: a collector run, like a headless live capture.
+/// `--hep-listen`: a collector run, like a live capture; after the files given, and together
+/// with `-i` (feature `live`), into one pipeline.
 fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
-    if !paths.is_empty() || cli.capture.live() {
+    if !paths.is_empty() && cli.capture.live() {
         return Err(Failure::usage(
-            "--hep-listen runs on its own: not with capture files or -i in the same run",
+            "read files or capture live (-i), not both in one run",
         ));
+    }
+    if cli.capture.live() && !cfg!(feature = "live") {
+        return Err(Failure::usage(capture_cli::NOT_BUILT));
     }
     if cli.capture.write.is_some() || cli.tls.write_decrypted.is_some() {
         return Err(Failure::usage(
-            "-w and --write-decrypted write captured frames: HEP brings messages, not frames",
+            "-w and --write-decrypted are not available with --hep-listen (HEP brings \
+             messages, not frames)",
         ));
     }
-    for (set, flag) in [
-        (cli.capture.filter.is_some(), "-f"),
-        (cli.capture.no_promiscuous, "-p"),
-        (cli.capture.buffer_size.is_some(), "-B"),
-    ] {
-        if set {
-            return Err(Failure::usage(format!(
-                "{flag} goes with live capture (-i IF)"
-            )));
+    if cli.follow {
+        return Err(Failure::usage(
+            "--follow is not available with --hep-listen: the collector already runs until stopped",
+        ));
+    }
+    if !cli.capture.live() {
+        for (set, flag) in [
+            (cli.capture.filter.is_some(), "-f"),
+            (cli.capture.no_promiscuous, "-p"),
+            (cli.capture.buffer_size.is_some(), "-B"),
+        ] {
+            if set {
+                return Err(Failure::usage(format!(
+                    "{flag} goes with live capture (-i IF)"
+                )));
+            }
         }
     }
     if cli.messages && cli.report != Some(ReportFormat::Json) {
         return Err(Failure::usage("--messages goes with --report json"));
     }
-    let tls = cli.tls.load()?;
-    if cli.report.is_none() && io::stdout().is_terminal() {
-        // The terminal UI, updated as messages arrive; `q` ends it.
-        let (listener, title) = hep_cli::listen(&cli.hep)?;
-        let source = hep_cli::batches(listener);
-        let outcome = lyncscope_tui::run_stream(title, source, tls.handle.clone());
-        report_peak_rss();
-        return outcome.map_err(|message| Failure { code: 1, message });
+    let mut tls = cli.tls.load()?;
+    for w in &tls.warnings {
+        eprintln!("lyncscope: warning: {w}");
     }
+    let mut files = match paths.is_empty() {
+        true => None,
+        false => {
+            let log_options = LogOptions {
+                utc_offset_secs: match cli.log_utc_offset.as_deref() {
+                    Some(text) => parse_utc_offset(text).ok_or_else(|| {
+                        Failure::usage(format!(
+                            "--log-utc-offset {text}: give the offset as +HH:MM or -HH:MM (e.g. +01:00)"
+                        ))
+                    })?,
+                    None => 0,
+                },
+                follow: false,
+            };
+            Some(Inputs::open(paths, &log_options)?)
+        }
+    };
+    // Files are read whole, before the collector's messages (numbered on from theirs): every
+    // key for their TLS is known by then, as when files are read alone.
+    if files.is_some() {
+        tls.handle.set_final(true);
+    }
+    // Signals first: a SIGTERM right after the collector started stops it cleanly.
     let stop = capture_cli::termination_flag();
+    let listener = hep_cli::listen(&cli.hep)?;
+    hep_cli::announce(&listener);
+    let (feed, hep) = lyncscope_tui::live::HepFeed::new(listener);
+    let stop_at = lyncscope_tui::live::StopAt {
+        count: cli.capture.count,
+        duration: cli.capture.duration.map(std::time::Duration::from_secs_f64),
+    };
+    if cli.report.is_none() && io::stdout().is_terminal() {
+        if cli.hep.send.is_some() {
+            return Err(Failure::usage(
+                "--hep-send with --hep-listen runs headless: add --report text or --report json",
+            ));
+        }
+        // The terminal UI, updated as messages arrive; `q` ends it.
+        let outcome =
+            capture_cli::run_hep_tui(&cli.capture, feed, &hep, files, stop_at, stop, tls)?;
+        report_peak_rss();
+        eprintln!(
+            "lyncscope: {} packets and messages, {} SIP messages",
+            outcome.packets, outcome.sip_messages
+        );
+        for w in &outcome.errors {
+            eprintln!("lyncscope: warning: {w}");
+        }
+        return outcome.ui.map_err(|message| Failure { code: 1, message });
+    }
     let mut pipeline = Pipeline::new(&lyncscope::Options {
         keep_messages: cli.messages,
-        // The same hop seen by two agents is one message.
+        // The same hop seen by two agents, or by an agent and a file, is one message.
         merge_copies: true,
         limits: cli.capture.limits(),
         ..lyncscope::Options::default()
@@ -506,26 +562,68 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
     .with_tls(tls.handle.clone());
     let mut hep_send = cli.hep.sender()?;
     let mut hep_tap = hep_send.as_mut().map(|(_, t)| t);
-    let (mut summary, read) = hep_cli::collect(
-        &cli.hep,
-        &hep_cli::Stop {
-            count: cli.capture.count,
-            duration: cli.capture.duration,
-            flag: &stop,
-        },
+    let mut first_number = 0;
+    if let Some(f) = files.as_mut() {
+        first_number = run_until(f, &mut pipeline, &mut hep_tap, |_| true);
+        eprintln!(
+            "lyncscope: read {first_number} frames and messages from {}",
+            f.names().join(", ")
+        );
+    }
+    let hep_stop = hep_cli::Stop {
+        count: cli.capture.count,
+        duration: cli.capture.duration,
+        flag: &stop,
+    };
+    let (read, live) = capture_cli::collect_hep(
+        &cli.capture,
+        &mut tls,
+        feed,
+        &hep_stop,
+        first_number,
         &mut pipeline,
         &mut hep_tap,
     )?;
+    let mut summary = hep.summary();
     hep_cli::close_sender(hep_send, &mut summary);
-    eprintln!("lyncscope: {read} SIP messages received over HEP");
-    let sources = summary.listeners.clone();
+    eprintln!(
+        "lyncscope: {} SIP messages received over HEP{}",
+        summary.received.as_ref().map_or(0, |r| r.packets_delivered),
+        live.as_ref()
+            .map(|(names, _)| format!(", {read} frames and messages with {}", names.join(", ")))
+            .unwrap_or_default()
+    );
+    let mut sources: Vec<String> = files
+        .as_ref()
+        .map(|f| f.names().to_vec())
+        .unwrap_or_default();
+    if let Some((names, _)) = &live {
+        sources.extend(names.iter().cloned());
+    }
+    sources.extend(summary.listeners.iter().cloned());
+    let mut warnings: Vec<String> = files
+        .as_ref()
+        .map(|f| f.warnings().iter().map(|w| w.to_string()).collect())
+        .unwrap_or_default();
+    if let Some((_, stats)) = &live {
+        if stats.dropped() > 0 {
+            warnings.push(format!(
+                "{} packets were dropped before lyncscope could read them (kernel buffer full or \
+                 interface drops): raise -B or narrow -f",
+                stats.dropped()
+            ));
+        }
+    }
+    for w in &warnings {
+        eprintln!("lyncscope: warning: {w}");
+    }
     let input = ReportInput {
         sources: &sources,
-        warnings: &[],
+        warnings: &warnings,
         messages: cli.messages,
-        live: None,
+        live: live.as_ref().map(|(_, s)| s),
         written: None,
-        inputs: None,
+        inputs: files.as_ref(),
         hep: Some(&summary),
     };
     print_report(cli.report.unwrap_or(ReportFormat::Text), &input, &pipeline)

@@ -159,6 +159,103 @@ fn one_message_from_two_agents_is_one_message_and_a_wrong_password_is_refused() 
     assert_eq!(verdicts(&got), verdicts(&a));
 }
 
+/// The messages' origins: `file` for the capture, `agent` for HEP.
+fn origins(v: &Value) -> Vec<(Option<String>, Option<u64>)> {
+    v["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .flat_map(|m| m["origin"].as_array().cloned().unwrap_or_default())
+        .map(|o| (o["file"].as_str().map(str::to_string), o["agent"].as_u64()))
+        .collect()
+}
+
+#[test]
+fn a_capture_file_and_an_agent_give_one_report() {
+    // The collector reads a capture, then what an agent sends: one analysis of both.
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let file = capture("conference-join.pcapng");
+    let c = collector(&addr, &[&file]);
+    let other = capture("av-mcu-rejected.pcapng");
+    let sent = send(&addr, &other, &["--hep-node-id", "7"]);
+    let got = stop(c);
+    let from_file = send_nowhere(&file);
+    let n_file = from_file["stats"]["sip_messages"].as_u64().expect("count");
+    let n_sent = sent["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(got["stats"]["sip_messages"].as_u64(), Some(n_file + n_sent));
+    assert_eq!(got["stats"]["copies_merged"].as_u64(), Some(0));
+    let mut expected = verdicts(&from_file);
+    expected.extend(verdicts(&sent));
+    expected.sort();
+    assert_eq!(verdicts(&got), expected);
+    let o = origins(&got);
+    let of_file = o
+        .iter()
+        .filter(|(f, _)| f.as_deref() == Some(&*file))
+        .count();
+    let of_agent = o.iter().filter(|(_, a)| *a == Some(7)).count();
+    assert_eq!((of_file as u64, of_agent as u64), (n_file, n_sent));
+    let sources = got["sources"].as_array().expect("sources");
+    assert_eq!(sources[0], file.as_str());
+    assert_eq!(sources[1], addr.as_str());
+}
+
+#[test]
+fn the_same_message_from_a_file_and_an_agent_is_one_message() {
+    let port = free_port(false);
+    let addr = format!("tcp:127.0.0.1:{port}");
+    let file = capture("conference-join.pcapng");
+    let c = collector(&addr, &[&file]);
+    let sent = send(&addr, &file, &["--hep-node-id", "9"]);
+    let got = stop(c);
+    let n = sent["stats"]["sip_messages"].as_u64().expect("count");
+    assert_eq!(got["stats"]["sip_messages"].as_u64(), Some(n));
+    assert_eq!(got["stats"]["copies_merged"].as_u64(), Some(n));
+    assert_eq!(verdicts(&got), verdicts(&sent));
+    // Every message: the file's frame first, then the agent.
+    for m in got["messages"].as_array().expect("messages") {
+        let o = m["origin"].as_array().expect("origin");
+        assert_eq!(o.len(), 2, "{m}");
+        assert_eq!(o[0]["file"], file.as_str());
+        assert_eq!(o[1]["agent"], 9);
+    }
+}
+
+#[test]
+fn hep_with_files_refuses_what_it_cannot_do() {
+    let file = capture("conference-join.pcapng");
+    for (args, says) in [
+        (
+            vec![
+                "--hep-listen",
+                "udp:127.0.0.1:0",
+                "-w",
+                "/tmp/x.pcap",
+                &file,
+            ],
+            "-w",
+        ),
+        (
+            vec!["--hep-listen", "udp:127.0.0.1:0", "--follow", &file],
+            "--follow",
+        ),
+        (
+            vec!["--hep-listen", "udp:127.0.0.1:0", "-f", "udp", &file],
+            "-f goes with live capture",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", "json"])
+            .args(&args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn sngrep_as_agent_and_as_collector() {
     if Command::new("sngrep").arg("-V").output().is_err() {
@@ -259,21 +356,28 @@ fn hep_collector_load_udp_100k_per_second() {
     std::thread::spawn(move || for _ in lines {});
     let socket = UdpSocket::bind("127.0.0.1:0").expect("socket");
     socket.connect(("127.0.0.1", port)).expect("connect");
-    let mut packet = Vec::new();
+    // The sender shares the machine with the collector: it builds each message in reused
+    // buffers, so that the measure is lyncscope's, not the formatting's.
+    let body = "x".repeat(400);
+    let mut sip = Vec::with_capacity(1024);
+    let mut packet = Vec::with_capacity(1500);
     let started = Instant::now();
     let mut sent = 0u64;
     while started.elapsed().as_secs() < SECONDS {
         // Pace to RATE per second: send what the clock says is due.
         let due = (started.elapsed().as_secs_f64() * RATE as f64) as u64;
         while sent < due {
+            use std::io::Write;
             let dialog = sent % 1000;
-            let sip = format!(
+            sip.clear();
+            write!(
+                sip,
                 "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5061;branch=z9hG4bK{sent}\r\n\
                  From: <sip:alice@example.com>;tag=a{dialog}\r\nTo: <sip:bob@example.com>\r\n\
                  Call-ID: load-{dialog}\r\nCSeq: {sent} MESSAGE\r\nContent-Type: text/plain\r\n\
-                 Content-Length: 400\r\n\r\n{}",
-                "x".repeat(400)
-            );
+                 Content-Length: 400\r\n\r\n{body}"
+            )
+            .expect("formats");
             let m = HepOut {
                 ip_protocol: 6,
                 src_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
@@ -288,7 +392,7 @@ fn hep_collector_load_udp_100k_per_second() {
                 correlation_id: None,
                 vlan: None,
                 node_name: None,
-                payload: sip.as_bytes(),
+                payload: &sip,
             };
             packet.clear();
             encode_v3(&m, &mut packet).expect("encode");
@@ -298,6 +402,13 @@ fn hep_collector_load_udp_100k_per_second() {
         std::thread::sleep(Duration::from_micros(200));
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // The collector's peak resident set so far (Linux), for the record.
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        .unwrap_or_default();
     let v = stop(child);
     let r = &v["hep"]["received"];
     let received = r["packets"].as_u64().expect("packets");
@@ -306,8 +417,11 @@ fn hep_collector_load_udp_100k_per_second() {
     println!(
         "HEP/UDP into the collector: sent {sent} in {elapsed:.1} s, received {received} \
          ({rate:.0} msg/s), kernel dropped {kernel}, analysed {} SIP messages, queue drops {}, \
-         at stop {}",
-        v["stats"]["sip_messages"], r["dropped_queue_full"], r["dropped_at_stop"]
+         at stop {}; UDP receive buffer granted {}; peak RSS {peak}",
+        v["stats"]["sip_messages"],
+        r["dropped_queue_full"],
+        r["dropped_at_stop"],
+        r["udp_recv_buffers"]
     );
     // Nothing received is lost inside lyncscope, and every message received was analysed.
     assert_eq!(r["dropped_queue_full"], 0);
@@ -318,4 +432,106 @@ fn hep_collector_load_udp_100k_per_second() {
         "unaccounted datagrams"
     );
     assert!(rate >= 100_000.0, "{rate:.0} msg/s < 100,000");
+}
+
+/// A tmux session running one script, killed at the end.
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(name: &str, script: &std::path::Path) -> Option<Tmux> {
+        let session = format!("lyncscope-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35"])
+            .arg(format!("bash --norc --noprofile {}", script.display()))
+            .status()
+            .ok()?;
+        status.success().then_some(Tmux { session })
+    }
+
+    /// Waits (up to 15 s) for a line of the screen holding every one of `parts`.
+    fn expect_line(&self, parts: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let out = Command::new("tmux")
+                .args(["capture-pane", "-p", "-t", &self.session])
+                .output()
+                .expect("tmux capture-pane");
+            let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(line) = screen.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.to_owned();
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("expected a line with {parts:?} on the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+/// The terminal UI on a capture file and a collector: the file's conference is listed at
+/// once; what an agent then sends appears as it arrives, and the status line counts the
+/// agent and its packets. `q` quits and the terminal is restored.
+#[test]
+fn the_ui_shows_a_file_and_what_agents_send() {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let port = free_port(true);
+    let addr = format!("udp:127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("lyncscope-hep-tui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("tui.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' --hep-listen {addr} '{}'\necho \"EXIT=$?\"\nsleep 60\n",
+            env!("CARGO_BIN_EXE_lyncscope"),
+            capture("conference-join.pcapng")
+        ),
+    )
+    .expect("script");
+    let tmux = Tmux::start("hep-tui", &script).expect("tmux starts");
+    tmux.expect_line(&[&format!("● capturing HEP {addr} · 0 agents · 0 packets")]);
+    // The file's conference.
+    tmux.expect_line(&["MT4HQZ8C", "Project kickoff"]);
+    let sent = send(
+        &addr,
+        &capture("av-mcu-rejected.pcapng"),
+        &["--hep-node-name", "fe01"],
+    );
+    let n = sent["stats"]["sip_messages"].as_u64().expect("count");
+    tmux.expect_line(&[&format!("● capturing HEP {addr} · 1 agent · {n} packets")]);
+    tmux.expect_line(&["0 dropped · 0 bad"]);
+    let conference = sent["conferences"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    tmux.expect_line(&[&conference]);
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -404,6 +404,85 @@ fn live_udp_conference_join_stopped_by_sigterm() {
     );
 }
 
+/// `-i lo` and `--hep-listen` in one run: the UDP conference join is replayed on loopback
+/// (captured) while an agent sends another capture over HEP; one report holds both, each
+/// message with its origin (the interface, or the agent).
+#[test]
+fn live_capture_and_hep_collector_in_one_report() {
+    if !can_capture("live_capture_and_hep_collector_in_one_report") {
+        return;
+    }
+    let msgs = scenario_messages("join-udp-fragments");
+    let sockets = udp_sockets(&msgs);
+    let ports: Vec<u16> = sockets
+        .values()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect();
+    let filter = port_filter("udp", &ports);
+    let hep_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("port")
+        .port();
+    let hep = format!("udp:127.0.0.1:{hep_port}");
+    let cap = start_capture(&[
+        "-i",
+        "lo",
+        "--report",
+        "json",
+        "--messages",
+        "-f",
+        &filter,
+        "--hep-listen",
+        &hep,
+    ]);
+    let other = format!(
+        "{}/captures/av-mcu-rejected.pcapng",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
+    // The agent sends while the replay runs.
+    let agent = {
+        let (hep, other) = (hep.clone(), other.clone());
+        std::thread::spawn(move || {
+            Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+                .args(["--report", "json", "--hep-node-id", "5", "--hep-send", &hep])
+                .arg(&other)
+                .output()
+                .expect("agent runs")
+        })
+    };
+    replay_udp(&msgs, &sockets);
+    let sent = agent.join().expect("agent");
+    assert!(sent.status.success());
+    let sent: Value = serde_json::from_slice(&sent.stdout).expect("JSON");
+    let n_sent = sent["stats"]["sip_messages"].as_u64().expect("count");
+    std::thread::sleep(Duration::from_millis(300));
+    cap.terminate();
+    let live = cap.report(Duration::from_secs(20));
+    assert_eq!(
+        live["stats"]["sip_messages"].as_u64(),
+        Some(msgs.len() as u64 + n_sent)
+    );
+    let mut expected = conference_summary(&file_report(&format!(
+        "{}/captures/join-udp-fragments.pcap",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    )));
+    expected.extend(conference_summary(&sent));
+    assert_eq!(conference_summary(&live), expected);
+    let origins: Vec<Value> = live["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .flat_map(|m| m["origin"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let of_lo = origins.iter().filter(|o| o["file"] == "lo").count();
+    let of_agent = origins.iter().filter(|o| o["agent"] == 5).count();
+    assert_eq!((of_lo, of_agent as u64), (msgs.len(), n_sent));
+    assert_eq!(live["capture"]["dropped"].as_u64(), Some(0));
+    assert_eq!(live["hep"]["agents"][0]["node_id"], 5);
+    assert_eq!(live["sources"][0], "lo");
+    assert_eq!(live["sources"][1], hep.as_str());
+}
+
 /// Replays a TCP scenario while `lyncscope -i lo` captures; stops it with `--duration` or, if
 /// `duration` is false, with SIGTERM right after the replay.
 fn live_tcp(name: &str, file: &str, duration: bool) {
@@ -837,6 +916,56 @@ fn live_tui_in_tmux_shows_the_join_as_it_happens() {
     tmux.expect_line(&["■ stopped (-c 10 reached) lo · 10 packets · 10 SIP"]);
     std::thread::sleep(Duration::from_millis(500));
     tmux.expect_line(&["■ stopped (-c 10 reached)"]);
+    tmux.expect_line(&["B43LT1K9"]);
+    tmux.keys(&["q"]);
+    tmux.expect_line(&["EXIT=0"]);
+}
+
+/// The terminal UI on `-i lo` and a HEP collector at once: the status line names both, the
+/// replayed join (captured) and what an agent sends (HEP) are counted together, the agent is
+/// counted, and `q` quits cleanly.
+#[test]
+fn live_tui_with_a_hep_collector() {
+    let test = "live_tui_with_a_hep_collector";
+    if !can_capture(test) || !has_tmux(test) {
+        return;
+    }
+    let msgs = scenario_messages("join-udp-fragments");
+    let sockets = udp_sockets(&msgs);
+    let ports: Vec<u16> = sockets
+        .values()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect();
+    let filter = port_filter("udp", &ports);
+    let hep_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("port")
+        .port();
+    let hep = format!("udp:127.0.0.1:{hep_port}");
+    let script = tui_script(
+        "tui-hep",
+        &["-i", "lo", "-f", &filter, "--hep-listen", &hep],
+    );
+    let Some(tmux) = Tmux::start("live-tui-hep", &script) else {
+        panic!("tmux did not start");
+    };
+    tmux.expect_line(&["● capturing lo + HEP · 0 agents · 0 packets · 0 SIP · 0 dropped"]);
+    tmux.expect_line(&[&format!("live: lo, HEP {hep}")]);
+    replay_udp(&msgs, &sockets);
+    let other = format!(
+        "{}/captures/av-mcu-rejected.pcapng",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
+    let sent = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .args(["--report", "json", "--hep-send", &hep, &other])
+        .output()
+        .expect("agent runs");
+    assert!(sent.status.success());
+    let sent: Value = serde_json::from_slice(&sent.stdout).expect("JSON");
+    let n = msgs.len() as u64 + sent["stats"]["sip_messages"].as_u64().expect("count");
+    tmux.expect_line(&[&format!(
+        "● capturing lo + HEP · 1 agent · {n} packets · {n} SIP · 0 dropped · 0 bad"
+    )]);
     tmux.expect_line(&["B43LT1K9"]);
     tmux.keys(&["q"]);
     tmux.expect_line(&["EXIT=0"]);

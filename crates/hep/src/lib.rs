@@ -27,7 +27,8 @@ pub use decode::{
 };
 pub use encode::{encode_v3, encoded_len, EncodeError, HepOut};
 pub use listener::{
-    Listener, ListenerConfig, ListenerStats, ReceivedPacket, RecvError, StopHandle,
+    Listener, ListenerConfig, ListenerStats, PacketBatch, PacketRef, ReceivedPacket, RecvError,
+    StopHandle,
 };
 pub use sender::{SendError, Sender, SenderConfig, SenderStats};
 pub use spec::{ListenSpec, SendSpec, SpecError, Transport};

@@ -12,15 +12,16 @@ use crate::pipeline::MessageTap;
 use crate::source::{Origin, SourceMessage, Transport};
 use crate::transport::MsgContext;
 use crate::Timestamp;
-use lyncscope_hep::{HepOut, ReceivedPacket, Sender, SenderStats};
+use lyncscope_hep::{HepOut, PacketRef, Sender, SenderStats};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 /// Agent names remembered (a deployment has a handful of agents; beyond, names are not kept).
 const MAX_AGENTS: usize = 4096;
 
-/// The message a received HEP packet carries, numbered `number` in the run.
-pub fn message_of(p: &ReceivedPacket, number: u64) -> SourceMessage<'_> {
+/// The message a received HEP packet carries, numbered `number` in the run (a
+/// [`lyncscope_hep::ReceivedPacket`] gives its `PacketRef` with `as_packet`).
+pub fn message_of(p: PacketRef<'_>, number: u64) -> SourceMessage<'_> {
     let m = &p.meta;
     let transport = match m.ip_protocol {
         17 => Transport::Udp,
@@ -37,7 +38,7 @@ pub fn message_of(p: &ReceivedPacket, number: u64) -> SourceMessage<'_> {
         dst: SocketAddr::new(m.dst_ip, m.dst_port),
         transport,
         origin: Origin::Agent { node: m.node_id },
-        bytes: p.payload(),
+        bytes: p.payload,
     }
 }
 
@@ -49,20 +50,28 @@ pub struct Agents {
 }
 
 impl Agents {
-    /// Notes the agent of `p`.
-    pub fn note(&mut self, p: &ReceivedPacket) {
+    /// Notes the agent of `p` (its name is copied only the first time it is seen).
+    pub fn note(&mut self, p: &PacketRef<'_>) {
         let id = p.meta.node_id;
-        let name = p
-            .node_name()
-            .map(|n| String::from_utf8_lossy(n).into_owned());
+        let name = || p.node_name.map(|n| String::from_utf8_lossy(n).into_owned());
         if let Some(a) = self.agents.get_mut(&id) {
             a.2 += 1;
             if a.0.is_none() {
-                a.0 = name;
+                a.0 = name();
             }
         } else if self.agents.len() < MAX_AGENTS {
-            self.agents.insert(id, (name, p.peer, 1));
+            self.agents.insert(id, (name(), p.peer, 1));
         }
+    }
+
+    /// Agents seen (up to the 4,096 remembered).
+    pub fn len(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// No agent seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty()
     }
 
     /// Every agent: node id, name, address, packets.

@@ -110,9 +110,21 @@ impl FrameTimes {
 }
 
 /// Stops a live capture and reads its counters from the UI thread (libpcap's `Stopper`).
-pub(crate) trait CaptureControl {
+pub trait CaptureControl {
+    /// Asks the capture to stop (it drains).
     fn stop(&self);
+    /// libpcap's counters now.
     fn stats(&self) -> LiveStats;
+}
+
+/// No capture: a HEP collector alone.
+pub(crate) struct NoCapture;
+
+impl CaptureControl for NoCapture {
+    fn stop(&self) {}
+    fn stats(&self) -> LiveStats {
+        LiveStats::default()
+    }
 }
 
 /// What the UI runs on.
@@ -128,6 +140,8 @@ pub(crate) enum Input<'a> {
         started: Instant,
         /// Set by SIGTERM / SIGINT: quit like `q`.
         quit: &'a AtomicBool,
+        /// A HEP collector feeding the same pipeline.
+        hep: Option<&'a live::HepShared>,
     },
 }
 
@@ -197,13 +211,19 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
         Input::Files { paths, .. } => {
             ui_pipeline(Default::default(), tls.clone(), paths.len() != 1)
         }
-        Input::Live { .. } => ui_pipeline(live::LIVE_LIMITS, tls.clone(), false),
+        // Several agents (or an agent and the capture) may carry the same message.
+        Input::Live { hep, .. } => ui_pipeline(live::LIVE_LIMITS, tls.clone(), hep.is_some()),
     };
     let pipeline = Arc::new(Mutex::new(pipeline));
     let stop = Arc::new(AtomicBool::new(false));
     let stop_input = || match &input {
         Input::Files { .. } => stop.store(true, Ordering::Relaxed),
-        Input::Live { control, .. } => control.stop(),
+        Input::Live { control, hep, .. } => {
+            control.stop();
+            if let Some(h) = hep {
+                h.stop();
+            }
+        }
     };
     let handle = match loader::spawn_tapped(
         pipeline.clone(),
@@ -233,8 +253,12 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
                 app.sources = paths.to_vec();
                 app
             }
-            Input::Live { names, .. } => {
-                let mut app = App::new(format!("live: {}", names.join(", ")), false);
+            Input::Live { names, hep, .. } => {
+                let mut title = names.clone();
+                if let Some(h) = hep {
+                    title.extend(h.listeners().iter().map(|l| format!("HEP {l}")));
+                }
+                let mut app = App::new(format!("live: {}", title.join(", ")), false);
                 app.live = Some(live::LiveStatus::new(names));
                 app
             }
@@ -310,11 +334,13 @@ fn event_loop(
                     control,
                     state,
                     started: capture_started,
+                    hep,
                     ..
                 },
                 Some(live),
             ) = (input, app.live.as_mut())
             {
+                live.set_hep(hep.map(|h| h.status()));
                 live.update(
                     capture_started.elapsed(),
                     p.analysis().stats().sip_messages,

@@ -16,11 +16,17 @@
 //! feature), so the source is tested with a fake feed and a fake clock.
 
 use super::loader::FrameBatch;
+use crate::loader::Progress;
 use lyncscope::analysis::Limits;
 use lyncscope::capture::LiveStats;
+use lyncscope::hep::{message_of, Agents};
+use lyncscope::report::HepSummary;
+use lyncscope::source::Input;
+use lyncscope_hep::{Listener, RecvError, StopHandle};
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The longest the source waits for packets before it hands the loader an empty batch.
 pub(crate) const WAIT: Duration = Duration::from_millis(50);
@@ -43,8 +49,7 @@ pub const LIVE_LIMITS: Limits = Limits {
 
 /// What one wait for packets gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "live"), allow(dead_code))]
-pub(crate) enum Received {
+pub enum Received {
     /// A batch arrived; its frames (at most the room given) are in the batch.
     Frames,
     /// Nothing arrived in time.
@@ -53,8 +58,8 @@ pub(crate) enum Received {
     Ended,
 }
 
-/// A running capture as the source sees it.
-pub(crate) trait LiveFeed: Send {
+/// A running capture (libpcap, a HEP collector, both) as the source sees it.
+pub trait LiveFeed: Send {
     /// Waits up to `timeout` for the next batch of packets and appends at most `room` of its
     /// frames to `into` (the rest are read and dropped: `-c` reached).
     fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received;
@@ -74,7 +79,7 @@ pub struct StopAt {
 /// What the source tells the UI thread: why the capture stops, whether it ended, and the
 /// interfaces' errors.
 #[derive(Debug, Default)]
-pub(crate) struct SourceState {
+pub struct SourceState {
     inner: Mutex<SourceInner>,
 }
 
@@ -87,7 +92,7 @@ struct SourceInner {
 
 impl SourceState {
     /// Why the capture stops or stopped, once it does.
-    pub(crate) fn reason(&self) -> Option<String> {
+    pub fn reason(&self) -> Option<String> {
         self.inner.lock().ok().and_then(|s| s.reason.clone())
     }
 
@@ -98,8 +103,7 @@ impl SourceState {
     }
 
     /// The interfaces' errors, once the capture ended.
-    #[cfg_attr(not(feature = "live"), allow(dead_code))]
-    pub(crate) fn errors(&self) -> Vec<String> {
+    pub fn errors(&self) -> Vec<String> {
         self.inner
             .lock()
             .map(|s| s.errors.clone())
@@ -107,7 +111,7 @@ impl SourceState {
     }
 
     /// Records why the capture stops; the first reason stays.
-    pub(crate) fn stopping(&self, reason: String) {
+    pub fn stopping(&self, reason: String) {
         if let Ok(mut s) = self.inner.lock() {
             s.reason.get_or_insert(reason);
         }
@@ -128,8 +132,7 @@ impl SourceState {
 }
 
 /// The loader's source over a live capture (see the module documentation).
-#[cfg_attr(not(feature = "live"), allow(dead_code))]
-pub(crate) struct LiveSource<F, C> {
+pub struct LiveSource<F, C> {
     feed: F,
     stop_at: StopAt,
     /// Time since the capture started.
@@ -140,11 +143,14 @@ pub(crate) struct LiveSource<F, C> {
     ended: bool,
     state: Arc<SourceState>,
     wait: Duration,
+    /// A batch handed back by the caller ([`LiveSource::recycle`]), refilled next.
+    spare: Option<FrameBatch>,
 }
 
-#[cfg_attr(not(feature = "live"), allow(dead_code))]
 impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
-    pub(crate) fn new(feed: F, stop_at: StopAt, clock: C, state: Arc<SourceState>) -> Self {
+    /// A source over `feed` that stops it at `stop_at` (`clock`: the time since it started)
+    /// and tells `state` why.
+    pub fn new(feed: F, stop_at: StopAt, clock: C, state: Arc<SourceState>) -> Self {
         LiveSource {
             feed,
             stop_at,
@@ -154,12 +160,20 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
             ended: false,
             state,
             wait: WAIT,
+            spare: None,
         }
+    }
+
+    /// Hands a batch back once its inputs were used: the next one is gathered in its buffers
+    /// (a busy feed would otherwise grow a new buffer for every batch).
+    pub fn recycle(&mut self, mut batch: FrameBatch) {
+        batch.clear();
+        self.spare = Some(batch);
     }
 
     /// The next frames: what arrived within [`WAIT`] (and whatever was already waiting, up to
     /// a batch), possibly none; `None` once the capture has ended.
-    pub(crate) fn next_batch(&mut self) -> Option<FrameBatch> {
+    pub fn next_batch(&mut self) -> Option<FrameBatch> {
         if self.ended {
             return None;
         }
@@ -168,7 +182,7 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
                 self.stop(format!("--duration {}s reached", limit.as_secs_f64()));
             }
         }
-        let mut batch = FrameBatch::default();
+        let mut batch = self.spare.take().unwrap_or_default();
         let mut wait = self.wait;
         loop {
             let room = match self.stop_at.count {
@@ -201,10 +215,213 @@ impl<F: LiveFeed, C: FnMut() -> Duration> LiveSource<F, C> {
         Some(batch)
     }
 
-    fn stop(&mut self, reason: String) {
+    /// Stops the feed now (a signal), saying why; what it already received still comes.
+    pub fn stop(&mut self, reason: String) {
+        if self.stopping {
+            return;
+        }
         self.stopping = true;
         self.state.stopping(reason);
         self.feed.stop();
+    }
+}
+
+/// A HEP collector as a feed: each packet with a SIP payload is a whole message, its agent
+/// noted for the status line and the report.
+pub struct HepFeed {
+    listener: Listener,
+    hep: HepShared,
+    number: u64,
+}
+
+/// What the UI thread (and the report, at the end) reads of a running HEP collector.
+#[derive(Clone)]
+pub struct HepShared {
+    stop: StopHandle,
+    agents: Arc<Mutex<Agents>>,
+    listeners: Vec<String>,
+    udp_recv_buffers: Vec<(String, usize)>,
+}
+
+impl HepFeed {
+    /// A feed over `listener`, and the handle the UI reads it by.
+    pub fn new(listener: Listener) -> (HepFeed, HepShared) {
+        let hep = HepShared {
+            stop: listener.stop_handle(),
+            agents: Arc::default(),
+            listeners: listener
+                .local_specs()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            udp_recv_buffers: listener
+                .udp_recv_buffers()
+                .iter()
+                .map(|(l, n)| (l.to_string(), *n))
+                .collect(),
+        };
+        let feed = HepFeed {
+            listener,
+            hep: hep.clone(),
+            number: 0,
+        };
+        (feed, hep)
+    }
+}
+
+impl LiveFeed for HepFeed {
+    fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received {
+        match self.listener.recv_batch_timeout(timeout) {
+            Ok(batch) => {
+                let room = usize::try_from(room).unwrap_or(usize::MAX);
+                let Ok(mut agents) = self.hep.agents.lock() else {
+                    return Received::Ended;
+                };
+                for p in batch.iter().take(room) {
+                    agents.note(&p);
+                    self.number += 1;
+                    into.push_input(&Input::Message(message_of(p, self.number)));
+                }
+                Received::Frames
+            }
+            Err(RecvError::Timeout) => Received::Idle,
+            Err(RecvError::Closed) => Received::Ended,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.listener.stop();
+    }
+
+    fn errors(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl HepShared {
+    /// Stops the collector (it drains what the sockets hold).
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    /// The listening endpoints, as bound.
+    pub fn listeners(&self) -> &[String] {
+        &self.listeners
+    }
+
+    /// The collector's counters now, for the status line.
+    pub fn status(&self) -> HepStatus {
+        let stats = self.stop.stats();
+        HepStatus {
+            listeners: self.listeners.join(", "),
+            agents: self.agents.lock().map_or(0, |a| a.len()),
+            packets: stats.packets_received,
+            decode_errors: stats.decode_errors(),
+            auth_failures: stats.auth_failures,
+            dropped: stats.dropped_queue_full + stats.dropped_at_stop,
+            kernel_drops: self.stop.udp_kernel_drops().unwrap_or(0),
+        }
+    }
+
+    /// What the collector received, for the report (taken once it ended).
+    pub fn summary(&self) -> HepSummary {
+        HepSummary {
+            listeners: self.listeners.clone(),
+            received: Some(self.stop.stats()),
+            kernel_drops: self.stop.udp_kernel_drops(),
+            udp_recv_buffers: self.udp_recv_buffers.clone(),
+            agents: self
+                .agents
+                .lock()
+                .map(|a| {
+                    a.list()
+                        .map(|(id, n, addr, c)| (id, n.map(str::to_string), addr, c))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sent: None,
+        }
+    }
+}
+
+/// Two feeds read as one (a live capture and a HEP collector): whichever has something is
+/// taken, the wait shared between them; frames and messages are numbered in the order they
+/// are taken. It ends when both have ended.
+pub struct Both<A, B> {
+    a: Option<A>,
+    b: Option<B>,
+    next: u64,
+    /// Errors of a feed that has ended (it is gone, its errors are kept).
+    ended_errors: Vec<String>,
+}
+
+impl<A: LiveFeed, B: LiveFeed> Both<A, B> {
+    /// Reads `a` and `b` together.
+    pub fn new(a: A, b: B) -> Self {
+        Both {
+            a: Some(a),
+            b: Some(b),
+            next: 1,
+            ended_errors: Vec::new(),
+        }
+    }
+
+    fn take<F: LiveFeed>(
+        feed: &mut Option<F>,
+        wait: Duration,
+        into: &mut FrameBatch,
+        room: u64,
+        next: &mut u64,
+        errors: &mut Vec<String>,
+    ) -> Option<Received> {
+        let f = feed.as_mut()?;
+        let before = into.len();
+        let r = f.receive(wait, into, room);
+        into.renumber(before, next);
+        if r == Received::Ended {
+            errors.extend(f.errors());
+            *feed = None;
+        }
+        Some(r)
+    }
+}
+
+impl<A: LiveFeed, B: LiveFeed> LiveFeed for Both<A, B> {
+    fn receive(&mut self, timeout: Duration, into: &mut FrameBatch, room: u64) -> Received {
+        let mut ended = Vec::new();
+        // First what is already waiting in either, then the wait split between them.
+        for wait in [Duration::ZERO, timeout / 2] {
+            let before = into.len() as u64;
+            let ra = Self::take(&mut self.a, wait, into, room, &mut self.next, &mut ended);
+            let left = room.saturating_sub(into.len() as u64 - before);
+            let rb = Self::take(&mut self.b, wait, into, left, &mut self.next, &mut ended);
+            if self.a.is_none() && self.b.is_none() {
+                self.ended_errors.extend(ended);
+                return Received::Ended;
+            }
+            if ra == Some(Received::Frames) || rb == Some(Received::Frames) {
+                self.ended_errors.extend(ended);
+                return Received::Frames;
+            }
+        }
+        self.ended_errors.extend(ended);
+        Received::Idle
+    }
+
+    fn stop(&mut self) {
+        if let Some(a) = self.a.as_mut() {
+            a.stop();
+        }
+        if let Some(b) = self.b.as_mut() {
+            b.stop();
+        }
+    }
+
+    fn errors(&self) -> Vec<String> {
+        let mut e = self.ended_errors.clone();
+        e.extend(self.a.iter().flat_map(LiveFeed::errors));
+        e.extend(self.b.iter().flat_map(LiveFeed::errors));
+        e
     }
 }
 
@@ -281,6 +498,28 @@ pub struct LiveStatus {
     pub(crate) state: CaptureState,
     /// SIP messages per second.
     pub(crate) rate: RateMeter,
+    /// The HEP collector's counters, when one runs.
+    pub(crate) hep: Option<HepStatus>,
+}
+
+/// A HEP collector's counters as the status line shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HepStatus {
+    /// The listening endpoints (`udp:127.0.0.1:9060, tcp:…`).
+    pub listeners: String,
+    /// Capture agents seen.
+    pub agents: usize,
+    /// HEP packets read, valid or not.
+    pub packets: u64,
+    /// Malformed packets.
+    pub decode_errors: u64,
+    /// Packets refused for a wrong or missing auth key.
+    pub auth_failures: u64,
+    /// Packets lyncscope dropped (one too large for the queue, or not taken within the drain
+    /// time at stop).
+    pub dropped: u64,
+    /// Datagrams the kernel dropped on the UDP sockets (buffer full).
+    pub kernel_drops: u64,
 }
 
 impl LiveStatus {
@@ -291,7 +530,13 @@ impl LiveStatus {
             if_dropped: 0,
             state: CaptureState::Capturing,
             rate: RateMeter::new(RATE_WINDOW),
+            hep: None,
         }
+    }
+
+    /// The HEP collector's counters now (`None`: no collector runs).
+    pub fn set_hep(&mut self, hep: Option<HepStatus>) {
+        self.hep = hep;
     }
 
     /// Brings the state up to date at time `now` (since the capture started): the SIP
@@ -321,7 +566,7 @@ pub use capture::run_live;
 
 #[cfg(feature = "live")]
 mod capture {
-    use super::{LiveFeed, LiveSource, Received, SourceState, StopAt};
+    use super::{LiveFeed, LiveOutcome, LiveSource, Received, SourceState, StopAt};
     use crate::loader::{FrameBatch, Progress};
     use lyncscope::capture::live::{LiveCapture, Recv, Stopper};
     use lyncscope::capture::LiveStats;
@@ -364,21 +609,6 @@ mod capture {
         }
     }
 
-    /// How a live UI run ended.
-    pub struct LiveOutcome<T> {
-        /// The UI's own outcome (an error drawing, reading keys).
-        pub ui: Result<(), String>,
-        /// The tap (`-w` writer) back, after the pipeline finished: to be closed.
-        pub tap: Option<T>,
-        /// libpcap's final counters.
-        pub stats: LiveStats,
-        /// Interfaces that stopped on their own.
-        pub errors: Vec<String>,
-        /// Frames analysed, and the SIP messages found in them.
-        pub packets: u64,
-        pub sip_messages: u64,
-    }
-
     /// Runs the UI on a live capture, already open (so that permission and interface errors
     /// were reported before the terminal changed). `tap` sees every frame and message (`-w`);
     /// `quit` (set by SIGTERM / SIGINT) quits like `q`. On quit the capture is stopped and
@@ -402,6 +632,7 @@ mod capture {
                 state: &state,
                 started,
                 quit: &quit,
+                hep: None,
             },
             Arc::new(Progress::default()),
             move || source.next_batch(),
@@ -419,8 +650,94 @@ mod capture {
     }
 }
 
-#[cfg(feature = "live")]
-pub use capture::LiveOutcome;
+/// How a live UI run ended.
+pub struct LiveOutcome<T> {
+    /// The UI's own outcome (an error drawing, reading keys).
+    pub ui: Result<(), String>,
+    /// The tap (`-w` writer) back, after the pipeline finished: to be closed.
+    pub tap: Option<T>,
+    /// libpcap's final counters.
+    pub stats: LiveStats,
+    /// Interfaces that stopped on their own.
+    pub errors: Vec<String>,
+    /// Frames analysed, and the SIP messages found in them.
+    pub packets: u64,
+    /// SIP messages analysed.
+    pub sip_messages: u64,
+}
+
+/// What a HEP run in the UI reads besides the collector.
+pub struct HepRun<'a> {
+    /// A live capture read with it (`-i`): its controls and interface names.
+    pub capture: Option<(&'a dyn crate::CaptureControl, Vec<String>)>,
+    /// Files read first (their messages merged with what the agents send).
+    pub files: Option<lyncscope::inputs::Inputs>,
+}
+
+/// Runs the UI on a HEP collector (`feed`: a [`HepFeed`], or [`Both`] with a live capture),
+/// after reading `run.files` if any. The status line shows the collector's counters
+/// (`hep`); `-c` and `--duration` (`stop_at`) stop the feed and leave the UI open; `quit`
+/// (SIGTERM / SIGINT) quits like `q`. On quit the feed is stopped and drained into the
+/// pipeline.
+pub fn run_hep<F: LiveFeed + 'static>(
+    feed: F,
+    hep: &HepShared,
+    run: HepRun<'_>,
+    stop_at: StopAt,
+    quit: Arc<AtomicBool>,
+    tls: lyncscope::tls::TlsHandle,
+) -> LiveOutcome<()> {
+    let (control, names) = match run.capture {
+        Some((c, n)) => (c, n),
+        None => (&crate::NoCapture as &dyn crate::CaptureControl, Vec::new()),
+    };
+    let state = Arc::new(SourceState::default());
+    let started = Instant::now();
+    let progress = Arc::new(Progress::default());
+    let mut files = run
+        .files
+        .map(|f| crate::loader::file_source(f, progress.clone(), tls.clone()));
+    let mut source = LiveSource::new(feed, stop_at, move || started.elapsed(), state.clone());
+    // Files first; the live inputs are numbered on from the files' last frame.
+    let mut offset = 0u64;
+    let next = move || {
+        if let Some(read) = files.as_mut() {
+            match read() {
+                Some(b) => {
+                    offset = offset.max(b.last_number().unwrap_or(0));
+                    return Some(b);
+                }
+                None => files = None,
+            }
+        }
+        let mut b = source.next_batch()?;
+        b.offset_numbers(offset);
+        Some(b)
+    };
+    let stats = || control.stats();
+    let run = crate::run_source::<crate::loader::NoTap>(
+        crate::Input::Live {
+            names,
+            control,
+            state: &state,
+            started,
+            quit: &quit,
+            hep: Some(hep),
+        },
+        progress,
+        next,
+        None,
+        tls,
+    );
+    LiveOutcome {
+        ui: run.ui,
+        tap: None,
+        stats: stats(),
+        errors: state.errors(),
+        packets: run.frames,
+        sip_messages: run.sip_messages,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -667,6 +984,110 @@ mod tests {
         let p = pipeline.lock().expect("not poisoned");
         assert_eq!(p.analysis().messages().len(), 62);
         assert_eq!(p.analysis().conferences().list().len(), 1);
+    }
+
+    #[test]
+    fn two_feeds_read_as_one_are_numbered_in_one_sequence_and_end_together() {
+        let a = feed(&[Some(2), None, None]);
+        let mut b = feed(&[None, Some(3), Some(1)]);
+        b.errors = vec!["hep: gone".into()];
+        let mut both = Both::new(a, b);
+        let mut batch = FrameBatch::default();
+        // What is waiting in either is taken at once: a's two frames.
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        // Then b's three; b's one more with a's end (a's script is over).
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Frames);
+        let numbers: Vec<u64> = batch
+            .inputs()
+            .map(|i| match i {
+                Input::Frame(f) => f.number,
+                Input::Message(m) => m.number,
+            })
+            .collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        // Both scripts over: the end, with b's errors kept after it went.
+        assert_eq!(both.receive(WAIT, &mut batch, u64::MAX), Received::Ended);
+        assert_eq!(both.errors(), ["hep: gone"]);
+        // -c room is shared: one frame of room takes one frame in all. Stopping stops both.
+        let (a, b) = (feed(&[Some(2)]), feed(&[Some(2)]));
+        let stopped = (a.stopped.clone(), b.stopped.clone());
+        let mut both = Both::new(a, b);
+        let mut batch = FrameBatch::default();
+        both.receive(WAIT, &mut batch, 1);
+        assert_eq!(batch.len(), 1);
+        both.stop();
+        assert_eq!(
+            (
+                stopped.0.load(Ordering::Relaxed),
+                stopped.1.load(Ordering::Relaxed)
+            ),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn a_hep_feed_gives_whole_messages_from_its_agents() {
+        use lyncscope_hep::{encode_v3, HepOut, ListenerConfig};
+        let listener = Listener::bind(
+            &["udp:127.0.0.1:0".parse().expect("spec")],
+            ListenerConfig::default(),
+        )
+        .expect("binds");
+        let to = listener.local_specs()[0].addr;
+        let (mut feed, hep) = HepFeed::new(listener);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+        let sip = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        for node in [7, 8, 7] {
+            let mut packet = Vec::new();
+            encode_v3(
+                &HepOut {
+                    ip_protocol: 17,
+                    src_ip: [10, 0, 0, 1].into(),
+                    dst_ip: [10, 0, 0, 2].into(),
+                    src_port: 5060,
+                    dst_port: 5060,
+                    ts_sec: 1_700_000_000,
+                    ts_usec: 0,
+                    proto_type: 1,
+                    node_id: node,
+                    password: None,
+                    correlation_id: None,
+                    vlan: None,
+                    node_name: Some(b"fe01"),
+                    payload: sip,
+                },
+                &mut packet,
+            )
+            .expect("encodes");
+            sock.send_to(&packet, to).expect("sends");
+        }
+        let mut batch = FrameBatch::default();
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while batch.len() < 3 && std::time::Instant::now() < until {
+            feed.receive(WAIT, &mut batch, u64::MAX);
+        }
+        let agents: Vec<(u64, lyncscope::source::Origin)> = batch
+            .inputs()
+            .filter_map(|i| match i {
+                Input::Message(m) => Some((m.number, m.origin)),
+                Input::Frame(_) => None,
+            })
+            .collect();
+        use lyncscope::source::Origin::Agent;
+        assert_eq!(
+            agents,
+            [
+                (1, Agent { node: 7 }),
+                (2, Agent { node: 8 }),
+                (3, Agent { node: 7 })
+            ]
+        );
+        let status = hep.status();
+        assert_eq!((status.agents, status.packets), (2, 3));
+        assert_eq!(hep.summary().agents.len(), 2);
+        feed.stop();
+        assert_eq!(feed.receive(WAIT, &mut batch, u64::MAX), Received::Ended);
     }
 
     #[test]

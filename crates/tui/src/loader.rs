@@ -132,6 +132,35 @@ impl FrameBatch {
         self.frames.len()
     }
 
+    /// Empties the batch, keeping its buffers (a headless loop hands it back to be refilled).
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.data.clear();
+        self.events.clear();
+    }
+
+    /// Numbers the frames and messages from index `from` on `next`, `next + 1`, … (two
+    /// feeds read together are numbered in one sequence).
+    pub(crate) fn renumber(&mut self, from: usize, next: &mut u64) {
+        for f in self.frames.iter_mut().skip(from) {
+            f.number = *next;
+            *next += 1;
+        }
+    }
+
+    /// Adds `by` to the numbers of the frames and messages held (a live feed read after
+    /// files goes on from their last number).
+    pub fn offset_numbers(&mut self, by: u64) {
+        for f in &mut self.frames {
+            f.number = f.number.saturating_add(by);
+        }
+    }
+
+    /// The highest number held.
+    pub(crate) fn last_number(&self) -> Option<u64> {
+        self.frames.iter().map(|f| f.number).max()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }

@@ -6,7 +6,7 @@ use lyncscope::analysis::Limits;
 use lyncscope::capture::{CaptureFiles, InterfaceStats, LiveStats};
 use lyncscope::pipeline::Pipeline;
 use lyncscope_tui::app::App;
-use lyncscope_tui::live::LiveStatus;
+use lyncscope_tui::live::{HepStatus, LiveStatus};
 use lyncscope_tui::loader::LoadStatus;
 use lyncscope_tui::views;
 use ratatui::backend::TestBackend;
@@ -314,6 +314,8 @@ struct Live<'a> {
     drops: &'a [(u64, u64)],
     stopped: Option<&'a str>,
     limits: Limits,
+    /// A HEP collector's counters, when one runs.
+    hep: Option<HepStatus>,
 }
 
 fn live_screen(
@@ -326,6 +328,7 @@ fn live_screen(
     let a = p.analysis();
     let names: Vec<String> = live.interfaces.iter().map(|s| s.to_string()).collect();
     let mut state = LiveStatus::new(&names);
+    state.set_hep(live.hep.clone());
     let stats = LiveStats {
         interfaces: live
             .drops
@@ -407,6 +410,7 @@ fn live_status_line_capturing() {
             drops: &[(0, 0)],
             stopped: None,
             limits: Limits::default(),
+            hep: None,
         },
     );
     insta::assert_snapshot!("live_capturing", screen);
@@ -424,6 +428,7 @@ fn live_status_line_with_drops_highlighted() {
             drops: &[(17, 0), (0, 3)],
             stopped: None,
             limits: Limits::default(),
+            hep: None,
         },
     );
     insta::assert_snapshot!("live_drops", screen);
@@ -441,6 +446,7 @@ fn live_status_line_stopped() {
             drops: &[(0, 0)],
             stopped: Some("-c 117 reached"),
             limits: Limits::default(),
+            hep: None,
         },
     );
     insta::assert_snapshot!("live_stopped", screen);
@@ -465,8 +471,65 @@ fn live_status_line_when_the_bounds_were_reached() {
                 conferences: 2,
                 ..Limits::default()
             },
+            hep: None,
         },
     );
     insta::assert_snapshot!("live_capped", screen);
     insta::assert_snapshot!("live_capped_styles", line);
+}
+
+#[test]
+fn hep_collector_status_line() {
+    // A collector alone: its listeners, packets, agents, malformed packets, auth failures,
+    // and nothing dropped.
+    let (screen, line) = live_screen(
+        "av-mcu-rejected.pcapng",
+        LARGE,
+        &[],
+        Live {
+            interfaces: &[],
+            drops: &[],
+            stopped: None,
+            limits: Limits::default(),
+            hep: Some(HepStatus {
+                listeners: "udp:10.0.0.5:9060".into(),
+                agents: 2,
+                packets: 64,
+                decode_errors: 0,
+                auth_failures: 0,
+                dropped: 0,
+                kernel_drops: 0,
+            }),
+        },
+    );
+    insta::assert_snapshot!("hep_collecting", screen);
+    insta::assert_snapshot!("hep_collecting_styles", line);
+}
+
+#[test]
+fn hep_collector_with_a_capture_and_drops_highlighted() {
+    // With -i: both named; the HEP socket's kernel drops join libpcap's in the dropped count,
+    // malformed packets and auth failures are highlighted.
+    let (screen, line) = live_screen(
+        "multi-conference.pcapng",
+        LARGE,
+        &[],
+        Live {
+            interfaces: &["eth0"],
+            drops: &[(4, 0)],
+            stopped: None,
+            limits: Limits::default(),
+            hep: Some(HepStatus {
+                listeners: "udp:10.0.0.5:9060, tcp:10.0.0.5:9061".into(),
+                agents: 3,
+                packets: 1500,
+                decode_errors: 2,
+                auth_failures: 5,
+                dropped: 0,
+                kernel_drops: 7,
+            }),
+        },
+    );
+    insta::assert_snapshot!("hep_with_capture_drops", screen);
+    insta::assert_snapshot!("hep_with_capture_drops_styles", line);
 }

@@ -107,14 +107,14 @@ struct Report<'a> {
 struct HepOut<'a> {
     listeners: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
-    received: Option<HepReceivedOut>,
+    received: Option<HepReceivedOut<'a>>,
     agents: Vec<AgentOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sent: Option<HepSentOut<'a>>,
 }
 
 #[derive(Serialize)]
-struct HepReceivedOut {
+struct HepReceivedOut<'a> {
     packets: u64,
     bytes: u64,
     delivered: u64,
@@ -128,6 +128,8 @@ struct HepReceivedOut {
     dropped_at_stop: u64,
     /// UDP datagrams the kernel dropped before lyncscope could read them (Linux).
     kernel_drops: Option<u64>,
+    /// Each UDP listener's socket receive buffer as granted (bytes).
+    udp_recv_buffers: BTreeMap<&'a str, usize>,
     tcp_accepted: u64,
     tcp_refused: u64,
     tcp_idle_closed: u64,
@@ -182,6 +184,11 @@ impl<'a> HepOut<'a> {
                 dropped_queue_full: r.dropped_queue_full,
                 dropped_at_stop: r.dropped_at_stop,
                 kernel_drops: h.kernel_drops,
+                udp_recv_buffers: h
+                    .udp_recv_buffers
+                    .iter()
+                    .map(|(l, n)| (l.as_str(), *n))
+                    .collect(),
                 tcp_accepted: r.tcp_accepted,
                 tcp_refused: r.tcp_refused,
                 tcp_idle_closed: r.tcp_idle_closed,

@@ -37,6 +37,8 @@ pub struct HepSummary {
     /// Datagrams the kernel dropped on the UDP listeners (socket buffer full), when the system
     /// tells (Linux).
     pub kernel_drops: Option<u64>,
+    /// Each UDP listener's socket receive buffer as the kernel granted it (bytes).
+    pub udp_recv_buffers: Vec<(String, usize)>,
     /// The capture agents seen: node id, name, address, packets.
     pub agents: Vec<(u32, Option<String>, std::net::SocketAddr, u64)>,
     /// Where `--hep-send` sent, and its counters.

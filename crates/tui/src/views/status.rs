@@ -113,7 +113,11 @@ fn dropped_span(spans: &mut Vec<Span<'static>>, app: &App) {
 
 /// A live capture's part of the line:
 /// `● capturing eth0 · 1520 packets · 812 SIP · 0 dropped · 41 SIP/s · 3 conf`, then what the
-/// analysis' bounds left out (`⚠ full: 1200 msgs not listed`), highlighted like drops.
+/// analysis' bounds left out (`⚠ full: 1200 msgs not listed`), highlighted like drops. A HEP
+/// collector adds its agents, malformed packets and auth failures (its listeners when it
+/// runs alone; the title names them), and its drops to the dropped count:
+/// `● capturing HEP udp:10.0.0.5:9060 · 3 agents · 1520 packets · 1520 SIP · 0 dropped · 0 bad
+/// · 41 SIP/s · 3 conf` (bad: malformed or refused for their auth key, shown apart once any).
 fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &Analysis) {
     match &live.state {
         CaptureState::Capturing => spans.push(Span::styled("● capturing ", style::good())),
@@ -126,25 +130,64 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
             style::pending(),
         )),
     }
+    // A collector alone counts HEP packets (valid or not); with a capture, the frames and
+    // messages analysed. The title names every listener; a capture leaves room for "HEP".
+    let (names, packets) = match (&live.hep, live.interfaces.is_empty()) {
+        (Some(h), true) => (format!("HEP {}", h.listeners), h.packets),
+        (Some(_), false) => (format!("{} + HEP", live.interfaces), app.status.frames),
+        (None, _) => (live.interfaces.clone(), app.status.frames),
+    };
+    if let Some(h) = &live.hep {
+        let s = if h.agents == 1 { "" } else { "s" };
+        spans.push(Span::raw(format!("{names} · {} agent{s} · ", h.agents)));
+    } else {
+        spans.push(Span::raw(format!("{names} · ")));
+    }
     spans.push(Span::raw(format!(
-        "{} · {} packets · {} SIP · ",
-        live.interfaces,
-        app.status.frames,
+        "{packets} packets · {} SIP · ",
         a.stats().sip_messages
     )));
-    let dropped = live.dropped + live.if_dropped;
+    // Every drop before the analysis: libpcap's (kernel buffer, interface), the HEP
+    // sockets' (kernel), and the collector's own.
+    let hep_kernel = live.hep.as_ref().map_or(0, |h| h.kernel_drops);
+    let hep_own = live.hep.as_ref().map_or(0, |h| h.dropped);
+    let dropped = live.dropped + live.if_dropped + hep_kernel + hep_own;
     if dropped == 0 {
         spans.push(Span::raw("0 dropped"));
-    } else if live.if_dropped > 0 {
+    } else {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (live.dropped, "kernel"),
+            (live.if_dropped, "interface"),
+            (hep_kernel, "HEP"),
+            (hep_own, "HEP queue"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{what} {n}"));
+            }
+        }
+        let detail = if parts.len() > 1 || live.if_dropped > 0 || live.hep.is_some() {
+            format!(" ({})", parts.join(", "))
+        } else {
+            String::new()
+        };
         spans.push(Span::styled(
-            format!(
-                "⚠ {dropped} dropped (kernel {}, interface {})",
-                live.dropped, live.if_dropped
-            ),
+            format!("⚠ {dropped} dropped{detail}"),
             style::bad(),
         ));
-    } else {
-        spans.push(Span::styled(format!("⚠ {dropped} dropped"), style::bad()));
+    }
+    if let Some(h) = &live.hep {
+        if h.decode_errors > 0 || h.auth_failures > 0 {
+            spans.push(Span::styled(
+                format!(
+                    " · ⚠ {} malformed, {} refused",
+                    h.decode_errors, h.auth_failures
+                ),
+                style::bad(),
+            ));
+        } else {
+            spans.push(Span::raw(" · 0 bad"));
+        }
     }
     // The rate while capturing (once stopped it only falls to 0).
     if !matches!(live.state, CaptureState::Stopped(_)) {
