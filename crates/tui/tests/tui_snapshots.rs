@@ -407,6 +407,15 @@ fn help_and_prompts() {
         "write_prompt",
         screen("conference-join.pcapng", SMALL, &["Enter", "w"])
     );
+    // A long filter at 80 columns: the typed words stay in view.
+    insta::assert_snapshot!(
+        "filter_prompt_small",
+        screen(
+            "conference-join.pcapng",
+            SMALL,
+            &["f", "failed kind:media step:focus user:alice"]
+        )
+    );
     insta::assert_snapshot!(
         "search_prompt",
         screen("conference-join.pcapng", SMALL, &["/carol"])

@@ -126,7 +126,7 @@ impl App {
         &mut self.lists[tab.index()]
     }
 
-    fn total(&self, tab: Tab, a: &Analysis) -> usize {
+    pub(crate) fn total(&self, tab: Tab, a: &Analysis) -> usize {
         match tab {
             Tab::Conferences => a.conferences().list().len(),
             Tab::Dialogs => a.dialogs().len(),
