@@ -1,7 +1,9 @@
 //! What the views derive from the analysis: which dialogs make up a conference or a join,
 //! short labels for bodies and users, time and duration text. Pure functions, no drawing.
 
-use lyncscope::analysis::{Analysis, Conference, DialogKind, JoinState, Participant, Step};
+use lyncscope::analysis::{
+    Analysis, Conference, DialogKind, JoinState, JoinStep, Participant, Step,
+};
 use lyncscope::sip::body::{self, BodyKind};
 use lyncscope::Timestamp;
 
@@ -62,6 +64,32 @@ pub(crate) fn join_counts(c: &Conference) -> (usize, usize) {
             JoinState::Failed => (j, f + 1),
             _ => (j, f),
         })
+}
+
+/// `1 conference`, `2 conferences`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The first failed join of a conference: its failed step and the main diagnostic code (the
+/// evidence step's first ms-diagnostics), for the conference list.
+pub(crate) fn first_failure(c: &Conference) -> Option<(Option<JoinStep>, Option<u32>)> {
+    c.participants.iter().find_map(|p| {
+        let d = c.diagnose(p);
+        (d.state == JoinState::Failed).then(|| {
+            (
+                d.failed_step,
+                d.evidence
+                    .and_then(|s| s.diagnostic.as_ref())
+                    .map(|(_, x)| x.code),
+            )
+        })
+    })
+}
+
+/// True when the times lie on more than one day (UTC): lists then show the date too.
+pub(crate) fn spans_days(first: Timestamp, last: Timestamp) -> bool {
+    first.secs().div_euclid(86_400) != last.secs().div_euclid(86_400)
 }
 
 /// The user part of a SIP URI (`sip:bob@example.com` → `bob`), for narrow columns.
@@ -237,5 +265,16 @@ mod tests {
             clock(Timestamp::from_secs_nanos(1_768_213_800, 900_000_000)),
             "10:30:00.900"
         );
+        assert_eq!(plural(1, "conference", "conferences"), "1 conference");
+        assert_eq!(plural(0, "conference", "conferences"), "0 conferences");
+        let t = Timestamp::from_secs_nanos(1_768_213_800, 0);
+        assert!(!spans_days(
+            t,
+            Timestamp::from_secs_nanos(1_768_213_800 + 3600, 0)
+        ));
+        assert!(spans_days(
+            t,
+            Timestamp::from_secs_nanos(1_768_213_800 + 86_400, 0)
+        ));
     }
 }

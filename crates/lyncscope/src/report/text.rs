@@ -248,10 +248,11 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                     .c3p
                     .as_ref()
                     .map(|o| {
+                        // A refusal in SIP (403) carries no C3P answer: say so, not "-".
                         format!(
                             " C3P {} {}",
                             o.request.as_deref().unwrap_or("?"),
-                            o.code.as_ref().map_or("-", |c| c.as_str())
+                            o.code.as_ref().map_or("(no C3P answer)", |c| c.as_str())
                         )
                     })
                     .unwrap_or_default();
@@ -436,5 +437,39 @@ mod tests {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("ab\u{1b}c", 10), "ab?c");
         assert_eq!(human_bytes(12_345), "12.3 KB");
+    }
+
+    #[test]
+    fn a_focus_refused_in_sip_says_it_had_no_c3p_answer() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../captures/focus-c3p-failure.pcapng"
+        );
+        let done = crate::analyze(&[path.to_string()], &crate::Options::default())
+            .expect("sample capture");
+        let input = ReportInput {
+            hep: None,
+            inputs: None,
+            sources: &[],
+            warnings: &[],
+            messages: false,
+            live: None,
+            written: None,
+        };
+        let mut out = Vec::new();
+        write(
+            &mut out,
+            &input,
+            &done.pipeline.stats(),
+            done.pipeline.analysis(),
+        )
+        .expect("text report");
+        let text = String::from_utf8(out).expect("utf-8");
+        // erin's focus INVITE was answered 403, without a C3P body.
+        assert!(
+            text.contains("✗ focus 403 C3P addUser (no C3P answer)"),
+            "{text}"
+        );
+        assert!(!text.contains("addUser - "), "{text}");
     }
 }

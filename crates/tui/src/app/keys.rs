@@ -75,6 +75,12 @@ impl App {
             KeyCode::Char('N') => self.search_again(a, false),
             KeyCode::Char('f') => self.open_filter(),
             KeyCode::Char('w') => self.open_write(a),
+            KeyCode::Char('s') if self.stack.is_empty() && self.tab == Tab::Conferences => {
+                self.cycle_sort(a, false)
+            }
+            KeyCode::Char('S') if self.stack.is_empty() && self.tab == Tab::Conferences => {
+                self.cycle_sort(a, true)
+            }
             _ => {}
         }
         None

@@ -11,6 +11,7 @@
 //! * `filter` — what a list shows (`f`): parsing the filter, matching rows;
 //! * `screens` — the screens on the stack (grid, ladder, detail) and how Enter opens them;
 //! * `search` — `/`, `n` and `N` on every screen;
+//! * `sort` — `s` / `S`: the conference list's order;
 //! * `prompt` — the bottom-line prompt and its editing;
 //! * `write` — `w`: what is selected, as packets to write;
 //! * `keys` — which key does what.
@@ -24,12 +25,13 @@ mod lists;
 mod prompt;
 mod screens;
 mod search;
+mod sort;
 #[cfg(test)]
 mod test_support;
 mod write;
 
 pub(crate) use filter::Filter;
-pub(crate) use lists::{ListView, Tab};
+pub(crate) use lists::{ListView, SortColumn, Tab};
 pub(crate) use prompt::{Prompt, PromptKind};
 pub(crate) use screens::{DetailView, GridView, LadderView, Pane, Screen};
 
@@ -173,6 +175,7 @@ impl App {
             let total = self.total(tab, a);
             self.list_mut(tab).update(a, tab, total, changed.as_ref());
         }
+        self.sort_conferences(a);
         for s in &mut self.stack {
             if let Screen::Ladder(l) = s {
                 l.ladder.update(a);

@@ -7,7 +7,7 @@ use super::App;
 use crate::dissect::{self, TreeLine};
 use crate::ladder::{Ladder, Scope};
 use crate::model;
-use lyncscope::analysis::Analysis;
+use lyncscope::analysis::{Analysis, JoinState};
 use lyncscope::tls::TlsHandle;
 use ratatui::crossterm::event::KeyCode;
 
@@ -173,10 +173,16 @@ impl App {
         let sources = self.sources.clone();
         let screen = match self.stack.last() {
             None => match self.tab {
+                // The grid opens on the first participant whose join failed: what was asked.
                 Tab::Conferences => self.selected_item(Tab::Conferences, a).map(|c| {
+                    let first_failed = a.conferences().list().get(c).and_then(|conf| {
+                        conf.participants
+                            .iter()
+                            .position(|p| conf.diagnose(p).state == JoinState::Failed)
+                    });
                     Screen::Conference(GridView {
                         conference: c,
-                        selected: 0,
+                        selected: first_failed.unwrap_or(0),
                         offset: 0,
                     })
                 }),
@@ -273,8 +279,8 @@ mod tests {
         let mut app = App::new("t".into(), false);
         app.sync(a, done());
         app.handle_key(key(KeyCode::Enter), a);
-        assert!(matches!(app.stack.last(), Some(Screen::Conference(_))));
-        app.handle_key(key(KeyCode::Down), a);
+        // The grid opens on bob, whose join failed.
+        assert!(matches!(app.stack.last(), Some(Screen::Conference(g)) if g.selected == 1));
         app.handle_key(key(KeyCode::Enter), a);
         let Some(Screen::Ladder(l)) = app.stack.last() else {
             panic!("ladder expected");

@@ -6,6 +6,7 @@
 use super::style;
 use crate::app::{App, Prompt, PromptKind};
 use crate::live::{CaptureState, LiveStatus};
+use crate::model::plural;
 use lyncscope::analysis::Analysis;
 use lyncscope::report::text::human_bytes;
 use ratatui::layout::Rect;
@@ -41,11 +42,11 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
                 ));
             }
             spans.push(Span::raw(format!(
-                "{} frames · {} msgs · {} dialogs · {} conf",
-                s.frames,
-                a.messages().len(),
-                a.dialogs().len(),
-                a.conferences().list().len()
+                "{} · {} · {} · {}",
+                plural(s.frames as usize, "frame", "frames"),
+                plural(a.messages().len(), "msg", "msgs"),
+                plural(a.dialogs().len(), "dialog", "dialogs"),
+                plural(a.conferences().list().len(), "conference", "conferences")
             )));
         }
     }
@@ -126,7 +127,7 @@ pub(crate) fn prompt_spans(p: &Prompt, width: usize) -> Vec<Span<'static>> {
 }
 
 /// A live capture's part of the line:
-/// `● capturing eth0 · 1520 packets · 812 SIP · 0 dropped · 41 SIP/s · 3 conf`, then what the
+/// `● capturing eth0 · 1520 packets · 812 SIP · 0 dropped · 41 SIP/s · 3 conferences`, then what the
 /// analysis' bounds left out (`⚠ full: 1200 msgs not listed`), highlighted like drops.
 fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &Analysis) {
     match &live.state {
@@ -171,8 +172,8 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
         spans.push(Span::raw(format!(" · {rate} SIP/s")));
     }
     spans.push(Span::raw(format!(
-        " · {} conf",
-        a.conferences().list().len()
+        " · {}",
+        plural(a.conferences().list().len(), "conference", "conferences")
     )));
     // What the analysis' bounds left out (see `tui::live::LIVE_LIMITS`).
     let st = a.stats();
