@@ -321,6 +321,24 @@ fn one_leg_ladders() {
 }
 
 #[test]
+fn ladder_split_view_and_sideways_scroll() {
+    // 160 columns open the split view: bob's 488 beside the ladder, found with /.
+    insta::assert_snapshot!(
+        "ladder_split_view",
+        screen(
+            "av-mcu-rejected.pcapng",
+            (160, 40),
+            &["Enter", "Enter", "/7008", "Enter"]
+        )
+    );
+    // At 80 columns six lanes do not fit: → shows the ones on the right.
+    insta::assert_snapshot!(
+        "ladder_conference_scrolled",
+        screen("conference-join.pcapng", SMALL, &["l", "Right", "Right"])
+    );
+}
+
+#[test]
 fn plain_dialog_ladder() {
     // walter calls xavier: an ordinary call, one lane per host.
     insta::assert_snapshot!(screen(

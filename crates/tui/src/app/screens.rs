@@ -40,6 +40,10 @@ pub(crate) struct LadderView {
     pub(crate) ladder: Ladder,
     pub(crate) selected: usize,
     pub(crate) offset: usize,
+    /// The first lane shown when the lanes do not fit (← →).
+    pub(crate) hscroll: usize,
+    /// The selected message's text beside the ladder (`v`).
+    pub(crate) split: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +175,7 @@ impl App {
     pub(super) fn enter(&mut self, a: &Analysis) {
         let tls = self.tls.clone();
         let sources = self.sources.clone();
+        let width = self.size.0;
         let screen = match self.stack.last() {
             None => match self.tab {
                 // The grid opens on the first participant whose join failed: what was asked.
@@ -188,7 +193,7 @@ impl App {
                 }),
                 Tab::Dialogs => self
                     .selected_item(Tab::Dialogs, a)
-                    .map(|d| ladder_screen(a, Scope::Dialog(d as u32))),
+                    .map(|d| ladder_screen(a, Scope::Dialog(d as u32), width)),
                 Tab::Messages => self
                     .selected_item(Tab::Messages, a)
                     .map(|m| detail_screen(a, m, tls.as_ref(), &sources)),
@@ -199,7 +204,7 @@ impl App {
                     .list()
                     .get(g.conference)
                     .is_some_and(|c| g.selected < c.participants.len());
-                has.then(|| ladder_screen(a, Scope::Participant(g.conference, g.selected)))
+                has.then(|| ladder_screen(a, Scope::Participant(g.conference, g.selected), width))
             }
             Some(Screen::Ladder(l)) => l
                 .ladder
@@ -225,7 +230,8 @@ impl App {
         };
         match conf {
             Some(c) => {
-                self.stack.push(ladder_screen(a, Scope::Conference(c)));
+                self.stack
+                    .push(ladder_screen(a, Scope::Conference(c), self.size.0));
                 self.clamp(a);
             }
             None => {
@@ -238,11 +244,16 @@ impl App {
     }
 }
 
-fn ladder_screen(a: &Analysis, scope: Scope) -> Screen {
+/// Terminals this wide open ladders in the split view.
+const SPLIT_WIDTH: u16 = 160;
+
+fn ladder_screen(a: &Analysis, scope: Scope, width: u16) -> Screen {
     Screen::Ladder(LadderView {
         ladder: Ladder::new(a, scope),
         selected: 0,
         offset: 0,
+        hscroll: 0,
+        split: width >= SPLIT_WIDTH,
     })
 }
 
