@@ -66,6 +66,22 @@ pub(crate) fn join_counts(c: &Conference) -> (usize, usize) {
         })
 }
 
+/// The first message of dialog `id` (what opened it: its source and destination), found by
+/// its first frame among the messages, which are recorded in frame order.
+pub(crate) fn first_message<'a>(
+    a: &'a Analysis,
+    id: u32,
+    d: &lyncscope::analysis::Dialog,
+) -> Option<&'a lyncscope::analysis::MessageRecord> {
+    let msgs = a.messages();
+    let at = msgs.partition_point(|m| m.frame < d.first_frame);
+    // Messages completed by the same frame sit together; a few at most.
+    msgs.get(at..)?
+        .iter()
+        .take(64)
+        .find(|m| m.dialog == Some(id))
+}
+
 /// `1 conference`, `2 conferences`.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -162,6 +162,23 @@ fn dialog_list() {
     );
 }
 
+/// A terminal as wide as a tiled desktop's.
+const WIDE: (u16, u16) = (200, 30);
+
+#[test]
+fn wide_terminals_use_their_width() {
+    // Whole Call-IDs, and where each dialog went.
+    insta::assert_snapshot!(
+        "dialog_list_wide",
+        screen("av-mcu-rejected.pcapng", WIDE, &["2"])
+    );
+    // The user column as wide as the names; the failed step's Call-ID beside them.
+    insta::assert_snapshot!(
+        "grid_wide",
+        screen("av-mcu-rejected.pcapng", WIDE, &["Enter"])
+    );
+}
+
 #[test]
 fn message_list() {
     insta::assert_snapshot!(screen(

@@ -364,6 +364,13 @@ pub(super) fn row_matches_text(a: &Analysis, tab: Tab, i: usize, t: &str, deep: 
                 || contains_ci(&c.focus_uri, t)
                 || c.subject.as_deref().is_some_and(|s| contains_ci(s, t))
                 || (deep && c.participants.iter().any(|p| contains_ci(&p.uri, t)))
+                // A Call-ID found from the conference list: the conference it belongs to.
+                || (deep
+                    && c.dialogs.iter().any(|&d| {
+                        a.dialogs()
+                            .get(d as usize)
+                            .is_some_and(|d| contains_ci(&d.call_id, t))
+                    }))
         }),
         Tab::Dialogs => a.dialogs().get(i).is_some_and(|d| {
             contains_ci(&d.call_id, t)
@@ -542,5 +549,27 @@ mod tests {
             filtered(&mut app, a, '1', "step:focus diag:3014 user:erin"),
             vec![0]
         );
+    }
+
+    #[test]
+    fn search_finds_a_call_id_from_the_conference_list() {
+        let p = load("multi-conference.pcapng");
+        let a = p.analysis();
+        let mut app = App::new("t".into(), false);
+        app.sync(a, done());
+        // The last conference's focus dialog, by its Call-ID.
+        let last = a.conferences().list().len() - 1;
+        let c = &a.conferences().list()[last];
+        let d = c
+            .participants
+            .iter()
+            .find_map(|p| p.focus.as_ref())
+            .expect("a focus join")
+            .dialog;
+        let call_id = a.dialogs()[d as usize].call_id.to_string();
+        app.handle_key(key(KeyCode::Char('/')), a);
+        typed(&mut app, a, &call_id);
+        app.handle_key(key(KeyCode::Enter), a);
+        assert_eq!(app.selected_item(Tab::Conferences, a), Some(last));
     }
 }

@@ -80,7 +80,11 @@ fn cell(steps: &[&Step], failed_here: bool) -> Cell<'static> {
     Cell::from(text).style(st)
 }
 
+/// Terminals this wide show each participant's Call-ID in the grid.
+const CALL_ID_WIDTH: u16 = 140;
+
 fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
+    let wide = area.width >= CALL_ID_WIDTH;
     let height = area.height.saturating_sub(1) as usize;
     let len = c.participants.len();
     let offset = window(g.selected, g.offset, height, len);
@@ -111,7 +115,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         let media: Vec<&Step> = p.media.iter().collect();
         let mcus: Vec<&Step> = p.mcus.iter().map(|(_, s)| s).collect();
         let mcu_failed = failed_step == Some(JoinStep::Media) && p.media.is_empty();
-        let row = Row::new(vec![
+        let mut cells = vec![
             Cell::from(format!(
                 "{}{}",
                 if selected { "▶" } else { " " },
@@ -129,14 +133,27 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
                 failed_step == Some(JoinStep::Media) && !p.media.is_empty(),
             ),
             cell(&mcus, mcu_failed),
-        ]);
+        ];
+        // With room, the Call-ID of the step that explains the state, whole.
+        if wide {
+            let step = d
+                .evidence
+                .or(p.focus.as_deref())
+                .or(p.invitation.as_deref());
+            let text = step.map_or(String::new(), |s| s.call_id.to_string());
+            cells.push(match d.evidence {
+                Some(_) => Cell::from(text).style(style::bad()),
+                None => Cell::from(text),
+            });
+        }
+        let row = Row::new(cells);
         Some(if selected {
             row.style(Style::default().add_modifier(ratatui::style::Modifier::BOLD))
         } else {
             row
         })
     });
-    let header = Row::new(vec![
+    let mut names = vec![
         " USER",
         "STATE",
         "INVITATION",
@@ -144,10 +161,22 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         "ROSTER",
         "A/V MCU",
         "OTHER MCU",
-    ])
-    .style(style::header());
-    let widths = [
-        Constraint::Min(6),
+    ];
+    // The user column as wide as its longest name, so a wide terminal's room goes to the
+    // Call-ID column, not to blanks after the names.
+    let user_width = c
+        .participants
+        .iter()
+        .map(|p| participant_name(&p.uri, area.width).chars().count() + 1)
+        .max()
+        .unwrap_or(6)
+        .max(6) as u16;
+    let mut widths = vec![
+        if wide {
+            Constraint::Length(user_width)
+        } else {
+            Constraint::Min(6)
+        },
         Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(14),
@@ -155,6 +184,11 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         Constraint::Length(13),
         Constraint::Length(9),
     ];
+    if wide {
+        names.push("CALL-ID");
+        widths.push(Constraint::Fill(1));
+    }
+    let header = Row::new(names).style(style::header());
     f.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
@@ -227,7 +261,7 @@ fn participant_panel(
             "{} {name} {}{diag} ({})",
             model::step_mark(s),
             s.status.map_or("—".into(), |x| x.to_string()),
-            clip(&s.call_id, 12)
+            s.call_id
         ));
     };
     if let Some(s) = &p.invitation {

@@ -79,8 +79,9 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     ])
     .style(style::header());
     // Addresses whole (an IPv4 address and port); the summary takes what is left.
+    // Frame numbers of 8 digits (a capture of tens of millions of frames) after the marker.
     let widths = [
-        Constraint::Length(7),
+        Constraint::Length(9),
         Constraint::Length(9),
         Constraint::Length(21),
         Constraint::Length(21),
