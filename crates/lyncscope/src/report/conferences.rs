@@ -12,15 +12,25 @@ pub struct Conferences<'a>(pub &'a Analysis);
 impl Serialize for Conferences<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let list = self.0.conferences().list();
+        let escalations = self.0.escalations();
         let mut seq = ser.serialize_seq(Some(list.len()))?;
-        for c in list {
-            seq.serialize_element(&ConferenceOut(c, self.0))?;
+        for (i, c) in list.iter().enumerate() {
+            let from = escalations
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|d| self.0.dialogs().get(d as usize));
+            seq.serialize_element(&ConferenceOut(c, self.0, from))?;
         }
         seq.end()
     }
 }
 
-struct ConferenceOut<'a>(&'a Conference, &'a Analysis);
+struct ConferenceOut<'a>(
+    &'a Conference,
+    &'a Analysis,
+    Option<&'a crate::analysis::Dialog>,
+);
 
 impl Serialize for ConferenceOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -63,8 +73,32 @@ impl Serialize for ConferenceOut<'_> {
             })
             .collect();
         map.serialize_entry("c3p_commands", &control)?;
+        if let Some(d) = self.2 {
+            map.serialize_entry(
+                "escalated_from",
+                &EscalationOut {
+                    call_id: &d.call_id,
+                    from: &d.from,
+                    to: &d.to,
+                    first_seen: d.first_time.rfc3339(),
+                    last_seen: d.last_time.rfc3339(),
+                    state: d.state.as_str(),
+                },
+            )?;
+        }
         map.end()
     }
+}
+
+/// `conferences[].escalated_from`: the peer-to-peer call the conference became.
+#[derive(Serialize)]
+struct EscalationOut<'a> {
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    first_seen: String,
+    last_seen: String,
+    state: &'a str,
 }
 
 #[derive(Serialize)]
@@ -105,6 +139,58 @@ impl Serialize for ParticipantOut<'_> {
         map.serialize_entry("state", state.as_str())?;
         map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
         map.serialize_entry("reason", &reason)?;
+        if let Some(device) = &p.device {
+            map.serialize_entry("device", device)?;
+        }
+        if c.devices(p).nth(1).is_some() {
+            map.serialize_entry("user_state", c.user_state(p).as_str())?;
+        }
+        if let Some((by, at)) = c.dialed_out_by(p) {
+            map.serialize_entry(
+                "dialed_out_by",
+                &DialOutOut {
+                    by,
+                    at: at.rfc3339(),
+                },
+            )?;
+        }
+        if let Some(access) = p.access() {
+            map.serialize_entry("access", access.as_str())?;
+        }
+        if let Some(edge) = p.edge.as_ref().and_then(|e| e.edge.as_deref()) {
+            map.serialize_entry("edge", edge)?;
+        }
+        if let Some(ua) = &p.user_agent {
+            map.serialize_entry("user_agent", ua)?;
+            map.serialize_entry("client", &p.client().map(|k| k.as_str()))?;
+        }
+        if let Some(e) = c.ending(p) {
+            map.serialize_entry("ended", &EndingOut(e))?;
+        }
+        if let Some(d) = &p.lobby_decision {
+            map.serialize_entry(
+                "lobby",
+                &LobbyOut {
+                    admitted: d.admitted,
+                    by: &d.by,
+                    at: d.at.rfc3339(),
+                    refused_by_focus: d.refused,
+                },
+            )?;
+        }
+        let others = c.other_failures(p);
+        if !others.is_empty() {
+            let list: Vec<_> = others
+                .iter()
+                .map(|(mcu, s)| OtherFailureOut {
+                    step: mcu.map_or("media", |m| m.as_str()),
+                    call_id: &s.call_id,
+                    status: s.status,
+                    reason: super::reason::other_failure_text(*mcu, s),
+                })
+                .collect();
+            map.serialize_entry("other_failures", &list)?;
+        }
         map.serialize_entry("steps", &StepsOut(p))?;
         map.end()
     }
@@ -124,12 +210,21 @@ impl Serialize for StepsOut<'_> {
                 attempts: &[],
             }),
         )?;
+        let focus_attempts: Vec<Step> = if p.earlier_focus.is_empty() {
+            Vec::new()
+        } else {
+            p.earlier_focus
+                .iter()
+                .chain(p.focus.as_deref())
+                .cloned()
+                .collect()
+        };
         map.serialize_entry(
             "focus",
             &p.focus.as_ref().map(|s| StepOut {
                 step: s,
                 kind: StepKind::Focus,
-                attempts: &[],
+                attempts: &focus_attempts,
             }),
         )?;
         map.serialize_entry(
@@ -234,6 +329,13 @@ impl Serialize for StepOut<'_> {
             map.serialize_entry("ice", &s.ice.map(|i| i.as_str()))?;
         }
         map.serialize_entry("at", &s.at.rfc3339())?;
+        if let Some(t) = s.ringing_at {
+            map.serialize_entry("ringing_at", &t.rfc3339())?;
+        }
+        if let (Some(by), Some(t)) = (s.ended_by, s.ended_at) {
+            map.serialize_entry("ended_by", by.as_str())?;
+            map.serialize_entry("ended_at", &t.rfc3339())?;
+        }
         map.serialize_entry("setup_ms", &s.setup_ms())?;
         map.serialize_entry("reason_phrase", &s.reason_phrase)?;
         if !s.warnings.is_empty() {
@@ -270,6 +372,63 @@ impl Serialize for StepOut<'_> {
                 .collect();
             map.serialize_entry("attempts", &attempts)?;
         }
+        map.end()
+    }
+}
+
+/// `participants[].dialed_out_by`: who asked the MCU to call the participant.
+#[derive(Serialize)]
+struct DialOutOut<'a> {
+    by: &'a str,
+    at: String,
+}
+
+/// `participants[].other_failures[]`: an MCU join that failed without deciding the state.
+#[derive(Serialize)]
+struct OtherFailureOut<'a> {
+    step: &'a str,
+    call_id: &'a str,
+    status: Option<u16>,
+    reason: String,
+}
+
+/// `participants[].lobby`: a leader's decision about a participant waiting in the lobby.
+#[derive(Serialize)]
+struct LobbyOut<'a> {
+    admitted: bool,
+    by: &'a str,
+    at: String,
+    refused_by_focus: bool,
+}
+
+/// `participants[].ended`: how a participant who left came to leave.
+struct EndingOut<'a>(crate::analysis::Ending<'a>);
+
+impl Serialize for EndingOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use crate::analysis::Ending;
+        let mut map = ser.serialize_map(None)?;
+        match &self.0 {
+            Ending::Removed(r) => {
+                map.serialize_entry("how", "removed")?;
+                map.serialize_entry("by", &r.by)?;
+                map.serialize_entry("at", &r.at.rfc3339())?;
+            }
+            Ending::ConferenceEnded(by) => {
+                map.serialize_entry("how", "conference-ended")?;
+                if let Some((by, at)) = by {
+                    map.serialize_entry("by", by)?;
+                    map.serialize_entry("at", &at.rfc3339())?;
+                }
+            }
+            Ending::Dialog { step, by, at } => {
+                map.serialize_entry("how", "bye")?;
+                map.serialize_entry("step", step.as_str())?;
+                map.serialize_entry("by", by.as_str())?;
+                map.serialize_entry("at", &at.rfc3339())?;
+            }
+        }
+        map.serialize_entry("text", &super::reason::ending_text(&self.0))?;
         map.end()
     }
 }

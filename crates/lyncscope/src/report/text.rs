@@ -189,8 +189,11 @@ pub fn write(
 
 /// Each conference as a tree: participants with a mark per step (✓ done, ✗ failed, … pending),
 /// status codes, setup times, and the reason on failures.
-fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
-    for c in a.conferences().list() {
+/// The conferences part of the text report: each conference's participants, their steps,
+/// reasons and how they left.
+pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    let escalations = a.escalations();
+    for (ci, c) in a.conferences().list().iter().enumerate() {
         let subject = c
             .subject
             .as_deref()
@@ -214,6 +217,22 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 mcus.join(", ")
             }
         )?;
+        if let Some(d) = escalations
+            .get(ci)
+            .copied()
+            .flatten()
+            .and_then(|d| a.dialogs().get(d as usize))
+        {
+            writeln!(
+                out,
+                "  escalated from the call {} between {} and {} ({} → {})",
+                d.call_id,
+                d.from,
+                d.to,
+                super::reason::clock(d.first_time),
+                super::reason::clock(d.last_time)
+            )?;
+        }
         let count = c.participants.len();
         for (i, p) in c.participants.iter().enumerate() {
             let last = i + 1 == count;
@@ -233,9 +252,32 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 .as_deref()
                 .map(|i| format!("  (invited by {i})"))
                 .unwrap_or_default();
+            let client = p
+                .user_agent
+                .as_deref()
+                .map(|ua| match p.client() {
+                    // The product token carries the build number, which is what explains
+                    // an old client's offer.
+                    Some(k) if k != crate::sip::user_agent::ClientKind::Other => format!(
+                        "  [{}, {}]",
+                        super::reason::client_name(k),
+                        ua.split_whitespace().next().unwrap_or(ua)
+                    ),
+                    _ => format!("  [{ua}]"),
+                })
+                .unwrap_or_default();
+            let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
+                (Some(a), Some(edge)) => format!("  ({} via {edge})", a.as_str()),
+                (Some(a), None) => format!("  ({})", a.as_str()),
+                _ => String::new(),
+            };
+            let device = match (&p.device, c.devices(p).nth(1).is_some()) {
+                (Some(d), true) => format!("  (device {d}; user {})", c.user_state(p).as_str()),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}",
+                "  {branch} {}{device}  {}{failed}{invited}{access}{client}",
                 p.uri,
                 state.as_str()
             )?;
@@ -276,12 +318,66 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }
+            if let Some((by, at)) = c.dialed_out_by(p) {
+                writeln!(
+                    out,
+                    "  {cont}   dialled out to at the request of {by} at {}",
+                    super::reason::clock(at)
+                )?;
+            }
+            for (mcu, s) in c.other_failures(p) {
+                writeln!(
+                    out,
+                    "  {cont}   also: {}",
+                    super::reason::other_failure_text(mcu, s)
+                )?;
+            }
+            if let Some(d) = &p.lobby_decision {
+                writeln!(
+                    out,
+                    "  {cont}   lobby: {} by {} at {}{}",
+                    if d.admitted { "admitted" } else { "refused" },
+                    d.by,
+                    super::reason::clock(d.at),
+                    if d.refused {
+                        " (the focus refused the command)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+            if let Some(e) = c.ending(p) {
+                writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;
+            }
             // A retry must not hide why an earlier attempt failed.
             let attempts: Vec<&crate::analysis::Step> = p
                 .media
                 .iter()
                 .chain(p.mcus.iter().map(|(_, s)| s))
                 .collect();
+            // A rejoin: say how the earlier focus sessions went.
+            for s in &p.earlier_focus {
+                let how = match (s.failed(), s.ended_by, s.ended_at) {
+                    (true, _, _) => format!(
+                        "failed: {}{}",
+                        super::reason::status_text(s),
+                        super::reason::diag_text(s)
+                    ),
+                    (false, Some(by), Some(at)) => format!(
+                        "{}, ended by the {} at {}",
+                        super::reason::status_text(s),
+                        by.as_str(),
+                        super::reason::clock(at)
+                    ),
+                    _ => super::reason::status_text(s),
+                };
+                writeln!(
+                    out,
+                    "  {cont}   earlier focus attempt {} at {}: {how}",
+                    s.call_id,
+                    super::reason::clock(s.at)
+                )?;
+            }
             if attempts.len() > 1 {
                 for s in attempts.iter().filter(|s| s.failed()) {
                     writeln!(

@@ -17,6 +17,7 @@ use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::may_be_conference;
+use crate::sip::user_agent::ClientKind;
 use crate::transport::MsgContext;
 use crate::Timestamp;
 use ahash::RandomState;
@@ -29,13 +30,25 @@ pub(crate) const MAX_CONFERENCES: usize = 100_000;
 const MAX_PARTICIPANTS: usize = 10_000;
 /// Attempts remembered per MCU step.
 const MAX_ATTEMPTS: usize = 16;
+/// Devices (`epid`s) of one user tracked apart per conference: people join from a desktop,
+/// a phone app and a browser; beyond, they are counted and folded into the first.
+const MAX_DEVICES: usize = 8;
+/// Dial-out requests remembered per conference: a meeting dials out to a few people.
+const MAX_DIAL_OUTS: usize = 64;
+/// Longest `epid` kept: real ones are 10 hex digits.
+const MAX_EPID: usize = 64;
 
 mod diagnosis;
+mod identity;
 mod model;
 
 pub use diagnosis::{Cause, Diagnosis};
+pub use identity::{Access, EdgeTrust};
 pub use lyncscope_base::join::{JoinState, JoinStep};
-pub use model::{C3pCode, C3pOutcome, Conference, EndedBy, IceFlavour, Participant, Step};
+pub use model::{
+    C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, LobbyDecision, Participant,
+    Removal, Step, MAX_USER_AGENT,
+};
 
 /// What the analysis already read from a message, so the conference analysis does not parse
 /// the same headers again.
@@ -80,6 +93,10 @@ pub struct ConferenceStats {
     pub conferences_dropped: u64,
     /// Participants not tracked because of the per-conference bound.
     pub participants_dropped: u64,
+    /// Devices of a user beyond the per-user bound, folded into the user's first device.
+    pub devices_dropped: u64,
+    /// Dial-out requests beyond the per-conference bound, not kept.
+    pub dial_outs_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -223,7 +240,8 @@ impl Conferences {
                 } else {
                     &dialog.to
                 };
-                self.participant(c, who, ctx.time)
+                let epid = msg.header(participant_hdr).and_then(epid_of);
+                self.device(c, who, epid.as_deref(), ctx.time)
             }
             _ => None,
         };
@@ -244,9 +262,14 @@ impl Conferences {
         let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else {
             return;
         };
-        let step = Step::new(id, dialog, ctx);
+        let mut step = Step::new(id, dialog, ctx);
+        step.dialed_out = participant_hdr == Hdr::To;
         match kind {
-            DialogKind::Focus => p.focus = Some(Box::new(step)),
+            DialogKind::Focus => {
+                if let Some(old) = p.focus.replace(Box::new(step)) {
+                    push_bounded(&mut p.earlier_focus, *old);
+                }
+            }
             DialogKind::Roster => {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
                 p.roster = Some(Box::new(step));
@@ -395,6 +418,8 @@ impl Conferences {
             copies_since_merged: 0,
             roster_subscriptions: 0,
             roster_problems: 0,
+            deleted_by: None,
+            dial_outs: Vec::new(),
             control: Vec::new(),
             dialogs: Vec::new(),
         });
@@ -405,6 +430,52 @@ impl Conferences {
     /// The participant of conference `c` with this AOR, added when new. Found by a hash of
     /// (conference, AOR): a large conference gets a dialog per participant and step, and a
     /// scan of its participant list for each would be quadratic.
+    ///
+    /// With a device (`epid`), each device of the user is a participant of its own (its own
+    /// steps; the reports group them under the user): the first device seen takes the user's
+    /// first entry (which may hold the invitation, addressed to the user), later ones get
+    /// entries of their own, up to [`MAX_DEVICES`] per user (more are counted and folded into
+    /// the first).
+    fn device(&mut self, c: u32, uri: &str, epid: Option<&str>, at: Timestamp) -> Option<u32> {
+        let first = self.participant(c, uri, at)?;
+        let Some(epid) = epid else {
+            return Some(first);
+        };
+        let key = (c, self.hasher.hash_one((uri, epid)));
+        let conf = self.list.get_mut(c as usize)?;
+        let is_it = |p: &Participant| p.uri == uri && p.device.as_deref() == Some(epid);
+        if let Some(i) = self.participant_index.get(&key).copied() {
+            if conf.participants.get(i as usize).is_some_and(is_it) {
+                return Some(i);
+            }
+        }
+        let head = conf.participants.get_mut(first as usize)?;
+        match head.device.as_deref() {
+            None => {
+                head.device = Some(epid.into());
+                self.participant_index.insert(key, first);
+                return Some(first);
+            }
+            Some(d) if d == epid => return Some(first),
+            Some(_) => {}
+        }
+        if usize::from(head.other_devices) + 1 >= MAX_DEVICES {
+            self.stats.devices_dropped += 1;
+            return Some(first);
+        }
+        head.other_devices += 1;
+        if conf.participants.len() >= MAX_PARTICIPANTS {
+            self.stats.participants_dropped += 1;
+            return Some(first);
+        }
+        let mut p = Participant::new(uri.to_string(), at);
+        p.device = Some(epid.into());
+        conf.participants.push(p);
+        let i = conf.participants.len() as u32 - 1;
+        self.participant_index.insert(key, i);
+        Some(i)
+    }
+
     fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
         let key = (c, self.hasher.hash_one(uri));
         let conf = self.list.get_mut(c as usize)?;
@@ -453,15 +524,27 @@ impl Conferences {
         };
         conf.last_seen = conf.last_seen.max(ctx.time);
         let method = msg.method();
-        // Without a body, a provisional response or an ACK changes nothing of a join.
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
+        let cseq_method = known.cseq.map(|c| c.1);
+        // Without a body, a provisional response or an ACK changes nothing of a join but
+        // one thing: a 180 says the invitee's client rang.
         if known.body_kind.is_none()
             && (msg.status().is_some_and(|s| s < 200)
                 || method.is_some_and(|m| m.eq_ignore_ascii_case(b"ACK")))
         {
+            if msg.status() == Some(180) && is(cseq_method, b"INVITE") {
+                if let Some(p) = role
+                    .participant
+                    .and_then(|i| conf.participants.get_mut(i as usize))
+                {
+                    note_user_agent(p, role.kind, msg, from_initiator);
+                    if let Some(step) = step_of(p, role.kind, id) {
+                        step.ringing_at.get_or_insert(ctx.time);
+                    }
+                }
+            }
             return;
         }
-        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
-        let cseq_method = known.cseq.map(|c| c.1);
         let body_kind = known.body_kind;
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
@@ -476,6 +559,20 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
+                if matches!(
+                    c.command.as_str(),
+                    "deleteUser" | "setLobbyAccess" | "addUser" | "deleteConference"
+                ) || c.kind == c3p::C3pKind::Response
+                {
+                    about_user(
+                        conf,
+                        role.participant,
+                        &c,
+                        msg.body(),
+                        ctx.time,
+                        &mut self.stats,
+                    );
+                }
             }
         }
         let Some(p) = role
@@ -484,22 +581,21 @@ impl Conferences {
         else {
             return;
         };
-        let step = match role.kind {
-            // A newer dialog of the same kind replaced the step: an older one's messages
-            // (a first device, an earlier inviter) must not change it.
-            DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
-            DialogKind::Mcu => p
-                .mcus
-                .iter_mut()
-                .rev()
-                .find(|(_, s)| s.dialog == id)
-                .map(|(_, s)| s),
-            _ => None,
+        note_user_agent(p, role.kind, msg, from_initiator);
+        if p.edge.is_none() {
+            // The Edge stamps what comes in from outside: the participant's initial request,
+            // or the invitee's answer to an invitation.
+            let theirs = match role.kind {
+                DialogKind::Invitation => msg.status().is_some_and(|s| s >= 200),
+                _ => from_initiator && method.is_some() && known.to_tag.is_none(),
+            };
+            if theirs {
+                p.edge = identity::EdgeTrust::of(msg);
+            }
+        }
+        let Some(step) = step_of(p, role.kind, id) else {
+            return;
         };
-        let Some(step) = step else { return };
         let expected: &[u8] = if role.kind == DialogKind::Roster {
             b"SUBSCRIBE"
         } else {
@@ -532,6 +628,7 @@ impl Conferences {
                     offer(step, msg, body_kind, &mut self.stats);
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
+                step.ended_at.get_or_insert(ctx.time);
                 step.ended_by = Some(match (role.kind, from_initiator) {
                     (DialogKind::Invitation, true) => EndedBy::Inviter,
                     (DialogKind::Invitation, false) => EndedBy::Invitee,
@@ -547,6 +644,149 @@ impl Conferences {
                 step.cseq = step.cseq.or(cseq);
                 final_response(step, status, ctx, msg, body_kind);
             }
+        }
+    }
+}
+
+/// The `epid` header parameter of a From or To value (Lync's endpoint id: one per device).
+fn epid_of(value: &[u8]) -> Option<String> {
+    // Header parameters follow the URI (after `>` when it is bracketed).
+    let params = match memchr::memchr(b'>', value) {
+        Some(gt) => value.get(gt + 1..)?,
+        None => value,
+    };
+    params.split(|b| *b == b';').find_map(|p| {
+        let p = crate::sip::message::trim(p);
+        p.get(..5).filter(|n| n.eq_ignore_ascii_case(b"epid="))?;
+        let v = crate::sip::message::trim(p.get(5..)?);
+        (!v.is_empty() && v.len() <= MAX_EPID).then(|| String::from_utf8_lossy(v).into_owned())
+    })
+}
+
+/// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the
+/// step: an older one's messages (a first device, an earlier inviter) must not change it.
+fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> {
+    match kind {
+        DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
+        DialogKind::Mcu => p
+            .mcus
+            .iter_mut()
+            .rev()
+            .find(|(_, s)| s.dialog == id)
+            .map(|(_, s)| s),
+        _ => None,
+    }
+}
+
+/// Keeps the participant's `User-Agent` from a message their client sent: a request of
+/// theirs in a focus, roster or MCU dialog, or a response in the invitation (the invitee
+/// answers it). Servers' agents (`RTCC/`) are not the participant's client.
+fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, from_initiator: bool) {
+    if p.user_agent.is_some() {
+        return;
+    }
+    let theirs = match kind {
+        DialogKind::Invitation => msg.status().is_some(),
+        _ => from_initiator && msg.method().is_some(),
+    };
+    let Some(ua) = msg.header(Hdr::UserAgent).filter(|_| theirs) else {
+        return;
+    };
+    let ua = crate::sip::message::trim(ua);
+    if ua.is_empty() || ClientKind::of(ua) == ClientKind::Server {
+        return;
+    }
+    let ua = ua.get(..ua.len().min(MAX_USER_AGENT)).unwrap_or_default();
+    p.user_agent = Some(String::from_utf8_lossy(ua).into());
+}
+
+/// A leader's C3P command about another participant: `deleteUser` removes them (one about
+/// oneself is leaving), `setLobbyAccess` admits or refuses them from the lobby. The focus's
+/// `failure` answer means it did not take effect.
+fn about_user(
+    conf: &mut Conference,
+    sender: Option<u32>,
+    outcome: &c3p::C3p,
+    body: &[u8],
+    at: Timestamp,
+    stats: &mut ConferenceStats,
+) {
+    if outcome.kind == c3p::C3pKind::Response {
+        if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
+            for p in &mut conf.participants {
+                if let Some(r) = p
+                    .removed
+                    .as_mut()
+                    .filter(|r| r.request_id == outcome.request_id)
+                {
+                    r.refused = true;
+                }
+                if let Some(d) = p
+                    .lobby_decision
+                    .as_mut()
+                    .filter(|d| d.request_id == outcome.request_id)
+                {
+                    d.refused = true;
+                }
+            }
+        }
+        return;
+    }
+    if outcome.command == "deleteConference" {
+        if let Some(by) = sender.and_then(|i| conf.participants.get(i as usize)) {
+            conf.deleted_by = Some((by.uri.clone(), at));
+        }
+        return;
+    }
+    // The outcome scan does not read the user keys: these commands are rare, parse them whole.
+    let Ok(full) = c3p::parse(body) else { return };
+    let Some(target) = full.user_entity.as_deref().map(crate::sip::uri::aor) else {
+        return;
+    };
+    let Some(by) = sender.and_then(|i| conf.participants.get(i as usize)) else {
+        return;
+    };
+    if by.uri.eq_ignore_ascii_case(&target) {
+        return;
+    }
+    let by = by.uri.clone();
+    if full.command == "addUser" {
+        // Someone adding another user: the MCU is asked to dial out to them.
+        if conf.dial_outs.len() < MAX_DIAL_OUTS {
+            conf.dial_outs.push((target, by, at));
+        } else {
+            stats.dial_outs_dropped += 1;
+        }
+        return;
+    }
+    let admitted = full
+        .access
+        .as_deref()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted"));
+    // Every device of the user: the command names the user.
+    for p in conf
+        .participants
+        .iter_mut()
+        .filter(|p| p.uri.eq_ignore_ascii_case(&target))
+    {
+        if full.command == "setLobbyAccess" {
+            p.lobby_decision = Some(LobbyDecision {
+                by: by.clone(),
+                at,
+                admitted,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
+        } else {
+            p.removed = Some(Removal {
+                by: by.clone(),
+                at,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
         }
     }
 }
@@ -698,6 +938,7 @@ fn final_response(
     }
     step.status = Some(status);
     step.answered_at = Some(ctx.time);
+    step.edge_generated = identity::EdgeTrust::of(msg).is_some_and(|t| t.edge_generated());
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
         step.reason_phrase = Some(reason_phrase(status, reason));
     }
