@@ -13,7 +13,7 @@ pub(crate) fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
     if let Some(s) = &p.invitation {
         out.push((s.dialog, DialogKind::Invitation));
     }
-    if let Some(s) = &p.focus {
+    for s in p.earlier_focus.iter().chain(p.focus.as_deref()) {
         out.push((s.dialog, DialogKind::Focus));
     }
     if let Some(s) = &p.roster {

@@ -498,6 +498,7 @@ pub fn scope_dialogs(a: &Analysis, scope: Scope) -> Vec<u32> {
 fn participant_dialogs(p: &Participant) -> Vec<u32> {
     let mut out = Vec::new();
     out.extend(p.invitation.iter().map(|s| s.dialog));
+    out.extend(p.earlier_focus.iter().map(|s| s.dialog));
     out.extend(p.focus.iter().map(|s| s.dialog));
     out.extend(p.roster.iter().map(|s| s.dialog));
     out.extend(p.media.iter().map(|s| s.dialog));

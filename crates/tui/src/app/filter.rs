@@ -248,6 +248,7 @@ fn steps(p: &Participant) -> impl Iterator<Item = &Step> {
     p.invitation
         .as_deref()
         .into_iter()
+        .chain(p.earlier_focus.iter())
         .chain(p.focus.as_deref())
         .chain(p.roster.as_deref())
         .chain(p.media.iter())

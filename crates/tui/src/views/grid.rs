@@ -7,6 +7,7 @@ use crate::app::{chrome, GridView};
 use crate::model::{self, step_cell};
 use lyncscope::analysis::{Analysis, C3pCode, Conference, JoinState, JoinStep, Participant, Step};
 use lyncscope::report::reason;
+use lyncscope::sip::user_agent::ClientKind;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -93,7 +94,8 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         let d = c.diagnose(p);
         let (state, failed_step) = (d.state, d.failed_step);
         let selected = i == g.selected;
-        let focus = p.focus.as_deref().map(|s| vec![s]).unwrap_or_default();
+        // Earlier attempts (a rejoin, a retry) count in the cell: `×2`.
+        let focus: Vec<&Step> = p.earlier_focus.iter().chain(p.focus.as_deref()).collect();
         let mut focus_cell = cell(&focus, failed_step == Some(JoinStep::Focus));
         // A refusal inside a 200 is the C3P's doing: say so in the cell.
         let c3p_failed = p
@@ -102,8 +104,13 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             .and_then(|s| s.c3p.as_ref())
             .is_some_and(|o| o.code == Some(C3pCode::Failure));
         if c3p_failed {
+            let attempts = if focus.len() > 1 {
+                format!(" ×{}", focus.len())
+            } else {
+                String::new()
+            };
             let text = format!(
-                "{} C3P",
+                "{} C3P{attempts}",
                 p.focus.as_deref().map(step_cell).unwrap_or_default()
             );
             let mut st = style::bad();
@@ -134,8 +141,9 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             ),
             cell(&mcus, mcu_failed),
         ];
-        // With room, the Call-ID of the step that explains the state, whole.
+        // With room, the client and the Call-ID of the step that explains the state, whole.
         if wide {
+            cells.push(Cell::from(client_name(p)));
             let step = d
                 .evidence
                 .or(p.focus.as_deref())
@@ -185,14 +193,24 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         Constraint::Length(9),
     ];
     if wide {
-        names.push("CALL-ID");
-        widths.push(Constraint::Fill(1));
+        names.extend(["CLIENT", "CALL-ID"]);
+        widths.extend([Constraint::Length(24), Constraint::Fill(1)]);
     }
     let header = Row::new(names).style(style::header());
     f.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+/// The participant's client by its `User-Agent` (`Skype for Business 2016`), else the header
+/// as written; empty when none was seen.
+fn client_name(p: &Participant) -> String {
+    match (p.client(), p.user_agent.as_deref()) {
+        (Some(k), _) if k != ClientKind::Other => reason::client_name(k).to_string(),
+        (_, Some(ua)) => clip(ua, 40),
+        _ => String::new(),
+    }
 }
 
 /// The participant column: the user part in a narrow terminal (the panel below has the URI).
@@ -237,8 +255,17 @@ fn participant_panel(
         .as_deref()
         .map(|i| format!(", invited by {i}"))
         .unwrap_or_else(|| ", no invitation (meeting link)".into());
+    // The client explains offers a server refuses (an old client's SDP, a 7008).
+    let client = match p.user_agent.as_deref() {
+        Some(ua) => format!(
+            " · client {} ({})",
+            client_name(p),
+            clip(ua.split_whitespace().next().unwrap_or(ua), 40)
+        ),
+        None => String::new(),
+    };
     lines.push(Line::from(format!(
-        "{}: {}{}{invited}",
+        "{}: {}{}{invited}{client}",
         p.uri,
         state.as_str(),
         failed
@@ -268,7 +295,7 @@ fn participant_panel(
     if let Some(s) = &p.invitation {
         describe("invitation", s);
     }
-    if let Some(s) = &p.focus {
+    for s in p.earlier_focus.iter().chain(p.focus.as_deref()) {
         describe("focus", s);
     }
     if let Some(s) = &p.roster {
