@@ -21,7 +21,7 @@ use ratatui::Frame;
 const GUTTER: u16 = 11;
 /// Narrowest lane: the end of its address (`…100.10:5060`) and an arrow's start show. Lanes
 /// that do not fit scroll sideways (← →).
-const MIN_SPAN: u16 = 14;
+const MIN_SPAN: u16 = 13;
 /// Columns per lane when a ladder is saved as text.
 const TEXT_SPAN: u16 = 24;
 /// Narrowest ladder beside which the split view shows the message (else the ladder alone).
