@@ -16,7 +16,7 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("Home End  g G", "first / last row"),
     (
         "Enter",
-        "open: conference → participant's join ladder → message; toggle in tree",
+        "open: conference → join ladder → message; tree: toggle",
     ),
     (
         "Esc Backspace",
@@ -41,7 +41,7 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("n N", "next / previous match"),
     (
         "f  F7",
-        "filter: failed kind: step: diag: status: c3p: user: conf: text",
+        "filter: failed kind: step: diag: status: c3p: user: conf:",
     ),
     ("s S", "conference list: sort by the next column / reverse"),
     ("w  F2", "write the selection's packets to a pcap file"),
