@@ -3,7 +3,7 @@
 use super::{clip, style, window};
 use crate::app::{App, SortColumn, Tab};
 use crate::model::{self, join_counts};
-use lyncscope::analysis::{Analysis, JoinStep};
+use lyncscope::analysis::{Analysis, JoinState, JoinStep};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -51,7 +51,16 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         let c = confs.get(list.item(i, confs.len())?)?;
         let (joined, failed) = join_counts(c);
         let selected = i == list.selected;
-        let mark = if failed > 0 { "✗" } else { "✓" };
+        // Not all-✓ while someone is still invited (rang, no answer) or in the lobby.
+        let waiting = c
+            .participants
+            .iter()
+            .any(|p| matches!(c.diagnose(p).state, JoinState::Invited | JoinState::Lobby));
+        let mark = match (failed > 0, waiting) {
+            (true, _) => "✗",
+            (false, true) => "…",
+            (false, false) => "✓",
+        };
         let failure = model::first_failure(c);
         let row = Row::new(vec![
             Cell::from(format!(
