@@ -188,6 +188,11 @@ impl Ladder {
         });
     }
 
+    /// Addresses the role evidence had no room for (their lanes are unknown).
+    pub(crate) fn addresses_dropped(&self) -> u64 {
+        self.tracker.as_ref().map_or(0, |t| t.addresses_dropped())
+    }
+
     /// The lanes' left-to-right order (they are kept in it).
     pub(crate) fn lane_order(&self) -> Vec<usize> {
         (0..self.lanes.len()).collect()

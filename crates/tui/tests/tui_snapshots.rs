@@ -444,6 +444,15 @@ fn help_and_prompts() {
         "write_prompt",
         screen("conference-join.pcapng", SMALL, &["Enter", "w"])
     );
+    // Every status message in full: a search that found nothing, a filter word refused.
+    insta::assert_snapshot!(
+        "message_log",
+        screen(
+            "conference-join.pcapng",
+            SMALL,
+            &["/nowhere-to-be-found", "Enter", "f", "diag:x", "Enter", "!"]
+        )
+    );
     // A long filter at 80 columns: the typed words stay in view.
     insta::assert_snapshot!(
         "filter_prompt_small",

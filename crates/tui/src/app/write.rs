@@ -401,6 +401,11 @@ mod tests {
         );
         assert!(text.contains("✗ 488 ms-diag 7008"), "{text}");
         assert!(text.contains("D A/V"), "{text}");
+        // Lane titles and addresses, every arrow, the legend.
+        let Some(Screen::Ladder(l)) = app.stack.last() else {
+            panic!("ladder");
+        };
+        assert_eq!(text.lines().count(), l.ladder.arrows.len() + 3);
         // A message as the wire carried it.
         app.handle_key(key(KeyCode::Enter), a);
         app.handle_key(key(KeyCode::Char('s')), a);

@@ -24,6 +24,8 @@ const GUTTER: u16 = 11;
 const MIN_SPAN: u16 = 13;
 /// Columns per lane when a ladder is saved as text.
 const TEXT_SPAN: u16 = 24;
+/// Rows of a ladder drawn at once when it is saved as text (a screen buffer of this many).
+const TEXT_PAGE: u16 = 1000;
 /// Narrowest ladder beside which the split view shows the message (else the ladder alone).
 const SPLIT_MIN: u16 = 100;
 
@@ -65,6 +67,12 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis
         ));
     }
     spans.extend(legend(l));
+    if l.addresses_dropped() > 0 {
+        spans.push(Span::styled(
+            format!("⚠ {} addresses not placed (bound) ", l.addresses_dropped()),
+            style::bad(),
+        ));
+    }
     if let Some(m) = l
         .arrows
         .get(v.selected)
@@ -168,21 +176,37 @@ fn draw(
     }
 }
 
-/// The ladder as plain text, every lane and every row: what `s` saves.
+/// The ladder as plain text, every lane and every row: what `s` saves. Drawn a page of
+/// [`TEXT_PAGE`] rows at a time, so a conference ladder of a million arrows never needs a
+/// screen buffer of a million rows.
 pub(crate) fn text(l: &Ladder) -> String {
     let lanes = l.lanes.len().max(1) as u16;
     let width = GUTTER.saturating_add(TEXT_SPAN.saturating_mul(lanes));
-    let height = (l.arrows.len() as u16).saturating_add(2);
-    let area = Rect::new(0, 0, width, height);
-    let mut buf = Buffer::empty(area);
-    draw(&mut buf, area, l, None, 0, 0);
     let mut out = String::new();
-    for y in 0..height {
-        let line: String = (0..width)
-            .filter_map(|x| buf.cell((x, y)).map(|c| c.symbol().to_string()))
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
+    let mut start = 0;
+    loop {
+        let rows = l
+            .arrows
+            .len()
+            .saturating_sub(start)
+            .min(usize::from(TEXT_PAGE));
+        // Every page is drawn with the lane titles; only the first keeps them.
+        let height = rows as u16 + 2;
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        draw(&mut buf, area, l, None, start, 0);
+        let first_line = if start == 0 { 0 } else { 2 };
+        for y in first_line..height {
+            let line: String = (0..width)
+                .filter_map(|x| buf.cell((x, y)).map(|c| c.symbol().to_string()))
+                .collect();
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        start += rows;
+        if rows == 0 || start >= l.arrows.len() {
+            break;
+        }
     }
     let legend: Vec<String> = l
         .dialogs
