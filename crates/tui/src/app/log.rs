@@ -16,6 +16,9 @@ pub(crate) struct Log {
     pub(crate) open: bool,
     /// Lines scrolled up from the newest.
     pub(crate) back: usize,
+    /// The notice and the prompt's note last looked at: each is logged when it changes.
+    seen_notice: Option<String>,
+    seen_note: Option<String>,
 }
 
 impl Log {
@@ -34,13 +37,21 @@ impl Log {
 impl App {
     /// Adds what the status line (or an open prompt's note) says now, once.
     pub(super) fn record_status(&mut self) {
-        if let Some(n) = self.notice.clone() {
-            self.log.push(n);
+        if self.notice != self.log.seen_notice {
+            self.log.seen_notice = self.notice.clone();
+            if let Some(n) = self.notice.clone() {
+                self.log.push(n);
+            }
         }
-        if let Some(p) = &self.prompt {
-            if p.about != p.plain_about() {
-                let note = p.about.clone();
-                self.log.push(note);
+        let note = self
+            .prompt
+            .as_ref()
+            .filter(|p| p.about != p.plain_about())
+            .map(|p| p.about.clone());
+        if note != self.log.seen_note {
+            self.log.seen_note = note.clone();
+            if let Some(n) = note {
+                self.log.push(n);
             }
         }
         for w in self.status.warnings.clone() {
@@ -78,6 +89,30 @@ mod tests {
         // Any other key closes it.
         app.handle_key(key(KeyCode::Char('x')), a);
         assert!(!app.log.open);
+    }
+
+    #[test]
+    fn a_notice_is_logged_once_while_it_stays() {
+        let p = load("av-mcu-rejected.pcapng");
+        let a = p.analysis();
+        let mut app = App::new("t".into(), false);
+        app.sync(a, done());
+        app.notice = Some("writing packets…".into());
+        app.sync(a, done());
+        // A prompt's note comes and goes while the notice stays.
+        let mut prompt = super::super::Prompt::new(
+            super::super::PromptKind::Write,
+            "x.pcap".into(),
+            "packets".into(),
+        );
+        prompt.set_note("x.pcap exists");
+        app.prompt = Some(prompt);
+        app.sync(a, done());
+        app.prompt = None;
+        app.sync(a, done());
+        app.sync(a, done());
+        let lines: Vec<&str> = app.log.lines.iter().map(String::as_str).collect();
+        assert_eq!(lines, vec!["writing packets…", "packets [x.pcap exists]"]);
     }
 
     #[test]
