@@ -54,14 +54,15 @@ pub enum Role {
     Unknown,
 }
 
-/// Why an address has its role (see the module documentation for each rule).
+/// Why an address has its role (see the module documentation for each rule). When rules
+/// disagree about an address in a dialog, the later variant wins: having relayed a request
+/// ([`Evidence::Via`]) outweighs having received one for the focus, which the first hop of a
+/// pool whose focus runs on another server does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Evidence {
     /// The dialogs' classification only (no message store): the first request of a focus or
     /// MCU dialog went to that server.
     Classification,
-    /// It sent a request with more than one Via, or received a response with more than one.
-    Via,
     /// It answered a request that was not for a conference with Record-Route.
     RecordRoute,
     /// It received a relayed request addressed to its user and relayed nothing itself.
@@ -74,6 +75,8 @@ pub enum Evidence {
     ToUri,
     /// It received a request whose Request-URI is a conference URI.
     RequestUri,
+    /// It sent a request with more than one Via, or received a response with more than one.
+    Via,
 }
 
 impl Evidence {
@@ -310,16 +313,19 @@ impl LaneTracker {
         }
     }
 
-    /// The role of `addr` in dialog `d`: a client anywhere, else the dialog's server claim,
-    /// else the addressee of a relayed request that relays nothing, else unknown.
+    /// The role of `addr` in dialog `d`: a client anywhere (unless it relayed a request), else
+    /// the dialog's server claim, else the addressee of a relayed request that relays nothing,
+    /// else unknown.
     fn role_of(&self, d: u32, addr: SocketAddr) -> (Role, Option<Evidence>) {
-        if let Some((r, e)) = self.clients.get(&addr) {
+        // An address that relayed a request is a server, whatever it sent on its own behalf.
+        let relays = self.relays.contains_key(&addr);
+        if let Some((r, e)) = self.clients.get(&addr).filter(|_| !relays) {
             return (r.clone(), Some(*e));
         }
         if let Some((r, e)) = self.servers.get(&(d, addr)) {
             return (r.clone(), Some(*e));
         }
-        if !self.relays.contains_key(&addr) {
+        if !relays {
             if let Some(user) = self.addressed.get(&addr) {
                 return (Role::Client(user.clone()), Some(Evidence::AddressedRelayed));
             }
@@ -775,6 +781,78 @@ mod tests {
                 ("audio-video".into(), FE.into()),
             ]
         );
+    }
+
+    /// A pool whose Front End proxies the client's focus INVITE to a focus on another server:
+    /// the Front End received a request for the focus, but it relayed it, so it is the proxy.
+    #[test]
+    fn a_front_end_that_relays_to_a_separate_focus_is_the_proxy() {
+        use crate::transport::{MsgContext, SipSink, Transport};
+        let client: SocketAddr = "192.0.2.50:50000".parse().expect("addr");
+        let fe: SocketAddr = "198.51.100.10:5061".parse().expect("addr");
+        let focus: SocketAddr = "198.51.100.20:5064".parse().expect("addr");
+        let uri = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:ABC123";
+        let via_client = "Via: SIP/2.0/TLS 192.0.2.50:50000;branch=z9hG4bKc1\r\n";
+        let via_fe = "Via: SIP/2.0/TLS 198.51.100.10:5061;branch=z9hG4bKf1\r\n";
+        let common = format!(
+            "From: <sip:bob@example.com>;tag=b1\r\nTo: <{uri}>\r\nCall-ID: relay-1\r\n\
+             CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let invite = |vias: &str| format!("INVITE {uri} SIP/2.0\r\n{vias}{common}");
+        let ok = |vias: &str| {
+            format!(
+                "SIP/2.0 200 OK\r\n{vias}{}",
+                common.replace(&format!("<{uri}>"), &format!("<{uri}>;tag=f1"))
+            )
+        };
+        let msgs = [
+            (client, fe, invite(via_client)),
+            (fe, focus, invite(&format!("{via_fe}{via_client}"))),
+            (focus, fe, ok(&format!("{via_fe}{via_client}"))),
+            (fe, client, ok(via_client)),
+        ];
+        let mut a = Analysis::new(true).with_message_store();
+        for (n, (src, dst, text)) in msgs.iter().enumerate() {
+            let (msg, _) = crate::sip::message::frame_datagram(text.as_bytes()).expect("a message");
+            let ctx = MsgContext {
+                frame: n as u64 + 1,
+                first_frame: n as u64 + 1,
+                time: crate::Timestamp::from_secs_nanos(1_000 + n as i64, 0),
+                src: *src,
+                dst: *dst,
+                transport: Transport::Tcp,
+                ip_reassembled: false,
+                reassembled: false,
+                icmp_quoted: false,
+                link_type: crate::linktype::ETHERNET,
+                origin: Default::default(),
+            };
+            a.message(&ctx, &msg);
+        }
+        let c = a.conferences().list().first().expect("the conference");
+        let p = c
+            .participants
+            .iter()
+            .position(|p| p.uri == "sip:bob@example.com")
+            .expect("bob");
+        let l = lanes(
+            &a,
+            Scope {
+                conference: 0,
+                participant: Some(p),
+            },
+        );
+        assert_eq!(
+            roles(&l),
+            vec![
+                ("client sip:bob@example.com".into(), "192.0.2.50".into()),
+                ("proxy".into(), FE.into()),
+                ("focus".into(), "198.51.100.20".into()),
+            ]
+        );
+        // The relayed INVITE goes from the proxy to the focus.
+        let relayed = l.arrows.get(1).expect("arrow");
+        assert_eq!((relayed.from, relayed.to), (1, 2));
     }
 
     #[test]
