@@ -4,16 +4,16 @@
 //!
 //! For a conference or a join, lanes are **roles**, not hosts: in Lync the Front End is the
 //! proxy that relays the invitation, the focus and the A/V MCU's signalling address all at
-//! once, so lanes per host would draw the three dialogs of a join on top of each other. A
-//! message's ends are placed as follows: an address that opened one of a participant's dialogs
-//! (the client's connection) is that participant's lane; the other end is the server role of
-//! the dialog's kind — proxy for the invitation, focus for the focus and roster dialogs, A/V
-//! MCU, or another MCU. For a plain dialog, lanes are the hosts (address and port), in order of
-//! appearance, as sngrep draws them.
+//! once, so lanes per host would draw the three dialogs of a join on top of each other. Which
+//! address plays which role is the library's answer (`lyncscope::analysis::lanes`), read from
+//! what the messages say; an address it cannot place is a lane titled by its address. For a
+//! plain dialog, lanes are the hosts (address and port), in order of appearance, as sngrep
+//! draws them.
 
-use super::model::{self, conference_dialogs, participant_dialogs, short_user};
+use super::model::{self, short_user};
+use lyncscope::analysis::lanes::{self as roles, LaneTracker, Role};
 use lyncscope::analysis::{Analysis, DialogKind, StartKind};
-use std::collections::HashMap;
+use lyncscope::sip::conf_uri::McuType;
 use std::net::SocketAddr;
 
 /// What a ladder shows.
@@ -25,24 +25,10 @@ pub(crate) enum Scope {
     Dialog(u32),
 }
 
-/// The order lanes are drawn in (left to right).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum LaneKey {
-    /// A participant's client, by the participant's order (inviter first in a join ladder).
-    Client(usize),
-    Proxy,
-    Focus,
-    AvMcu,
-    /// Another MCU (IM, application sharing), by name.
-    Mcu(String),
-    /// A host of a plain dialog, by order of appearance.
-    Host(usize),
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Lane {
-    pub(crate) key: LaneKey,
-    /// The role or user (`inviter alice`, `focus`, `A/V MCU`).
+    /// The role or user (`inviter alice`, `focus`, `A/V MCU`), or the address of a lane whose
+    /// role the messages do not tell.
     pub(crate) title: String,
     /// The address first seen on this lane.
     pub(crate) addr: SocketAddr,
@@ -76,35 +62,45 @@ pub(crate) struct LadderDialog {
     pub(crate) name: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Ladder {
     pub(crate) scope: Scope,
+    /// Lanes in drawing order, left to right.
     pub(crate) lanes: Vec<Lane>,
     pub(crate) arrows: Vec<Arrow>,
     pub(crate) dialogs: Vec<LadderDialog>,
     /// Messages of the analysis already looked at (the ladder grows while loading).
     scanned: usize,
-    /// Source and destination of each dialog's first message: the client and the server end.
-    openers: HashMap<u32, (SocketAddr, SocketAddr)>,
-}
-
-/// Who takes part, for role lanes.
-struct Roles {
-    /// Participant URIs by lane order (index in `LaneKey::Client`), with their titles.
-    clients: Vec<(String, String)>,
-    /// Dialog id → (kind, MCU name, participant order of the dialog's client).
-    dialogs: HashMap<u32, (DialogKind, String, Option<usize>)>,
+    /// The roles of a conference's or join's addresses (`None` for a plain dialog).
+    tracker: Option<Box<LaneTracker>>,
 }
 
 impl Ladder {
     pub(crate) fn new(a: &Analysis, scope: Scope) -> Self {
+        let tracker = match scope {
+            Scope::Conference(c) => Some(Box::new(LaneTracker::new(
+                a,
+                roles::Scope {
+                    conference: c,
+                    participant: None,
+                },
+            ))),
+            Scope::Participant(c, p) => Some(Box::new(LaneTracker::new(
+                a,
+                roles::Scope {
+                    conference: c,
+                    participant: Some(p),
+                },
+            ))),
+            Scope::Dialog(_) => None,
+        };
         let mut l = Ladder {
             scope,
             lanes: Vec::new(),
             arrows: Vec::new(),
             dialogs: Vec::new(),
             scanned: 0,
-            openers: HashMap::new(),
+            tracker,
         };
         l.update(a);
         l
@@ -116,151 +112,130 @@ impl Ladder {
         if total == self.scanned {
             return;
         }
-        let roles = self.roles(a);
-        // The dialogs of a conference can grow while loading: re-list them each update.
-        let mut wanted: Vec<u32> = roles.dialogs.keys().copied().collect();
-        if let Scope::Dialog(d) = self.scope {
-            wanted = vec![d];
-        }
-        wanted.sort_unstable();
-        for i in self.scanned..total {
-            let Some(m) = a.messages().get(i) else { break };
-            let Some(d) = m.dialog.filter(|d| wanted.binary_search(d).is_ok()) else {
-                continue;
-            };
-            self.openers.entry(d).or_insert((m.src, m.dst));
-            let slot = self.slot(a, d, &roles);
-            let (from, to) = match self.scope {
-                Scope::Dialog(_) => (self.host_lane(m.src), self.host_lane(m.dst)),
-                _ => self.role_lanes(a, d, m.src, m.dst, &roles),
-            };
-            let (label, failed) = arrow_label(a, i);
-            let prev = self
-                .arrows
-                .last()
-                .and_then(|p| a.messages().get(p.message))
-                .map(|p| p.time.0);
-            self.arrows.push(Arrow {
-                message: i,
-                from,
-                to,
-                label,
-                slot,
-                retransmission: m.retransmission,
-                failed,
-                delta_ns: prev.map_or(0, |p| m.time.0 - p),
-            });
+        match self.tracker.take() {
+            Some(mut t) => {
+                t.update(a);
+                self.place_by_roles(a, &t);
+                self.tracker = Some(t);
+            }
+            None => self.hosts(a, total),
         }
         self.scanned = total;
     }
 
-    /// The lanes' left-to-right order: lane indices sorted by key.
-    pub(crate) fn lane_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.lanes.len()).collect();
-        order.sort_by(|&x, &y| {
-            let kx = self.lanes.get(x).map(|l| &l.key);
-            let ky = self.lanes.get(y).map(|l| &l.key);
-            kx.cmp(&ky)
-        });
-        order
+    /// A plain dialog: lanes per host, in order of appearance.
+    fn hosts(&mut self, a: &Analysis, total: usize) {
+        let Scope::Dialog(want) = self.scope else {
+            return;
+        };
+        for i in self.scanned..total {
+            let Some(m) = a.messages().get(i) else { break };
+            if m.dialog != Some(want) {
+                continue;
+            }
+            let slot = self.slot(a, want);
+            let from = self.host_lane(m.src);
+            let to = self.host_lane(m.dst);
+            self.push_arrow(a, i, from, to, slot);
+        }
     }
 
-    fn roles(&self, a: &Analysis) -> Roles {
-        let mut roles = Roles {
-            clients: Vec::new(),
-            dialogs: HashMap::new(),
-        };
-        let confs = a.conferences().list();
-        let add_participant = |roles: &mut Roles, uri: &str, title: String| -> usize {
-            match roles.clients.iter().position(|(u, _)| u == uri) {
-                Some(i) => i,
+    /// A conference or a join: the library's lanes; arrows already drawn keep their labels and
+    /// move to the lanes later evidence gives them.
+    fn place_by_roles(&mut self, a: &Analysis, t: &LaneTracker) {
+        let lanes = t.lanes(a);
+        self.lanes = lanes
+            .lanes
+            .iter()
+            .map(|l| Lane {
+                title: self.title(a, &l.role, l.addr),
+                addr: l.addr,
+            })
+            .collect();
+        for (n, arrow) in lanes.arrows.iter().enumerate() {
+            match self.arrows.get_mut(n) {
+                Some(known) => {
+                    known.from = arrow.from;
+                    known.to = arrow.to;
+                }
                 None => {
-                    roles.clients.push((uri.to_string(), title));
-                    roles.clients.len() - 1
-                }
-            }
-        };
-        let mcu_names = |p: &lyncscope::analysis::Participant| -> HashMap<u32, String> {
-            p.mcus
-                .iter()
-                .map(|(mcu, s)| (s.dialog, mcu_title(mcu.as_str())))
-                .collect()
-        };
-        match self.scope {
-            Scope::Dialog(_) => {}
-            Scope::Participant(c, pi) => {
-                let Some(p) = confs.get(c).and_then(|c| c.participants.get(pi)) else {
-                    return roles;
-                };
-                let inviter = p
-                    .invited_by
-                    .as_deref()
-                    .map(|i| add_participant(&mut roles, i, format!("inviter {}", short_user(i))));
-                let title = if p.invited_by.is_some() {
-                    format!("invitee {}", short_user(&p.uri))
-                } else {
-                    short_user(&p.uri).to_string()
-                };
-                let me = add_participant(&mut roles, &p.uri, title);
-                let names = mcu_names(p);
-                for (d, kind) in participant_dialogs(p) {
-                    let client = if kind == DialogKind::Invitation {
-                        inviter
-                    } else {
-                        Some(me)
-                    };
-                    let name = names.get(&d).cloned().unwrap_or_default();
-                    roles.dialogs.insert(d, (kind, name, client));
-                }
-            }
-            Scope::Conference(c) => {
-                let Some(conf) = confs.get(c) else {
-                    return roles;
-                };
-                for p in &conf.participants {
-                    let me = add_participant(&mut roles, &p.uri, short_user(&p.uri).to_string());
-                    let inviter = p
-                        .invited_by
-                        .as_deref()
-                        .map(|i| add_participant(&mut roles, i, short_user(i).to_string()));
-                    let names = mcu_names(p);
-                    for (d, kind) in participant_dialogs(p) {
-                        let client = if kind == DialogKind::Invitation {
-                            inviter
-                        } else {
-                            Some(me)
-                        };
-                        let name = names.get(&d).cloned().unwrap_or_default();
-                        roles.dialogs.insert(d, (kind, name, client));
-                    }
-                }
-                for d in conference_dialogs(a, conf) {
-                    if let Some(dialog) = a.dialogs().get(d as usize) {
-                        roles
-                            .dialogs
-                            .entry(d)
-                            .or_insert((dialog.kind, String::new(), None));
-                    }
+                    let slot = self.slot(a, arrow.dialog);
+                    self.push_arrow(a, arrow.message, arrow.from, arrow.to, slot);
                 }
             }
         }
-        roles
     }
 
-    fn slot(&mut self, a: &Analysis, d: u32, roles: &Roles) -> usize {
+    fn push_arrow(&mut self, a: &Analysis, i: usize, from: usize, to: usize, slot: usize) {
+        let Some(m) = a.messages().get(i) else {
+            return;
+        };
+        let (label, failed) = arrow_label(a, i);
+        let prev = self
+            .arrows
+            .last()
+            .and_then(|p| a.messages().get(p.message))
+            .map(|p| p.time.0);
+        self.arrows.push(Arrow {
+            message: i,
+            from,
+            to,
+            label,
+            slot,
+            retransmission: m.retransmission,
+            failed,
+            delta_ns: prev.map_or(0, |p| m.time.0 - p),
+        });
+    }
+
+    /// Addresses the role evidence had no room for (their lanes are unknown).
+    pub(crate) fn addresses_dropped(&self) -> u64 {
+        self.tracker.as_ref().map_or(0, |t| t.addresses_dropped())
+    }
+
+    /// The lanes' left-to-right order (they are kept in it).
+    pub(crate) fn lane_order(&self) -> Vec<usize> {
+        (0..self.lanes.len()).collect()
+    }
+
+    /// A lane's title: who the client is in this ladder, the server role, or the address.
+    fn title(&self, a: &Analysis, role: &Role, addr: SocketAddr) -> String {
+        match role {
+            Role::Client(uri) => {
+                let user = short_user(uri);
+                let Scope::Participant(c, p) = self.scope else {
+                    return user.to_string();
+                };
+                let Some(p) = a
+                    .conferences()
+                    .list()
+                    .get(c)
+                    .and_then(|c| c.participants.get(p))
+                else {
+                    return user.to_string();
+                };
+                if p.invited_by.as_deref() == Some(uri.as_str()) {
+                    format!("inviter {user}")
+                } else if p.uri == *uri && p.invited_by.is_some() {
+                    format!("invitee {user}")
+                } else {
+                    user.to_string()
+                }
+            }
+            Role::Proxy => "proxy".to_string(),
+            Role::Conference(McuType::Focus) => "focus".to_string(),
+            Role::Conference(McuType::AudioVideo) => "A/V MCU".to_string(),
+            Role::Conference(other) => format!("{} MCU", mcu_title(other.as_str())),
+            Role::Unknown => addr.to_string(),
+        }
+    }
+
+    fn slot(&mut self, a: &Analysis, d: u32) -> usize {
         if let Some(i) = self.dialogs.iter().position(|x| x.dialog == d) {
             return i;
         }
-        let (kind, mcu, client) = match roles.dialogs.get(&d) {
-            Some((k, name, client)) => (*k, name.clone(), *client),
-            None => (
-                a.dialogs()
-                    .get(d as usize)
-                    .map_or(DialogKind::Other, |x| x.kind),
-                String::new(),
-                None,
-            ),
-        };
+        let dialog = a.dialogs().get(d as usize);
+        let (kind, mcu, client) = self.dialog_part(a, d);
         let mut name = match kind {
             DialogKind::Invitation => "invitation".to_string(),
             DialogKind::Focus => "focus".to_string(),
@@ -269,23 +244,16 @@ impl Ladder {
             DialogKind::Mcu if !mcu.is_empty() => mcu,
             DialogKind::Mcu => "MCU".to_string(),
             DialogKind::ConferenceControl => "control".to_string(),
-            DialogKind::Other => a
-                .dialogs()
-                .get(d as usize)
-                .map_or("dialog".to_string(), |x| {
-                    a.symbols.name(x.method).to_string()
-                }),
+            DialogKind::Other => dialog.map_or("dialog".to_string(), |x| {
+                a.symbols.name(x.method).to_string()
+            }),
         };
         // In a conference ladder, whose dialog it is (an invitation: who is invited).
         if let Scope::Conference(_) = self.scope {
             let user = if kind == DialogKind::Invitation {
-                a.dialogs()
-                    .get(d as usize)
-                    .map(|x| format!("→{}", short_user(&x.to)))
+                dialog.map(|x| format!("→{}", short_user(&x.to)))
             } else {
-                client
-                    .and_then(|c| roles.clients.get(c))
-                    .map(|(_, title)| title.clone())
+                client.map(|c| short_user(&c).to_string())
             };
             if let Some(user) = user {
                 name = format!("{name} {user}");
@@ -301,105 +269,50 @@ impl Ladder {
         self.dialogs.len() - 1
     }
 
-    fn lane(&mut self, key: LaneKey, title: String, addr: SocketAddr) -> usize {
-        match self.lanes.iter().position(|l| l.key == key) {
-            Some(i) => i,
-            None => {
-                self.lanes.push(Lane { key, title, addr });
-                self.lanes.len() - 1
+    /// The part a dialog plays in the ladder's conference: its kind, the MCU's name, and the
+    /// participant whose step it is.
+    fn dialog_part(&self, a: &Analysis, d: u32) -> (DialogKind, String, Option<String>) {
+        let fallback = a
+            .dialogs()
+            .get(d as usize)
+            .map_or(DialogKind::Other, |x| x.kind);
+        let c = match self.scope {
+            Scope::Conference(c) | Scope::Participant(c, _) => c,
+            Scope::Dialog(_) => return (fallback, String::new(), None),
+        };
+        let Some(conf) = a.conferences().list().get(c) else {
+            return (fallback, String::new(), None);
+        };
+        for p in &conf.participants {
+            for (dialog, kind) in model::participant_dialogs(p) {
+                if dialog != d {
+                    continue;
+                }
+                let mcu = p
+                    .mcus
+                    .iter()
+                    .find(|(_, s)| s.dialog == d)
+                    .map(|(m, _)| mcu_title(m.as_str()))
+                    .unwrap_or_default();
+                let client = (kind != DialogKind::Invitation).then(|| p.uri.clone());
+                return (kind, mcu, client);
             }
         }
+        (fallback, String::new(), None)
     }
 
     fn host_lane(&mut self, addr: SocketAddr) -> usize {
         match self.lanes.iter().position(|l| l.addr == addr) {
             Some(i) => i,
             None => {
-                let n = self.lanes.len();
-                self.lane(LaneKey::Host(n), addr.ip().to_string(), addr)
+                self.lanes.push(Lane {
+                    title: addr.ip().to_string(),
+                    addr,
+                });
+                self.lanes.len() - 1
             }
         }
     }
-
-    fn role_lanes(
-        &mut self,
-        a: &Analysis,
-        d: u32,
-        src: SocketAddr,
-        dst: SocketAddr,
-        roles: &Roles,
-    ) -> (usize, usize) {
-        let (kind, mcu, client) =
-            roles
-                .dialogs
-                .get(&d)
-                .cloned()
-                .unwrap_or((DialogKind::Other, String::new(), None));
-        // The client end of the dialog sent its first request; the proxy received it.
-        let (opener, proxy_addr) = match self.openers.get(&d) {
-            Some((s, d)) => (Some(*s), Some(*d)),
-            None => (None, None),
-        };
-        let server = match kind {
-            DialogKind::Invitation => (LaneKey::Proxy, "proxy".to_string()),
-            DialogKind::Media => (LaneKey::AvMcu, "A/V MCU".to_string()),
-            DialogKind::Mcu => {
-                let name = if mcu.is_empty() { "MCU".into() } else { mcu };
-                (LaneKey::Mcu(name.clone()), format!("{name} MCU"))
-            }
-            _ => (LaneKey::Focus, "focus".to_string()),
-        };
-        // In an invitation relayed by the proxy, the far end is the invitee's client.
-        let invitee = if kind == DialogKind::Invitation {
-            let (c, p) = match self.scope {
-                Scope::Participant(c, p) => (c, Some(p)),
-                Scope::Conference(c) => (c, p_of(a, c, d)),
-                Scope::Dialog(_) => (0, None),
-            };
-            p.and_then(|p| a.conferences().list().get(c)?.participants.get(p))
-                .and_then(|p| roles.clients.iter().position(|(u, _)| *u == p.uri))
-        } else {
-            None
-        };
-        let place = |this: &mut Self, addr: SocketAddr| -> usize {
-            if Some(addr) == opener {
-                if let Some((c, (_, title))) =
-                    client.and_then(|c| roles.clients.get(c).map(|t| (c, t)))
-                {
-                    return this.lane(LaneKey::Client(c), title.clone(), addr);
-                }
-            }
-            // A participant's client seen in another dialog of the ladder.
-            if let Some(existing) = this
-                .lanes
-                .iter()
-                .position(|l| matches!(l.key, LaneKey::Client(_)) && l.addr == addr)
-            {
-                return existing;
-            }
-            if kind == DialogKind::Invitation && Some(addr) != proxy_addr {
-                if let Some((i, (_, title))) =
-                    invitee.and_then(|i| roles.clients.get(i).map(|c| (i, c)))
-                {
-                    return this.lane(LaneKey::Client(i), title.clone(), addr);
-                }
-            }
-            this.lane(server.0.clone(), server.1.clone(), addr)
-        };
-        let from = place(self, src);
-        let to = place(self, dst);
-        (from, to)
-    }
-}
-
-/// The participant (index) whose invitation dialog `d` is, in conference `c`.
-fn p_of(a: &Analysis, c: usize, d: u32) -> Option<usize> {
-    a.conferences()
-        .list()
-        .get(c)?
-        .participants
-        .iter()
-        .position(|p| p.invitation.as_ref().is_some_and(|s| s.dialog == d))
 }
 
 fn mcu_title(mcu: &str) -> String {

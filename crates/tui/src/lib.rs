@@ -37,7 +37,7 @@ use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::Terminal;
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -398,6 +398,21 @@ fn event_loop(
                         };
                         let _ = tx.send(msg);
                     });
+                }
+                Some(Action::SaveText { text, path, what }) => {
+                    app.notice = Some(
+                        match lyncscope::output::export::write_text(paths, text.as_bytes(), &path) {
+                            Ok(n) => format!("✓ saved {what} as text to {path} ({n} bytes)"),
+                            Err(e) => format!("✗ saving {path}: {e}"),
+                        },
+                    );
+                }
+                Some(Action::Copy { text }) => {
+                    // The terminal takes the sequence; nothing shows.
+                    let mut out = io::stdout();
+                    let _ = out
+                        .write_all(app::osc52(&text).as_bytes())
+                        .and_then(|()| out.flush());
                 }
                 None => {}
             }

@@ -1,7 +1,9 @@
 //! What the views derive from the analysis: which dialogs make up a conference or a join,
 //! short labels for bodies and users, time and duration text. Pure functions, no drawing.
 
-use lyncscope::analysis::{Analysis, Conference, DialogKind, JoinState, Participant, Step};
+use lyncscope::analysis::{
+    Analysis, Conference, DialogKind, JoinState, JoinStep, Participant, Step,
+};
 use lyncscope::sip::body::{self, BodyKind};
 use lyncscope::Timestamp;
 
@@ -11,7 +13,7 @@ pub(crate) fn participant_dialogs(p: &Participant) -> Vec<(u32, DialogKind)> {
     if let Some(s) = &p.invitation {
         out.push((s.dialog, DialogKind::Invitation));
     }
-    if let Some(s) = &p.focus {
+    for s in p.earlier_focus.iter().chain(p.focus.as_deref()) {
         out.push((s.dialog, DialogKind::Focus));
     }
     if let Some(s) = &p.roster {
@@ -62,6 +64,48 @@ pub(crate) fn join_counts(c: &Conference) -> (usize, usize) {
             JoinState::Failed => (j, f + 1),
             _ => (j, f),
         })
+}
+
+/// The first message of dialog `id` (what opened it: its source and destination), found by
+/// its first frame among the messages, which are recorded in frame order.
+pub(crate) fn first_message<'a>(
+    a: &'a Analysis,
+    id: u32,
+    d: &lyncscope::analysis::Dialog,
+) -> Option<&'a lyncscope::analysis::MessageRecord> {
+    let msgs = a.messages();
+    let at = msgs.partition_point(|m| m.frame < d.first_frame);
+    // Messages completed by the same frame sit together; a few at most.
+    msgs.get(at..)?
+        .iter()
+        .take(64)
+        .find(|m| m.dialog == Some(id))
+}
+
+/// `1 conference`, `2 conferences`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The first failed join of a conference: its failed step and the main diagnostic code (the
+/// evidence step's first ms-diagnostics), for the conference list.
+pub(crate) fn first_failure(c: &Conference) -> Option<(Option<JoinStep>, Option<u32>)> {
+    c.participants.iter().find_map(|p| {
+        let d = c.diagnose(p);
+        (d.state == JoinState::Failed).then(|| {
+            (
+                d.failed_step,
+                d.evidence
+                    .and_then(|s| s.diagnostic.as_ref())
+                    .map(|(_, x)| x.code),
+            )
+        })
+    })
+}
+
+/// True when the times lie on more than one day (UTC): lists then show the date too.
+pub(crate) fn spans_days(first: Timestamp, last: Timestamp) -> bool {
+    first.secs().div_euclid(86_400) != last.secs().div_euclid(86_400)
 }
 
 /// The user part of a SIP URI (`sip:bob@example.com` → `bob`), for narrow columns.
@@ -237,5 +281,16 @@ mod tests {
             clock(Timestamp::from_secs_nanos(1_768_213_800, 900_000_000)),
             "10:30:00.900"
         );
+        assert_eq!(plural(1, "conference", "conferences"), "1 conference");
+        assert_eq!(plural(0, "conference", "conferences"), "0 conferences");
+        let t = Timestamp::from_secs_nanos(1_768_213_800, 0);
+        assert!(!spans_days(
+            t,
+            Timestamp::from_secs_nanos(1_768_213_800 + 3600, 0)
+        ));
+        assert!(spans_days(
+            t,
+            Timestamp::from_secs_nanos(1_768_213_800 + 86_400, 0)
+        ));
     }
 }

@@ -65,6 +65,16 @@ fn keys(words: &[&str]) -> Vec<KeyEvent> {
 
 fn screen_with(capture: &str, size: (u16, u16), words: &[&str], status: LoadStatus) -> String {
     let p = load(capture);
+    screen_of(&p, capture, size, words, status)
+}
+
+fn screen_of(
+    p: &Pipeline,
+    capture: &str,
+    size: (u16, u16),
+    words: &[&str],
+    status: LoadStatus,
+) -> String {
     let a = p.analysis();
     let mut status = status;
     if status.done {
@@ -114,6 +124,12 @@ fn conference_list() {
 }
 
 #[test]
+fn conference_list_sorted() {
+    // s: by conference ID; S: the other way round, marked in the header.
+    insta::assert_snapshot!(screen("multi-conference.pcapng", LARGE, &["s", "S"]));
+}
+
+#[test]
 fn conference_list_failed_only_and_loading() {
     insta::assert_snapshot!(screen(
         "focus-c3p-failure.pcapng",
@@ -146,6 +162,23 @@ fn dialog_list() {
     );
 }
 
+/// A terminal as wide as a tiled desktop's.
+const WIDE: (u16, u16) = (200, 30);
+
+#[test]
+fn wide_terminals_use_their_width() {
+    // Whole Call-IDs, and where each dialog went.
+    insta::assert_snapshot!(
+        "dialog_list_wide",
+        screen("av-mcu-rejected.pcapng", WIDE, &["2"])
+    );
+    // The user column as wide as the names; the failed step's Call-ID beside them.
+    insta::assert_snapshot!(
+        "grid_wide",
+        screen("av-mcu-rejected.pcapng", WIDE, &["Enter"])
+    );
+}
+
 #[test]
 fn message_list() {
     insta::assert_snapshot!(screen(
@@ -163,11 +196,11 @@ fn message_list() {
 fn conference_grid() {
     insta::assert_snapshot!(
         "grid_av_mcu_rejected",
-        screen("av-mcu-rejected.pcapng", SMALL, &["Enter", "Down"])
+        screen("av-mcu-rejected.pcapng", SMALL, &["Enter"])
     );
     insta::assert_snapshot!(
         "grid_focus_c3p_failure",
-        screen("focus-c3p-failure.pcapng", LARGE, &["Enter", "Down"])
+        screen("focus-c3p-failure.pcapng", LARGE, &["Enter"])
     );
     insta::assert_snapshot!(
         "grid_invitation_declined",
@@ -183,15 +216,11 @@ fn conference_grid() {
 fn join_ladder() {
     insta::assert_snapshot!(
         "ladder_participant_small",
-        screen(
-            "av-mcu-rejected.pcapng",
-            SMALL,
-            &["Enter", "Down", "Enter", "End"]
-        )
+        screen("av-mcu-rejected.pcapng", SMALL, &["Enter", "Enter", "End"])
     );
     insta::assert_snapshot!(
         "ladder_participant_large",
-        screen("av-mcu-rejected.pcapng", LARGE, &["Enter", "Down", "Enter"])
+        screen("av-mcu-rejected.pcapng", LARGE, &["Enter", "Enter"])
     );
     insta::assert_snapshot!(
         "ladder_worked_example",
@@ -208,6 +237,121 @@ fn join_ladder() {
             LARGE,
             &["Enter", "Down", "Enter", "PgDn"]
         )
+    );
+}
+
+/// A sample scenario cut down to one client's packets, as a capture taken on that client
+/// holds them (client ↔ Front End only); the Front End's port optionally moved from 5060.
+fn one_leg(scenario: &str, client: [u8; 4], fe_port: Option<u16>) -> Pipeline {
+    let s = lyncscope_synth::scenarios()
+        .into_iter()
+        .find(|s| s.name == scenario)
+        .expect("scenario");
+    let g = (s.build)();
+    let mut p = Pipeline::new(&lyncscope::Options {
+        keep_messages: true,
+        message_store: true,
+        ..lyncscope::Options::default()
+    });
+    let mut n = 0;
+    for (t, _, data) in g.packets() {
+        let mut data = data.to_vec();
+        // Ethernet, IPv4: addresses at 26..34, ports right after the IP header.
+        let at = |d: &[u8], i: usize| d.get(i..i + 4) == Some(&client[..]);
+        if !(at(&data, 26) || at(&data, 30)) {
+            continue;
+        }
+        if let Some(port) = fe_port {
+            let ihl = data.get(14).map_or(20, |b| usize::from(b & 0x0f) * 4);
+            for i in [14 + ihl, 16 + ihl] {
+                if data.get(i..i + 2) == Some(&5060u16.to_be_bytes()[..]) {
+                    data[i..i + 2].copy_from_slice(&port.to_be_bytes());
+                }
+            }
+        }
+        n += 1;
+        p.push(&lyncscope::capture::Frame {
+            number: n,
+            timestamp: t,
+            link_type: lyncscope::linktype::ETHERNET,
+            data: &data,
+            original_len: data.len() as u32,
+            source: 0,
+        });
+    }
+    p.finish();
+    p
+}
+
+fn one_leg_screen(
+    scenario: &str,
+    client: [u8; 4],
+    fe_port: Option<u16>,
+    size: (u16, u16),
+    words: &[&str],
+) -> String {
+    let p = one_leg(scenario, client, fe_port);
+    let status = LoadStatus {
+        frames: p.stats().packets,
+        done: true,
+        ..Default::default()
+    };
+    screen_of(&p, &format!("{scenario} (one leg)"), size, words, status)
+}
+
+#[test]
+fn one_leg_ladders() {
+    // Captured on erin's client: the invitation arrives from the Front End, the focus answers
+    // 403 with ms-diagnostics 3014. No inviter on the Front End's address, the 403 from focus.
+    insta::assert_snapshot!(
+        "one_leg_focus_403",
+        one_leg_screen(
+            "focus-c3p-failure",
+            [192, 0, 2, 25],
+            None,
+            LARGE,
+            &["Enter", "/erin", "Enter", "Enter"]
+        )
+    );
+    // Captured on bob's client, the Front End on TCP 5070: bob declines.
+    insta::assert_snapshot!(
+        "one_leg_declined_tcp_5070",
+        one_leg_screen(
+            "invitation-declined",
+            [192, 0, 2, 22],
+            Some(5070),
+            LARGE,
+            &["Enter", "/bob", "Enter", "Enter"]
+        )
+    );
+    // Captured on bob's client, SIP over UDP.
+    insta::assert_snapshot!(
+        "one_leg_udp_join",
+        one_leg_screen(
+            "join-udp-fragments",
+            [192, 0, 2, 22],
+            None,
+            LARGE,
+            &["Enter", "/bob", "Enter", "Enter"]
+        )
+    );
+}
+
+#[test]
+fn ladder_split_view_and_sideways_scroll() {
+    // 160 columns open the split view: bob's 488 beside the ladder, found with /.
+    insta::assert_snapshot!(
+        "ladder_split_view",
+        screen(
+            "av-mcu-rejected.pcapng",
+            (160, 40),
+            &["Enter", "Enter", "/7008", "Enter"]
+        )
+    );
+    // At 80 columns six lanes do not fit: → shows the ones on the right.
+    insta::assert_snapshot!(
+        "ladder_conference_scrolled",
+        screen("conference-join.pcapng", SMALL, &["l", "Right", "Right"])
     );
 }
 
@@ -299,6 +443,24 @@ fn help_and_prompts() {
     insta::assert_snapshot!(
         "write_prompt",
         screen("conference-join.pcapng", SMALL, &["Enter", "w"])
+    );
+    // Every status message in full: a search that found nothing, a filter word refused.
+    insta::assert_snapshot!(
+        "message_log",
+        screen(
+            "conference-join.pcapng",
+            SMALL,
+            &["/nowhere-to-be-found", "Enter", "f", "diag:x", "Enter", "!"]
+        )
+    );
+    // A long filter at 80 columns: the typed words stay in view.
+    insta::assert_snapshot!(
+        "filter_prompt_small",
+        screen(
+            "conference-join.pcapng",
+            SMALL,
+            &["f", "failed kind:media step:focus user:alice"]
+        )
     );
     insta::assert_snapshot!(
         "search_prompt",

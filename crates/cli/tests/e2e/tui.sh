@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the terminal UI: runs the real binary in tmux on a sample capture, drives
-# it with keys (conference → participant → ladder → message detail → hex → back → search →
-# quit) and checks the screen after each step, then that the terminal was restored.
+# it with keys (conference → participant → ladder → split view → message detail → hex → back
+# → ladder saved as text → search → filter → sort → quit) and checks the screen after each
+# step, then that the terminal was restored.
 #
 # Usage: crates/cli/tests/e2e/tui.sh [path/to/lyncscope]   (default: target/debug/lyncscope, built if
 # missing). Needs tmux.
@@ -18,7 +19,11 @@ SESSION="lyncscope-e2e-$$"
 CAPTURE=captures/av-mcu-rejected.pcapng
 SCREEN=$(mktemp)
 RUNNER=$(mktemp)
-cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; rm -f "$SCREEN" "$RUNNER"; }
+LADDER_TXT=$(mktemp -u --suffix=.txt)
+cleanup() {
+  tmux kill-session -t "$SESSION" 2>/dev/null || true
+  rm -f "$SCREEN" "$RUNNER" "$LADDER_TXT"
+}
 trap cleanup EXIT
 
 step=0
@@ -72,11 +77,10 @@ expect "Q9ZL4PJE"
 expect "✓ loaded"
 expect "Release planning"
 
-step=2 # the conference grid: bob failed at the A/V MCU
+step=2 # the conference grid opens on bob, who failed at the A/V MCU
 keys Enter
 expect "Conference Q9ZL4PJE"
 expect "✗488"
-keys Down
 expect "reason: the A/V MCU rejected the offer: 488 Not Acceptable Here"
 
 step=3 # bob's join ladder: role lanes, three dialogs
@@ -86,6 +90,13 @@ expect "A/V MCU"
 expect "INVITE C3P addUser"
 expect "✗ 488 ms-diag 7008"
 expect "A invitation  B focus  C roster  D A/V"
+
+step=3b # the split view: the selected message's text beside the ladder, then off again
+keys v
+expect "frame 25"
+expect "INVITE sip:bob@example.com SIP/2.0"
+keys v
+refute "INVITE sip:bob@example.com SIP/2.0"
 
 step=4 # the message detail: select the 488 by searching the ladder, open it
 keys / 4 8 8 Enter
@@ -106,11 +117,36 @@ refute "[Hex]"
 keys BSpace
 expect "Conference Q9ZL4PJE"
 
+step=6b # bob's ladder saved as text: s proposes a .txt name, Ctrl-U clears it
+keys Enter
+expect "invitee bob"
+keys s
+expect "join ladder as text to:"
+keys C-u
+keys -l "$LADDER_TXT"
+keys Enter
+expect "✓ saved join ladder as text"
+grep -qF "inviter alice" "$LADDER_TXT" || fail "the saved ladder has no lanes"
+grep -qF "✗ 488 ms-diag 7008" "$LADDER_TXT" || fail "the saved ladder has no 488"
+keys Escape
+expect "Conference Q9ZL4PJE"
+
 step=7 # search the message list for a Call-ID-free text: the diagnostics reason
 keys 3
 expect "DESTINATION"
 keys / E r r o r Space p a r s i n g Enter
 expect "▶57"
+
+step=7b # a filter of two words, then a sort of the conference list
+keys 1 f
+keys -l "failed kind:media"
+keys Enter
+expect "filter failed kind:media"
+expect "Q9ZL4PJE"
+keys s
+expect "CONFERENCE▲"
+keys s
+expect "ORGANIZER▲"
 
 step=8 # help overlay, then quit
 keys "?"
@@ -128,4 +164,4 @@ if grep -qE -- "(^| )-icanon|(^| )-echo( |$)" "$SCREEN"; then
 fi
 refute "[1 Conferences]"
 
-echo "tui e2e: 9 steps passed"
+echo "tui e2e: 13 steps passed"

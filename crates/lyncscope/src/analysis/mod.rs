@@ -15,6 +15,7 @@
 mod conference;
 pub mod copies;
 pub mod dialog;
+pub mod lanes;
 pub mod store;
 pub mod symbols;
 

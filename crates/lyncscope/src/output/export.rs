@@ -217,6 +217,24 @@ pub fn write_file(
     Ok(done)
 }
 
+/// Writes `text` (a ladder or a message saved as text) to the file `path` the way
+/// [`write_file`] writes packets: an input is refused, an old file is replaced whole at the
+/// end. Returns the bytes written.
+pub fn write_text(paths: &[String], text: &[u8], path: &str) -> Result<u64, ExportError> {
+    if let Some(input) = paths
+        .iter()
+        .find(|p| *p != "-" && same_file(Path::new(path), Path::new(p)))
+    {
+        return Err(ExportError::Input(input.clone()));
+    }
+    let (replacement, mut file) = Replacement::create(Path::new(path))?;
+    file.write_all(text)?;
+    file.flush()?;
+    drop(file);
+    replacement.commit()?;
+    Ok(text.len() as u64)
+}
+
 /// True when `a` and `b` name one existing file: the same device and inode, so that a
 /// symlink, a `../` path or a hard link is seen for what it is, not by its name.
 pub fn same_file(a: &Path, b: &Path) -> bool {
@@ -338,6 +356,31 @@ impl Drop for Replacement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_written_whole_and_never_over_an_input() {
+        let dir = std::env::temp_dir().join(format!("lyncscope-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let input = dir.join("in.pcap");
+        std::fs::write(&input, b"capture").expect("input");
+        let out = dir.join("ladder.txt");
+        let paths = vec![input.to_string_lossy().into_owned()];
+        let n = write_text(&paths, b"a ladder\n", &out.to_string_lossy()).expect("written");
+        assert_eq!(n, 9);
+        assert_eq!(std::fs::read(&out).expect("read"), b"a ladder\n");
+        // The input by another name is refused and left as it was.
+        let link = dir.join("link.pcap");
+        let _ = std::fs::remove_file(&link);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&input, &link).expect("symlink");
+        #[cfg(unix)]
+        assert!(matches!(
+            write_text(&paths, b"x", &link.to_string_lossy()),
+            Err(ExportError::Input(_))
+        ));
+        assert_eq!(std::fs::read(&input).expect("read"), b"capture");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     use crate::analysis::DialogKind;
     use crate::analysis::MessageRecord;
     use crate::pipeline::Pipeline;

@@ -312,6 +312,7 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                     .c3p
                     .as_ref()
                     .map(|o| {
+                        // A refusal in SIP (403) carries no C3P answer: say so, not "-".
                         format!(
                             " C3P {} {}",
                             o.request.as_deref().unwrap_or("?"),
@@ -587,5 +588,39 @@ mod tests {
         assert_eq!(super::binary_size(256 << 20), "256 MiB");
         assert_eq!(super::binary_size(1 << 30), "1 GiB");
         assert_eq!(super::binary_size(1_000), "1000 B");
+    }
+
+    #[test]
+    fn a_focus_refused_in_sip_says_it_had_no_c3p_answer() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../captures/focus-c3p-failure.pcapng"
+        );
+        let done = crate::analyze(&[path.to_string()], &crate::Options::default())
+            .expect("sample capture");
+        let input = ReportInput {
+            hep: None,
+            inputs: None,
+            sources: &[],
+            warnings: &[],
+            messages: false,
+            live: None,
+            written: None,
+        };
+        let mut out = Vec::new();
+        write(
+            &mut out,
+            &input,
+            &done.pipeline.stats(),
+            done.pipeline.analysis(),
+        )
+        .expect("text report");
+        let text = String::from_utf8(out).expect("utf-8");
+        // erin's focus INVITE was answered 403, without a C3P body.
+        assert!(
+            text.contains("✗ focus 403 C3P addUser (no C3P answer)"),
+            "{text}"
+        );
+        assert!(!text.contains("addUser - "), "{text}");
     }
 }

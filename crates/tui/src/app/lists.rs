@@ -39,6 +39,43 @@ impl Tab {
     }
 }
 
+/// A column of the conference list that `s` sorts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SortColumn {
+    Conference,
+    Organizer,
+    Subject,
+    People,
+    Joined,
+    Failed,
+    Step,
+    Diag,
+    FirstSeen,
+    Duration,
+}
+
+impl SortColumn {
+    pub(crate) const ALL: [SortColumn; 10] = [
+        SortColumn::Conference,
+        SortColumn::Organizer,
+        SortColumn::Subject,
+        SortColumn::People,
+        SortColumn::Joined,
+        SortColumn::Failed,
+        SortColumn::Step,
+        SortColumn::Diag,
+        SortColumn::FirstSeen,
+        SortColumn::Duration,
+    ];
+}
+
+/// How a list is sorted: a column, and whether the largest come first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sort {
+    pub(crate) column: SortColumn,
+    pub(crate) descending: bool,
+}
+
 /// A top-level list: its filter, the rows that pass it, and the cursor.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ListView {
@@ -52,11 +89,19 @@ pub(crate) struct ListView {
     /// While the filter looks at every row again: the source row the cursor was on, put back
     /// under the cursor once it is looked at (unless the cursor moves first).
     pub(super) sticky: Option<usize>,
+    /// The sort (conference list), and the rows in its order; `None`: capture order.
+    pub(crate) sort: Option<Sort>,
+    pub(super) order: Option<Vec<u32>>,
+    /// What the order was built from: rows, and the analysis' change count.
+    pub(super) order_of: (usize, u64),
 }
 
 impl ListView {
     /// Rows shown, given the source's length.
     pub(crate) fn len(&self, total: usize) -> usize {
+        if let Some(order) = &self.order {
+            return order.len();
+        }
         match self.filter {
             Filter::None => total,
             _ => self.rows.len(),
@@ -65,9 +110,28 @@ impl ListView {
 
     /// The source index of shown row `i`.
     pub(crate) fn item(&self, i: usize, total: usize) -> Option<usize> {
+        if let Some(order) = &self.order {
+            return order.get(i).map(|&r| r as usize);
+        }
         match self.filter {
             Filter::None => (i < total).then_some(i),
             _ => self.rows.get(i).map(|&r| r as usize),
+        }
+    }
+
+    /// The source index of row `i` in capture order (before any sort).
+    pub(super) fn unsorted_item(&self, i: usize, total: usize) -> Option<usize> {
+        match self.filter {
+            Filter::None => (i < total).then_some(i),
+            _ => self.rows.get(i).map(|&r| r as usize),
+        }
+    }
+
+    /// Rows in capture order (before any sort).
+    pub(super) fn unsorted_len(&self, total: usize) -> usize {
+        match self.filter {
+            Filter::None => total,
+            _ => self.rows.len(),
         }
     }
 
@@ -83,6 +147,7 @@ impl ListView {
         self.selected = 0;
         self.offset = 0;
         self.sticky = None;
+        self.order = None;
     }
 
     /// Brings the rows up to date with the analysis (see `App::sync`): rows that `changed`
@@ -98,7 +163,11 @@ impl ListView {
         if self.filter == Filter::None {
             return;
         }
-        let anchor = self.item(self.selected, total);
+        // A sorted list keeps its cursor itself (`App::sort_conferences`).
+        let anchor = match self.order {
+            Some(_) => None,
+            None => self.item(self.selected, total),
+        };
         match changed {
             None => {
                 // Look at every row once more, keeping the cursor's row.
@@ -260,7 +329,8 @@ mod tests {
             .expect("draw");
         let screen = terminal.backend().to_string();
         assert!(screen.contains("HN6C3TGA"), "{screen}");
-        assert!(screen.contains("▶✓ Q9ZL4PJE"), "{screen}");
+        // alice's join has no answer yet: the conference is not all-✓.
+        assert!(screen.contains("▶… Q9ZL4PJE"), "{screen}");
 
         // Failed joins only: the second conference's join has failed, the first's not yet.
         app.handle_key(key(KeyCode::Char('f')), &a);

@@ -11,25 +11,33 @@
 //! * `filter` — what a list shows (`f`): parsing the filter, matching rows;
 //! * `screens` — the screens on the stack (grid, ladder, detail) and how Enter opens them;
 //! * `search` — `/`, `n` and `N` on every screen;
+//! * `sort` — `s` / `S`: the conference list's order;
 //! * `prompt` — the bottom-line prompt and its editing;
-//! * `write` — `w`: what is selected, as packets to write;
+//! * `write` — `w`: what is selected, as packets to write; `s`: a ladder or a message as text;
+//! * `copy` — `c`: the selected Call-ID to the terminal's clipboard (OSC 52);
+//! * `log` — `!`: every status message in full;
 //! * `keys` — which key does what.
 //!
 //! This module holds what they share: the state, [`App::sync`], and the cursor of the
 //! current screen.
 
+mod copy;
 mod filter;
 mod keys;
 mod lists;
+mod log;
 mod prompt;
 mod screens;
 mod search;
+mod sort;
 #[cfg(test)]
 mod test_support;
 mod write;
 
+pub use copy::osc52;
 pub(crate) use filter::Filter;
-pub(crate) use lists::{ListView, Tab};
+pub(crate) use lists::{ListView, SortColumn, Tab};
+pub(crate) use log::Log;
 pub(crate) use prompt::{Prompt, PromptKind};
 pub(crate) use screens::{DetailView, GridView, LadderView, Pane, Screen};
 
@@ -46,6 +54,16 @@ pub enum Action {
         spans: Vec<MessageSpan>,
         path: String,
         what: String,
+    },
+    /// Write `text` (a ladder or a message as text) to `path`.
+    SaveText {
+        text: String,
+        path: String,
+        what: String,
+    },
+    /// Put `text` (a Call-ID) on the terminal's clipboard: write [`osc52`] of it.
+    Copy {
+        text: String,
     },
 }
 
@@ -95,6 +113,10 @@ pub struct App {
     write_target: Vec<u32>,
     write_messages: Vec<usize>,
     was_done: bool,
+    /// Every status message (`!`).
+    pub(crate) log: Log,
+    /// Esc on the first screen asked whether to quit.
+    pub(crate) confirm_quit: bool,
 }
 
 impl App {
@@ -119,6 +141,8 @@ impl App {
             write_target: Vec::new(),
             write_messages: Vec::new(),
             was_done: false,
+            log: Log::default(),
+            confirm_quit: false,
         }
     }
 
@@ -130,7 +154,7 @@ impl App {
         &mut self.lists[tab.index()]
     }
 
-    fn total(&self, tab: Tab, a: &Analysis) -> usize {
+    pub(crate) fn total(&self, tab: Tab, a: &Analysis) -> usize {
         match tab {
             Tab::Conferences => a.conferences().list().len(),
             Tab::Dialogs => a.dialogs().len(),
@@ -177,6 +201,8 @@ impl App {
             let total = self.total(tab, a);
             self.list_mut(tab).update(a, tab, total, changed.as_ref());
         }
+        self.sort_conferences(a);
+        self.record_status();
         for s in &mut self.stack {
             if let Screen::Ladder(l) = s {
                 l.ladder.update(a);

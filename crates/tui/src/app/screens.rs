@@ -7,7 +7,7 @@ use super::App;
 use crate::dissect::{self, TreeLine};
 use crate::ladder::{Ladder, Scope};
 use crate::model;
-use lyncscope::analysis::Analysis;
+use lyncscope::analysis::{Analysis, JoinState};
 use lyncscope::tls::TlsHandle;
 use ratatui::crossterm::event::KeyCode;
 
@@ -40,6 +40,10 @@ pub(crate) struct LadderView {
     pub(crate) ladder: Ladder,
     pub(crate) selected: usize,
     pub(crate) offset: usize,
+    /// The first lane shown when the lanes do not fit (← →).
+    pub(crate) hscroll: usize,
+    /// The selected message's text beside the ladder (`v`).
+    pub(crate) split: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -171,18 +175,25 @@ impl App {
     pub(super) fn enter(&mut self, a: &Analysis) {
         let tls = self.tls.clone();
         let sources = self.sources.clone();
+        let width = self.size.0;
         let screen = match self.stack.last() {
             None => match self.tab {
+                // The grid opens on the first participant whose join failed: what was asked.
                 Tab::Conferences => self.selected_item(Tab::Conferences, a).map(|c| {
+                    let first_failed = a.conferences().list().get(c).and_then(|conf| {
+                        conf.participants
+                            .iter()
+                            .position(|p| conf.diagnose(p).state == JoinState::Failed)
+                    });
                     Screen::Conference(GridView {
                         conference: c,
-                        selected: 0,
+                        selected: first_failed.unwrap_or(0),
                         offset: 0,
                     })
                 }),
                 Tab::Dialogs => self
                     .selected_item(Tab::Dialogs, a)
-                    .map(|d| ladder_screen(a, Scope::Dialog(d as u32))),
+                    .map(|d| ladder_screen(a, Scope::Dialog(d as u32), width)),
                 Tab::Messages => self
                     .selected_item(Tab::Messages, a)
                     .map(|m| detail_screen(a, m, tls.as_ref(), &sources)),
@@ -193,7 +204,7 @@ impl App {
                     .list()
                     .get(g.conference)
                     .is_some_and(|c| g.selected < c.participants.len());
-                has.then(|| ladder_screen(a, Scope::Participant(g.conference, g.selected)))
+                has.then(|| ladder_screen(a, Scope::Participant(g.conference, g.selected), width))
             }
             Some(Screen::Ladder(l)) => l
                 .ladder
@@ -219,7 +230,8 @@ impl App {
         };
         match conf {
             Some(c) => {
-                self.stack.push(ladder_screen(a, Scope::Conference(c)));
+                self.stack
+                    .push(ladder_screen(a, Scope::Conference(c), self.size.0));
                 self.clamp(a);
             }
             None => {
@@ -232,11 +244,16 @@ impl App {
     }
 }
 
-fn ladder_screen(a: &Analysis, scope: Scope) -> Screen {
+/// Terminals this wide open ladders in the split view.
+const SPLIT_WIDTH: u16 = 160;
+
+fn ladder_screen(a: &Analysis, scope: Scope, width: u16) -> Screen {
     Screen::Ladder(LadderView {
         ladder: Ladder::new(a, scope),
         selected: 0,
         offset: 0,
+        hscroll: 0,
+        split: width >= SPLIT_WIDTH,
     })
 }
 
@@ -273,8 +290,8 @@ mod tests {
         let mut app = App::new("t".into(), false);
         app.sync(a, done());
         app.handle_key(key(KeyCode::Enter), a);
-        assert!(matches!(app.stack.last(), Some(Screen::Conference(_))));
-        app.handle_key(key(KeyCode::Down), a);
+        // The grid opens on bob, whose join failed.
+        assert!(matches!(app.stack.last(), Some(Screen::Conference(g)) if g.selected == 1));
         app.handle_key(key(KeyCode::Enter), a);
         let Some(Screen::Ladder(l)) = app.stack.last() else {
             panic!("ladder expected");

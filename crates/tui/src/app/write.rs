@@ -1,6 +1,8 @@
-//! `w`: writes the packets of what is selected (a conference, a join, a ladder, a dialog or a
-//! message) to a capture file. This module picks the messages and proposes the file name;
-//! the run loop does the writing, from the [`Action::Export`] it gets.
+//! `w` (F2): writes the packets of what is selected (a conference, a join, a ladder, a dialog
+//! or a message) to a capture file; `s` on a ladder or a message saves it as text (a name
+//! ending `.txt` at either prompt means text). This module picks the messages and proposes
+//! the file name; the run loop does the writing, from the [`Action::Export`] or
+//! [`Action::SaveText`] it gets. An input is never written over.
 
 use super::lists::Tab;
 use super::prompt::{Prompt, PromptKind};
@@ -12,8 +14,22 @@ use lyncscope::output::export::{same_file, MessageSpan};
 use std::path::Path;
 
 impl App {
-    /// `w`: asks where to write the packets of what is selected.
-    pub(super) fn open_write(&mut self, a: &Analysis) {
+    /// `w`: asks where to write the packets of what is selected; `s` (`text`): where to save
+    /// the ladder or the message open as text.
+    pub(super) fn open_write(&mut self, a: &Analysis, text: bool) {
+        if text {
+            let Some(what) = self.text_selection(a).map(|(what, _)| what) else {
+                self.notice = Some("s: open a ladder or a message to save it as text".into());
+                return;
+            };
+            let (_, name, _, _) = self.write_selection(a);
+            self.prompt = Some(Prompt::new(
+                PromptKind::Write,
+                format!("{}.txt", sanitize_file_name(&name)),
+                format!("{what} as text"),
+            ));
+            return;
+        }
         if self.live.is_some() {
             self.notice = Some(
                 "w: a live capture cannot be read again; start lyncscope with -w FILE to keep \
@@ -71,6 +87,15 @@ impl App {
             return None;
         }
         let about = p.plain_about().to_string();
+        if path.to_ascii_lowercase().ends_with(".txt") {
+            let Some((what, text)) = self.text_selection(a) else {
+                p.set_note("text: open a ladder or a message first; .pcap writes packets");
+                self.prompt = Some(p);
+                return None;
+            };
+            self.notice = Some(format!("saving {what} as text to {path}…"));
+            return Some(Action::SaveText { text, path, what });
+        }
         let spans: Vec<MessageSpan> = self
             .write_messages
             .iter()
@@ -83,6 +108,27 @@ impl App {
             path,
             what: about,
         })
+    }
+
+    /// What `s` saves as text on the current screen: its description and the text (the
+    /// ladder as drawn, every lane and row; a message as the wire carried it).
+    fn text_selection(&self, a: &Analysis) -> Option<(String, String)> {
+        match self.stack.last() {
+            Some(Screen::Ladder(l)) => {
+                let what = match l.ladder.scope {
+                    crate::ladder::Scope::Conference(_) => "conference ladder",
+                    crate::ladder::Scope::Participant(..) => "join ladder",
+                    crate::ladder::Scope::Dialog(_) => "dialog ladder",
+                };
+                Some((what.to_string(), crate::views::ladder::text(&l.ladder)))
+            }
+            Some(Screen::Detail(d)) => {
+                let frame = a.messages().get(d.message).map_or(0, |m| m.frame);
+                let text = String::from_utf8_lossy(&d.bytes).replace("\r\n", "\n");
+                Some((format!("message of frame {frame}"), text))
+            }
+            _ => None,
+        }
     }
 
     /// The input that `path` is (the same file by device and inode), if any: the inputs'
@@ -308,5 +354,85 @@ mod tests {
         app.handle_key(key(KeyCode::Char('w')), a);
         assert!(app.prompt.is_none());
         assert!(app.notice.as_deref().is_some_and(|n| n.contains("-w FILE")));
+    }
+
+    #[test]
+    fn s_saves_a_ladder_or_a_message_as_text() {
+        let p = load("av-mcu-rejected.pcapng");
+        let a = p.analysis();
+        let mut app = App::new("t".into(), false);
+        app.sync(a, done());
+        // Not on a list.
+        app.handle_key(key(KeyCode::Char('2')), a);
+        app.handle_key(key(KeyCode::Char('s')), a);
+        assert!(app.prompt.is_none());
+        assert!(app
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("s: open a ladder")));
+        // bob's join ladder: the prompt proposes a .txt name; Enter hands over the text.
+        app.handle_key(key(KeyCode::Char('1')), a);
+        app.handle_key(key(KeyCode::Enter), a);
+        app.handle_key(key(KeyCode::Enter), a);
+        app.handle_key(key(KeyCode::Char('s')), a);
+        let prompt = app.prompt.clone().expect("save prompt");
+        assert!(prompt.input.ends_with(".txt"), "{}", prompt.input);
+        assert_eq!(prompt.about, "join ladder as text");
+        let dir = std::env::temp_dir().join(format!("lyncscope-s-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bob.txt").to_string_lossy().into_owned();
+        if let Some(p) = app.prompt.as_mut() {
+            p.input.clear();
+        }
+        typed(&mut app, a, &path);
+        let Some(Action::SaveText {
+            text,
+            path: to,
+            what,
+        }) = app.handle_key(key(KeyCode::Enter), a)
+        else {
+            panic!("text to save");
+        };
+        assert_eq!((to.as_str(), what.as_str()), (path.as_str(), "join ladder"));
+        let first = text.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("inviter alice") && first.contains("A/V MCU"),
+            "{text}"
+        );
+        assert!(text.contains("✗ 488 ms-diag 7008"), "{text}");
+        assert!(text.contains("D A/V"), "{text}");
+        // Lane titles and addresses, every arrow, the legend.
+        let Some(Screen::Ladder(l)) = app.stack.last() else {
+            panic!("ladder");
+        };
+        assert_eq!(text.lines().count(), l.ladder.arrows.len() + 3);
+        // A message as the wire carried it.
+        app.handle_key(key(KeyCode::Enter), a);
+        app.handle_key(key(KeyCode::Char('s')), a);
+        if let Some(p) = app.prompt.as_mut() {
+            p.input.clear();
+        }
+        typed(&mut app, a, &path);
+        let Some(Action::SaveText { text, .. }) = app.handle_key(key(KeyCode::Enter), a) else {
+            panic!("text to save");
+        };
+        assert!(text.starts_with("INVITE sip:"), "{text}");
+        // .txt where there is no text: the prompt says so and stays.
+        app.handle_key(key(KeyCode::Esc), a);
+        app.handle_key(key(KeyCode::Esc), a);
+        app.handle_key(key(KeyCode::Esc), a);
+        app.handle_key(key(KeyCode::Char('w')), a);
+        if let Some(p) = app.prompt.as_mut() {
+            p.input.clear();
+        }
+        typed(&mut app, a, &path);
+        assert_eq!(app.handle_key(key(KeyCode::Enter), a), None);
+        let prompt = app.prompt.clone().expect("still open");
+        assert!(
+            prompt.about.contains("open a ladder or a message first"),
+            "{}",
+            prompt.about
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

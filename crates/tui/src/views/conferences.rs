@@ -1,9 +1,9 @@
 //! The first screen: one row per conference, failures first to the eye (`✗` and red).
 
 use super::{clip, style, window};
-use crate::app::{App, Tab};
+use crate::app::{App, SortColumn, Tab};
 use crate::model::{self, join_counts};
-use lyncscope::analysis::Analysis;
+use lyncscope::analysis::{Analysis, JoinState, JoinStep};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -28,16 +28,45 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     }
     let height = area.height.saturating_sub(1) as usize;
     let offset = window(list.selected, list.offset, height, len);
+    // The date too when the conferences lie on more than one day.
+    let with_date = match (confs.first(), confs.iter().map(|c| c.last_seen).max()) {
+        (Some(first), Some(last)) => model::spans_days(first.first_seen, last),
+        _ => false,
+    };
+    let narrow = area.width < 100;
+    // Conference IDs whole when they fit (they are what one searches and types), at most a
+    // third of what the fixed columns leave; the organizer and the subject share the rest.
+    let step_width: u16 = if narrow { 6 } else { 10 };
+    let date_width: u16 = if with_date { 19 } else { 12 };
+    let fixed = 3 + 3 + 4 + step_width + 5 + date_width + 8 + 9;
+    let room = area.width.saturating_sub(fixed);
+    let id_width = (offset..len.min(offset + height))
+        .filter_map(|i| confs.get(list.item(i, confs.len())?))
+        .map(|c| c.id.chars().count().min(40) + 3)
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(room / 3).max(12))
+        .max(12) as u16;
     let rows = (offset..len.min(offset + height)).filter_map(|i| {
         let c = confs.get(list.item(i, confs.len())?)?;
         let (joined, failed) = join_counts(c);
         let selected = i == list.selected;
-        let mark = if failed > 0 { "✗" } else { "✓" };
+        // Not all-✓ while someone is still invited (rang, no answer) or in the lobby.
+        let waiting = c
+            .participants
+            .iter()
+            .any(|p| matches!(c.diagnose(p).state, JoinState::Invited | JoinState::Lobby));
+        let mark = match (failed > 0, waiting) {
+            (true, _) => "✗",
+            (false, true) => "…",
+            (false, false) => "✓",
+        };
+        let failure = model::first_failure(c);
         let row = Row::new(vec![
             Cell::from(format!(
                 "{}{mark} {}",
                 if selected { "▶" } else { " " },
-                clip(&c.id, 40)
+                clip(&c.id, usize::from(id_width.saturating_sub(3)))
             )),
             Cell::from(model::short_user(&c.organizer).to_string()),
             Cell::from(
@@ -53,7 +82,25 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             } else {
                 format!("{failed:>3}")
             }),
-            Cell::from(model::clock(c.first_seen)),
+            Cell::from(
+                failure
+                    .and_then(|(s, _)| s)
+                    .map_or("", |s| match s {
+                        JoinStep::Invitation if narrow => "invite",
+                        s => s.as_str(),
+                    })
+                    .to_string(),
+            ),
+            Cell::from(
+                failure
+                    .and_then(|(_, d)| d)
+                    .map_or(String::new(), |d| format!("{d:>5}")),
+            ),
+            Cell::from(if with_date {
+                model::date_time(c.first_seen)
+            } else {
+                model::clock(c.first_seen)
+            }),
             Cell::from(model::duration_ms(c.last_seen.millis_since(c.first_seen))),
         ]);
         let style = match (selected, failed > 0) {
@@ -63,25 +110,38 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         };
         Some(row.style(style))
     });
-    let header = Row::new(vec![
+    let names = [
         " CONFERENCE",
         "ORGANIZER",
         "SUBJECT",
         "PPL",
         "JND",
         "FAIL",
+        "STEP",
+        "DIAG",
         "FIRST SEEN",
         "DURATION",
-    ])
+    ];
+    // The sorted column, marked ▲ (smallest first) or ▼.
+    let header = Row::new(names.iter().zip(SortColumn::ALL).map(
+        |(name, column)| match list.sort {
+            Some(s) if s.column == column => {
+                format!("{name}{}", if s.descending { "▼" } else { "▲" })
+            }
+            _ => name.to_string(),
+        },
+    ))
     .style(style::header());
     let widths = [
-        Constraint::Fill(3),
+        Constraint::Length(id_width),
+        Constraint::Fill(1),
         Constraint::Fill(2),
-        Constraint::Fill(3),
         Constraint::Length(3),
         Constraint::Length(3),
         Constraint::Length(4),
-        Constraint::Length(12),
+        Constraint::Length(step_width),
+        Constraint::Length(5),
+        Constraint::Length(date_width),
         Constraint::Length(8),
     ];
     f.render_widget(Table::new(rows, widths).header(header), area);

@@ -7,6 +7,7 @@ use crate::app::{chrome, GridView};
 use crate::model::{self, step_cell};
 use lyncscope::analysis::{Analysis, C3pCode, Conference, JoinState, JoinStep, Participant, Step};
 use lyncscope::report::reason;
+use lyncscope::sip::user_agent::ClientKind;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -80,7 +81,11 @@ fn cell(steps: &[&Step], failed_here: bool) -> Cell<'static> {
     Cell::from(text).style(st)
 }
 
+/// Terminals this wide show each participant's Call-ID in the grid.
+const CALL_ID_WIDTH: u16 = 140;
+
 fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
+    let wide = area.width >= CALL_ID_WIDTH;
     let height = area.height.saturating_sub(1) as usize;
     let len = c.participants.len();
     let offset = window(g.selected, g.offset, height, len);
@@ -89,7 +94,8 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         let d = c.diagnose(p);
         let (state, failed_step) = (d.state, d.failed_step);
         let selected = i == g.selected;
-        let focus = p.focus.as_deref().map(|s| vec![s]).unwrap_or_default();
+        // Earlier attempts (a rejoin, a retry) count in the cell: `×2`.
+        let focus: Vec<&Step> = p.earlier_focus.iter().chain(p.focus.as_deref()).collect();
         let mut focus_cell = cell(&focus, failed_step == Some(JoinStep::Focus));
         // A refusal inside a 200 is the C3P's doing: say so in the cell.
         let c3p_failed = p
@@ -98,8 +104,13 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             .and_then(|s| s.c3p.as_ref())
             .is_some_and(|o| o.code == Some(C3pCode::Failure));
         if c3p_failed {
+            let attempts = if focus.len() > 1 {
+                format!(" ×{}", focus.len())
+            } else {
+                String::new()
+            };
             let text = format!(
-                "{} C3P",
+                "{} C3P{attempts}",
                 p.focus.as_deref().map(step_cell).unwrap_or_default()
             );
             let mut st = style::bad();
@@ -111,7 +122,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         let media: Vec<&Step> = p.media.iter().collect();
         let mcus: Vec<&Step> = p.mcus.iter().map(|(_, s)| s).collect();
         let mcu_failed = failed_step == Some(JoinStep::Media) && p.media.is_empty();
-        let row = Row::new(vec![
+        let mut cells = vec![
             Cell::from(format!(
                 "{}{}",
                 if selected { "▶" } else { " " },
@@ -129,14 +140,28 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
                 failed_step == Some(JoinStep::Media) && !p.media.is_empty(),
             ),
             cell(&mcus, mcu_failed),
-        ]);
+        ];
+        // With room, the client and the Call-ID of the step that explains the state, whole.
+        if wide {
+            cells.push(Cell::from(client_name(p)));
+            let step = d
+                .evidence
+                .or(p.focus.as_deref())
+                .or(p.invitation.as_deref());
+            let text = step.map_or(String::new(), |s| s.call_id.to_string());
+            cells.push(match d.evidence {
+                Some(_) => Cell::from(text).style(style::bad()),
+                None => Cell::from(text),
+            });
+        }
+        let row = Row::new(cells);
         Some(if selected {
             row.style(Style::default().add_modifier(ratatui::style::Modifier::BOLD))
         } else {
             row
         })
     });
-    let header = Row::new(vec![
+    let mut names = vec![
         " USER",
         "STATE",
         "INVITATION",
@@ -144,10 +169,22 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         "ROSTER",
         "A/V MCU",
         "OTHER MCU",
-    ])
-    .style(style::header());
-    let widths = [
-        Constraint::Min(6),
+    ];
+    // The user column as wide as its longest name, so a wide terminal's room goes to the
+    // Call-ID column, not to blanks after the names.
+    let user_width = c
+        .participants
+        .iter()
+        .map(|p| participant_name(&p.uri, area.width).chars().count() + 1)
+        .max()
+        .unwrap_or(6)
+        .max(6) as u16;
+    let mut widths = vec![
+        if wide {
+            Constraint::Length(user_width)
+        } else {
+            Constraint::Min(6)
+        },
         Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(14),
@@ -155,10 +192,25 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
         Constraint::Length(13),
         Constraint::Length(9),
     ];
+    if wide {
+        names.extend(["CLIENT", "CALL-ID"]);
+        widths.extend([Constraint::Length(24), Constraint::Fill(1)]);
+    }
+    let header = Row::new(names).style(style::header());
     f.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+/// The participant's client by its `User-Agent` (`Skype for Business 2016`), else the header
+/// as written; empty when none was seen.
+fn client_name(p: &Participant) -> String {
+    match (p.client(), p.user_agent.as_deref()) {
+        (Some(k), _) if k != ClientKind::Other => reason::client_name(k).to_string(),
+        (_, Some(ua)) => clip(ua, 40),
+        _ => String::new(),
+    }
 }
 
 /// The participant column: the user part in a narrow terminal (the panel below has the URI).
@@ -203,8 +255,17 @@ fn participant_panel(
         .as_deref()
         .map(|i| format!(", invited by {i}"))
         .unwrap_or_else(|| ", no invitation (meeting link)".into());
+    // The client explains offers a server refuses (an old client's SDP, a 7008).
+    let client = match p.user_agent.as_deref() {
+        Some(ua) => format!(
+            " · client {} ({})",
+            client_name(p),
+            clip(ua.split_whitespace().next().unwrap_or(ua), 40)
+        ),
+        None => String::new(),
+    };
     lines.push(Line::from(format!(
-        "{}: {}{}{invited}",
+        "{}: {}{}{invited}{client}",
         p.uri,
         state.as_str(),
         failed
@@ -228,13 +289,13 @@ fn participant_panel(
             "{} {name} {}{diag} ({})",
             model::step_mark(s),
             s.status.map_or("—".into(), |x| x.to_string()),
-            clip(&s.call_id, 12)
+            s.call_id
         ));
     };
     if let Some(s) = &p.invitation {
         describe("invitation", s);
     }
-    if let Some(s) = &p.focus {
+    for s in p.earlier_focus.iter().chain(p.focus.as_deref()) {
         describe("focus", s);
     }
     if let Some(s) = &p.roster {

@@ -26,6 +26,8 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         return;
     }
     let start = msgs.first().map(|m| m.time).unwrap_or_default();
+    // What the fixed columns and their gaps leave to the summary.
+    let summary_width = usize::from(area.width.saturating_sub(9 + 9 + 21 + 21 + 4 + 5));
     let height = area.height.saturating_sub(1) as usize;
     let offset = window(list.selected, list.offset, height, len);
     let rows = (offset..len.min(offset + height)).filter_map(|i| {
@@ -49,8 +51,13 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             summary.push(' ');
             summary.push_str(&model::body_label(a.symbols.name(ct)));
         }
+        // The Call-ID whole or not at all (a cut one cannot be searched for or compared).
         if let Some(d) = dialog {
-            summary.push_str(&format!(" [{}] {}", d.kind.as_str(), d.call_id));
+            summary.push_str(&format!(" [{}]", d.kind.as_str()));
+            if summary.chars().count() + 1 + d.call_id.chars().count() <= summary_width {
+                summary.push(' ');
+                summary.push_str(&d.call_id);
+            }
         }
         let secs = (m.time.0 - start.0) as f64 / 1e9;
         let row = Row::new(vec![
@@ -79,8 +86,9 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     ])
     .style(style::header());
     // Addresses whole (an IPv4 address and port); the summary takes what is left.
+    // Frame numbers of 8 digits (a capture of tens of millions of frames) after the marker.
     let widths = [
-        Constraint::Length(7),
+        Constraint::Length(9),
         Constraint::Length(9),
         Constraint::Length(21),
         Constraint::Length(21),

@@ -10,7 +10,7 @@ mod detail;
 mod dialogs;
 mod grid;
 mod help;
-mod ladder;
+pub(crate) mod ladder;
 mod messages;
 mod status;
 
@@ -45,6 +45,9 @@ pub fn render(f: &mut Frame<'_>, app: &App, a: &Analysis) {
     status::render(f, bottom, app, a);
     if app.help {
         help::render(f, area);
+    }
+    if app.log.open {
+        help::render_log(f, area, &app.log);
     }
 }
 

@@ -4,8 +4,9 @@
 //! key.
 
 use super::style;
-use crate::app::{App, PromptKind};
+use crate::app::{App, Prompt, PromptKind};
 use crate::live::{CaptureState, LiveStatus};
+use crate::model::plural;
 use lyncscope::analysis::Analysis;
 use lyncscope::report::text::human_bytes;
 use ratatui::layout::Rect;
@@ -15,18 +16,10 @@ use ratatui::Frame;
 
 pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     if let Some(p) = &app.prompt {
-        let label = match p.kind {
-            PromptKind::Search => "/".to_string(),
-            PromptKind::Filter => format!("{}: ", p.about),
-            PromptKind::Write => format!("write {} to: ", p.about),
-        };
-        let line = Line::from(vec![
-            Span::styled(label, style::header()),
-            Span::raw(p.input.clone()),
-            Span::styled("█", style::dim()),
-            Span::styled("  Enter ok · Esc cancel", style::dim()),
-        ]);
-        f.render_widget(Paragraph::new(line), area);
+        f.render_widget(
+            Paragraph::new(Line::from(prompt_spans(p, area.width as usize))),
+            area,
+        );
         return;
     }
     let s = &app.status;
@@ -49,11 +42,11 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
                 ));
             }
             spans.push(Span::raw(format!(
-                "{} frames · {} msgs · {} dialogs · {} conf",
-                s.frames,
-                a.messages().len(),
-                a.dialogs().len(),
-                a.conferences().list().len()
+                "{} · {} · {} · {}",
+                plural(s.frames as usize, "frame", "frames"),
+                plural(a.messages().len(), "msg", "msgs"),
+                plural(a.dialogs().len(), "dialog", "dialogs"),
+                plural(a.conferences().list().len(), "conference", "conferences")
             )));
         }
     }
@@ -109,6 +102,62 @@ fn dropped_span(spans: &mut Vec<Span<'static>>, app: &App) {
             style::bad(),
         ));
     }
+}
+
+/// The prompt line, fitted to `width` so the typed text and the cursor always show: the
+/// hint goes first, then the long label gives way to a short one, then the text scrolls to
+/// keep the cursor in view.
+pub(crate) fn prompt_spans(p: &Prompt, width: usize) -> Vec<Span<'static>> {
+    let long = match p.kind {
+        PromptKind::Search => "/".to_string(),
+        PromptKind::Filter => format!("{}: ", p.about),
+        PromptKind::Write => format!("write {} to: ", p.about),
+    };
+    let short = match p.kind {
+        PromptKind::Search => "/".to_string(),
+        PromptKind::Filter => "filter: ".to_string(),
+        PromptKind::Write => "write to: ".to_string(),
+    };
+    let hint = "  Enter ok · Esc cancel";
+    let chars: Vec<char> = p.input.chars().collect();
+    // The text, the cursor cell, and (when it fits) the hint.
+    let need = |label: &str, hint: &str| label.chars().count() + chars.len() + 1 + hint.len();
+    let (label, hint) = if need(&long, hint) <= width {
+        (long, hint)
+    } else if need(&long, "") <= width {
+        (long, "")
+    } else {
+        // A note on the write prompt (`x is an input`) matters: keep it after the text.
+        (short, "")
+    };
+    let room = width.saturating_sub(label.chars().count() + 1).max(1);
+    let cursor = p.cursor.min(chars.len());
+    let start = (cursor + 1).saturating_sub(room);
+    let end = chars.len().min(start + room);
+    let text = |a: usize, b: usize| -> String {
+        chars
+            .get(a..b)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default()
+    };
+    let text_style = if p.selected {
+        style::selected()
+    } else {
+        ratatui::style::Style::default()
+    };
+    let mut spans = vec![
+        Span::styled(label, style::header()),
+        Span::styled(text(start, cursor.max(start)), text_style),
+    ];
+    match chars.get(cursor) {
+        Some(c) if cursor < end => {
+            spans.push(Span::styled(c.to_string(), style::selected()));
+            spans.push(Span::styled(text(cursor + 1, end), text_style));
+        }
+        _ => spans.push(Span::styled("█", style::dim())),
+    }
+    spans.push(Span::styled(hint, style::dim()));
+    spans
 }
 
 /// A live capture's part of the line:
@@ -200,8 +249,8 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
         spans.push(Span::raw(format!(" · {rate} SIP/s")));
     }
     spans.push(Span::raw(format!(
-        " · {} conf",
-        a.conferences().list().len()
+        " · {}",
+        plural(a.conferences().list().len(), "conference", "conferences")
     )));
     // What the analysis' bounds left out (see `tui::live::LIVE_LIMITS`).
     let st = a.stats();
