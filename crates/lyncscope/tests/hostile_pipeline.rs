@@ -83,6 +83,7 @@ fn run(frames: &[(u32, Vec<u8>)]) {
         messages: true,
         live: None,
         written: None,
+        selection: None,
     };
     report::json::write(&mut std::io::sink(), &input, &stats, a).expect("json");
     report::text::write(&mut std::io::sink(), &input, &stats, a).expect("text");

@@ -175,3 +175,18 @@ pub fn diag_text(s: &Step) -> String {
     }
     t
 }
+
+/// A cause in a few words, for lists and counts (`C3P refused`, `no answer`).
+pub fn cause_name(c: Cause) -> &'static str {
+    match c {
+        Cause::Declined => "declined",
+        Cause::InvitationCancelled => "invitation cancelled",
+        Cause::InvitationFailed => "invitation failed",
+        Cause::C3pRefused => "C3P refused",
+        Cause::Rejected => "rejected",
+        Cause::Cancelled => "cancelled",
+        Cause::TimedOut => "timed out",
+        Cause::NoAnswer { .. } => "no answer",
+        Cause::Lobby => "waiting in the lobby",
+    }
+}
