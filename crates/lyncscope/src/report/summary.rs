@@ -267,11 +267,7 @@ impl<'a> Summary<'a> {
                 )?;
             }
             if self.more_diagnostics > 0 {
-                writeln!(
-                    out,
-                    "    and {} more",
-                    plural(self.more_diagnostics, "code", "codes")
-                )?;
+                writeln!(out, "   {}", more(self.more_diagnostics, "code", "codes"))?;
             }
         }
         if !self.failed.is_empty() {
@@ -329,7 +325,7 @@ fn more(n: usize, one: &str, many: &str) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!(" and {} more", plural(n, one, many))
+        format!(" and {n} more {}", if n == 1 { one } else { many })
     }
 }
 
