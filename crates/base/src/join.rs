@@ -7,6 +7,9 @@
 pub enum JoinState {
     /// Invited; no join attempt (yet) seen.
     Invited,
+    /// Waiting in the lobby: the focus answered the join C3P `pending`, or the roster shows
+    /// the user's focus endpoint `on-hold` or `pending`; not admitted (yet).
+    Lobby,
     /// Declined the invitation.
     Declined,
     /// Joined the focus; no A/V MCU leg (yet), or an IM-only conference.
@@ -24,6 +27,7 @@ impl JoinState {
     pub fn as_str(self) -> &'static str {
         match self {
             JoinState::Invited => "invited",
+            JoinState::Lobby => "lobby",
             JoinState::Declined => "declined",
             JoinState::FocusJoined => "focus-joined",
             JoinState::Joined => "joined",

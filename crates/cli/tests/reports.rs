@@ -262,7 +262,7 @@ fn csv_has_the_documented_columns_and_reads_back() {
          reason_phrase,diagnostics_header,diagnostics_code,diagnostics_reason,reason,\
          invitation_status,focus_status,c3p_request,c3p_code,roster_status,media_status,\
          media_attempts,other_mcus,focus_setup_ms,media_setup_ms,first_seen,\
-         invitation_call_id,focus_call_id,media_call_id"
+         invitation_call_id,focus_call_id,media_call_id,user_agent,client,ended"
     );
     assert_eq!(rows.len(), 4, "{rows:?}");
     let col = |name: &str| header.iter().position(|h| h == name).expect(name);

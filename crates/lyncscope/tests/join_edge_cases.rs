@@ -170,8 +170,13 @@ fn c3p_pending_is_not_a_join() {
     let mut f = Feed::new();
     focus_join(&mut f, "f1", "pending");
     let (state, failed, reason) = f.state("sip:bob@example.com");
-    assert_eq!((state, failed), (JoinState::Invited, None));
-    assert!(reason.is_some_and(|r| r.contains("pending")));
+    assert_eq!((state, failed), (JoinState::Lobby, None));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.contains("waiting in the lobby since 00:00:00.200")
+            && reason.contains("(C3P pending)"),
+        "{reason}"
+    );
 }
 
 fn invitation(from: &str, call: &str) -> String {
@@ -498,4 +503,316 @@ fn the_warning_and_every_diagnostics_header_are_in_the_reason() {
     );
     assert!(reason.contains("ms-diagnostics 1034"), "{reason}");
     assert!(reason.contains("ms-diagnostics-public 1035"), "{reason}");
+}
+
+/// A focus join of another user (`who`), so the conference's traffic goes on.
+fn focus_join_of(f: &mut Feed, who: &str, call: &str) {
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bK{call}\nFrom: <sip:{who}@example.com>;tag=t{call}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nUser-Agent: UCCAPI/15.0.4569.1503 OC/15.0.4569.1503 (Microsoft Lync)\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bK{call}\nFrom: <sip:{who}@example.com>;tag=t{call}\nTo: <{FOCUS}>;tag=srv\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("response", "code=\"success\"")
+    ));
+}
+
+#[test]
+fn an_invitation_that_rang_without_an_answer_says_so() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&format!(
+        "{}\nUser-Agent: UCCAPI/16.0.4849.1000 OC/16.0.4849.1000 (Skype for Business)",
+        invitation_answer("180 Ringing", "alice", "i1", "b1")
+    ));
+    f.frame += 250; // 25 s later, someone else joins; bob's client never answered
+    focus_join_of(&mut f, "carol", "c1");
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Invited, None));
+    let reason = reason.expect("a ringing invitation has a reason");
+    assert!(
+        reason.contains("rang (180 Ringing at 00:00:00.200) for 25.2 s")
+            && reason.contains("no final answer"),
+        "{reason}"
+    );
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(
+        bob.client(),
+        Some(lyncscope::sip::user_agent::ClientKind::SkypeForBusiness2016)
+    );
+    let carol = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("carol"))
+        .expect("carol");
+    assert_eq!(
+        carol.client(),
+        Some(lyncscope::sip::user_agent::ClientKind::Lync2013)
+    );
+}
+
+fn bye(f: &mut Feed, call: &str, from_participant: bool) {
+    let (from, to) = if from_participant {
+        (
+            format!("<sip:bob@example.com>;tag=t{call}"),
+            format!("<{FOCUS}>;tag=srv"),
+        )
+    } else {
+        (
+            format!("<{FOCUS}>;tag=srv"),
+            format!("<sip:bob@example.com>;tag=t{call}"),
+        )
+    };
+    f.send(&format!(
+        "BYE sip:x@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}bye\nFrom: {from}\nTo: {to}\nCall-ID: {call}\nCSeq: 9 BYE"
+    ));
+}
+
+#[test]
+fn a_participant_who_hung_up_left_by_their_own_bye() {
+    use lyncscope::analysis::{EndedBy, Ending};
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    bye(&mut f, "f1", true);
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::Left);
+    match c.ending(bob) {
+        Some(Ending::Dialog { step, by, at }) => {
+            assert_eq!(
+                (step, by, at.0),
+                (JoinStep::Focus, EndedBy::Participant, 300_000_000)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    assert_eq!(
+        text,
+        "left at 00:00:00.300 (BYE from the participant in the focus dialog)"
+    );
+}
+
+#[test]
+fn a_participant_removed_by_the_organizer_is_removed_not_left() {
+    use lyncscope::analysis::Ending;
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    focus_join_of(&mut f, "alice", "a1");
+    let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\"><deleteUser><userKeys confEntity=\"sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP\" userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\" code=\"success\"><deleteUser/></response>"
+    ));
+    bye(&mut f, "f1", false);
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(c.diagnose(bob).state, JoinState::Left);
+    let Some(Ending::Removed(r)) = c.ending(bob) else {
+        panic!("{:?}", c.ending(bob));
+    };
+    assert_eq!(r.by, "sip:alice@example.com");
+    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    assert_eq!(text, "removed by sip:alice@example.com at 00:00:00.500");
+    // alice asked; alice is still in.
+    let alice = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("alice"))
+        .expect("alice");
+    assert_eq!(c.diagnose(alice).state, JoinState::FocusJoined);
+}
+
+#[test]
+fn a_removal_the_focus_refused_is_not_a_removal() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    focus_join_of(&mut f, "alice", "a1");
+    let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\"><deleteUser><userKeys userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" code=\"failure\"><deleteUser reason=\"notAuthorized\"/></response>"
+    ));
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
+    assert!(c.ending(bob).is_none());
+}
+
+/// alice (a leader, in the conference) decides about bob waiting in the lobby.
+fn lobby_access(f: &mut Feed, access: &str, answer: &str) {
+    focus_join_of(f, "alice", "a1");
+    let body = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" C3PVersion=\"1\"><setLobbyAccess><conferenceKeys confEntity=\"{FOCUS}\"/><userEntity>sip:bob@example.com</userEntity><access>{access}</access></setLobbyAccess></request>");
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n{body}"
+    ));
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" code=\"{answer}\"><setLobbyAccess/></response>"
+    ));
+}
+
+#[test]
+fn a_participant_refused_from_the_lobby_failed_at_the_focus_saying_by_whom() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "denied", "success");
+    bye(&mut f, "f1", false);
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.starts_with("sip:alice@example.com refused sip:bob@example.com entry from the lobby at 00:00:00.500"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_participant_admitted_from_the_lobby_joins_and_says_by_whom() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "granted", "success");
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Lobby);
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.contains("admitted by sip:alice@example.com at 00:00:00.500"),
+        "{reason}"
+    );
+    // Admitted: bob's A/V join goes through.
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Joined);
+    let c = &f.a.conferences().list()[0];
+    let bob = c
+        .participants
+        .iter()
+        .find(|p| p.uri.contains("bob"))
+        .expect("bob");
+    let d = bob.lobby_decision.as_ref().expect("decision");
+    assert!(d.admitted && !d.refused && d.by == "sip:alice@example.com");
+}
+
+#[test]
+fn a_lobby_decision_the_focus_refused_does_not_count() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    lobby_access(&mut f, "denied", "failure");
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::Lobby);
+}
+
+#[test]
+fn hanging_up_in_the_lobby_is_giving_up_and_the_focus_ending_it_is_not() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    bye(&mut f, "f1", true);
+    let (state, failed, reason) = f.state("sip:bob@example.com");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    assert!(reason.is_some_and(|r| r.contains("hung up while waiting in the lobby")));
+
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "pending");
+    bye(&mut f, "f1", false);
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.contains("the lobby timed out, or a leader refused them"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_roster_showing_the_focus_endpoint_on_hold_is_the_lobby() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    subscribe(&mut f, "r1");
+    let user = "<user entity=\"sip:bob@example.com\" state=\"full\"><endpoint entity=\"{e}\" session-type=\"focus\"><status>on-hold</status></endpoint></user>";
+    notify(&mut f, "r1", 1, &roster("full", 1, user));
+    let (state, _, reason) = f.state("sip:bob@example.com");
+    assert_eq!(state, JoinState::Lobby);
+    assert!(reason.is_some_and(|r| r.contains("roster shows the focus endpoint waiting")));
+    // Admitted: the roster shows the focus endpoint connected.
+    notify(
+        &mut f,
+        "r1",
+        2,
+        &roster("full", 2, &user.replace("on-hold", "connected")),
+    );
+    assert_eq!(f.state("sip:bob@example.com").0, JoinState::FocusJoined);
+}
+
+#[test]
+fn a_refusal_by_the_edge_says_the_edge_refused() {
+    let mut f = Feed::new();
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKe1\nFrom: <sip:erin@partner.example>;tag=te1\nTo: <{FOCUS}>\nCall-ID: e1\nCSeq: 1 INVITE\nms-edge-proxy-message-trust: ms-source-type=DirectPartner;ms-ep-fqdn=edge01.example.com;ms-source-verified-user=verified;ms-source-network=federation\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 504 Server time-out\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKe1\nFrom: <sip:erin@partner.example>;tag=te1\nTo: <{FOCUS}>;tag=srv\nCall-ID: e1\nCSeq: 1 INVITE\nms-diagnostics: 1010;reason=\"Certificate trust with another server could not be established\";source=\"edge01.example.com\""
+    ));
+    let (state, failed, reason) = f.state("sip:erin@partner.example");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Focus)));
+    let reason = reason.expect("a reason");
+    assert!(
+        reason.starts_with("the Edge (edge01.example.com) refused sip:erin@partner.example's join to the conference focus: 504 Server time-out, ms-diagnostics 1010"),
+        "{reason}"
+    );
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(
+        c.participants[0].access(),
+        Some(lyncscope::analysis::Access::Federated)
+    );
+    // The same 504 without the Edge's word is the focus refusing.
+    let mut f = Feed::new();
+    f.send(&invite(
+        FOCUS,
+        "e2",
+        1,
+        &c3p("request", ""),
+        "application/cccp+xml",
+    ));
+    f.send(&answer(
+        "504 Server time-out",
+        FOCUS,
+        "e2",
+        1,
+        "ms-diagnostics: 1010;reason=\"x\";source=\"fe01.example.com\"",
+    ));
+    let reason = f.state("sip:bob@example.com").2.expect("a reason");
+    assert!(
+        reason.starts_with("the conference focus rejected the join"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn phones_and_anonymous_guests_are_told_apart() {
+    use lyncscope::analysis::Access;
+    let mut f = Feed::new();
+    focus_join_of(&mut f, "+14255550100", "p1");
+    focus_join_of(&mut f, "6551156d569c4b7d945f310ff10943c5", "g1");
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(c.participants[0].access(), Some(Access::Phone));
+    assert_eq!(c.participants[1].access(), None); // @example.com, not anonymous.invalid
 }

@@ -19,8 +19,9 @@ pub mod store;
 pub mod symbols;
 
 pub use conference::{
-    C3pCode, C3pOutcome, Cause, Conference, ConferenceStats, Conferences, Diagnosis, EndedBy,
-    IceFlavour, JoinState, JoinStep, Participant, Step,
+    Access, C3pCode, C3pOutcome, Cause, Conference, ConferenceStats, Conferences, Diagnosis,
+    EdgeTrust, EndedBy, Ending, IceFlavour, JoinState, JoinStep, LobbyDecision, Participant,
+    Removal, Step,
 };
 pub use dialog::{Dialog, DialogKind, DialogState};
 pub use store::MessageStore;

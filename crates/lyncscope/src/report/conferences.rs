@@ -108,6 +108,30 @@ impl Serialize for ParticipantOut<'_> {
         map.serialize_entry("state", state.as_str())?;
         map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
         map.serialize_entry("reason", &reason)?;
+        if let Some(access) = p.access() {
+            map.serialize_entry("access", access.as_str())?;
+        }
+        if let Some(edge) = p.edge.as_ref().and_then(|e| e.edge.as_deref()) {
+            map.serialize_entry("edge", edge)?;
+        }
+        if let Some(ua) = &p.user_agent {
+            map.serialize_entry("user_agent", ua)?;
+            map.serialize_entry("client", &p.client().map(|k| k.as_str()))?;
+        }
+        if let Some(e) = c.ending(p) {
+            map.serialize_entry("ended", &EndingOut(e))?;
+        }
+        if let Some(d) = &p.lobby_decision {
+            map.serialize_entry(
+                "lobby",
+                &LobbyOut {
+                    admitted: d.admitted,
+                    by: &d.by,
+                    at: d.at.rfc3339(),
+                    refused_by_focus: d.refused,
+                },
+            )?;
+        }
         map.serialize_entry("steps", &StepsOut(p))?;
         map.end()
     }
@@ -237,6 +261,13 @@ impl Serialize for StepOut<'_> {
             map.serialize_entry("ice", &s.ice.map(|i| i.as_str()))?;
         }
         map.serialize_entry("at", &s.at.rfc3339())?;
+        if let Some(t) = s.ringing_at {
+            map.serialize_entry("ringing_at", &t.rfc3339())?;
+        }
+        if let (Some(by), Some(t)) = (s.ended_by, s.ended_at) {
+            map.serialize_entry("ended_by", by.as_str())?;
+            map.serialize_entry("ended_at", &t.rfc3339())?;
+        }
         map.serialize_entry("setup_ms", &s.setup_ms())?;
         map.serialize_entry("reason_phrase", &s.reason_phrase)?;
         if !s.warnings.is_empty() {
@@ -273,6 +304,41 @@ impl Serialize for StepOut<'_> {
                 .collect();
             map.serialize_entry("attempts", &attempts)?;
         }
+        map.end()
+    }
+}
+
+/// `participants[].lobby`: a leader's decision about a participant waiting in the lobby.
+#[derive(Serialize)]
+struct LobbyOut<'a> {
+    admitted: bool,
+    by: &'a str,
+    at: String,
+    refused_by_focus: bool,
+}
+
+/// `participants[].ended`: how a participant who left came to leave.
+struct EndingOut<'a>(crate::analysis::Ending<'a>);
+
+impl Serialize for EndingOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use crate::analysis::Ending;
+        let mut map = ser.serialize_map(None)?;
+        match &self.0 {
+            Ending::Removed(r) => {
+                map.serialize_entry("how", "removed")?;
+                map.serialize_entry("by", &r.by)?;
+                map.serialize_entry("at", &r.at.rfc3339())?;
+            }
+            Ending::ConferenceEnded => map.serialize_entry("how", "conference-ended")?,
+            Ending::Dialog { step, by, at } => {
+                map.serialize_entry("how", "bye")?;
+                map.serialize_entry("step", step.as_str())?;
+                map.serialize_entry("by", by.as_str())?;
+                map.serialize_entry("at", &at.rfc3339())?;
+            }
+        }
+        map.serialize_entry("text", &super::reason::ending_text(&self.0))?;
         map.end()
     }
 }

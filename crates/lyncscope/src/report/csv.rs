@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// The columns of a join row, in order.
-pub const JOIN_COLUMNS: [&str; 28] = [
+pub const JOIN_COLUMNS: [&str; 31] = [
     "conference",
     "organizer",
     "subject",
@@ -40,6 +40,9 @@ pub const JOIN_COLUMNS: [&str; 28] = [
     "invitation_call_id",
     "focus_call_id",
     "media_call_id",
+    "user_agent",
+    "client",
+    "ended",
 ];
 
 /// The columns of a message row (`--messages`), in order.
@@ -110,7 +113,7 @@ fn join_row<'a>(
         })
         .collect();
     let call_id = |s: Option<&'a Step>| Cow::Borrowed(s.map_or("", |s| &*s.call_id));
-    let fields: [Cow<'a, str>; 28] = [
+    let fields: [Cow<'a, str>; 31] = [
         Cow::Borrowed(c.id.as_str()),
         Cow::Borrowed(c.organizer.as_str()),
         opt(c.subject.as_deref()),
@@ -139,6 +142,10 @@ fn join_row<'a>(
         call_id(p.invitation.as_deref()),
         call_id(focus),
         call_id(media),
+        opt(p.user_agent.as_deref()),
+        Cow::Borrowed(p.client().map_or("", |k| k.as_str())),
+        c.ending(p)
+            .map_or(Cow::Borrowed(""), |e| super::reason::ending_text(&e).into()),
     ];
     fields.into_iter()
 }
@@ -155,6 +162,11 @@ pub fn cause_token(c: Cause) -> &'static str {
         Cause::TimedOut => "timed-out",
         Cause::NoAnswer { .. } => "no-answer",
         Cause::Lobby => "lobby",
+        Cause::LobbyDenied => "lobby-denied",
+        Cause::LobbyAbandoned => "lobby-abandoned",
+        Cause::LobbyEnded => "lobby-ended",
+        Cause::EdgeRefused => "edge-refused",
+        Cause::Ringing { .. } => "ringing",
     }
 }
 

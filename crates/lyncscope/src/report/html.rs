@@ -281,7 +281,8 @@ fn conference_section(
     writeln!(
         out,
         "<table class=\"grid\">\n<tr><th>Participant</th><th>State</th><th>Invitation</th>\
-         <th>Focus</th><th>Roster</th><th>A/V</th><th>Other MCUs</th><th>Reason</th></tr>"
+         <th>Focus</th><th>Roster</th><th>A/V</th><th>Other MCUs</th><th>Client</th>\
+         <th>Reason</th></tr>"
     )?;
     let shown: Vec<(usize, &Participant)> = c
         .participants
@@ -293,7 +294,20 @@ fn conference_section(
     for (pi, p) in &shown {
         let d = c.diagnose(p);
         let failed = d.state == JoinState::Failed;
-        let reason = super::reason::reason_in(&d, p, a).unwrap_or_default();
+        let mut reason = super::reason::reason_in(&d, p, a).unwrap_or_default();
+        if let Some(e) = c.ending(p) {
+            if !reason.is_empty() {
+                reason.push_str("; ");
+            }
+            reason.push_str(&super::reason::ending_text(&e));
+        }
+        let client = match (p.client(), p.user_agent.as_deref()) {
+            (Some(k), Some(ua)) if k != crate::sip::user_agent::ClientKind::Other => {
+                format!("{} ({ua})", super::reason::client_name(k))
+            }
+            (_, Some(ua)) => ua.to_string(),
+            _ => String::new(),
+        };
         let state = match d.failed_step {
             Some(s) => format!("{} at {}", d.state.as_str(), s.as_str()),
             None => d.state.as_str().to_string(),
@@ -306,7 +320,7 @@ fn conference_section(
                 format!(
                     " C3P {} {}",
                     o.request.as_deref().unwrap_or("?"),
-                    o.code.as_ref().map_or("(no C3P response)", |c| c.as_str())
+                    o.code.as_ref().map_or("(no C3P answer)", |c| c.as_str())
                 )
             })
             .unwrap_or_default();
@@ -324,7 +338,7 @@ fn conference_section(
         writeln!(
             out,
             "<tr{}><td class=\"mono\">{}{ladder}</td><td class=\"{}\">{}</td>{}{}{}{}<td>{}</td>\
-             <td class=\"reason\">{}</td></tr>",
+             <td>{}</td><td class=\"reason\">{}</td></tr>",
             if failed { " class=\"failed\"" } else { "" },
             esc(&p.uri),
             match d.state {
@@ -338,6 +352,7 @@ fn conference_section(
             step_cell(p.roster.as_deref().into_iter().collect(), ""),
             step_cell(media, ""),
             esc(&mcus.join("; ")),
+            esc(&client),
             esc(&reason),
         )?;
     }

@@ -88,10 +88,128 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 waited_ms / 1000
             )
         }
-        Cause::Lobby => "the focus has not admitted the participant yet (C3P pending: waiting \
-                         in the lobby)"
-            .to_string(),
+        Cause::Lobby => match p
+            .lobby_decision
+            .as_ref()
+            .filter(|d| d.admitted && !d.refused)
+        {
+            Some(d) => format!(
+                "waiting in the lobby; admitted by {} at {}, the join not completed yet",
+                d.by,
+                clock(d.at)
+            ),
+            None => format!(
+                "waiting in the lobby since {}: the focus has not admitted {who} yet{}",
+                clock(s.answered_at.unwrap_or(s.at)),
+                if s.c3p_code() == Some(&crate::analysis::C3pCode::Pending) {
+                    " (C3P pending)"
+                } else {
+                    " (the roster shows the focus endpoint waiting)"
+                }
+            ),
+        },
+        Cause::LobbyDenied => match p.lobby_decision.as_ref() {
+            Some(d) => format!(
+                "{} refused {who} entry from the lobby at {} (setLobbyAccess)",
+                d.by,
+                clock(d.at)
+            ),
+            None => format!("a leader refused {who} entry from the lobby"),
+        },
+        Cause::LobbyAbandoned => format!(
+            "{who} hung up while waiting in the lobby{}, before anyone admitted them",
+            s.ended_at
+                .map(|t| format!(" (BYE at {})", clock(t)))
+                .unwrap_or_default()
+        ),
+        Cause::LobbyEnded => format!(
+            "the focus ended {who}'s wait in the lobby{} without admitting them: the lobby \
+             timed out, or a leader refused them (no setLobbyAccess was captured)",
+            s.ended_at
+                .map(|t| format!(" at {}", clock(t)))
+                .unwrap_or_default()
+        ),
+        Cause::EdgeRefused => {
+            let edge = p
+                .edge
+                .as_ref()
+                .and_then(|e| e.edge.as_deref())
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            let what = match (d.failed_step, d.mcu) {
+                (Some(JoinStep::Invitation), _) => format!("the invitation to {who}"),
+                (Some(JoinStep::Focus), _) => format!("{who}'s join to the conference focus"),
+                (_, Some(mcu)) => format!("{who}'s join to the {} MCU", mcu_name(mcu)),
+                _ => format!("{who}'s offer to the A/V MCU"),
+            };
+            format!(
+                "the Edge{edge} refused {what}: {}{}",
+                status_text(s),
+                diag_text(s)
+            )
+        }
+        Cause::Ringing { for_ms } => format!(
+            "{who}'s client rang (180 Ringing at {}) for {}.{} s and no final answer came \
+             before the capture ended",
+            s.ringing_at.map(clock).unwrap_or_default(),
+            for_ms / 1000,
+            (for_ms % 1000) / 100
+        ),
     })
+}
+
+/// Time of day of a timestamp, to the millisecond (`10:30:05.519`), in UTC as the reports.
+pub fn clock(t: crate::Timestamp) -> String {
+    let full = t.rfc3339();
+    full.get(11..23).unwrap_or(&full).to_string()
+}
+
+/// How a participant who left came to leave, in words: "removed by sip:alice@… at
+/// 10:31:02.120", "the conference was ended", "left at 10:31:02.120 (BYE from the
+/// participant in the focus dialog)".
+pub fn ending_text(e: &crate::analysis::Ending<'_>) -> String {
+    use crate::analysis::{EndedBy, Ending};
+    match e {
+        Ending::Removed(r) => format!("removed by {} at {}", r.by, clock(r.at)),
+        Ending::ConferenceEnded => "the conference was ended (deleted)".to_string(),
+        Ending::Dialog { step, by, at } => {
+            let dialog = match step {
+                JoinStep::Focus => "focus",
+                JoinStep::Media => "A/V",
+                JoinStep::Invitation => "invitation",
+            };
+            match by {
+                EndedBy::Server => format!(
+                    "the server ended the {dialog} dialog at {} (BYE from the server)",
+                    clock(*at)
+                ),
+                EndedBy::Inviter => {
+                    format!("the inviter ended the {dialog} dialog at {}", clock(*at))
+                }
+                EndedBy::Participant | EndedBy::Invitee => format!(
+                    "left at {} (BYE from the participant in the {dialog} dialog)",
+                    clock(*at)
+                ),
+            }
+        }
+    }
+}
+
+/// A client kind's name as people say it.
+pub fn client_name(k: crate::sip::user_agent::ClientKind) -> &'static str {
+    use crate::sip::user_agent::ClientKind::*;
+    match k {
+        Lync2010 => "Lync 2010",
+        Lync2013 => "Lync 2013",
+        SkypeForBusiness2015 => "Skype for Business 2015",
+        SkypeForBusiness2016 => "Skype for Business 2016",
+        Mac => "Mac client",
+        Phone => "phone",
+        WebOrMobile => "web or mobile client",
+        Sipe => "pidgin-sipe",
+        Server => "server",
+        Other => "other client",
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -188,5 +306,10 @@ pub fn cause_name(c: Cause) -> &'static str {
         Cause::TimedOut => "timed out",
         Cause::NoAnswer { .. } => "no answer",
         Cause::Lobby => "waiting in the lobby",
+        Cause::LobbyDenied => "refused in the lobby",
+        Cause::LobbyAbandoned => "gave up in the lobby",
+        Cause::LobbyEnded => "lobby wait ended by the focus",
+        Cause::EdgeRefused => "refused by the Edge",
+        Cause::Ringing { .. } => "rang without an answer",
     }
 }

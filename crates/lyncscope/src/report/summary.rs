@@ -22,11 +22,12 @@ pub const TOP_STATUSES: usize = 5;
 pub const FAILED_LISTED: usize = 5;
 
 /// The outcome states in the order the summary lists them.
-const OUTCOMES: [JoinState; 6] = [
+const OUTCOMES: [JoinState; 7] = [
     JoinState::Joined,
     JoinState::FocusJoined,
     JoinState::Left,
     JoinState::Invited,
+    JoinState::Lobby,
     JoinState::Declined,
     JoinState::Failed,
 ];
@@ -73,6 +74,9 @@ pub struct Summary<'a> {
     pub joins: usize,
     /// Joins by state, in the summary's order; states without joins are left out.
     pub outcomes: Vec<(JoinState, usize)>,
+    /// Invitations that rang and got no final answer while the capture went on (of the
+    /// `invited` joins): a conference with one is not all well.
+    pub rang_unanswered: usize,
     /// Failed joins by the step that failed first, each with its causes (cause, joins) in
     /// order of first appearance; steps without failures are left out.
     pub failed_steps: Vec<StepFailures>,
@@ -116,6 +120,9 @@ impl<'a> Summary<'a> {
                 s.joins += 1;
                 let d = c.diagnose(p);
                 *outcomes.entry(d.state).or_default() += 1;
+                if matches!(d.cause, Some(Cause::Ringing { .. })) {
+                    s.rang_unanswered += 1;
+                }
                 if let (Some(step), Some(cause)) = (d.failed_step, d.cause) {
                     let i = match steps.iter().position(|(st, _, _)| *st == step) {
                         Some(i) => i,
@@ -220,7 +227,11 @@ impl<'a> Summary<'a> {
             .iter()
             .map(|(st, n)| format!("{n} {}", st.as_str()))
             .collect();
-        writeln!(out, "  Outcomes: {}", outcomes.join(", "))?;
+        let rang = match self.rang_unanswered {
+            0 => String::new(),
+            n => format!(" ({n} rang without an answer)"),
+        };
+        writeln!(out, "  Outcomes: {}{rang}", outcomes.join(", "))?;
         if self.failed_steps.is_empty() {
             writeln!(out, "  Failures: none")?;
         } else {

@@ -267,9 +267,28 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
                 .as_deref()
                 .map(|i| format!("  (invited by {i})"))
                 .unwrap_or_default();
+            let client = p
+                .user_agent
+                .as_deref()
+                .map(|ua| match p.client() {
+                    // The product token carries the build number, which is what explains
+                    // an old client's offer.
+                    Some(k) if k != crate::sip::user_agent::ClientKind::Other => format!(
+                        "  [{}, {}]",
+                        super::reason::client_name(k),
+                        ua.split_whitespace().next().unwrap_or(ua)
+                    ),
+                    _ => format!("  [{ua}]"),
+                })
+                .unwrap_or_default();
+            let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
+                (Some(a), Some(edge)) => format!("  ({} via {edge})", a.as_str()),
+                (Some(a), None) => format!("  ({})", a.as_str()),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}",
+                "  {branch} {}  {}{failed}{invited}{access}{client}",
                 clean(&p.uri),
                 state.as_str()
             )?;
@@ -282,14 +301,12 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
                     .c3p
                     .as_ref()
                     .map(|o| {
-                        // A C3P request without a response is said so: a bare `-` read as
-                        // a code.
                         format!(
                             " C3P {} {}",
                             clean(o.request.as_deref().unwrap_or("?")),
                             o.code
                                 .as_ref()
-                                .map_or("(no C3P response)".to_string(), |c| clean(c.as_str()))
+                                .map_or("(no C3P answer)".to_string(), |c| clean(c.as_str()))
                         )
                     })
                     .unwrap_or_default();
@@ -312,6 +329,23 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {}", clean(&r))?;
+            }
+            if let Some(d) = &p.lobby_decision {
+                writeln!(
+                    out,
+                    "  {cont}   lobby: {} by {} at {}{}",
+                    if d.admitted { "admitted" } else { "refused" },
+                    d.by,
+                    super::reason::clock(d.at),
+                    if d.refused {
+                        " (the focus refused the command)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+            if let Some(e) = c.ending(p) {
+                writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;
             }
             // A retry must not hide why an earlier attempt failed.
             let attempts: Vec<&crate::analysis::Step> = p

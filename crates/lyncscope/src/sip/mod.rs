@@ -10,5 +10,6 @@ pub mod body;
 pub mod conf_uri;
 pub mod message;
 pub mod uri;
+pub mod user_agent;
 
 pub use message::{frame_datagram, frame_stream, FrameError, Hdr, Message, StartLine};

@@ -179,6 +179,7 @@ fn state_cell(state: JoinState) -> Cell<'static> {
         JoinState::Declined => ("✗ declined", style::pending()),
         JoinState::FocusJoined => ("… focus", style::pending()),
         JoinState::Invited => ("… invited", style::pending()),
+        JoinState::Lobby => ("… lobby", style::pending()),
     };
     Cell::from(text).style(st)
 }

@@ -2,7 +2,7 @@
 //! failed first and its [`Cause`] — typed, so that filters and reports decide on it without
 //! building a sentence (the sentence is written by `report::reason`).
 
-use super::model::{C3pCode, Conference, Participant, Step};
+use super::model::{C3pCode, Conference, Ending, Participant, Step};
 use super::{JoinState, JoinStep};
 use crate::sip::conf_uri::McuType;
 
@@ -34,8 +34,27 @@ pub enum Cause {
         /// Milliseconds from the INVITE to the last message of the conference.
         waited_ms: i64,
     },
-    /// The focus answered the C3P `addUser` with `pending`: waiting in the lobby.
+    /// Waiting in the lobby: the focus answered the C3P `addUser` with `pending`, or the
+    /// roster shows the user's focus endpoint `on-hold` / `pending`.
     Lobby,
+    /// A leader refused the participant waiting in the lobby (`setLobbyAccess` not `granted`;
+    /// the participant's `lobby_decision` says who).
+    LobbyDenied,
+    /// The participant hung up while waiting in the lobby (they gave up).
+    LobbyAbandoned,
+    /// The focus ended the wait in the lobby without admitting them: the lobby timed out or a
+    /// leader refused them without the refusal being captured.
+    LobbyEnded,
+    /// The Access Edge refused the step: it generated the failing response, or the response's
+    /// diagnostics name the Edge that vouched for the participant, or a SIP-stack code
+    /// (1000–1999) answered an external user with 403/504 (docs/joins.md §3.1).
+    EdgeRefused,
+    /// The invitation rang (`180 Ringing`, the evidence's `ringing_at`) and no final answer
+    /// came while the capture went on: nobody picked up (yet).
+    Ringing {
+        /// Milliseconds from the 180 to the conference's last message.
+        for_ms: i64,
+    },
 }
 
 /// A participant's diagnosis: the state, the step that failed first and why, with the step
@@ -109,6 +128,7 @@ impl Conference {
                 let (state, cause) = match code {
                     603 | 600 | 486 => (JoinState::Declined, Cause::Declined),
                     487 => (JoinState::Failed, Cause::InvitationCancelled),
+                    _ if edge_refused(inv, p) => (JoinState::Failed, Cause::EdgeRefused),
                     _ => (JoinState::Failed, Cause::InvitationFailed),
                 };
                 return Diagnosis {
@@ -124,7 +144,7 @@ impl Conference {
             if f.failed() && !any_mcu_ok && !(mcu_connected && roster_current) {
                 let cause = match (f.status, f.c3p_code()) {
                     (Some(200..=299), Some(C3pCode::Failure)) => Cause::C3pRefused,
-                    _ => refusal(f),
+                    _ => refusal(f, p),
                 };
                 return failed(JoinStep::Focus, cause, f);
             }
@@ -142,7 +162,7 @@ impl Conference {
             });
         }
         if let Some(m) = media.filter(|m| m.failed() && current(m)) {
-            return failed(JoinStep::Media, refusal(m), m);
+            return failed(JoinStep::Media, refusal(m, p), m);
         }
         if let Some((m, waited)) = media
             .filter(|m| current(m))
@@ -156,7 +176,30 @@ impl Conference {
                 ..failed(JoinStep::Media, Cause::Rejected, s)
             };
         }
-        let focus_ok = p.focus.as_deref().is_some_and(Step::succeeded)
+        let roster_waiting = matches!(status_of("focus"), Some("on-hold" | "pending"));
+        if let Some(f) = p.focus.as_deref().filter(|f| {
+            let pending =
+                f.c3p_code() == Some(&C3pCode::Pending) && status_of("focus") != Some("connected");
+            pending || roster_waiting
+        }) {
+            let decision = p.lobby_decision.as_ref().filter(|d| !d.refused);
+            let cause = match (decision.map(|d| d.admitted), f.ended_by) {
+                (Some(false), _) => Cause::LobbyDenied,
+                (_, Some(super::EndedBy::Participant)) => Cause::LobbyAbandoned,
+                (_, Some(_)) => Cause::LobbyEnded,
+                // Admitted, and nothing after it seen yet: still shown as waiting, with who
+                // admitted them in the reports.
+                _ => {
+                    return Diagnosis {
+                        cause: Some(Cause::Lobby),
+                        evidence: Some(f),
+                        ..Diagnosis::settled(JoinState::Lobby)
+                    }
+                }
+            };
+            return failed(JoinStep::Focus, cause, f);
+        }
+        let focus_ok = (p.focus.as_deref().is_some_and(Step::succeeded) && !roster_waiting)
             || status_of("focus") == Some("connected");
         if focus_ok {
             return Diagnosis::settled(if left {
@@ -165,18 +208,46 @@ impl Conference {
                 JoinState::FocusJoined
             });
         }
-        if let Some(f) = p
-            .focus
+        if let Some((inv, rang)) = p
+            .invitation
             .as_deref()
-            .filter(|f| f.c3p_code() == Some(&C3pCode::Pending))
+            .filter(|i| i.status.is_none() && p.focus.is_none())
+            .and_then(|i| Some((i, i.ringing_at?)))
         {
             return Diagnosis {
-                cause: Some(Cause::Lobby),
-                evidence: Some(f),
+                cause: Some(Cause::Ringing {
+                    for_ms: self.last_seen.millis_since(rang).max(0),
+                }),
+                evidence: Some(inv),
                 ..Diagnosis::settled(JoinState::Invited)
             };
         }
         Diagnosis::settled(JoinState::Invited)
+    }
+
+    /// How a participant whose state is `left` came to leave: removed by someone else, the
+    /// conference deleted, or the first of their join's dialogs that was ended (by whom and
+    /// when); `None` when the state is another, or nothing says more than the roster did.
+    pub fn ending<'a>(&'a self, p: &'a Participant) -> Option<Ending<'a>> {
+        if self.diagnose(p).state != JoinState::Left {
+            return None;
+        }
+        if let Some(r) = p.removed.as_ref().filter(|r| !r.refused) {
+            return Some(Ending::Removed(r));
+        }
+        if self.roster().is_some_and(|r| r.deleted) {
+            return Some(Ending::ConferenceEnded);
+        }
+        let steps = p
+            .focus
+            .as_deref()
+            .map(|s| (JoinStep::Focus, s))
+            .into_iter()
+            .chain(p.media_step().map(|s| (JoinStep::Media, s)));
+        steps
+            .filter_map(|(step, s)| Some((step, s.ended_by?, s.ended_at?)))
+            .min_by_key(|(_, _, at)| *at)
+            .map(|(step, by, at)| Ending::Dialog { step, by, at })
     }
 
     /// How long the conference's traffic went on after a step's INVITE that got no final
@@ -205,16 +276,48 @@ impl Conference {
             }
             None => r.deleted || r.departed(&p.uri),
         });
-        bye || roster_gone
+        let removed = p.removed.as_ref().is_some_and(|r| !r.refused);
+        bye || roster_gone || removed
     }
 }
 
 /// A final status of 300 or more, by what it means: the client's CANCEL (487), a timeout (408),
 /// or the server refusing.
-fn refusal(s: &Step) -> Cause {
+fn refusal(s: &Step, p: &Participant) -> Cause {
+    if edge_refused(s, p) {
+        return Cause::EdgeRefused;
+    }
     match s.status {
         Some(487) => Cause::Cancelled,
         Some(408) => Cause::TimedOut,
         _ => Cause::Rejected,
     }
+}
+
+/// The Access Edge refused the step (see [`Cause::EdgeRefused`]).
+fn edge_refused(s: &Step, p: &Participant) -> bool {
+    if !s.failed() || s.status.is_none_or(|c| c < 300) {
+        return false;
+    }
+    if s.edge_generated {
+        return true;
+    }
+    let edge = p.edge.as_ref().and_then(|e| e.edge.as_deref());
+    let diags = || {
+        s.diagnostic
+            .iter()
+            .chain(&s.more_diagnostics)
+            .map(|(_, d)| d)
+    };
+    let from_edge = edge.is_some_and(|edge| {
+        diags().any(|d| {
+            d.source
+                .as_deref()
+                .is_some_and(|src| src.eq_ignore_ascii_case(edge))
+        })
+    });
+    let stack_code = p.edge.is_some()
+        && matches!(s.status, Some(403 | 504))
+        && diags().any(|d| (1000..2000).contains(&d.code));
+    from_edge || stack_code
 }

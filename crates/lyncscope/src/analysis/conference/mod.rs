@@ -17,6 +17,7 @@ use crate::sip::body::{c3p, conf_invite, conference_info, diagnostics, multipart
 use crate::sip::conf_uri::{ConfUri, McuType};
 use crate::sip::message::{Hdr, Message};
 use crate::sip::uri::may_be_conference;
+use crate::sip::user_agent::ClientKind;
 use crate::transport::MsgContext;
 use crate::Timestamp;
 use ahash::RandomState;
@@ -31,11 +32,16 @@ const MAX_PARTICIPANTS: usize = 10_000;
 const MAX_ATTEMPTS: usize = 16;
 
 mod diagnosis;
+mod identity;
 mod model;
 
 pub use diagnosis::{Cause, Diagnosis};
+pub use identity::{Access, EdgeTrust};
 pub use lyncscope_base::join::{JoinState, JoinStep};
-pub use model::{C3pCode, C3pOutcome, Conference, EndedBy, IceFlavour, Participant, Step};
+pub use model::{
+    C3pCode, C3pOutcome, Conference, EndedBy, Ending, IceFlavour, LobbyDecision, Participant,
+    Removal, Step, MAX_USER_AGENT,
+};
 
 /// What the analysis already read from a message, so the conference analysis does not parse
 /// the same headers again.
@@ -453,15 +459,27 @@ impl Conferences {
         };
         conf.last_seen = conf.last_seen.max(ctx.time);
         let method = msg.method();
-        // Without a body, a provisional response or an ACK changes nothing of a join.
+        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
+        let cseq_method = known.cseq.map(|c| c.1);
+        // Without a body, a provisional response or an ACK changes nothing of a join but
+        // one thing: a 180 says the invitee's client rang.
         if known.body_kind.is_none()
             && (msg.status().is_some_and(|s| s < 200)
                 || method.is_some_and(|m| m.eq_ignore_ascii_case(b"ACK")))
         {
+            if msg.status() == Some(180) && is(cseq_method, b"INVITE") {
+                if let Some(p) = role
+                    .participant
+                    .and_then(|i| conf.participants.get_mut(i as usize))
+                {
+                    note_user_agent(p, role.kind, msg, from_initiator);
+                    if let Some(step) = step_of(p, role.kind, id) {
+                        step.ringing_at.get_or_insert(ctx.time);
+                    }
+                }
+            }
             return;
         }
-        let is = |v: Option<&[u8]>, m: &[u8]| v.is_some_and(|v| v.eq_ignore_ascii_case(m));
-        let cseq_method = known.cseq.map(|c| c.1);
         let body_kind = known.body_kind;
 
         // Roster documents: NOTIFY / BENOTIFY, or piggy-backed on the 200 to SUBSCRIBE.
@@ -476,6 +494,11 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
+                if matches!(c.command.as_str(), "deleteUser" | "setLobbyAccess")
+                    || c.kind == c3p::C3pKind::Response
+                {
+                    about_user(conf, role.participant, &c, msg.body(), ctx.time);
+                }
             }
         }
         let Some(p) = role
@@ -484,22 +507,21 @@ impl Conferences {
         else {
             return;
         };
-        let step = match role.kind {
-            // A newer dialog of the same kind replaced the step: an older one's messages
-            // (a first device, an earlier inviter) must not change it.
-            DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
-            DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
-            DialogKind::Mcu => p
-                .mcus
-                .iter_mut()
-                .rev()
-                .find(|(_, s)| s.dialog == id)
-                .map(|(_, s)| s),
-            _ => None,
+        note_user_agent(p, role.kind, msg, from_initiator);
+        if p.edge.is_none() {
+            // The Edge stamps what comes in from outside: the participant's initial request,
+            // or the invitee's answer to an invitation.
+            let theirs = match role.kind {
+                DialogKind::Invitation => msg.status().is_some_and(|s| s >= 200),
+                _ => from_initiator && method.is_some() && known.to_tag.is_none(),
+            };
+            if theirs {
+                p.edge = identity::EdgeTrust::of(msg);
+            }
+        }
+        let Some(step) = step_of(p, role.kind, id) else {
+            return;
         };
-        let Some(step) = step else { return };
         let expected: &[u8] = if role.kind == DialogKind::Roster {
             b"SUBSCRIBE"
         } else {
@@ -532,6 +554,7 @@ impl Conferences {
                     offer(step, msg, body_kind, &mut self.stats);
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
+                step.ended_at.get_or_insert(ctx.time);
                 step.ended_by = Some(match (role.kind, from_initiator) {
                     (DialogKind::Invitation, true) => EndedBy::Inviter,
                     (DialogKind::Invitation, false) => EndedBy::Invitee,
@@ -548,6 +571,117 @@ impl Conferences {
                 final_response(step, status, ctx, msg, body_kind);
             }
         }
+    }
+}
+
+/// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the
+/// step: an older one's messages (a first device, an earlier inviter) must not change it.
+fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> {
+    match kind {
+        DialogKind::Invitation => p.invitation.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Focus => p.focus.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Roster => p.roster.as_deref_mut().filter(|s| s.dialog == id),
+        DialogKind::Media => p.media.iter_mut().rev().find(|s| s.dialog == id),
+        DialogKind::Mcu => p
+            .mcus
+            .iter_mut()
+            .rev()
+            .find(|(_, s)| s.dialog == id)
+            .map(|(_, s)| s),
+        _ => None,
+    }
+}
+
+/// Keeps the participant's `User-Agent` from a message their client sent: a request of
+/// theirs in a focus, roster or MCU dialog, or a response in the invitation (the invitee
+/// answers it). Servers' agents (`RTCC/`) are not the participant's client.
+fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, from_initiator: bool) {
+    if p.user_agent.is_some() {
+        return;
+    }
+    let theirs = match kind {
+        DialogKind::Invitation => msg.status().is_some(),
+        _ => from_initiator && msg.method().is_some(),
+    };
+    let Some(ua) = msg.header(Hdr::UserAgent).filter(|_| theirs) else {
+        return;
+    };
+    let ua = crate::sip::message::trim(ua);
+    if ua.is_empty() || ClientKind::of(ua) == ClientKind::Server {
+        return;
+    }
+    let ua = ua.get(..ua.len().min(MAX_USER_AGENT)).unwrap_or_default();
+    p.user_agent = Some(String::from_utf8_lossy(ua).into());
+}
+
+/// A leader's C3P command about another participant: `deleteUser` removes them (one about
+/// oneself is leaving), `setLobbyAccess` admits or refuses them from the lobby. The focus's
+/// `failure` answer means it did not take effect.
+fn about_user(
+    conf: &mut Conference,
+    sender: Option<u32>,
+    outcome: &c3p::C3p,
+    body: &[u8],
+    at: Timestamp,
+) {
+    if outcome.kind == c3p::C3pKind::Response {
+        if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
+            for p in &mut conf.participants {
+                if let Some(r) = p
+                    .removed
+                    .as_mut()
+                    .filter(|r| r.request_id == outcome.request_id)
+                {
+                    r.refused = true;
+                }
+                if let Some(d) = p
+                    .lobby_decision
+                    .as_mut()
+                    .filter(|d| d.request_id == outcome.request_id)
+                {
+                    d.refused = true;
+                }
+            }
+        }
+        return;
+    }
+    // The outcome scan does not read the user keys: these commands are rare, parse them whole.
+    let Ok(full) = c3p::parse(body) else { return };
+    let Some(target) = full.user_entity.as_deref().map(crate::sip::uri::aor) else {
+        return;
+    };
+    let Some(by) = sender.and_then(|i| conf.participants.get(i as usize)) else {
+        return;
+    };
+    if by.uri.eq_ignore_ascii_case(&target) {
+        return;
+    }
+    let by = by.uri.clone();
+    let Some(p) = conf
+        .participants
+        .iter_mut()
+        .find(|p| p.uri.eq_ignore_ascii_case(&target))
+    else {
+        return;
+    };
+    if full.command == "setLobbyAccess" {
+        p.lobby_decision = Some(LobbyDecision {
+            by,
+            at,
+            admitted: full
+                .access
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted")),
+            refused: false,
+            request_id: full.request_id,
+        });
+    } else {
+        p.removed = Some(Removal {
+            by,
+            at,
+            refused: false,
+            request_id: full.request_id,
+        });
     }
 }
 
@@ -698,6 +832,7 @@ fn final_response(
     }
     step.status = Some(status);
     step.answered_at = Some(ctx.time);
+    step.edge_generated = identity::EdgeTrust::of(msg).is_some_and(|t| t.edge_generated());
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
         step.reason_phrase = Some(reason_phrase(status, reason));
     }

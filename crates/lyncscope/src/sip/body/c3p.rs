@@ -111,6 +111,9 @@ pub struct C3p {
     /// The MCU addressed: the command's `mcuUri` attribute (any prefix) or a `mcuUri` element
     /// (dial-out, where it is a short name such as `AVMCU`, not a URI).
     pub mcu_uri: Option<String>,
+    /// The `access` of a `setLobbyAccess` (`granted` admits a user waiting in the lobby;
+    /// anything else refuses them), as sent.
+    pub access: Option<String>,
 }
 
 impl C3p {
@@ -193,6 +196,7 @@ fn scan_outcome(body: &[u8]) -> Option<C3p> {
         endpoint_entity: None,
         media_id: None,
         mcu_uri: None,
+        access: None,
     })
 }
 
@@ -260,6 +264,7 @@ impl Visitor for C3pVisitor {
                 endpoint_entity: None,
                 media_id: None,
                 mcu_uri: None,
+                access: None,
             });
             return Ok(());
         }
@@ -313,6 +318,14 @@ impl Visitor for C3pVisitor {
                 "mcuUri" if !text.is_empty() => {
                     set_once(&mut out.mcu_uri, Some(text.into()));
                 }
+                // setLobbyAccess names the user and the decision in elements
+                // (MS-CONFBAS 4.4.8), not in the userKeys attribute.
+                "userEntity" if !text.is_empty() => {
+                    set_once(&mut out.user_entity, Some(text.into()));
+                }
+                "access" if !text.is_empty() => {
+                    set_once(&mut out.access, Some(text.into()));
+                }
                 "reason" | "error" if !text.is_empty() => {
                     set_once(&mut out.reason, Some(text.into()));
                 }
@@ -327,6 +340,14 @@ impl Visitor for C3pVisitor {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn set_lobby_access_names_the_user_and_the_decision() {
+        let c = parse(br#"<request xmlns="urn:ietf:params:xml:ns:cccp" requestId="9" from="sip:alice@x" to="sip:alice@x;gruu;opaque=app:conf:focus:id:Z"><setLobbyAccess><conferenceKeys confEntity="sip:alice@x;gruu;opaque=app:conf:focus:id:Z"/><userEntity>sip:bob@x</userEntity><access>granted</access></setLobbyAccess></request>"#).unwrap();
+        assert_eq!(c.command, "setLobbyAccess");
+        assert_eq!(c.user_entity.as_deref(), Some("sip:bob@x"));
+        assert_eq!(c.access.as_deref(), Some("granted"));
+    }
 
     const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
 
