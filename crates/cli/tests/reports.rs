@@ -598,3 +598,86 @@ fn the_text_report_never_cuts_a_call_id_or_a_uri() {
     assert!(!text.contains('…'), "{text}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// An A/V MCU INVITE of `user` to conference `id` with SDP, answered by `answer`.
+fn av_attempt(user: &str, id: &str, call: &str, answer: &str, client: u8) -> Vec<Vec<u8>> {
+    let av = format!("sip:alice@example.com;gruu;opaque=app:conf:audio-video:id:{id}");
+    let invite = sip(&format!(
+        "INVITE {av} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.{client};branch=z9hG4bK{call}\nFrom: <sip:{user}@example.com>;tag=t{call}\nTo: <{av}>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/sdp\n\nv=0\nm=audio 5000 RTP/AVP 0\n"
+    ));
+    let response = sip(&format!(
+        "SIP/2.0 {answer}\nVia: SIP/2.0/UDP 192.0.2.{client};branch=z9hG4bK{call}\nFrom: <sip:{user}@example.com>;tag=t{call}\nTo: <{av}>;tag=srv{call}\nCall-ID: {call}\nCSeq: 1 INVITE"
+    ));
+    vec![
+        datagram(client, 10, &invite),
+        datagram(10, client, &response),
+    ]
+}
+
+#[test]
+fn the_html_page_is_bounded_and_says_what_it_leaves_out() {
+    let d = dir("bounded");
+    let capture = d.join("many.pcap");
+    let mut frames = Vec::new();
+    // One join with 100 INFO transactions in its focus dialog, then a refused A/V attempt:
+    // 204 messages, the failing 488 the last of them.
+    let c3p = "Content-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"1\" code=\"success\"><addUser/></response>";
+    frames.extend(focus_join("zed", "AAAAFIRST", "zf", "200 OK", c3p, 30));
+    let focus = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:AAAAFIRST";
+    for n in 2..102 {
+        let info = sip(&format!(
+            "INFO {focus} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.30;branch=z9hG4bKi{n}\nFrom: <sip:zed@example.com>;tag=tzf\nTo: <{focus}>;tag=srvzf\nCall-ID: zf\nCSeq: {n} INFO"
+        ));
+        let ok = sip(&format!(
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 192.0.2.30;branch=z9hG4bKi{n}\nFrom: <sip:zed@example.com>;tag=tzf\nTo: <{focus}>;tag=srvzf\nCall-ID: zf\nCSeq: {n} INFO"
+        ));
+        frames.push(datagram(30, 10, &info));
+        frames.push(datagram(10, 30, &ok));
+    }
+    frames.extend(av_attempt(
+        "zed",
+        "AAAAFIRST",
+        "za",
+        "488 Not Acceptable Here",
+        30,
+    ));
+    // 1,000 conferences of three refused joins each.
+    for i in 0..3000u32 {
+        let user = format!("user{}", i % 300);
+        let id = format!("CONF{:04}", i % 1000);
+        frames.extend(focus_join(
+            &user,
+            &id,
+            &format!("c{i}"),
+            "403 Forbidden",
+            "",
+            20,
+        ));
+    }
+    write_capture(&capture, &frames);
+    let page = d.join("page.html");
+    let o = lyncscope(&["--report", "html", s(&page), s(&capture)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bounded"), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).expect("page");
+    let bounds = html.find("Page bounds: 801 conferences without a section (over 200)");
+    let list = html.find("id=\"conferences\"").expect("the list");
+    assert!(bounds.is_some_and(|b| b < list), "said before the content");
+    // Ladders for the first 200 conferences: zed's and 199 × 3; failed joins first.
+    assert!(html.contains("298 joins without a ladder (over 300)"));
+    assert!(html.contains("54 messages not drawn in ladders (over 150 a ladder)"));
+    assert_eq!(html.matches("<svg class=\"ladder\"").count(), 300);
+    assert_eq!(html.matches("<section class=\"conference\"").count(), 200);
+    // zed's ladder: 149 arrows, a gap, and the failing 488 (the last message) all the same.
+    let at = html.find("id=\"ladder-0-0\"").expect("zed's ladder");
+    let end = at + html[at..].find("</details>").expect("its end");
+    let ladder = &html[at..end];
+    assert_eq!(ladder.matches("<g class=\"arrow").count(), 150);
+    assert!(ladder.contains("… 54 messages not drawn …"));
+    let failing = ladder
+        .find("data-failing=\"true\"")
+        .expect("the failing arrow");
+    assert!(ladder[failing..].contains(">488 INVITE</text>"));
+    assert!(html.len() < 8_000_000, "{} bytes", html.len());
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -155,8 +155,7 @@ pub fn write(
         "<section id=\"summary\">\n<h2>Totals and summary</h2>\n<pre>{}</pre>\n</section>",
         esc(&String::from_utf8_lossy(&head))
     )?;
-    // Said before the content so that a reader knows the page is not everything; the counts
-    // of what the bounds left out are completed below and repeated at the end.
+    // Said before the content, so that a reader knows when the page is not everything.
     bounds.conferences = conferences.len().saturating_sub(MAX_CONFERENCES);
     bounds.listed = conferences.len().saturating_sub(MAX_LISTED);
     bounds.grid_rows = conferences
@@ -170,13 +169,22 @@ pub fn write(
                 .saturating_sub(MAX_GRID_ROWS)
         })
         .sum();
-    conference_list(out, a, sel, &conferences)?;
-    let mut arrows_left_out = 0;
-    for (ci, c) in conferences.iter().take(MAX_CONFERENCES) {
-        arrows_left_out += conference_section(out, a, sel, *ci, c, &ladders, &wanted)?;
-    }
-    bounds.arrows = arrows_left_out;
+    // Each drawn ladder shows at most MAX_ARROWS of its join's messages.
+    bounds.arrows = ladders
+        .iter()
+        .filter_map(|&(ci, pi)| {
+            let p = a.conferences().list().get(ci)?.participants.get(pi)?;
+            let n: usize = participant_dialogs(p)
+                .map(|d| wanted.get(&d).map_or(0, Vec::len))
+                .sum();
+            Some(n.saturating_sub(MAX_ARROWS))
+        })
+        .sum();
     write_bounds(out, &bounds)?;
+    conference_list(out, a, sel, &conferences)?;
+    for (ci, c) in conferences.iter().take(MAX_CONFERENCES) {
+        conference_section(out, a, sel, *ci, c, &ladders, &wanted)?;
+    }
     writeln!(out, "</body>\n</html>")?;
     Ok(bounds)
 }
@@ -244,8 +252,7 @@ fn conference_list(
     writeln!(out, "</table>\n</section>")
 }
 
-/// One conference: its facts, its grid, its ladders. Returns the messages left out of its
-/// ladders.
+/// One conference: its facts, its grid, its ladders.
 fn conference_section(
     out: &mut impl Write,
     a: &Analysis,
@@ -254,7 +261,7 @@ fn conference_section(
     c: &Conference,
     ladders: &[(usize, usize)],
     messages: &HashMap<u32, Vec<usize>>,
-) -> io::Result<usize> {
+) -> io::Result<()> {
     writeln!(
         out,
         "<section class=\"conference\" id=\"conf-{ci}\">\n<h2>Conference <span class=\"mono\">{}</span></h2>",
@@ -357,15 +364,12 @@ fn conference_section(
         )?;
     }
     writeln!(out, "</table>")?;
-    let mut left_out = 0;
     for (pi, p) in &shown {
-        if ladders.binary_search(&(ci, *pi)).is_err() {
-            continue;
+        if ladders.binary_search(&(ci, *pi)).is_ok() {
+            ladder(out, a, c, ci, *pi, p, messages)?;
         }
-        left_out += ladder(out, a, c, ci, *pi, p, messages)?;
     }
-    writeln!(out, "</section>")?;
-    Ok(left_out)
+    writeln!(out, "</section>")
 }
 
 /// A grid cell of one step (several for retried attempts): ✓ done, ✗ failed, … pending.
@@ -448,7 +452,7 @@ pub fn failing_message(a: &Analysis, d: &Diagnosis<'_>, messages: &[usize]) -> O
     }
 }
 
-/// One join's ladder as SVG. Returns the messages left out.
+/// One join's ladder as SVG.
 fn ladder(
     out: &mut impl Write,
     a: &Analysis,
@@ -457,7 +461,7 @@ fn ladder(
     pi: usize,
     p: &Participant,
     by_dialog: &HashMap<u32, Vec<usize>>,
-) -> io::Result<usize> {
+) -> io::Result<()> {
     let d = c.diagnose(p);
     let mut msgs: Vec<usize> = participant_dialogs(p)
         .flat_map(|dl| by_dialog.get(&dl).into_iter().flatten().copied())
@@ -483,7 +487,7 @@ fn ladder(
             out,
             "<p>No message of this join is listed (the analysis kept no message list).</p>\n</details>"
         )?;
-        return Ok(0);
+        return Ok(());
     }
     // Which messages are drawn: the first ones, and the failing one if it comes later.
     let mut drawn: Vec<usize> = msgs.iter().take(MAX_ARROWS).copied().collect();
@@ -646,7 +650,7 @@ fn ladder(
         writeln!(out, "<p class=\"reason\">{}</p>", esc(&r))?;
     }
     writeln!(out, "</details>")?;
-    Ok(left_out)
+    Ok(())
 }
 
 /// An arrow's label (method, or status and the CSeq method when not INVITE) and whether it is
