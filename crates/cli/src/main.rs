@@ -245,7 +245,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // Live capture: the terminal UI when standard output is a terminal and no report was
     // asked for; else headless, with the report at the end.
     if cli.capture.live() {
-        if cli.report.is_none() && io::stdout().is_terminal() {
+        if cli.report.is_none() && io::stdout().is_terminal() && !selecting {
             if cli.hep.send.is_some() {
                 return Err(Failure::usage(
                     "--hep-send with -i runs headless: add --report text or --report json",
@@ -303,10 +303,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
     tls.handle.set_final(true);
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
+    // The selection flags select what a report covers (the UI filters with `f`).
     let wants_run = cli.capture.write.is_some()
         || cli.capture.count.is_some()
         || cli.tls.write_decrypted.is_some()
-        || cli.hep.send.is_some();
+        || cli.hep.send.is_some()
+        || selecting;
     let format = match cli.report {
         Some(f) => f,
         None if io::stdout().is_terminal() && !wants_run => {
@@ -732,7 +734,8 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         ));
     }
     let tls = cli.tls.load()?;
-    if cli.report.is_none() && io::stdout().is_terminal() {
+    let selecting = TARGET.get().is_some_and(|t| !t.selection.is_empty());
+    if cli.report.is_none() && io::stdout().is_terminal() && !selecting {
         // The terminal UI, updated as messages arrive; `q` ends it.
         let (listener, title) = hep_cli::listen(&cli.hep)?;
         let source = hep_cli::batches(listener);

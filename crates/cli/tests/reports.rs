@@ -205,6 +205,27 @@ fn the_summary_says_what_failed_and_who_hit_which_code() {
     ]));
     assert!(full.starts_with(&text), "{full}");
     assert!(full.contains("Dialogs"));
+    // The same tallies in the JSON report, with tokens.
+    let v = json(&lyncscope(&[
+        "--report",
+        "json",
+        &sample("focus-c3p-failure.pcapng"),
+        &sample("av-mcu-rejected.pcapng"),
+    ]));
+    let sum = &v["summary"];
+    assert_eq!(sum["joins"], 6);
+    assert_eq!(
+        sum["outcomes"],
+        serde_json::json!({"failed": 3, "joined": 3})
+    );
+    assert_eq!(sum["failed_steps"][0]["step"], "focus");
+    assert_eq!(
+        sum["failed_steps"][0]["causes"],
+        serde_json::json!({"c3p-refused": 1, "rejected": 1})
+    );
+    assert_eq!(sum["diagnostics"][0]["code"], 3014);
+    assert_eq!(sum["diagnostics"][0]["users"][0], "sip:erin@example.com");
+    assert_eq!(sum["failed_joins"], 3);
 }
 
 #[test]

@@ -28,6 +28,7 @@ pub fn write(
             user: sel.user.as_deref(),
         }),
         stats: StatsOut::new(stats, analysis),
+        summary: super::summary::Summary::new(analysis, sel),
         conferences: super::conferences::Conferences(analysis, sel),
         dialogs: Dialogs(analysis, selected.as_ref()),
         messages: input
@@ -91,6 +92,8 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     selection: Option<SelectionOut<'a>>,
     stats: StatsOut<'a>,
+    /// The summary of the selected joins (additive): `--report summary`'s tallies.
+    summary: super::summary::Summary<'a>,
     conferences: super::conferences::Conferences<'a>,
     dialogs: Dialogs<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]

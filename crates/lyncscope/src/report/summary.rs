@@ -317,6 +317,80 @@ impl<'a> Summary<'a> {
     }
 }
 
+impl serde::Serialize for Summary<'_> {
+    /// The JSON report's `summary` (docs/json.md): the same tallies, with tokens.
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        struct StepOut {
+            step: &'static str,
+            joins: usize,
+            causes: std::collections::BTreeMap<&'static str, usize>,
+        }
+        #[derive(serde::Serialize)]
+        struct CodeOut<'a> {
+            code: u32,
+            header: &'static str,
+            joins: usize,
+            users: &'a [&'a str],
+            more_users: usize,
+        }
+        #[derive(serde::Serialize)]
+        struct StatusOut {
+            status: u16,
+            joins: usize,
+        }
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("conferences", &self.conferences)?;
+        map.serialize_entry("joins", &self.joins)?;
+        let outcomes: std::collections::BTreeMap<&str, usize> = self
+            .outcomes
+            .iter()
+            .map(|(st, n)| (st.as_str(), *n))
+            .collect();
+        map.serialize_entry("outcomes", &outcomes)?;
+        map.serialize_entry("rang_unanswered", &self.rang_unanswered)?;
+        let steps: Vec<StepOut> = self
+            .failed_steps
+            .iter()
+            .map(|(st, n, causes)| StepOut {
+                step: st.as_str(),
+                joins: *n,
+                causes: causes
+                    .iter()
+                    .map(|(c, n)| (super::csv::cause_token(*c), *n))
+                    .collect(),
+            })
+            .collect();
+        map.serialize_entry("failed_steps", &steps)?;
+        let codes: Vec<CodeOut<'_>> = self
+            .diagnostics
+            .iter()
+            .map(|d| CodeOut {
+                code: d.code,
+                header: d.header,
+                joins: d.joins,
+                users: &d.users,
+                more_users: d.more_users,
+            })
+            .collect();
+        map.serialize_entry("diagnostics", &codes)?;
+        map.serialize_entry("more_diagnostics", &self.more_diagnostics)?;
+        let statuses: Vec<StatusOut> = self
+            .statuses
+            .iter()
+            .map(|(status, joins)| StatusOut {
+                status: *status,
+                joins: *joins,
+            })
+            .collect();
+        map.serialize_entry("statuses", &statuses)?;
+        map.serialize_entry("more_statuses", &self.more_statuses)?;
+        map.serialize_entry("failed_joins", &self.failed_joins())?;
+        map.end()
+    }
+}
+
 /// Two causes of the same kind (a `NoAnswer` of any wait).
 fn same_kind(a: Cause, b: Cause) -> bool {
     std::mem::discriminant(&a) == std::mem::discriminant(&b)
