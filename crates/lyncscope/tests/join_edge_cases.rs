@@ -816,3 +816,194 @@ fn phones_and_anonymous_guests_are_told_apart() {
     assert_eq!(c.participants[0].access(), Some(Access::Phone));
     assert_eq!(c.participants[1].access(), None); // @example.com, not anonymous.invalid
 }
+
+/// bob's focus join from the device `epid`, answered `status` with C3P `code`.
+fn device_focus_join(f: &mut Feed, call: &str, epid: &str, status: &str, code: &str) {
+    f.send(&format!(
+        "INVITE {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <sip:bob@example.com>;tag=t{call};epid={epid}\nTo: <{FOCUS}>\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("request", "")
+    ));
+    f.send(&format!(
+        "SIP/2.0 {status}\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bK{call}\nFrom: <sip:bob@example.com>;tag=t{call};epid={epid}\nTo: <{FOCUS}>;tag=srv\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{}",
+        c3p("response", &format!("code=\"{code}\""))
+    ));
+}
+
+#[test]
+fn each_device_of_a_user_has_its_own_row_and_the_user_the_best_state() {
+    let mut f = Feed::new();
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("200 OK", "alice", "i1", "b1"));
+    device_focus_join(&mut f, "d1", "1a2b3c4d5e", "200 OK", "success");
+    device_focus_join(&mut f, "d2", "9f8e7d6c5b", "403 Forbidden", "failure");
+    // The desktop rejoins: the same device, not a third one.
+    device_focus_join(&mut f, "d3", "1a2b3c4d5e", "200 OK", "success");
+    let c = &f.a.conferences().list()[0];
+    let bobs: Vec<_> = c
+        .participants
+        .iter()
+        .filter(|p| p.uri == "sip:bob@example.com")
+        .collect();
+    assert_eq!(bobs.len(), 2, "{bobs:#?}");
+    assert_eq!(bobs[0].device.as_deref(), Some("1a2b3c4d5e"));
+    assert_eq!(bobs[1].device.as_deref(), Some("9f8e7d6c5b"));
+    // The invitation was addressed to the user: it stays with the first device.
+    assert!(bobs[0].invitation.is_some() && bobs[1].invitation.is_none());
+    assert_eq!(c.diagnose(bobs[0]).state, JoinState::FocusJoined);
+    let failed = c.diagnose(bobs[1]);
+    assert_eq!(
+        (failed.state, failed.failed_step),
+        (JoinState::Failed, Some(JoinStep::Focus))
+    );
+    assert_eq!(c.user_state(bobs[1]), JoinState::FocusJoined);
+}
+
+#[test]
+fn devices_beyond_the_bound_are_counted_and_folded_into_the_first() {
+    let mut f = Feed::new();
+    for i in 0..12 {
+        device_focus_join(
+            &mut f,
+            &format!("d{i}"),
+            &format!("epid{i:06}"),
+            "200 OK",
+            "success",
+        );
+    }
+    let c = &f.a.conferences().list()[0];
+    assert_eq!(c.participants.len(), 8);
+    assert_eq!(f.a.conferences().stats.devices_dropped, 4);
+}
+
+#[test]
+fn a_rejoin_after_a_drop_keeps_the_first_attempt_and_the_second_decides() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    bye(&mut f, "f1", false); // the focus dropped the session
+    focus_join(&mut f, "f2", "success");
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
+    assert_eq!(bob.earlier_focus.len(), 1);
+    assert_eq!(&*bob.earlier_focus[0].call_id, "f1");
+    assert_eq!(
+        bob.earlier_focus[0].ended_by,
+        Some(lyncscope::analysis::EndedBy::Server)
+    );
+    let mut text = Vec::new();
+    lyncscope::report::text::conference_trees(&mut text, &f.a).expect("written");
+    let text = String::from_utf8(text).expect("UTF-8");
+    assert!(
+        text.contains(
+            "earlier focus attempt f1 at 00:00:00.100: 200 OK, ended by the server at 00:00:00.300"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sharing_join_that_failed_is_shown_beside_a_join_that_worked() {
+    const AS: &str = "sip:alice@example.com;gruu;opaque=app:conf:applicationsharing:id:JL3GPNYP";
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    f.send(&invite(
+        AV,
+        "m1",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", AV, "m1", 1, ""));
+    f.send(&invite(
+        AS,
+        "s1",
+        1,
+        "v=0\nm=applicationsharing 5000 TCP/RTP/AVP 127\n",
+        "application/sdp",
+    ));
+    f.send(&answer(
+        "488 Not Acceptable Here",
+        AS,
+        "s1",
+        1,
+        "ms-diagnostics: 24000;reason=\"Error parsing SDP\";source=\"asmcu.example.com\"",
+    ));
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::Joined);
+    let others = c.other_failures(bob);
+    assert_eq!(others.len(), 1);
+    let text = lyncscope::report::reason::other_failure_text(others[0].0, others[0].1);
+    assert_eq!(
+        text,
+        "the application sharing MCU rejected the join: 488 Not Acceptable Here, ms-diagnostics 24000 \"Error parsing SDP\" from asmcu.example.com (error parsing SDP (application sharing))"
+    );
+}
+
+#[test]
+fn a_call_escalated_to_a_conference_is_linked_to_it() {
+    let mut f = Feed::new();
+    // bob calls alice; alice turns the call into her conference and invites bob into it.
+    f.send(&invite(
+        "sip:alice@example.com",
+        "p2p",
+        1,
+        "v=0\nm=audio 5000 RTP/AVP 0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", "sip:alice@example.com", "p2p", 1, ""));
+    f.send(&invitation("alice", "i1"));
+    f.send(&invitation_answer("200 OK", "alice", "i1", "b1"));
+    f.send("BYE sip:alice@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKp2pbye\nFrom: <sip:bob@example.com>;tag=tp2p\nTo: <sip:alice@example.com>;tag=srv\nCall-ID: p2p\nCSeq: 2 BYE");
+    let esc = f.a.escalations();
+    let d = esc[0]
+        .and_then(|d| f.a.dialogs().get(d as usize))
+        .expect("linked");
+    assert_eq!(&*d.call_id, "p2p");
+    // A call that had ended before the invitation is not the one escalated.
+    let mut f = Feed::new();
+    f.send(&invite(
+        "sip:alice@example.com",
+        "p2p",
+        1,
+        "v=0\n",
+        "application/sdp",
+    ));
+    f.send(&answer("200 OK", "sip:alice@example.com", "p2p", 1, ""));
+    f.send("BYE sip:alice@example.com SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.22;branch=z9hG4bKp2pbye\nFrom: <sip:bob@example.com>;tag=tp2p\nTo: <sip:alice@example.com>;tag=srv\nCall-ID: p2p\nCSeq: 2 BYE");
+    f.send(&invitation("alice", "i1"));
+    assert_eq!(f.a.escalations(), vec![None]);
+}
+
+#[test]
+fn a_dial_out_that_failed_says_the_mcu_called_and_who_asked() {
+    let mut f = Feed::new();
+    focus_join_of(&mut f, "alice", "a1");
+    let add = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"5\"><addUser><conferenceKeys confEntity=\"{FOCUS}\"/><user entity=\"tel:+14255550100\"><endpoint entity=\"{{6a0f}}\"><joining-method>dialed-out</joining-method></endpoint></user></addUser></request>");
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1add\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{add}"
+    ));
+    f.send(&format!(
+        "INVITE tel:+14255550100 SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKdo1\nFrom: <{AV}>;tag=mcu1\nTo: <tel:+14255550100>\nCall-ID: do1\nCSeq: 1 INVITE\nContent-Type: application/sdp\n\nv=0\nm=audio 5000 RTP/AVP 0\n"
+    ));
+    f.send(&format!(
+        "SIP/2.0 486 Busy Here\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKdo1\nFrom: <{AV}>;tag=mcu1\nTo: <tel:+14255550100>;tag=gw\nCall-ID: do1\nCSeq: 1 INVITE"
+    ));
+    let (state, failed, reason) = f.state("tel:+14255550100");
+    assert_eq!((state, failed), (JoinState::Failed, Some(JoinStep::Media)));
+    assert_eq!(
+        reason.as_deref(),
+        Some("the A/V MCU dialled out to tel:+14255550100 and the call failed: 486 Busy Here")
+    );
+    let c = &f.a.conferences().list()[0];
+    let phone = c
+        .participants
+        .iter()
+        .find(|p| p.uri == "tel:+14255550100")
+        .expect("callee");
+    assert_eq!(
+        c.dialed_out_by(phone).map(|(by, _)| by),
+        Some("sip:alice@example.com")
+    );
+    assert_eq!(phone.access(), Some(lyncscope::analysis::Access::Phone));
+}

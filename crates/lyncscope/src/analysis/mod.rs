@@ -392,6 +392,56 @@ impl Analysis {
         &self.conferences
     }
 
+    /// The peer-to-peer call each conference was escalated from, by conference index
+    /// (docs/joins.md §6): the organizer X invited Y into the conference while an answered
+    /// INVITE dialog between X and Y that is not part of any conference was still going. The
+    /// invitation naming the new focus is the link; the Focus Factory's `addConference` is
+    /// not required (captures often miss it).
+    pub fn escalations(&self) -> Vec<Option<u32>> {
+        let list = self.conferences.list();
+        let invite = self.symbols.lookup(b"INVITE");
+        let order = |a: &str, b: &str| -> (String, String) {
+            let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            if a <= b {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        };
+        // Answered plain calls by their two ends: one pass over the dialogs.
+        let mut calls: HashMap<(String, String), Vec<u32>> = HashMap::new();
+        for (i, d) in self.dialogs.iter().enumerate() {
+            if d.kind == DialogKind::Other
+                && invite == Some(d.method)
+                && matches!(d.final_status, Some(200..=299))
+            {
+                calls
+                    .entry(order(&d.from, &d.to))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+        list.iter()
+            .map(|c| {
+                if calls.is_empty() {
+                    return None;
+                }
+                c.participants.iter().find_map(|p| {
+                    let inv = p.invitation.as_ref()?;
+                    let x = p.invited_by.as_deref()?;
+                    if !x.eq_ignore_ascii_case(&c.organizer) {
+                        return None;
+                    }
+                    calls.get(&order(x, &p.uri))?.iter().copied().find(|&d| {
+                        self.dialogs
+                            .get(d as usize)
+                            .is_some_and(|d| d.first_time <= inv.at && d.last_time >= inv.at)
+                    })
+                })
+            })
+            .collect()
+    }
+
     /// The Call-ID of a message record, through its dialog.
     pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
         rec.dialog

@@ -14,19 +14,33 @@ pub struct Conferences<'a>(pub &'a Analysis, pub &'a Selection);
 impl Serialize for Conferences<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let list = self.0.conferences().list();
+        let escalations = self.0.escalations();
         let mut seq = ser.serialize_seq(None)?;
-        for c in list.iter().filter(|c| self.1.conference(c)) {
-            seq.serialize_element(&ConferenceOut(c, self.0, self.1))?;
+        for (i, c) in list.iter().enumerate() {
+            if !self.1.conference(c) {
+                continue;
+            }
+            let from = escalations
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|d| self.0.dialogs().get(d as usize));
+            seq.serialize_element(&ConferenceOut(c, self.0, from, self.1))?;
         }
         seq.end()
     }
 }
 
-struct ConferenceOut<'a>(&'a Conference, &'a Analysis, &'a Selection);
+struct ConferenceOut<'a>(
+    &'a Conference,
+    &'a Analysis,
+    Option<&'a crate::analysis::Dialog>,
+    &'a Selection,
+);
 
 impl Serialize for ConferenceOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let (c, a, sel) = (self.0, self.1, self.2);
+        let (c, a, sel) = (self.0, self.1, self.3);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("id", &c.id)?;
         map.serialize_entry("focus_uri", &c.focus_uri)?;
@@ -66,8 +80,32 @@ impl Serialize for ConferenceOut<'_> {
             })
             .collect();
         map.serialize_entry("c3p_commands", &control)?;
+        if let Some(d) = self.2 {
+            map.serialize_entry(
+                "escalated_from",
+                &EscalationOut {
+                    call_id: &d.call_id,
+                    from: &d.from,
+                    to: &d.to,
+                    first_seen: d.first_time.rfc3339(),
+                    last_seen: d.last_time.rfc3339(),
+                    state: d.state.as_str(),
+                },
+            )?;
+        }
         map.end()
     }
+}
+
+/// `conferences[].escalated_from`: the peer-to-peer call the conference became.
+#[derive(Serialize)]
+struct EscalationOut<'a> {
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    first_seen: String,
+    last_seen: String,
+    state: &'a str,
 }
 
 #[derive(Serialize)]
@@ -108,6 +146,21 @@ impl Serialize for ParticipantOut<'_> {
         map.serialize_entry("state", state.as_str())?;
         map.serialize_entry("failed_step", &failed.map(|f| f.as_str()))?;
         map.serialize_entry("reason", &reason)?;
+        if let Some(device) = &p.device {
+            map.serialize_entry("device", device)?;
+        }
+        if c.devices(p).nth(1).is_some() {
+            map.serialize_entry("user_state", c.user_state(p).as_str())?;
+        }
+        if let Some((by, at)) = c.dialed_out_by(p) {
+            map.serialize_entry(
+                "dialed_out_by",
+                &DialOutOut {
+                    by,
+                    at: at.rfc3339(),
+                },
+            )?;
+        }
         if let Some(access) = p.access() {
             map.serialize_entry("access", access.as_str())?;
         }
@@ -132,6 +185,19 @@ impl Serialize for ParticipantOut<'_> {
                 },
             )?;
         }
+        let others = c.other_failures(p);
+        if !others.is_empty() {
+            let list: Vec<_> = others
+                .iter()
+                .map(|(mcu, s)| OtherFailureOut {
+                    step: mcu.map_or("media", |m| m.as_str()),
+                    call_id: &s.call_id,
+                    status: s.status,
+                    reason: super::reason::other_failure_text(*mcu, s),
+                })
+                .collect();
+            map.serialize_entry("other_failures", &list)?;
+        }
         map.serialize_entry("steps", &StepsOut(p))?;
         map.end()
     }
@@ -151,12 +217,21 @@ impl Serialize for StepsOut<'_> {
                 attempts: &[],
             }),
         )?;
+        let focus_attempts: Vec<Step> = if p.earlier_focus.is_empty() {
+            Vec::new()
+        } else {
+            p.earlier_focus
+                .iter()
+                .chain(p.focus.as_deref())
+                .cloned()
+                .collect()
+        };
         map.serialize_entry(
             "focus",
             &p.focus.as_ref().map(|s| StepOut {
                 step: s,
                 kind: StepKind::Focus,
-                attempts: &[],
+                attempts: &focus_attempts,
             }),
         )?;
         map.serialize_entry(
@@ -306,6 +381,22 @@ impl Serialize for StepOut<'_> {
         }
         map.end()
     }
+}
+
+/// `participants[].dialed_out_by`: who asked the MCU to call the participant.
+#[derive(Serialize)]
+struct DialOutOut<'a> {
+    by: &'a str,
+    at: String,
+}
+
+/// `participants[].other_failures[]`: an MCU join that failed without deciding the state.
+#[derive(Serialize)]
+struct OtherFailureOut<'a> {
+    step: &'a str,
+    call_id: &'a str,
+    status: Option<u16>,
+    reason: String,
 }
 
 /// `participants[].lobby`: a leader's decision about a participant waiting in the lobby.

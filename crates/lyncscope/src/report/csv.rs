@@ -167,6 +167,7 @@ pub fn cause_token(c: Cause) -> &'static str {
         Cause::LobbyEnded => "lobby-ended",
         Cause::EdgeRefused => "edge-refused",
         Cause::Ringing { .. } => "ringing",
+        Cause::DialOutFailed => "dial-out-failed",
     }
 }
 

@@ -129,6 +129,12 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 .map(|t| format!(" at {}", clock(t)))
                 .unwrap_or_default()
         ),
+        Cause::DialOutFailed => format!(
+            "the {} MCU dialled out to {who} and the call failed: {}{}",
+            d.mcu.map_or("A/V", mcu_name),
+            status_text(s),
+            diag_text(s)
+        ),
         Cause::EdgeRefused => {
             let edge = p
                 .edge
@@ -253,6 +259,21 @@ pub fn reason_in(
     Some(text)
 }
 
+/// A failed MCU join that did not decide the participant's state, in words ("the application
+/// sharing MCU rejected the join: 488 Not Acceptable Here, ms-diagnostics 24000 …").
+pub fn other_failure_text(mcu: Option<&McuType>, s: &Step) -> String {
+    let who = match mcu {
+        Some(m) => format!("the {} MCU", mcu_name(m)),
+        None => "the A/V MCU".to_string(),
+    };
+    let (status, diag) = (status_text(s), diag_text(s));
+    match s.status {
+        Some(487) => format!("the join to {who} was cancelled: {status}{diag}"),
+        Some(408) => format!("the join to {who} timed out: {status}{diag}"),
+        _ => format!("{who} rejected the join: {status}{diag}"),
+    }
+}
+
 /// A person's name for an MCU.
 pub fn mcu_name(mcu: &McuType) -> &str {
     match mcu {
@@ -311,5 +332,6 @@ pub fn cause_name(c: Cause) -> &'static str {
         Cause::LobbyEnded => "lobby wait ended by the focus",
         Cause::EdgeRefused => "refused by the Edge",
         Cause::Ringing { .. } => "rang without an answer",
+        Cause::DialOutFailed => "dial-out failed",
     }
 }

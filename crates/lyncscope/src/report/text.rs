@@ -21,7 +21,7 @@ pub fn write(
     write_head(out, input, stats, analysis)?;
     super::summary::Summary::new(analysis, sel).write_text(out)?;
     writeln!(out)?;
-    conference_trees(out, analysis, sel)?;
+    conference_trees_selected(out, analysis, sel)?;
     dialog_table(out, analysis, sel)
 }
 
@@ -218,8 +218,23 @@ pub fn write_head(
 
 /// Each conference as a tree: participants with a mark per step (✓ done, ✗ failed, … pending),
 /// status codes, setup times, and the reason on failures.
-fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::Result<()> {
-    for c in a.conferences().list().iter().filter(|c| sel.conference(c)) {
+/// The conferences part of the text report: each conference's participants, their steps,
+/// reasons and how they left.
+pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    conference_trees_selected(out, a, &Selection::default())
+}
+
+/// [`conference_trees`] of the conferences and participants `sel` selects.
+pub fn conference_trees_selected(
+    out: &mut impl Write,
+    a: &Analysis,
+    sel: &Selection,
+) -> io::Result<()> {
+    let escalations = a.escalations();
+    for (ci, c) in a.conferences().list().iter().enumerate() {
+        if !sel.conference(c) {
+            continue;
+        }
         let subject = c
             .subject
             .as_deref()
@@ -243,6 +258,22 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
                 mcus.join(", ")
             }
         )?;
+        if let Some(d) = escalations
+            .get(ci)
+            .copied()
+            .flatten()
+            .and_then(|d| a.dialogs().get(d as usize))
+        {
+            writeln!(
+                out,
+                "  escalated from the call {} between {} and {} ({} → {})",
+                d.call_id,
+                clean(&d.from),
+                clean(&d.to),
+                super::reason::clock(d.first_time),
+                super::reason::clock(d.last_time)
+            )?;
+        }
         let shown: Vec<&crate::analysis::Participant> = c
             .participants
             .iter()
@@ -286,9 +317,13 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
                 (Some(a), None) => format!("  ({})", a.as_str()),
                 _ => String::new(),
             };
+            let device = match (&p.device, c.devices(p).nth(1).is_some()) {
+                (Some(d), true) => format!("  (device {d}; user {})", c.user_state(p).as_str()),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {branch} {}  {}{failed}{invited}{access}{client}",
+                "  {branch} {}{device}  {}{failed}{invited}{access}{client}",
                 clean(&p.uri),
                 state.as_str()
             )?;
@@ -330,6 +365,20 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {}", clean(&r))?;
             }
+            if let Some((by, at)) = c.dialed_out_by(p) {
+                writeln!(
+                    out,
+                    "  {cont}   dialled out to at the request of {by} at {}",
+                    super::reason::clock(at)
+                )?;
+            }
+            for (mcu, s) in c.other_failures(p) {
+                writeln!(
+                    out,
+                    "  {cont}   also: {}",
+                    super::reason::other_failure_text(mcu, s)
+                )?;
+            }
             if let Some(d) = &p.lobby_decision {
                 writeln!(
                     out,
@@ -353,6 +402,29 @@ fn conference_trees(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::
                 .iter()
                 .chain(p.mcus.iter().map(|(_, s)| s))
                 .collect();
+            // A rejoin: say how the earlier focus sessions went.
+            for s in &p.earlier_focus {
+                let how = match (s.failed(), s.ended_by, s.ended_at) {
+                    (true, _, _) => format!(
+                        "failed: {}{}",
+                        super::reason::status_text(s),
+                        super::reason::diag_text(s)
+                    ),
+                    (false, Some(by), Some(at)) => format!(
+                        "{}, ended by the {} at {}",
+                        super::reason::status_text(s),
+                        by.as_str(),
+                        super::reason::clock(at)
+                    ),
+                    _ => super::reason::status_text(s),
+                };
+                writeln!(
+                    out,
+                    "  {cont}   earlier focus attempt {} at {}: {how}",
+                    s.call_id,
+                    super::reason::clock(s.at)
+                )?;
+            }
             if attempts.len() > 1 {
                 for s in attempts.iter().filter(|s| s.failed()) {
                     writeln!(

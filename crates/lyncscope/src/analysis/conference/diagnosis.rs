@@ -45,6 +45,9 @@ pub enum Cause {
     /// The focus ended the wait in the lobby without admitting them: the lobby timed out or a
     /// leader refused them without the refusal being captured.
     LobbyEnded,
+    /// The MCU dialled out to the participant (it opened the dialog) and the call failed: the
+    /// callee was busy, did not answer or could not be reached.
+    DialOutFailed,
     /// The Access Edge refused the step: it generated the failing response, or the response's
     /// diagnostics name the Edge that vouched for the participant, or a SIP-stack code
     /// (1000–1999) answered an external user with 403/504 (docs/joins.md §3.1).
@@ -162,7 +165,12 @@ impl Conference {
             });
         }
         if let Some(m) = media.filter(|m| m.failed() && current(m)) {
-            return failed(JoinStep::Media, refusal(m, p), m);
+            let cause = if m.dialed_out {
+                Cause::DialOutFailed
+            } else {
+                refusal(m, p)
+            };
+            return failed(JoinStep::Media, cause, m);
         }
         if let Some((m, waited)) = media
             .filter(|m| current(m))
@@ -223,6 +231,68 @@ impl Conference {
             };
         }
         Diagnosis::settled(JoinState::Invited)
+    }
+
+    /// MCU joins that failed without deciding the participant's state: they joined through
+    /// another MCU (A/V up, application sharing refused; IM up, A/V refused). Each MCU's
+    /// last attempt of the current session, when no attempt at that MCU succeeded; `None` for
+    /// the MCU means the A/V MCU.
+    pub fn other_failures<'a>(
+        &'a self,
+        p: &'a Participant,
+    ) -> Vec<(Option<&'a McuType>, &'a Step)> {
+        let d = self.diagnose(p);
+        if !matches!(
+            d.state,
+            JoinState::Joined | JoinState::Left | JoinState::FocusJoined
+        ) {
+            return Vec::new();
+        }
+        let since = p.focus.as_ref().map(|f| f.at);
+        let current = |s: &Step| since.is_none_or(|t| s.at >= t);
+        let mut out = Vec::new();
+        if let Some(m) = p.media_step().filter(|m| m.failed() && current(m)) {
+            out.push((None, m));
+        }
+        let mut seen: Vec<&McuType> = Vec::new();
+        for (mcu, _) in &p.mcus {
+            if seen.contains(&mcu) {
+                continue;
+            }
+            seen.push(mcu);
+            let mut attempts = p.mcus.iter().filter(|(m, s)| m == mcu && current(s));
+            if attempts.clone().any(|(_, s)| s.succeeded()) {
+                continue;
+            }
+            if let Some((_, s)) = attempts.next_back().filter(|(_, s)| s.failed()) {
+                out.push((Some(mcu), s));
+            }
+        }
+        out
+    }
+
+    /// The devices of a participant's user: every participant of the conference with the same
+    /// AOR (one per `epid`), in the order first seen.
+    pub fn devices<'a>(&'a self, p: &'a Participant) -> impl Iterator<Item = &'a Participant> + 'a {
+        self.participants.iter().filter(move |q| q.uri == p.uri)
+    }
+
+    /// The state of a user who joined from several devices: the best any device reached
+    /// (joined if any device joined); a failed device stays failed in its own row.
+    pub fn user_state(&self, p: &Participant) -> JoinState {
+        let rank = |s: JoinState| match s {
+            JoinState::Joined => 6,
+            JoinState::FocusJoined => 5,
+            JoinState::Lobby => 4,
+            JoinState::Left => 3,
+            JoinState::Failed => 2,
+            JoinState::Declined => 1,
+            JoinState::Invited => 0,
+        };
+        self.devices(p)
+            .map(|d| self.diagnose(d).state)
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(JoinState::Invited)
     }
 
     /// How a participant whose state is `left` came to leave: removed by someone else, the

@@ -30,6 +30,13 @@ pub(crate) const MAX_CONFERENCES: usize = 100_000;
 const MAX_PARTICIPANTS: usize = 10_000;
 /// Attempts remembered per MCU step.
 const MAX_ATTEMPTS: usize = 16;
+/// Devices (`epid`s) of one user tracked apart per conference: people join from a desktop,
+/// a phone app and a browser; beyond, they are counted and folded into the first.
+const MAX_DEVICES: usize = 8;
+/// Dial-out requests remembered per conference: a meeting dials out to a few people.
+const MAX_DIAL_OUTS: usize = 64;
+/// Longest `epid` kept: real ones are 10 hex digits.
+const MAX_EPID: usize = 64;
 
 mod diagnosis;
 mod identity;
@@ -86,6 +93,10 @@ pub struct ConferenceStats {
     pub conferences_dropped: u64,
     /// Participants not tracked because of the per-conference bound.
     pub participants_dropped: u64,
+    /// Devices of a user beyond the per-user bound, folded into the user's first device.
+    pub devices_dropped: u64,
+    /// Dial-out requests beyond the per-conference bound, not kept.
+    pub dial_outs_dropped: u64,
 }
 
 /// Every conference of the capture, with the dialogs of each join correlated to it.
@@ -229,7 +240,8 @@ impl Conferences {
                 } else {
                     &dialog.to
                 };
-                self.participant(c, who, ctx.time)
+                let epid = msg.header(participant_hdr).and_then(epid_of);
+                self.device(c, who, epid.as_deref(), ctx.time)
             }
             _ => None,
         };
@@ -250,9 +262,14 @@ impl Conferences {
         let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) else {
             return;
         };
-        let step = Step::new(id, dialog, ctx);
+        let mut step = Step::new(id, dialog, ctx);
+        step.dialed_out = participant_hdr == Hdr::To;
         match kind {
-            DialogKind::Focus => p.focus = Some(Box::new(step)),
+            DialogKind::Focus => {
+                if let Some(old) = p.focus.replace(Box::new(step)) {
+                    push_bounded(&mut p.earlier_focus, *old);
+                }
+            }
             DialogKind::Roster => {
                 conf.roster_subscriptions = conf.roster_subscriptions.saturating_add(1);
                 p.roster = Some(Box::new(step));
@@ -401,6 +418,7 @@ impl Conferences {
             copies_since_merged: 0,
             roster_subscriptions: 0,
             roster_problems: 0,
+            dial_outs: Vec::new(),
             control: Vec::new(),
             dialogs: Vec::new(),
         });
@@ -411,6 +429,52 @@ impl Conferences {
     /// The participant of conference `c` with this AOR, added when new. Found by a hash of
     /// (conference, AOR): a large conference gets a dialog per participant and step, and a
     /// scan of its participant list for each would be quadratic.
+    ///
+    /// With a device (`epid`), each device of the user is a participant of its own (its own
+    /// steps; the reports group them under the user): the first device seen takes the user's
+    /// first entry (which may hold the invitation, addressed to the user), later ones get
+    /// entries of their own, up to [`MAX_DEVICES`] per user (more are counted and folded into
+    /// the first).
+    fn device(&mut self, c: u32, uri: &str, epid: Option<&str>, at: Timestamp) -> Option<u32> {
+        let first = self.participant(c, uri, at)?;
+        let Some(epid) = epid else {
+            return Some(first);
+        };
+        let key = (c, self.hasher.hash_one((uri, epid)));
+        let conf = self.list.get_mut(c as usize)?;
+        let is_it = |p: &Participant| p.uri == uri && p.device.as_deref() == Some(epid);
+        if let Some(i) = self.participant_index.get(&key).copied() {
+            if conf.participants.get(i as usize).is_some_and(is_it) {
+                return Some(i);
+            }
+        }
+        let head = conf.participants.get_mut(first as usize)?;
+        match head.device.as_deref() {
+            None => {
+                head.device = Some(epid.into());
+                self.participant_index.insert(key, first);
+                return Some(first);
+            }
+            Some(d) if d == epid => return Some(first),
+            Some(_) => {}
+        }
+        if usize::from(head.other_devices) + 1 >= MAX_DEVICES {
+            self.stats.devices_dropped += 1;
+            return Some(first);
+        }
+        head.other_devices += 1;
+        if conf.participants.len() >= MAX_PARTICIPANTS {
+            self.stats.participants_dropped += 1;
+            return Some(first);
+        }
+        let mut p = Participant::new(uri.to_string(), at);
+        p.device = Some(epid.into());
+        conf.participants.push(p);
+        let i = conf.participants.len() as u32 - 1;
+        self.participant_index.insert(key, i);
+        Some(i)
+    }
+
     fn participant(&mut self, c: u32, uri: &str, at: Timestamp) -> Option<u32> {
         let key = (c, self.hasher.hash_one(uri));
         let conf = self.list.get_mut(c as usize)?;
@@ -494,10 +558,19 @@ impl Conferences {
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
                 record_control(conf, id, &c);
-                if matches!(c.command.as_str(), "deleteUser" | "setLobbyAccess")
-                    || c.kind == c3p::C3pKind::Response
+                if matches!(
+                    c.command.as_str(),
+                    "deleteUser" | "setLobbyAccess" | "addUser"
+                ) || c.kind == c3p::C3pKind::Response
                 {
-                    about_user(conf, role.participant, &c, msg.body(), ctx.time);
+                    about_user(
+                        conf,
+                        role.participant,
+                        &c,
+                        msg.body(),
+                        ctx.time,
+                        &mut self.stats,
+                    );
                 }
             }
         }
@@ -574,6 +647,21 @@ impl Conferences {
     }
 }
 
+/// The `epid` header parameter of a From or To value (Lync's endpoint id: one per device).
+fn epid_of(value: &[u8]) -> Option<String> {
+    // Header parameters follow the URI (after `>` when it is bracketed).
+    let params = match memchr::memchr(b'>', value) {
+        Some(gt) => value.get(gt + 1..)?,
+        None => value,
+    };
+    params.split(|b| *b == b';').find_map(|p| {
+        let p = crate::sip::message::trim(p);
+        p.get(..5).filter(|n| n.eq_ignore_ascii_case(b"epid="))?;
+        let v = crate::sip::message::trim(p.get(5..)?);
+        (!v.is_empty() && v.len() <= MAX_EPID).then(|| String::from_utf8_lossy(v).into_owned())
+    })
+}
+
 /// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the
 /// step: an older one's messages (a first device, an earlier inviter) must not change it.
 fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> {
@@ -623,6 +711,7 @@ fn about_user(
     outcome: &c3p::C3p,
     body: &[u8],
     at: Timestamp,
+    stats: &mut ConferenceStats,
 ) {
     if outcome.kind == c3p::C3pKind::Response {
         if outcome.code == Some(C3pCode::Failure) && outcome.request_id.is_some() {
@@ -657,31 +746,41 @@ fn about_user(
         return;
     }
     let by = by.uri.clone();
-    let Some(p) = conf
+    if full.command == "addUser" {
+        // Someone adding another user: the MCU is asked to dial out to them.
+        if conf.dial_outs.len() < MAX_DIAL_OUTS {
+            conf.dial_outs.push((target, by, at));
+        } else {
+            stats.dial_outs_dropped += 1;
+        }
+        return;
+    }
+    let admitted = full
+        .access
+        .as_deref()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted"));
+    // Every device of the user: the command names the user.
+    for p in conf
         .participants
         .iter_mut()
-        .find(|p| p.uri.eq_ignore_ascii_case(&target))
-    else {
-        return;
-    };
-    if full.command == "setLobbyAccess" {
-        p.lobby_decision = Some(LobbyDecision {
-            by,
-            at,
-            admitted: full
-                .access
-                .as_deref()
-                .is_some_and(|a| a.trim().eq_ignore_ascii_case("granted")),
-            refused: false,
-            request_id: full.request_id,
-        });
-    } else {
-        p.removed = Some(Removal {
-            by,
-            at,
-            refused: false,
-            request_id: full.request_id,
-        });
+        .filter(|p| p.uri.eq_ignore_ascii_case(&target))
+    {
+        if full.command == "setLobbyAccess" {
+            p.lobby_decision = Some(LobbyDecision {
+                by: by.clone(),
+                at,
+                admitted,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
+        } else {
+            p.removed = Some(Removal {
+                by: by.clone(),
+                at,
+                refused: false,
+                request_id: full.request_id.clone(),
+            });
+        }
     }
 }
 

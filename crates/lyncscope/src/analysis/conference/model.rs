@@ -96,6 +96,8 @@ pub struct Step {
     pub ended_at: Option<Timestamp>,
     /// When the initial INVITE was first answered `180 Ringing` (the invitee's client rang).
     pub ringing_at: Option<Timestamp>,
+    /// The server (an MCU) opened the dialog toward the participant: a dial-out.
+    pub dialed_out: bool,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     pub(super) offer_seen: bool,
 }
@@ -120,6 +122,7 @@ impl Step {
             ice: None,
             multipart_offer: false,
             edge_generated: false,
+            dialed_out: false,
             ended_by: None,
             ended_at: None,
             ringing_at: None,
@@ -170,6 +173,10 @@ pub struct Participant {
     pub invitation: Option<Box<Step>>,
     /// The focus dialog (C3P `addUser`), the latest attempt.
     pub focus: Option<Box<Step>>,
+    /// Earlier focus attempts of the same device (a rejoin after a network drop, a retry in a
+    /// new dialog), oldest first, at most 16: the latest attempt decides the state, the earlier
+    /// ones stay visible.
+    pub earlier_focus: Vec<Step>,
     /// The roster subscription (SUBSCRIBE to the focus).
     pub roster: Option<Box<Step>>,
     /// A/V MCU attempts in order (a failed attempt followed by a successful retry keeps both).
@@ -178,6 +185,12 @@ pub struct Participant {
     pub mcus: Vec<(McuType, Step)>,
     /// When the participant's first message was seen.
     pub first_seen: Timestamp,
+    /// The device (`epid` of the From/To that named the participant) when the messages give
+    /// one; a user who joins from several devices has one participant per device, with the
+    /// same `uri`.
+    pub device: Option<Box<str>>,
+    /// Entries of the same user for other devices (kept on the user's first entry).
+    pub(super) other_devices: u8,
     /// The participant's client as its `User-Agent` names it (the first one seen in a request
     /// the participant sent, or in the invitee's answer to the invitation), at most
     /// [`MAX_USER_AGENT`] bytes.
@@ -251,10 +264,13 @@ impl Participant {
             invited_by: None,
             invitation: None,
             focus: None,
+            earlier_focus: Vec::new(),
             roster: None,
             media: Vec::new(),
             mcus: Vec::new(),
             first_seen: at,
+            device: None,
+            other_devices: 0,
             user_agent: None,
             removed: None,
             lobby_decision: None,
@@ -322,6 +338,9 @@ pub struct Conference {
     pub(super) roster_subscriptions: u32,
     /// Roster documents that skipped versions, came out of order or could not be decoded.
     pub roster_problems: u32,
+    /// C3P `addUser` commands by one participant naming another (a dial-out request): the
+    /// callee's AOR, who asked, when; at most 64 (the rest counted in `dial_outs_dropped`).
+    pub dial_outs: Vec<(String, String, Timestamp)>,
     /// C3P commands seen outside the join (INFO, SERVICE), with their outcome.
     pub control: Vec<(u32, C3pOutcome)>,
     /// Every dialog of the conference (its participants' steps, conference control), in the
@@ -330,6 +349,16 @@ pub struct Conference {
 }
 
 impl Conference {
+    /// Who asked the MCU to dial out to this participant, and when (the last request naming
+    /// them).
+    pub fn dialed_out_by(&self, p: &Participant) -> Option<(&str, Timestamp)> {
+        self.dial_outs
+            .iter()
+            .rev()
+            .find(|(to, _, _)| to.eq_ignore_ascii_case(&p.uri))
+            .map(|(_, by, at)| (by.as_str(), *at))
+    }
+
     /// The merged roster, if any document was seen.
     pub fn roster(&self) -> Option<&conference_info::Roster> {
         self.roster.as_ref()
