@@ -778,3 +778,57 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
     };
     print_report(cli.report.unwrap_or(ReportFormat::Text), &input, &pipeline)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::html_file_argument;
+
+    fn moved(args: &[&str]) -> Vec<String> {
+        html_file_argument(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn only_a_name_ending_in_html_after_report_html_is_the_page() {
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "out.html", "x.pcap"]),
+            [
+                "lyncscope",
+                "--report",
+                "html",
+                "--report-file",
+                "out.html",
+                "x.pcap"
+            ]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report=html", "OUT.HTM", "x.pcap"]),
+            [
+                "lyncscope",
+                "--report=html",
+                "--report-file",
+                "OUT.HTM",
+                "x.pcap"
+            ]
+        );
+        // A capture after `html` is an input, never the output.
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "x.pcap"]),
+            ["lyncscope", "--report", "html", "x.pcap"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report", "json", "a.html"]),
+            ["lyncscope", "--report", "json", "a.html"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--", "--report", "html", "a.html"]),
+            ["lyncscope", "--", "--report", "html", "a.html"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "--failed"]),
+            ["lyncscope", "--report", "html", "--failed"]
+        );
+    }
+}

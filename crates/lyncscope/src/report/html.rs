@@ -14,8 +14,9 @@
 
 use super::select::{is_failure_status, participant_dialogs};
 use super::ReportInput;
-use crate::analysis::Step;
-use crate::analysis::{Analysis, Cause, Conference, Diagnosis, JoinState, Participant, StartKind};
+use crate::analysis::{
+    Analysis, Cause, Conference, Diagnosis, JoinState, Participant, StartKind, Step,
+};
 use crate::pipeline::Stats;
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -181,7 +182,7 @@ pub fn write(
         })
         .sum();
     write_bounds(out, &bounds)?;
-    conference_list(out, a, sel, &conferences)?;
+    conference_list(out, sel, &conferences)?;
     for (ci, c) in conferences.iter().take(MAX_CONFERENCES) {
         conference_section(out, a, sel, *ci, c, &ladders, &wanted)?;
     }
@@ -209,7 +210,6 @@ fn write_bounds(out: &mut impl Write, b: &PageBounds) -> io::Result<()> {
 
 fn conference_list(
     out: &mut impl Write,
-    a: &Analysis,
     sel: &super::select::Selection,
     conferences: &[(usize, &Conference)],
 ) -> io::Result<()> {
@@ -248,7 +248,6 @@ fn conference_list(
             c.last_seen.rfc3339(),
         )?;
     }
-    let _ = a;
     writeln!(out, "</table>\n</section>")
 }
 
