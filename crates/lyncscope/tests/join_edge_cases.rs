@@ -1007,3 +1007,22 @@ fn a_dial_out_that_failed_says_the_mcu_called_and_who_asked() {
     );
     assert_eq!(phone.access(), Some(lyncscope::analysis::Access::Phone));
 }
+
+#[test]
+fn a_conference_ended_by_its_organizer_says_by_whom() {
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    focus_join_of(&mut f, "alice", "a1");
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1del\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 4 INFO\nContent-Type: application/cccp+xml\n\n<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"11\"><deleteConference><conferenceKeys confEntity=\"{FOCUS}\"/></deleteConference></request>"
+    ));
+    bye(&mut f, "f1", false);
+    let c = &f.a.conferences().list()[0];
+    let bob = &c.participants[0];
+    assert_eq!(c.diagnose(bob).state, JoinState::Left);
+    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    assert_eq!(
+        text,
+        "the conference was ended by sip:alice@example.com at 00:00:00.500"
+    );
+}

@@ -421,7 +421,13 @@ impl Serialize for EndingOut<'_> {
                 map.serialize_entry("by", &r.by)?;
                 map.serialize_entry("at", &r.at.rfc3339())?;
             }
-            Ending::ConferenceEnded => map.serialize_entry("how", "conference-ended")?,
+            Ending::ConferenceEnded(by) => {
+                map.serialize_entry("how", "conference-ended")?;
+                if let Some((by, at)) = by {
+                    map.serialize_entry("by", by)?;
+                    map.serialize_entry("at", &at.rfc3339())?;
+                }
+            }
             Ending::Dialog { step, by, at } => {
                 map.serialize_entry("how", "bye")?;
                 map.serialize_entry("step", step.as_str())?;

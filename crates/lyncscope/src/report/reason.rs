@@ -177,7 +177,10 @@ pub fn ending_text(e: &crate::analysis::Ending<'_>) -> String {
     use crate::analysis::{EndedBy, Ending};
     match e {
         Ending::Removed(r) => format!("removed by {} at {}", r.by, clock(r.at)),
-        Ending::ConferenceEnded => "the conference was ended (deleted)".to_string(),
+        Ending::ConferenceEnded(None) => "the conference was ended (deleted)".to_string(),
+        Ending::ConferenceEnded(Some((by, at))) => {
+            format!("the conference was ended by {by} at {}", clock(*at))
+        }
         Ending::Dialog { step, by, at } => {
             let dialog = match step {
                 JoinStep::Focus => "focus",

@@ -305,8 +305,8 @@ impl Conference {
         if let Some(r) = p.removed.as_ref().filter(|r| !r.refused) {
             return Some(Ending::Removed(r));
         }
-        if self.roster().is_some_and(|r| r.deleted) {
-            return Some(Ending::ConferenceEnded);
+        if self.deleted_by.is_some() || self.roster().is_some_and(|r| r.deleted) {
+            return Some(Ending::ConferenceEnded(self.deleted_by.as_ref()));
         }
         let steps = p
             .focus
@@ -345,7 +345,8 @@ impl Conference {
                         .all(|e| e.status.as_deref() == Some("disconnected"))
             }
             None => r.deleted || r.departed(&p.uri),
-        });
+        }) || (self.deleted_by.is_some()
+            && p.focus.as_ref().is_some_and(|f| f.ended_by.is_some()));
         let removed = p.removed.as_ref().is_some_and(|r| !r.refused);
         bye || roster_gone || removed
     }

@@ -418,6 +418,7 @@ impl Conferences {
             copies_since_merged: 0,
             roster_subscriptions: 0,
             roster_problems: 0,
+            deleted_by: None,
             dial_outs: Vec::new(),
             control: Vec::new(),
             dialogs: Vec::new(),
@@ -560,7 +561,7 @@ impl Conferences {
                 record_control(conf, id, &c);
                 if matches!(
                     c.command.as_str(),
-                    "deleteUser" | "setLobbyAccess" | "addUser"
+                    "deleteUser" | "setLobbyAccess" | "addUser" | "deleteConference"
                 ) || c.kind == c3p::C3pKind::Response
                 {
                     about_user(
@@ -731,6 +732,12 @@ fn about_user(
                     d.refused = true;
                 }
             }
+        }
+        return;
+    }
+    if outcome.command == "deleteConference" {
+        if let Some(by) = sender.and_then(|i| conf.participants.get(i as usize)) {
+            conf.deleted_by = Some((by.uri.clone(), at));
         }
         return;
     }

@@ -244,8 +244,9 @@ pub struct Removal {
 pub enum Ending<'a> {
     /// Someone else removed them (C3P `deleteUser`).
     Removed(&'a Removal),
-    /// The conference was deleted (the roster says so).
-    ConferenceEnded,
+    /// The conference was deleted (the roster says so, or someone's C3P `deleteConference`):
+    /// by whom and when, when the command was seen.
+    ConferenceEnded(Option<&'a (String, Timestamp)>),
     /// A dialog of the join was ended: which step, by whom and when.
     Dialog {
         /// The step that ended first.
@@ -338,6 +339,8 @@ pub struct Conference {
     pub(super) roster_subscriptions: u32,
     /// Roster documents that skipped versions, came out of order or could not be decoded.
     pub roster_problems: u32,
+    /// A participant's C3P `deleteConference` (who, when): the conference was ended by them.
+    pub deleted_by: Option<(String, Timestamp)>,
     /// C3P `addUser` commands by one participant naming another (a dial-out request): the
     /// callee's AOR, who asked, when; at most 64 (the rest counted in `dial_outs_dropped`).
     pub dial_outs: Vec<(String, String, Timestamp)>,
