@@ -8,9 +8,9 @@
 //! hostile header cannot add markup). The page is bounded for huge captures by the constants
 //! below; what they leave out is counted and said at the top of the page.
 //!
-//! Ladder lanes are the addresses of the join's messages, in order of first appearance; a lane
-//! that sent the first request of one of the join's dialogs is named by that request's From
-//! user (that end is the user's client). Nothing else is guessed.
+//! Ladder lanes are the addresses of the join's messages, in order of first appearance,
+//! labelled by their address: a role (client, proxy, focus) is not guessed from the order of
+//! the messages, which is wrong on a capture taken on one leg.
 
 use super::select::{is_failure_status, participant_dialogs};
 use super::ReportInput;
@@ -497,44 +497,25 @@ fn ladder(
         gap_before_last = true;
     }
     let left_out = msgs.len() - drawn.len();
-    // Lanes: addresses in order of first appearance; named by the From user of a dialog whose
-    // first request they sent.
-    let mut lanes: Vec<(SocketAddr, Option<String>)> = Vec::new();
-    let lane_of = |addr: SocketAddr, lanes: &mut Vec<(SocketAddr, Option<String>)>| match lanes
-        .iter()
-        .position(|(x, _)| *x == addr)
-    {
+    // Lanes: addresses in order of first appearance, labelled by the address alone. Who an
+    // address is (client, proxy, focus) cannot be told from the order of the messages — on a
+    // capture taken on a client the Front End sends the invitation's first message — so no
+    // role is guessed here.
+    let mut lanes: Vec<SocketAddr> = Vec::new();
+    let mut lane_of = |addr: SocketAddr| match lanes.iter().position(|x| *x == addr) {
         Some(i) => i,
         None => {
-            lanes.push((addr, None));
+            lanes.push(addr);
             lanes.len() - 1
         }
     };
     let mut rows: Vec<(usize, usize, usize)> = Vec::with_capacity(drawn.len());
-    let mut opened: Vec<u32> = Vec::new();
     for &i in &drawn {
         let Some(m) = a.messages().get(i) else {
             continue;
         };
-        let from = lane_of(m.src, &mut lanes);
-        let to = lane_of(m.dst, &mut lanes);
-        if let (Some(dl), StartKind::Request(_)) = (m.dialog, m.start) {
-            if !opened.contains(&dl) {
-                opened.push(dl);
-                let user = a
-                    .dialogs()
-                    .get(dl as usize)
-                    .map(|d| super::select::short_user(&d.from).to_string());
-                if let Some((_, name @ None)) = lanes.get_mut(from) {
-                    *name = user.filter(|u| !u.is_empty());
-                }
-            }
-        } else if let Some(dl) = m.dialog {
-            // A dialog whose first message seen is a response: its opener is not known.
-            if !opened.contains(&dl) {
-                opened.push(dl);
-            }
-        }
+        let from = lane_of(m.src);
+        let to = lane_of(m.dst);
         rows.push((i, from, to));
     }
     let width = MARGIN + LANE_GAP * lanes.len().max(2) + 40;
@@ -547,17 +528,13 @@ fn ladder(
          {width} {height}\" aria-label=\"join ladder of {}\">",
         esc(&p.uri)
     )?;
-    for (n, (addr, name)) in lanes.iter().enumerate() {
+    for (n, addr) in lanes.iter().enumerate() {
         let lx = x(n);
-        let title = match name {
-            Some(user) => format!("{user} {addr}"),
-            None => addr.to_string(),
-        };
         writeln!(
             out,
             "<text class=\"lanetitle\" x=\"{lx}\" y=\"18\" text-anchor=\"middle\">{}</text>\
              <line class=\"lane\" x1=\"{lx}\" y1=\"26\" x2=\"{lx}\" y2=\"{}\"/>",
-            esc(&title),
+            esc(&addr.to_string()),
             height - 8
         )?;
     }

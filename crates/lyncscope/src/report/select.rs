@@ -164,19 +164,6 @@ pub fn user_matches(uri: &str, want: &str) -> bool {
     !want.contains('@') && have.split_once('@').is_some_and(|(user, _)| user == want)
 }
 
-/// The user part of an AOR (`sip:dave@example.com` → `dave`), or the AOR without its scheme
-/// when it has no user part.
-pub fn short_user(uri: &str) -> &str {
-    let s = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))
-        .unwrap_or(uri);
-    match s.split_once('@') {
-        Some((user, _)) if !user.is_empty() => user,
-        _ => s,
-    }
-}
-
 /// A set of dialog indices (one bit each).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DialogSet {
