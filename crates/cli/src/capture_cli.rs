@@ -639,6 +639,7 @@ mod live {
             messages,
             live: Some(&live),
             written: written.as_ref(),
+            selection: None,
         };
         print_report(format, &input, &pipeline)?;
         match failed {

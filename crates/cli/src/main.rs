@@ -29,7 +29,8 @@ use std::sync::atomic::Ordering;
 struct Cli {
     /// Capture file(s) (pcap, pcapng) and Lync logs (server SIPStack, client UCCAPI,
     /// pidgin-sipe), in any mix, each found by its content, optionally gzip-compressed; "-"
-    /// reads a capture from standard input.
+    /// reads a capture from standard input (also read when no file is named and standard input
+    /// is a pipe or a redirected file).
     #[arg(value_name = "FILE")]
     files: Vec<String>,
 
@@ -63,23 +64,89 @@ struct Cli {
     #[command(flatten)]
     hep: hep_cli::HepArgs,
 
-    /// Print a report to standard output instead of opening the terminal UI.
+    /// Print a report to standard output instead of opening the terminal UI: text, summary,
+    /// json, csv, or html (`--report html OUT.html` writes the page to OUT.html; without a
+    /// name ending in .html or .htm the page goes to standard output).
     #[arg(long, value_name = "FMT")]
     report: Option<ReportFormat>,
 
-    /// With --report json: include the per-message list.
+    /// The file of `--report html OUT.html` (the name after `html` is moved here).
+    #[arg(long = "report-file", value_name = "OUT.html", hide = true)]
+    report_file: Option<std::path::PathBuf>,
+
+    /// With --report json: include the per-message list; with --report csv: one row per
+    /// message instead of one per join.
     #[arg(long)]
     messages: bool,
+
+    /// Reports and -w cover failed joins only (and failed dialogs outside conferences).
+    #[arg(long)]
+    failed: bool,
+
+    /// Reports and -w cover one conference: its ID (from the focus URI) or its focus URI.
+    #[arg(long, value_name = "ID")]
+    conference: Option<String>,
+
+    /// Reports and -w cover one user's joins: the AOR or its user part, case ignored
+    /// (dave, dave@example.com, sip:dave@example.com).
+    #[arg(long, value_name = "AOR")]
+    user: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ReportFormat {
     Text,
     Json,
+    Summary,
+    Csv,
+    Html,
+}
+
+/// What every report of the run shares beyond its input: the selection and the HTML file.
+/// Set once from the command line, before any report is printed (the live and HEP runs print
+/// through the same [`print_report`]).
+struct ReportTarget {
+    selection: lyncscope::report::select::Selection,
+    html_file: Option<std::path::PathBuf>,
+}
+
+static TARGET: std::sync::OnceLock<ReportTarget> = std::sync::OnceLock::new();
+
+/// `--report html OUT.html`: the name after `html` is the page's file when it ends in `.html`
+/// or `.htm` (ASCII case ignored), so that a capture named next (`--report html x.pcapng`) is
+/// never taken for the output; it is moved to the hidden `--report-file`.
+fn html_file_argument(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.into_iter().peekable();
+    while let Some(arg) = it.next() {
+        let html =
+            arg == "--report=html" || (arg == "--report" && it.peek().is_some_and(|v| v == "html"));
+        if arg == "--" {
+            out.push(arg);
+            out.extend(it);
+            break;
+        }
+        out.push(arg.clone());
+        if !html {
+            continue;
+        }
+        if arg == "--report" {
+            out.extend(it.next());
+        }
+        let named = it.peek().and_then(|v| v.to_str()).is_some_and(|v| {
+            let lower = v.to_ascii_lowercase();
+            !v.starts_with('-') && (lower.ends_with(".html") || lower.ends_with(".htm"))
+        });
+        if named {
+            out.push("--report-file".into());
+            out.extend(it.next());
+        }
+    }
+    out
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(html_file_argument(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -119,13 +186,57 @@ impl From<CaptureError> for Failure {
 fn run(cli: Cli) -> Result<(), Failure> {
     let mut paths = cli.read.clone();
     paths.extend(cli.files.iter().cloned());
+    let selection = lyncscope::report::select::Selection {
+        failed: cli.failed,
+        conference: cli.conference.clone(),
+        user: cli.user.clone(),
+    };
+    if cli.report_file.is_some() && cli.report != Some(ReportFormat::Html) {
+        return Err(Failure::usage("--report-file goes with --report html"));
+    }
+    if selection
+        .user
+        .as_deref()
+        .is_some_and(|u| u.trim().is_empty())
+        || selection
+            .conference
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(Failure::usage(
+            "--user and --conference want a value (an AOR or user name, a conference ID)",
+        ));
+    }
+    let selecting = !selection.is_empty();
+    let _ = TARGET.set(ReportTarget {
+        selection,
+        html_file: cli.report_file.clone(),
+    });
     if cli.hep.listening() {
         return run_hep(&cli, &paths);
     }
+    // Nothing named, standard input a pipe or a redirected file: read it, as `-` would.
+    if paths.is_empty() && !cli.capture.live() && stdin_has_data() {
+        paths.push("-".to_string());
+    }
     cli.capture.validate(!paths.is_empty(), cli.follow)?;
-    refuse_outputs_that_are_inputs(&cli.capture, &cli.tls, &paths)?;
-    if cli.messages && cli.report != Some(ReportFormat::Json) {
-        return Err(Failure::usage("--messages goes with --report json"));
+    refuse_outputs_that_are_inputs(&cli.capture, &cli.tls, &paths, cli.report_file.as_deref())?;
+    if cli.messages && !matches!(cli.report, Some(ReportFormat::Json | ReportFormat::Csv)) {
+        return Err(Failure::usage(
+            "--messages goes with --report json or --report csv",
+        ));
+    }
+    if selecting && cli.capture.write.is_some() {
+        if cli.capture.live() {
+            return Err(Failure::usage(
+                "-w with --failed, --conference or --user reads the capture files again at the                  end: it needs files, not a live capture",
+            ));
+        }
+        if paths.iter().any(|p| p == "-") {
+            return Err(Failure::usage(
+                "-w with --failed, --conference or --user reads the inputs again at the end:                  standard input cannot be read twice, save the capture to a file first",
+            ));
+        }
     }
     let tls = cli.tls.load()?;
     for w in &tls.warnings {
@@ -134,7 +245,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // Live capture: the terminal UI when standard output is a terminal and no report was
     // asked for; else headless, with the report at the end.
     if cli.capture.live() {
-        if cli.report.is_none() && io::stdout().is_terminal() {
+        if cli.report.is_none() && io::stdout().is_terminal() && !selecting {
             if cli.hep.send.is_some() {
                 return Err(Failure::usage(
                     "--hep-send with -i runs headless: add --report text or --report json",
@@ -146,7 +257,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         let format = cli.report.unwrap_or(ReportFormat::Text);
         let hep_send = cli.hep.sender()?;
-        return capture_cli::run_live(&cli.capture, format, cli.messages, tls, hep_send);
+        // The HTML report draws the joins' messages: they are kept.
+        let messages = cli.messages || format == ReportFormat::Html;
+        return capture_cli::run_live(&cli.capture, format, messages, tls, hep_send);
     }
     if paths.is_empty() {
         return Err(Failure::usage(
@@ -171,15 +284,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
             "--follow follows logs: give at least one log file",
         ));
     }
+    // -w with a selection: which joins are selected is known at the end, so the frames of the
+    // selected dialogs' messages are written then, from the capture files read again (the
+    // same rule as the UI's `w`); a log's messages have no frames to write.
+    let selected_write = match cli.capture.write.as_deref() {
+        Some(path) if selecting => {
+            if files.has_logs() {
+                return Err(Failure::usage(
+                    "-w with --failed, --conference or --user writes captured frames: give                      capture files only (a log's messages have no frames)",
+                ));
+            }
+            Some(path.to_path_buf())
+        }
+        _ => None,
+    };
     // Reading files, every key is known up front (or comes in a pcapng's secrets block before
     // the packets it opens): what has no key now has none at all.
     tls.handle.set_final(true);
     // Without --report, a terminal gets the UI and anything else (a pipe, a file) the text
     // report. Options that only make sense for a run to the end (-w, -c) keep the report.
+    // The selection flags select what a report covers (the UI filters with `f`).
     let wants_run = cli.capture.write.is_some()
         || cli.capture.count.is_some()
         || cli.tls.write_decrypted.is_some()
-        || cli.hep.send.is_some();
+        || cli.hep.send.is_some()
+        || selecting;
     let format = match cli.report {
         Some(f) => f,
         None if io::stdout().is_terminal() && !wants_run => {
@@ -189,14 +318,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         None => ReportFormat::Text,
     };
-    let mut output = capture_cli::Output::create(cli.capture.write.as_deref(), TsResolution::Nano)?;
+    let mut output = capture_cli::Output::create(
+        cli.capture
+            .write
+            .as_deref()
+            .filter(|_| selected_write.is_none()),
+        TsResolution::Nano,
+    )?;
     if let Some(o) = output.as_mut() {
         o.writer.name_inputs(files.names());
     }
     // Ctrl-C / SIGTERM: stop reading, report what was read.
     let stop = capture_cli::termination_flag();
     let mut pipeline = Pipeline::new(&lyncscope::Options {
-        keep_messages: cli.messages,
+        // The HTML report draws the joins' messages; -w with a selection finds their frames.
+        keep_messages: cli.messages || format == ReportFormat::Html || selected_write.is_some(),
         // Several inputs may have seen the same message (both ends' logs, a log and a
         // capture): it is one message with every origin.
         merge_copies: paths.len() > 1,
@@ -255,13 +391,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // An output that could not be written (a full disk) does not undo the analysis: the report
     // is printed, then the run fails with the error that names the file.
     let mut write_failed = None;
-    let written = output
+    let mut written = output
         .map(capture_cli::Output::close)
         .transpose()
         .unwrap_or_else(|f| {
             write_failed = Some(f);
             None
         });
+    if let Some(path) = &selected_write {
+        match write_selected(path, &paths, &pipeline) {
+            Ok(summary) => written = Some(summary),
+            Err(f) => write_failed = Some(f),
+        }
+    }
     if let Some(d) = decrypted {
         let path = cli.tls.write_decrypted.as_deref().unwrap_or(Path::new("-"));
         match d.finish(pipeline.tls()) {
@@ -292,6 +434,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         live: None,
         written: written.as_ref(),
         inputs: Some(&files),
+        selection: None,
     };
     let printed = print_report(format, &input, &pipeline);
     // The analysis is freed by the process exit; walking it to free it piece by piece would
@@ -299,6 +442,78 @@ fn run(cli: Cli) -> Result<(), Failure> {
     std::mem::forget(pipeline);
     printed?;
     write_failed.map_or(Ok(()), Err)
+}
+
+/// `-w` with a selection: writes the frames that carried the selected dialogs' messages, read
+/// again from the capture files (`paths`).
+fn write_selected(
+    path: &Path,
+    paths: &[String],
+    pipeline: &Pipeline,
+) -> Result<lyncscope::output::WriteSummary, Failure> {
+    use lyncscope::output::export::{self, ExportError, MessageSpan};
+    use lyncscope::source::Origin;
+    let a = pipeline.analysis();
+    let selection = TARGET.get().map(|t| &t.selection);
+    let set = selection.map(|s| s.dialogs(a));
+    let spans: Vec<MessageSpan> = a
+        .messages()
+        .iter()
+        .filter(|m| matches!(m.origin, Origin::Capture { .. }))
+        .filter(|m| {
+            m.dialog
+                .is_some_and(|d| set.as_ref().is_none_or(|s| s.contains(d)))
+        })
+        .map(MessageSpan::from)
+        .collect();
+    let failure = |e: String| Failure {
+        code: 1,
+        message: format!("-w {}: {e}", path.display()),
+    };
+    let exported = match export::write_file(paths, &spans, &path.to_string_lossy()) {
+        Ok(e) => e,
+        // Nothing selected: an empty capture file says so truthfully.
+        Err(ExportError::Empty) => {
+            let file = std::fs::File::create(path).map_err(|e| failure(e.to_string()))?;
+            lyncscope_base::writer::PcapWriter::new(file, 1, TsResolution::Micro)
+                .and_then(|mut w| w.flush())
+                .map_err(|e| failure(e.to_string()))?;
+            export::Exported {
+                frames: 0,
+                pcapng: false,
+            }
+        }
+        Err(e) => return Err(failure(e.to_string())),
+    };
+    Ok(lyncscope::output::WriteSummary {
+        path: path.display().to_string(),
+        stats: lyncscope::output::sip_writer::SipWriterStats {
+            packets_written: exported.frames as u64,
+            messages: spans.len() as u64,
+            packets_lost: 0,
+            messages_cut: a.stats().messages_not_listed,
+            pcapng: exported.pcapng,
+        },
+    })
+}
+
+/// Standard input is a pipe, a socket or a redirected file — something to read — rather than
+/// a terminal (the usage error says what to give) or a device such as `/dev/null`.
+fn stdin_has_data() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    if io::stdin().is_terminal() {
+        return false;
+    }
+    io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| {
+            let t = m.file_type();
+            t.is_fifo() || t.is_socket() || t.is_file()
+        })
 }
 
 /// Refuses an output (`-w`, `--write-decrypted`) that is an input: `-w x.pcapng x.pcapng` would
@@ -309,11 +524,13 @@ fn refuse_outputs_that_are_inputs(
     capture: &capture_cli::CaptureArgs,
     tls: &tls_cli::TlsArgs,
     paths: &[String],
+    html: Option<&Path>,
 ) -> Result<(), Failure> {
     use lyncscope::output::export::{same_file, same_file_metadata};
     let outputs = [
         ("-w", capture.write.as_deref()),
         ("--write-decrypted", tls.write_decrypted.as_deref()),
+        ("--report html", html),
     ];
     let captures = paths
         .iter()
@@ -364,15 +581,47 @@ fn print_report(
     input: &ReportInput<'_>,
     pipeline: &Pipeline,
 ) -> Result<(), Failure> {
+    let target = TARGET.get();
+    let input = &ReportInput {
+        selection: input.selection.or(target.map(|t| &t.selection)),
+        ..*input
+    };
+    let stats = pipeline.stats();
+    let a = pipeline.analysis();
+    if let (ReportFormat::Html, Some(path)) = (format, target.and_then(|t| t.html_file.as_ref())) {
+        // Inputs were refused as outputs before the run; the library checks again.
+        let sources: Vec<String> = input.sources.to_vec();
+        return match report::html::write_file(path, &sources, input, &stats, a) {
+            Ok(bounds) => {
+                eprintln!(
+                    "lyncscope: wrote the HTML report to {}{}",
+                    path.display(),
+                    if bounds == report::html::PageBounds::default() {
+                        ""
+                    } else {
+                        " (bounded: the page says what it leaves out)"
+                    }
+                );
+                report_peak_rss();
+                Ok(())
+            }
+            Err(e) => Err(Failure {
+                code: 1,
+                message: format!("--report html {}: {e}", path.display()),
+            }),
+        };
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(PipeWatch {
         inner: stdout.lock(),
         broken: false,
     });
-    let stats = pipeline.stats();
     let written = match format {
-        ReportFormat::Json => report::json::write(&mut out, input, &stats, pipeline.analysis()),
-        ReportFormat::Text => report::text::write(&mut out, input, &stats, pipeline.analysis()),
+        ReportFormat::Json => report::json::write(&mut out, input, &stats, a),
+        ReportFormat::Text => report::text::write(&mut out, input, &stats, a),
+        ReportFormat::Summary => report::summary::write(&mut out, input, &stats, a),
+        ReportFormat::Csv => report::csv::write(&mut out, input, a),
+        ReportFormat::Html => report::html::write(&mut out, input, &stats, a).map(|_| ()),
     }
     .and_then(|()| out.flush());
     match written {
@@ -495,8 +744,10 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
             }
         }
     }
-    if cli.messages && cli.report != Some(ReportFormat::Json) {
-        return Err(Failure::usage("--messages goes with --report json"));
+    if cli.messages && !matches!(cli.report, Some(ReportFormat::Json | ReportFormat::Csv)) {
+        return Err(Failure::usage(
+            "--messages goes with --report json or --report csv",
+        ));
     }
     let mut tls = cli.tls.load()?;
     for w in &tls.warnings {
@@ -533,7 +784,8 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         count: cli.capture.count,
         duration: cli.capture.duration.map(std::time::Duration::from_secs_f64),
     };
-    if cli.report.is_none() && io::stdout().is_terminal() {
+    let selecting = TARGET.get().is_some_and(|t| !t.selection.is_empty());
+    if cli.report.is_none() && io::stdout().is_terminal() && !selecting {
         if cli.hep.send.is_some() {
             return Err(Failure::usage(
                 "--hep-send with --hep-listen runs headless: add --report text or --report json",
@@ -553,7 +805,7 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         return outcome.ui.map_err(|message| Failure { code: 1, message });
     }
     let mut pipeline = Pipeline::new(&lyncscope::Options {
-        keep_messages: cli.messages,
+        keep_messages: cli.messages || cli.report == Some(ReportFormat::Html),
         // The same hop seen by two agents, or by an agent and a file, is one message.
         merge_copies: true,
         limits: cli.capture.limits(),
@@ -625,6 +877,61 @@ fn run_hep(cli: &Cli, paths: &[String]) -> Result<(), Failure> {
         written: None,
         inputs: files.as_ref(),
         hep: Some(&summary),
+        selection: None,
     };
     print_report(cli.report.unwrap_or(ReportFormat::Text), &input, &pipeline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_file_argument;
+
+    fn moved(args: &[&str]) -> Vec<String> {
+        html_file_argument(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn only_a_name_ending_in_html_after_report_html_is_the_page() {
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "out.html", "x.pcap"]),
+            [
+                "lyncscope",
+                "--report",
+                "html",
+                "--report-file",
+                "out.html",
+                "x.pcap"
+            ]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report=html", "OUT.HTM", "x.pcap"]),
+            [
+                "lyncscope",
+                "--report=html",
+                "--report-file",
+                "OUT.HTM",
+                "x.pcap"
+            ]
+        );
+        // A capture after `html` is an input, never the output.
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "x.pcap"]),
+            ["lyncscope", "--report", "html", "x.pcap"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report", "json", "a.html"]),
+            ["lyncscope", "--report", "json", "a.html"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--", "--report", "html", "a.html"]),
+            ["lyncscope", "--", "--report", "html", "a.html"]
+        );
+        assert_eq!(
+            moved(&["lyncscope", "--report", "html", "--failed"]),
+            ["lyncscope", "--report", "html", "--failed"]
+        );
+    }
 }

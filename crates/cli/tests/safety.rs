@@ -278,7 +278,7 @@ fn a_json_report_to_a_closed_pipe_ends_quietly() {
     let input = d.join("big.pcap");
     // A report far larger than a pipe's buffer, so that writing it meets the closed pipe.
     std::fs::write(&input, many_messages(3000)).expect("input");
-    for format in ["json", "text"] {
+    for format in ["json", "text", "csv"] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
             .args(["--report", format, s(&input)])
             .args(if format == "text" {

@@ -83,9 +83,24 @@ fn run(frames: &[(u32, Vec<u8>)]) {
         messages: true,
         live: None,
         written: None,
+        selection: None,
     };
     report::json::write(&mut std::io::sink(), &input, &stats, a).expect("json");
     report::text::write(&mut std::io::sink(), &input, &stats, a).expect("text");
+    report::summary::write(&mut std::io::sink(), &input, &stats, a).expect("summary");
+    report::csv::write(&mut std::io::sink(), &input, a).expect("csv");
+    report::html::write(&mut std::io::sink(), &input, &stats, a).expect("html");
+    let failed = report::select::Selection {
+        failed: true,
+        conference: None,
+        user: Some("a".into()),
+    };
+    let selected = report::ReportInput {
+        selection: Some(&failed),
+        ..input
+    };
+    report::json::write(&mut std::io::sink(), &selected, &stats, a).expect("json, selected");
+    report::html::write(&mut std::io::sink(), &selected, &stats, a).expect("html, selected");
 }
 
 #[test]

@@ -2,25 +2,30 @@
 //! participants with their state, the first failed step, the reason, and one entry per step.
 //! Fields beyond the contract (roster, other MCUs, diagnostics, attempts) are additive.
 
+use super::select::Selection;
 use crate::analysis::{Analysis, Conference, Participant, Step};
 use crate::sip::conf_uri::McuType;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-pub struct Conferences<'a>(pub &'a Analysis);
+/// The conferences the selection shows, each with its selected participants.
+pub struct Conferences<'a>(pub &'a Analysis, pub &'a Selection);
 
 impl Serialize for Conferences<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let list = self.0.conferences().list();
         let escalations = self.0.escalations();
-        let mut seq = ser.serialize_seq(Some(list.len()))?;
+        let mut seq = ser.serialize_seq(None)?;
         for (i, c) in list.iter().enumerate() {
+            if !self.1.conference(c) {
+                continue;
+            }
             let from = escalations
                 .get(i)
                 .copied()
                 .flatten()
                 .and_then(|d| self.0.dialogs().get(d as usize));
-            seq.serialize_element(&ConferenceOut(c, self.0, from))?;
+            seq.serialize_element(&ConferenceOut(c, self.0, from, self.1))?;
         }
         seq.end()
     }
@@ -30,11 +35,12 @@ struct ConferenceOut<'a>(
     &'a Conference,
     &'a Analysis,
     Option<&'a crate::analysis::Dialog>,
+    &'a Selection,
 );
 
 impl Serialize for ConferenceOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let (c, a) = (self.0, self.1);
+        let (c, a, sel) = (self.0, self.1, self.3);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("id", &c.id)?;
         map.serialize_entry("focus_uri", &c.focus_uri)?;
@@ -45,6 +51,7 @@ impl Serialize for ConferenceOut<'_> {
         let participants: Vec<_> = c
             .participants
             .iter()
+            .filter(|p| sel.participant(c, p))
             .map(|p| ParticipantOut(c, p, a))
             .collect();
         map.serialize_entry("participants", &participants)?;

@@ -16,13 +16,24 @@ pub fn write(
     stats: &Stats<'_>,
     analysis: &Analysis,
 ) -> io::Result<()> {
+    let sel = input.selection();
+    // Computed once, only when something is selected away.
+    let selected = (!sel.is_empty()).then(|| sel.dialogs(analysis));
     let report = Report {
         lyncscope: env!("CARGO_PKG_VERSION"),
         sources: input.sources,
+        selection: (!sel.is_empty()).then_some(SelectionOut {
+            failed: sel.failed,
+            conference: sel.conference.as_deref(),
+            user: sel.user.as_deref(),
+        }),
         stats: StatsOut::new(stats, analysis),
-        conferences: super::conferences::Conferences(analysis),
-        dialogs: Dialogs(analysis),
-        messages: input.messages.then_some(Messages(analysis, input.sources)),
+        summary: super::summary::Summary::new(analysis, sel),
+        conferences: super::conferences::Conferences(analysis, sel),
+        dialogs: Dialogs(analysis, selected.as_ref()),
+        messages: input
+            .messages
+            .then_some(Messages(analysis, input.sources, selected.as_ref())),
         warnings: input.warnings,
         capture: input.live.map(LiveOut),
         written: input.written.map(WrittenOut::new),
@@ -76,7 +87,13 @@ pub fn write(
 struct Report<'a> {
     lyncscope: &'static str,
     sources: &'a [String],
+    /// With `--failed`, `--conference` or `--user` (additive): what the lists cover; `stats`
+    /// stays the whole input's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selection: Option<SelectionOut<'a>>,
     stats: StatsOut<'a>,
+    /// The summary of the selected joins (additive): `--report summary`'s tallies.
+    summary: super::summary::Summary<'a>,
     conferences: super::conferences::Conferences<'a>,
     dialogs: Dialogs<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +118,13 @@ struct Report<'a> {
     /// With `--hep-listen` or `--hep-send` (additive).
     #[serde(skip_serializing_if = "Option::is_none")]
     hep: Option<HepOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SelectionOut<'a> {
+    failed: bool,
+    conference: Option<&'a str>,
+    user: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -615,14 +639,24 @@ impl<'a> StatsOut<'a> {
     }
 }
 
-struct Dialogs<'a>(&'a Analysis);
+/// The dialogs, all or those selected.
+struct Dialogs<'a>(&'a Analysis, Option<&'a super::select::DialogSet>);
 
 impl Serialize for Dialogs<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut seq = ser.serialize_seq(Some(a.dialogs_kept()))?;
+        let len = self.1.map_or(a.dialogs_kept(), |s| s.len());
+        let mut seq = ser.serialize_seq(Some(len))?;
         // Evicted dialogs (the byte budget) are counted in `stats.dialogs_evicted`, not listed.
-        for d in a.dialogs().iter().filter(|d| !d.evicted) {
+        for (i, d) in a.dialogs().iter().enumerate() {
+            if d.evicted {
+                continue;
+            }
+            if let Some(set) = self.1 {
+                if !u32::try_from(i).is_ok_and(|i| set.contains(i)) {
+                    continue;
+                }
+            }
             seq.serialize_element(&DialogOut {
                 call_id: &d.call_id,
                 kind: d.kind.as_str(),
@@ -662,13 +696,23 @@ struct DialogOut<'a> {
     last_time: String,
 }
 
-struct Messages<'a>(&'a Analysis, &'a [String]);
+/// The messages, all or those of the selected dialogs.
+struct Messages<'a>(
+    &'a Analysis,
+    &'a [String],
+    Option<&'a super::select::DialogSet>,
+);
 
 impl Serialize for Messages<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut seq = ser.serialize_seq(Some(a.messages().len()))?;
+        let mut seq = ser.serialize_seq(None)?;
         for (index, m) in a.messages().iter().enumerate() {
+            if let Some(set) = self.2 {
+                if !m.dialog.is_some_and(|d| set.contains(d)) {
+                    continue;
+                }
+            }
             seq.serialize_element(&MessageOut {
                 a,
                 m,

@@ -1,14 +1,27 @@
-//! Reports: the analysis rendered for a script ([`json`]) or a person ([`text`]).
+//! Reports: the analysis rendered for a script ([`json`], [`csv`]) or a person ([`text`],
+//! [`summary`], [`html`]).
 //!
-//! Both read the pipeline's analysis and counters; neither parses packets.
+//! All read the pipeline's analysis and counters; none parses packets. Each covers what the
+//! [`select::Selection`] of the run selects.
 
 mod conferences;
+pub mod csv;
+pub mod html;
 pub mod json;
 pub mod reason;
+pub mod select;
+pub mod summary;
 pub mod text;
 
+/// The selection of a run without selection flags: everything.
+static EVERYTHING: select::Selection = select::Selection {
+    failed: false,
+    conference: None,
+    user: None,
+};
+
 /// What a report covers besides the analysis itself.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 pub struct ReportInput<'a> {
     /// The inputs analysed (paths, `-`, or interface names), listed in the report.
     pub sources: &'a [String],
@@ -25,6 +38,15 @@ pub struct ReportInput<'a> {
     pub inputs: Option<&'a crate::inputs::Inputs>,
     /// HEP collected and sent (`--hep-listen`, `--hep-send`).
     pub hep: Option<&'a HepSummary>,
+    /// What the report covers (`--failed`, `--conference`, `--user`); `None` is everything.
+    pub selection: Option<&'a select::Selection>,
+}
+
+impl ReportInput<'_> {
+    /// The selection, everything when none was given.
+    pub fn selection(&self) -> &select::Selection {
+        self.selection.unwrap_or(&EVERYTHING)
+    }
 }
 
 /// What the HEP collector received and the HEP sender sent, for the reports.

@@ -462,3 +462,24 @@ pub fn bound(b: crate::bounds::Bound) -> BoundWords {
         ),
     }
 }
+
+/// A cause in a few words, for lists and counts (`C3P refused`, `no answer`).
+pub fn cause_name(c: Cause) -> &'static str {
+    match c {
+        Cause::Declined => "declined",
+        Cause::InvitationCancelled => "invitation cancelled",
+        Cause::InvitationFailed => "invitation failed",
+        Cause::C3pRefused => "C3P refused",
+        Cause::Rejected => "rejected",
+        Cause::Cancelled => "cancelled",
+        Cause::TimedOut => "timed out",
+        Cause::NoAnswer { .. } => "no answer",
+        Cause::Lobby => "waiting in the lobby",
+        Cause::LobbyDenied => "refused in the lobby",
+        Cause::LobbyAbandoned => "gave up in the lobby",
+        Cause::LobbyEnded => "lobby wait ended by the focus",
+        Cause::EdgeRefused => "refused by the Edge",
+        Cause::Ringing { .. } => "rang without an answer",
+        Cause::DialOutFailed => "dial-out failed",
+    }
+}

@@ -1,6 +1,9 @@
 //! The text report (`--report text`, or the default when standard output is not a terminal):
-//! totals a person can read at a glance, then a table of dialogs.
+//! totals a person can read at a glance, the summary, the conferences as trees, then a table of
+//! dialogs. Nothing a script would grep is cut: Call-IDs, URIs, conference IDs and subjects are
+//! written whole (columns are padded, never truncated); control characters are shown as `?`.
 
+use super::select::Selection;
 use super::ReportInput;
 use crate::analysis::Analysis;
 use crate::pipeline::Stats;
@@ -9,6 +12,22 @@ use std::io::{self, Write};
 
 /// Writes the text report of `analysis` to `out`.
 pub fn write(
+    out: &mut impl Write,
+    input: &ReportInput<'_>,
+    stats: &Stats<'_>,
+    analysis: &Analysis,
+) -> io::Result<()> {
+    let sel = input.selection();
+    write_head(out, input, stats, analysis)?;
+    super::summary::Summary::new(analysis, sel).write_text(out)?;
+    writeln!(out)?;
+    conference_trees_selected(out, analysis, sel)?;
+    dialog_table(out, analysis, sel)
+}
+
+/// The report's head: the inputs, the totals, the Problems line, what bounds left out, the
+/// warnings, and the selection when there is one (the head of `--report summary` too).
+pub fn write_head(
     out: &mut impl Write,
     input: &ReportInput<'_>,
     stats: &Stats<'_>,
@@ -36,9 +55,13 @@ pub fn write(
     )?;
     writeln!(
         out,
-        "  {} dialogs, {} conferences",
-        analysis.dialogs_kept(),
-        analysis.conferences().list().len()
+        "  {}, {}",
+        super::summary::plural(analysis.dialogs_kept(), "dialog", "dialogs"),
+        super::summary::plural(
+            analysis.conferences().list().len(),
+            "conference",
+            "conferences"
+        )
     )?;
     writeln!(
         out,
@@ -204,9 +227,15 @@ pub fn write(
     for w in input.warnings {
         writeln!(out, "  warning: {w}")?;
     }
-    writeln!(out)?;
-    conference_trees(out, analysis)?;
-    dialog_table(out, analysis)
+    let sel = input.selection();
+    if !sel.is_empty() {
+        writeln!(
+            out,
+            "  Selection: {} (the totals above are the whole input's)",
+            sel.flags()
+        )?;
+    }
+    writeln!(out)
 }
 
 /// Each conference as a tree: participants with a mark per step (✓ done, ✗ failed, … pending),
@@ -214,18 +243,30 @@ pub fn write(
 /// The conferences part of the text report: each conference's participants, their steps,
 /// reasons and how they left.
 pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
+    conference_trees_selected(out, a, &Selection::default())
+}
+
+/// [`conference_trees`] of the conferences and participants `sel` selects.
+pub fn conference_trees_selected(
+    out: &mut impl Write,
+    a: &Analysis,
+    sel: &Selection,
+) -> io::Result<()> {
     let escalations = a.escalations();
     for (ci, c) in a.conferences().list().iter().enumerate() {
+        if !sel.conference(c) {
+            continue;
+        }
         let subject = c
             .subject
             .as_deref()
-            .map(|s| format!("  \"{}\"", clip(s, 40)))
+            .map(|s| format!("  \"{}\"", clean(s)))
             .unwrap_or_default();
         writeln!(
             out,
             "Conference {}  organizer {}{subject}",
-            clip(&c.id, 40),
-            c.organizer
+            clean(&c.id),
+            clean(&c.organizer)
         )?;
         let mcus: Vec<&str> = c.mcus.iter().map(|m| m.as_str()).collect();
         writeln!(
@@ -249,14 +290,19 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 out,
                 "  escalated from the call {} between {} and {} ({} → {})",
                 d.call_id,
-                d.from,
-                d.to,
+                clean(&d.from),
+                clean(&d.to),
                 super::reason::clock(d.first_time),
                 super::reason::clock(d.last_time)
             )?;
         }
-        let count = c.participants.len();
-        for (i, p) in c.participants.iter().enumerate() {
+        let shown: Vec<&crate::analysis::Participant> = c
+            .participants
+            .iter()
+            .filter(|p| sel.participant(c, p))
+            .collect();
+        let count = shown.len();
+        for (i, p) in shown.into_iter().enumerate() {
             let last = i + 1 == count;
             let (branch, cont) = if last {
                 ("└─", "   ")
@@ -300,7 +346,7 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             writeln!(
                 out,
                 "  {branch} {}{device}  {}{failed}{invited}{access}{client}",
-                p.uri,
+                clean(&p.uri),
                 state.as_str()
             )?;
             let mut marks = Vec::new();
@@ -315,8 +361,10 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                         // A refusal in SIP (403) carries no C3P answer: say so, not "-".
                         format!(
                             " C3P {} {}",
-                            o.request.as_deref().unwrap_or("?"),
-                            o.code.as_ref().map_or("(no C3P answer)", |c| c.as_str())
+                            clean(o.request.as_deref().unwrap_or("?")),
+                            o.code
+                                .as_ref()
+                                .map_or("(no C3P answer)".to_string(), |c| clean(c.as_str()))
                         )
                     })
                     .unwrap_or_default();
@@ -338,7 +386,7 @@ pub fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             }
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
             if let Some(r) = reason {
-                writeln!(out, "  {cont}   reason: {r}")?;
+                writeln!(out, "  {cont}   reason: {}", clean(&r))?;
             }
             if let Some((by, at)) = c.dialed_out_by(p) {
                 writeln!(
@@ -433,9 +481,18 @@ fn step_mark(name: &str, s: &crate::analysis::Step, extra: &str) -> String {
     format!("{mark} {name} {status}{extra}{time}")
 }
 
-fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
-    if a.dialogs_kept() == 0 {
-        return writeln!(out, "No SIP dialogs.");
+fn dialog_table(out: &mut impl Write, a: &Analysis, sel: &Selection) -> io::Result<()> {
+    let selected = sel.dialogs(a);
+    if selected.is_empty() {
+        return writeln!(
+            out,
+            "{}",
+            if sel.is_empty() {
+                "No SIP dialogs."
+            } else {
+                "No SIP dialogs selected."
+            }
+        );
     }
     writeln!(out, "Dialogs")?;
     writeln!(
@@ -443,7 +500,10 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
         "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} KIND",
         "FRAMES", "METHOD", "FINAL", "STATE", "MSGS", "FROM", "TO", "CALL-ID"
     )?;
-    for d in a.dialogs().iter().filter(|d| !d.evicted) {
+    for (i, d) in a.dialogs().iter().enumerate() {
+        if d.evicted || !u32::try_from(i).is_ok_and(|i| selected.contains(i)) {
+            continue;
+        }
         let status = d
             .final_status
             .map_or_else(|| "-".to_string(), |s| s.to_string());
@@ -451,25 +511,31 @@ fn dialog_table(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
             out,
             "  {:<9} {:<10} {:>5} {:<10} {:>5} {:<28} {:<28} {:<26} {}",
             format!("{}-{}", d.first_frame, d.last_frame),
-            clip(a.symbols.name(d.method), 10),
+            clean(a.symbols.name(d.method)),
             status,
             d.state.as_str(),
             d.messages,
-            clip(&d.from, 28),
-            clip(&d.to, 28),
-            clip(&d.call_id, 26),
+            clean(&d.from),
+            clean(&d.to),
+            clean(&d.call_id),
             d.kind.as_str(),
         )?;
     }
     Ok(())
 }
 
-/// Cuts a string to `max` characters, marking the cut with `…`.
-pub fn clip(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
+/// A captured string made safe for a terminal: control characters (an escape sequence in a
+/// hostile header) become `?`; nothing is cut.
+pub fn clean(s: &str) -> String {
+    s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+        .collect()
+}
+
+/// Cuts a string to `max` characters, marking the cut with `…` (for the terminal UI's
+/// columns; the reports never cut).
+pub fn clip(s: &str, max: usize) -> String {
+    let clean = clean(s);
     if clean.chars().count() <= max {
         return clean;
     }

@@ -81,6 +81,7 @@ impl Feeder {
             messages: false,
             live: None,
             written: None,
+            selection: None,
         };
         let mut out = Vec::new();
         report::text::write(&mut out, &input, &self.p.stats(), self.p.analysis())
@@ -97,6 +98,7 @@ impl Feeder {
             messages: false,
             live: None,
             written: None,
+            selection: None,
         };
         let mut out = Vec::new();
         report::json::write(&mut out, &input, &self.p.stats(), self.p.analysis())
