@@ -15,6 +15,7 @@
 mod conference;
 pub mod copies;
 pub mod dialog;
+pub mod media;
 pub mod store;
 pub mod symbols;
 
@@ -702,6 +703,13 @@ impl<'a> Ids<'a> {
 impl SipSink for Analysis {
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
         self.record(ctx, msg);
+    }
+
+    #[inline]
+    fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        if self.analyse_conferences {
+            self.conferences.datagram(ctx, payload);
+        }
     }
 }
 

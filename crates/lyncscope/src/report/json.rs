@@ -426,6 +426,8 @@ struct StatsOut<'a> {
     /// bounds (a log's own overflow is in `logs[].events_dropped`).
     server_events_dropped: u64,
     origins_dropped: u64,
+    media_datagrams: u64,
+    media_candidates_dropped: u64,
 }
 
 /// `stats.tls`: TLS connections found by their ClientHello, decrypted or not and why.
@@ -532,6 +534,8 @@ impl<'a> StatsOut<'a> {
             copies_merged: s.analysis.copies_merged,
             server_events_dropped: s.analysis.server_events_dropped,
             origins_dropped: analysis.origins_dropped(),
+            media_datagrams: analysis.conferences().media_stats().datagrams,
+            media_candidates_dropped: analysis.conferences().media_stats().candidates_dropped,
         }
     }
 }

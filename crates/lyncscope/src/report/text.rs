@@ -144,6 +144,17 @@ pub fn write(
             tcp::MAX_OOO_BYTES >> 20
         )?;
     }
+    let media = analysis.conferences().media_stats();
+    if media.candidates_dropped > 0 {
+        write!(
+            out,
+            ", {} media candidates not followed (over {} addresses, {} steps per address or {} per side)",
+            media.candidates_dropped,
+            crate::analysis::media::MAX_ADDRESSES,
+            crate::analysis::media::MAX_STEPS_PER_ADDRESS,
+            crate::analysis::media::MAX_CANDIDATES
+        )?;
+    }
     writeln!(out)?;
     for (reason, count) in &n.undecoded_reasons {
         writeln!(out, "    undecoded: {reason}: {count}")?;
@@ -291,6 +302,9 @@ fn conference_trees(out: &mut impl Write, a: &Analysis) -> io::Result<()> {
                 marks.push(step_mark(mcu.as_str(), s, ""));
             }
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
+            for line in p.media.iter().filter_map(super::reason::media_line) {
+                writeln!(out, "  {cont}   {line}")?;
+            }
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {r}")?;
             }

@@ -98,6 +98,11 @@ pub struct Step {
     pub ringing_at: Option<Timestamp>,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     pub(super) offer_seen: bool,
+    /// A/V steps: the candidates of the offer and the answer, and the STUN checks and
+    /// RTP/RTCP seen between them (boxed: most steps have none).
+    pub flow: Option<Box<crate::analysis::media::MediaFlow>>,
+    /// The `ms-client-diagnostics` of the participant's BYE ending the dialog, if any.
+    pub hangup_diagnostic: Option<diagnostics::Diagnostic>,
 }
 
 impl Step {
@@ -124,6 +129,8 @@ impl Step {
             ended_at: None,
             ringing_at: None,
             offer_seen: false,
+            flow: None,
+            hangup_diagnostic: None,
         }
     }
 
