@@ -120,7 +120,7 @@ pub struct Direction {
     pub rtp: u64,
     /// RTCP packets.
     pub rtcp: u64,
-    /// UDP payload bytes of every matched datagram (STUN, RTP, RTCP, other).
+    /// UDP payload bytes of the RTP and RTCP packets.
     pub bytes: u64,
     /// Datagrams that were neither STUN nor RTP/RTCP.
     pub other: u64,
@@ -188,7 +188,6 @@ impl MediaFlow {
         } else {
             &mut self.to_client
         };
-        dir.bytes += p.len() as u64;
         match kind {
             Packet::BindingRequest => {
                 dir.checks = dir.checks.saturating_add(1);
@@ -204,6 +203,7 @@ impl MediaFlow {
             }
             Packet::BindingError => dir.errors = dir.errors.saturating_add(1),
             Packet::Rtp | Packet::Rtcp => {
+                dir.bytes += p.len() as u64;
                 if kind == Packet::Rtp {
                     dir.rtp += 1;
                 } else {
@@ -538,7 +538,7 @@ a=candidate:4 1 UDP 16648703 203.0.113.7 55000 typ relay raddr 192.0.2.5 rport 5
             f.pair,
             Some((addr("198.51.100.9:50012"), addr("192.0.2.5:52000")))
         );
-        assert_eq!((f.to_client.rtp, f.to_client.bytes), (1, 14 + 28));
+        assert_eq!((f.to_client.rtp, f.to_client.bytes), (1, 14));
         assert_eq!(
             f.media_span,
             Some((Timestamp(60_000_000), Timestamp(60_000_000)))

@@ -240,7 +240,7 @@ pub fn media_line(s: &Step) -> Option<String> {
     }
     let _ = write!(
         t,
-        ", to MCU {} pkts {}, to client {} pkts {}",
+        ", to MCU {} RTP/RTCP ({}), to client {} RTP/RTCP ({})",
         f.to_mcu.media_packets(),
         super::text::human_bytes(f.to_mcu.bytes),
         f.to_client.media_packets(),
