@@ -588,4 +588,130 @@ a=candidate:4 1 UDP 16648703 203.0.113.7 55000 typ relay raddr 192.0.2.5 rport 5
             MAX_STEPS_PER_ADDRESS
         );
     }
+
+    /// Bob's A/V join as the analysis sees it: offer, 200 with the answer, the datagrams, and
+    /// a BYE from bob `bye_after_ms` after the 200 (with `ms-client-diagnostics` if given).
+    fn diagnose_join(
+        datagrams: &[(&str, &str, i64, Vec<u8>)],
+        bye: Option<(i64, Option<&str>)>,
+    ) -> (
+        crate::analysis::JoinState,
+        Option<crate::analysis::Cause>,
+        IceOutcome,
+    ) {
+        use crate::sip::message::frame_stream;
+        use crate::transport::SipSink;
+        let mcu = "sip:alice@example.com;gruu;opaque=app:conf:audio-video:id:ABC";
+        let head = |start: &str, cseq: &str, to_tag: &str, extra: &str, body: &str| {
+            let ct = if body.is_empty() {
+                ""
+            } else {
+                "Content-Type: application/sdp\r\n"
+            };
+            format!(
+                "{start}\r\nVia: SIP/2.0/TLS 192.0.2.22:50000;branch=z9hG4bK{cseq}\r\n\
+                 From: <sip:bob@example.com>;tag=b1\r\nTo: <{mcu}>{to_tag}\r\n\
+                 Call-ID: av-1\r\nCSeq: {cseq}\r\n{extra}{ct}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let mut a = crate::analysis::Analysis::new(false);
+        let send = |a: &mut crate::analysis::Analysis, text: String, c: MsgContext| {
+            let (m, _) = frame_stream(text.as_bytes()).expect("SIP");
+            a.message(&c, &m);
+        };
+        let (bob, fe) = ("192.0.2.22:50000", "192.0.2.5:5061");
+        send(
+            &mut a,
+            head(&format!("INVITE {mcu} SIP/2.0"), "1 INVITE", "", "", OFFER),
+            ctx(bob, fe, 0),
+        );
+        send(
+            &mut a,
+            head("SIP/2.0 200 OK", "1 INVITE", ";tag=m1", "", ANSWER),
+            ctx(fe, bob, 300),
+        );
+        for (src, dst, ms, p) in datagrams {
+            a.datagram(&ctx(src, dst, 300 + ms), p);
+        }
+        if let Some((after, diag)) = bye {
+            let extra = diag
+                .map(|d| format!("ms-client-diagnostics: {d}\r\n"))
+                .unwrap_or_default();
+            send(
+                &mut a,
+                head(
+                    &format!("BYE {mcu} SIP/2.0"),
+                    "2 BYE",
+                    ";tag=m1",
+                    &extra,
+                    "",
+                ),
+                ctx(bob, fe, 300 + after),
+            );
+        }
+        let conf = a.conferences().list().first().expect("conference");
+        let p = conf.participants.first().expect("bob");
+        let d = conf.diagnose(p);
+        let outcome = p
+            .media_step()
+            .and_then(|s| s.flow.as_deref())
+            .map_or(IceOutcome::NotSeen, MediaFlow::outcome);
+        (d.state, d.cause, outcome)
+    }
+
+    #[test]
+    fn the_diagnosis_tells_failed_media_from_media_not_seen_and_media_flowing() {
+        use crate::analysis::{Cause, JoinState};
+        let (client, mcu, relay) = ("192.0.2.22:50010", "192.0.2.5:52000", "203.0.113.7:55000");
+        let check = |ms| (client, mcu, ms, stun(0x0001, false));
+        let diag = Some("23; reason=\"media connectivity failure\"");
+        // Checks answered through the relay candidate: joined, whatever the BYE says (no
+        // focus dialog here, so a BYE on the A/V dialog alone does not make it `left`).
+        let answered = [check(10), (relay, client, 30, stun(0x0101, false))];
+        let (state, cause, ice) = diagnose_join(&answered, Some((5_000, diag)));
+        assert_eq!(
+            (state, cause, ice),
+            (JoinState::Joined, None, IceOutcome::Succeeded)
+        );
+        // Nothing seen, nothing said: the capture point may not see media.
+        let (state, cause, ice) = diagnose_join(&[], None);
+        assert_eq!(
+            (state, cause, ice),
+            (JoinState::Joined, None, IceOutcome::NotSeen)
+        );
+        // Nothing seen, a BYE long after with a client diagnostic: an ordinary end.
+        let (state, _, _) = diagnose_join(&[], Some((60_000, diag)));
+        assert_eq!(state, JoinState::Joined);
+        // Nothing seen, the client hangs up soon with a diagnostic.
+        let (state, cause, _) = diagnose_join(&[], Some((5_000, diag)));
+        assert_eq!(state, JoinState::Failed);
+        let hung_up = Cause::MediaFailed {
+            checks_unanswered: false,
+            hung_up: true,
+        };
+        assert_eq!(cause, Some(hung_up));
+        // Checks unanswered, the call ended without a diagnostic.
+        let unanswered = [check(10), check(110), check(310)];
+        let (state, cause, ice) = diagnose_join(&unanswered, Some((40_000, None)));
+        let failed = Cause::MediaFailed {
+            checks_unanswered: true,
+            hung_up: false,
+        };
+        assert_eq!(
+            (state, cause, ice),
+            (JoinState::Failed, Some(failed), IceOutcome::Failed)
+        );
+        // Checks unanswered but the call is still up and the STUN timeout has not passed:
+        // not decided yet.
+        let (state, cause, ice) = diagnose_join(&unanswered, None);
+        assert_eq!(
+            (state, cause, ice),
+            (JoinState::Joined, None, IceOutcome::Failed)
+        );
+        // ... and once it has, they failed.
+        let late = [check(10), check(40_000)];
+        let (state, cause, _) = diagnose_join(&late, None);
+        assert_eq!((state, cause), (JoinState::Failed, Some(failed)));
+    }
 }
