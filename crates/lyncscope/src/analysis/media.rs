@@ -415,6 +415,22 @@ mod tests {
         assert_eq!(classify(&rr), Packet::Rtcp);
     }
 
+    proptest::proptest! {
+        /// Any bytes classify without panicking, and a STUN verdict needs a length that
+        /// matches the datagram.
+        #[test]
+        fn any_payload_classifies(p in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
+            let k = classify(&p);
+            if matches!(
+                k,
+                Packet::BindingRequest | Packet::BindingSuccess | Packet::BindingError
+            ) {
+                let len = p.get(2..4).map(|l| u16::from_be_bytes([l[0], l[1]]));
+                proptest::prop_assert_eq!(len.map(|l| usize::from(l) + 20), Some(p.len()));
+            }
+        }
+    }
+
     #[test]
     fn garbage_and_short_packets_are_other() {
         for p in [
