@@ -357,9 +357,9 @@ pub(crate) fn candidate_addresses(body: &[u8], dropped: &mut u64) -> Vec<SocketA
     // The current media section: kept (audio/video, port not 0), its c=, port and RTCP port.
     let mut media: Option<(Option<&str>, u16, Option<u16>)> = None;
     let mut in_media = false;
-    let mut end_section = |m: Option<(Option<&str>, u16, Option<u16>)>,
-                           session_c: Option<&str>,
-                           add: &mut dyn FnMut(&str, u16)| {
+    let end_section = |m: Option<(Option<&str>, u16, Option<u16>)>,
+                       session_c: Option<&str>,
+                       add: &mut dyn FnMut(&str, u16)| {
         if let Some((c, port, rtcp)) = m {
             if let Some(ip) = c.or(session_c) {
                 add(ip, port);
