@@ -100,22 +100,49 @@ fn every_scenario_as_logs_gives_the_capture_report() {
         let fe = logs_of(&s, ".sipstack.log");
         let clients = logs_of(&s, ".uccapi.log");
         assert_eq!(fe.len(), 1, "{s}");
+        // Logs carry no media: where the capture saw STUN and RTP, a reason about media says
+        // less from logs alone (the rest of the verdict is the same).
+        let media_seen = clear["stats"]["media_datagrams"].as_u64() > Some(0);
+        let without_media = |v: Vec<(String, String, Value, Value, Value)>| -> Vec<_> {
+            v.into_iter()
+                .map(|(who, state, step, reason, statuses)| {
+                    let reason = if media_seen && step == "media" {
+                        Value::Null
+                    } else {
+                        reason
+                    };
+                    (who, state, step, reason, statuses)
+                })
+                .collect()
+        };
         // The FE log alone has every message.
         let v = report(&fe);
-        assert_eq!(verdicts(&v), want, "{s}: FE log");
+        assert_eq!(
+            without_media(verdicts(&v)),
+            without_media(want.clone()),
+            "{s}: FE log"
+        );
         assert_eq!(&v["stats"]["sip_messages"], messages, "{s}: FE log");
         // Every client's log together: each message once (the clients' logs overlap only
         // where a message went from one client to the other through the FE, and then the
         // FE's own Via makes it another hop).
         let v = report(&clients);
-        assert_eq!(verdicts(&v), want, "{s}: client logs");
+        assert_eq!(
+            without_media(verdicts(&v)),
+            without_media(want.clone()),
+            "{s}: client logs"
+        );
         // FE log + one client's log; the capture + the FE log: every message counted once.
         for mix in [
             vec![fe[0].clone(), clients[0].clone()],
             vec![capture_of(&s), fe[0].clone()],
         ] {
             let v = report(&mix);
-            assert_eq!(verdicts(&v), want, "{s}: {mix:?}");
+            assert_eq!(
+                without_media(verdicts(&v)),
+                without_media(want.clone()),
+                "{s}: {mix:?}"
+            );
             assert_eq!(&v["stats"]["sip_messages"], messages, "{s}: {mix:?}");
             assert!(
                 v["stats"]["copies_merged"].as_u64() > Some(0),

@@ -31,7 +31,7 @@ fn analyse(name: &str) -> Pipeline {
 #[test]
 fn committed_captures_equal_what_the_generator_produces() {
     let list = scenarios();
-    assert_eq!(list.len(), 8);
+    assert_eq!(list.len(), 9);
     for s in list {
         let generated = (s.build)();
         let committed = std::fs::read(capture_path(s.file_name)).expect("committed capture");
@@ -322,4 +322,89 @@ fn messages_know_the_frames_that_carried_them() {
             "{file}"
         );
     }
+}
+
+/// The media sample: alice's ICE checks are answered and SRTP flows; bob's A/V MCU answered
+/// 200, but his checks went unanswered and his client hung up with ms-client-diagnostics.
+#[test]
+fn media_that_never_flowed_fails_the_join_at_media() {
+    let run = |report: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .args(["--report", report])
+            .arg(capture_path("media-never-flowed.pcapng"))
+            .output()
+            .expect("runs");
+        assert!(out.status.success());
+        out.stdout
+    };
+    let v: serde_json::Value = serde_json::from_slice(&run("json")).expect("JSON");
+    let who = |uri: &str| {
+        v["conferences"][0]["participants"]
+            .as_array()
+            .expect("participants")
+            .iter()
+            .find(|p| p["uri"] == uri)
+            .cloned()
+            .expect("participant")
+    };
+    let alice = who("sip:alice@example.com");
+    assert_eq!(alice["state"], "joined");
+    let flow = &alice["steps"]["media"]["flow"];
+    assert_eq!(flow["ice"], "succeeded");
+    assert_eq!(
+        flow["pair"],
+        serde_json::json!({"client": "192.0.2.21:50140", "mcu": "198.51.100.10:51224"})
+    );
+    assert_eq!(
+        flow["to_mcu"],
+        serde_json::json!({"checks": 2, "answers": 2, "error_answers": 0, "rtp": 75,
+            "rtcp": 1, "packets": 76, "bytes": 5678, "other": 0})
+    );
+    assert_eq!(flow["to_client"]["checks"], 2);
+    assert_eq!(flow["to_client"]["answers"], 2);
+    assert_eq!(flow["to_client"]["packets"], 76);
+    assert_eq!(flow["first_packet"], "2026-01-12T11:15:02.702796Z");
+    assert_eq!(
+        (
+            flow["client_candidates"].as_u64(),
+            flow["mcu_candidates"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let bob = who("sip:bob@example.com");
+    assert_eq!(bob["state"], "failed");
+    assert_eq!(bob["failed_step"], "media");
+    let flow = &bob["steps"]["media"]["flow"];
+    assert_eq!(flow["ice"], "failed");
+    assert_eq!(flow["pair"], serde_json::Value::Null);
+    assert_eq!(flow["to_mcu"]["checks"], 18);
+    assert_eq!(flow["to_client"]["answers"], 0);
+    assert_eq!(flow["to_mcu"]["packets"], 0);
+    assert_eq!(flow["first_packet"], serde_json::Value::Null);
+    let reason = bob["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains(
+            "18 ICE checks (STUN Binding requests) from 192.0.2.22:50580 to the \
+             MCU's 2 candidates went unanswered for 7.9 s"
+        ) && reason.contains("hung up 10.7 s after the 200 with ms-client-diagnostics 23"),
+        "{reason}"
+    );
+    assert_eq!(v["stats"]["media_datagrams"], 2 * 76 + 8 + 18);
+    assert_eq!(v["stats"]["media_candidates_dropped"], 0);
+    let text = String::from_utf8(run("text")).expect("UTF-8");
+    assert!(
+        text.contains(
+            "media: ICE succeeded, checks 2 sent / 2 answered, pair 192.0.2.21:50140 ↔ \
+         198.51.100.10:51224, to MCU 76 RTP/RTCP (5678 B), to client 76 RTP/RTCP (5532 B), \
+         11:15:02.702 → 11:15:04.205"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "media: ICE failed, checks 18 sent / 0 answered, to MCU 0 RTP/RTCP (0 B), to client 0 \
+         RTP/RTCP (0 B)"
+        ),
+        "{text}"
+    );
 }

@@ -85,6 +85,10 @@ impl<T: MessageTap> SipSink for Tee<'_, T> {
         self.analysis.message(ctx, msg);
         self.tap.message(ctx, msg.raw());
     }
+
+    fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        self.analysis.datagram(ctx, payload);
+    }
 }
 
 /// What the pipeline keeps and how far it goes: everything a caller chooses, in one place.

@@ -317,6 +317,16 @@ impl Audio {
         }
     }
 
+    /// The ICE username fragment (`a=ice-ufrag`).
+    pub(crate) fn ufrag(&self) -> &str {
+        &self.ufrag
+    }
+
+    /// The SSRC this side sends with (`a=x-ssrc-range`).
+    pub(crate) fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
     fn family(&self) -> &'static str {
         if self.ip.is_ipv6() {
             "IP6"

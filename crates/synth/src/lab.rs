@@ -404,6 +404,22 @@ impl Lab {
         });
     }
 
+    /// A UDP media stream between the user's host and the FE's (the A/V MCU runs there in
+    /// these captures), on the given ports.
+    pub(crate) fn media_stream(&mut self, user: UserId, client_port: u16, mcu_port: u16) -> FlowId {
+        self.wire
+            .udp_beside(self.users[user].flow, client_port, mcu_port)
+    }
+
+    /// One media datagram (STUN or SRTP/SRTCP) on a stream of [`Lab::media_stream`].
+    pub(crate) fn media_send(&mut self, t: Nanos, flow: FlowId, dir: Dir, bytes: Vec<u8>) {
+        let opts = WriteOpts {
+            media: true,
+            ..WriteOpts::default()
+        };
+        self.wire.write(t, flow, dir, vec![bytes], opts);
+    }
+
     /// Client → FE.
     pub(crate) fn up(&mut self, t: Nanos, user: UserId, msg: &Msg) {
         self.send(t, user, Dir::Up, msg.encode());

@@ -37,6 +37,7 @@ mod body;
 mod lab;
 pub mod logs;
 mod lync;
+mod media;
 mod packet;
 mod plain;
 mod rng;

@@ -20,8 +20,8 @@
 //! the other keeps every roster subscription's versions and CSeqs increasing in time.
 
 use super::body::{
-    self, endpoint_update_xml, user_deleted_xml, C3pCode, Endpoint, Ice, Protection, RosterUser,
-    SessionType,
+    self, endpoint_update_xml, user_deleted_xml, Audio, C3pCode, Endpoint, Ice, Protection,
+    RosterUser, SessionType,
 };
 use super::lab::{Lab, UserId, ALLOW, UA_CLIENT, UA_SERVER};
 use super::sip::{Dialog, Msg};
@@ -100,6 +100,8 @@ struct Session {
     roster: Option<Subscription>,
     av: Option<Dialog>,
     chat: Option<McuLeg>,
+    /// The client's and the MCU's audio of the A/V dialog (for its media).
+    av_audio: Option<(Audio, Audio)>,
 }
 
 /// A conference hosted on the lab's FE, and who is in it.
@@ -156,6 +158,14 @@ impl Conference {
         self.uri("focus")
     }
 
+    /// The client's and the MCU's audio of `user`'s accepted A/V join.
+    pub(crate) fn av_audio(&self, user: UserId) -> Option<(Audio, Audio)> {
+        self.sessions
+            .iter()
+            .find(|s| s.user == user)
+            .and_then(|s| s.av_audio.clone())
+    }
+
     fn session(&mut self, lab: &mut Lab, user: UserId) -> &mut Session {
         let index = match self.sessions.iter().position(|s| s.user == user) {
             Some(i) => i,
@@ -167,6 +177,7 @@ impl Conference {
                     roster: None,
                     av: None,
                     chat: None,
+                    av_audio: None,
                 });
                 self.sessions.len() - 1
             }
@@ -540,7 +551,9 @@ impl Lab {
             self.up(t, user, &ack);
             t_last = t_last.max(t);
         }
-        conf.session(self, user).av = Some(dialog);
+        let session = conf.session(self, user);
+        session.av = Some(dialog);
+        session.av_audio = Some((audio, mcu));
         t_last.max(t)
     }
 
@@ -667,6 +680,29 @@ impl Lab {
             t += us(500);
         }
         t_last
+    }
+
+    /// `user`'s client ends the A/V call alone (the focus dialog stays): BYE with
+    /// `ms-client-diagnostics: <client_diagnostics>`, which the MCU answers 200.
+    pub(crate) fn hang_up_av(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        client_diagnostics: &str,
+    ) -> Nanos {
+        let Some(mut dialog) = conf.session(self, user).av.take() else {
+            return t;
+        };
+        let bye = self
+            .request(user, &mut dialog, "BYE")
+            .h("User-Agent", UA_CLIENT)
+            .h("ms-client-diagnostics", client_diagnostics.to_owned());
+        self.up(t, user, &bye);
+        let t_ok = t + self.work(10, 40);
+        let ok = self.reply(user, &bye, 200, "OK").h("Server", UA_SERVER);
+        self.down(t_ok, user, &ok);
+        t_ok
     }
 
     /// `user` leaves: BYE to the MCUs and the focus, un-SUBSCRIBE; the others see the user

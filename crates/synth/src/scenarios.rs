@@ -4,6 +4,7 @@
 use super::body::Ice;
 use super::lab::{Attach, Lab, Shape, UserId};
 use super::lync::{Answer, AvOutcome, Conference, FocusOutcome, Modality};
+use super::media::MediaPlan;
 use super::wire::{ms, Dir, Nanos, Transport};
 use super::{worked_example, Container, Generated, Participant, Scenario, State, Step};
 use lyncscope_base::writer::TsResolution;
@@ -19,6 +20,7 @@ pub fn scenarios() -> Vec<Scenario> {
         MULTI_CONFERENCE,
         IM_ONLY_CONFERENCE,
         WORKED_EXAMPLE,
+        MEDIA_NEVER_FLOWED,
     ]
 }
 
@@ -744,6 +746,85 @@ alice sends the invitation but never joins in this capture.",
 fn worked_example() -> Generated {
     let (packets, written) = worked_example::render(at(15, 0));
     let comment = "lyncscope sample: docs/protocol.md §8 worked example, message texts verbatim";
+    Generated::package(
+        Container::PcapNg {
+            comment,
+            interfaces: ETH0,
+        },
+        packets,
+        written,
+    )
+}
+
+// ---- i. media-never-flowed ---------------------------------------------------------------
+
+const MEDIA_NEVER_FLOWED: Scenario = Scenario {
+    name: "media-never-flowed",
+    file_name: "media-never-flowed.pcapng",
+    title: "Signalling succeeds but media never flows: ICE checks unanswered, the client hangs up",
+    description: "\
+Conference `V7KD2MXQ` organized by alice (192.0.2.21), TCP to fe01:5060; the capture point is \
+the FE's switch port, where the A/V MCU runs too, so media is seen as well.
+
+1. alice joins her meeting by link: focus, roster, A/V MCU 200 + ACK. Her client's ICE \
+checks (STUN Binding requests, RFC 5389 format with MS-ICE2's IMPLEMENTATION-VERSION) on the \
+RTP and RTCP components are answered with Binding success responses, the MCU checks back, \
+and 1.5 s of SRTP audio flows each way (SILK, 20 ms frames), then an SRTCP sender report \
+each way.
+2. alice invites bob (192.0.2.22), who accepts and joins focus, roster and the A/V MCU: \
+the MCU answers 200 with its candidates and the roster shows his audio-video endpoint \
+connected. His client's checks to the MCU's two candidates get no answer (a firewall in \
+front of the MCU drops them past the capture point): 18 Binding requests (9 per component), retransmitted \
+with doubling intervals over about 8 s.
+3. bob's client gives up: BYE on the A/V dialog with `ms-client-diagnostics: 23; \
+reason=\"Call failed to establish due to a media connectivity failure when both endpoints \
+are internal\"`, 200 OK. His focus dialog stays.",
+    participants: &[
+        Participant {
+            conference: "V7KD2MXQ",
+            uri: ALICE,
+            steps: "focus 200 (C3P success), roster, A/V 200; ICE checks answered, SRTP both \
+                ways",
+            ..P
+        },
+        Participant {
+            conference: "V7KD2MXQ",
+            uri: BOB,
+            invited_by: Some(ALICE),
+            state: State::Failed,
+            failed_step: Some(Step::Media),
+            status: Some(200),
+            steps: "invitation 200; focus 200, roster, A/V 200 + ACK; 18 ICE checks \
+                unanswered; BYE with ms-client-diagnostics 23 ~10 s after the 200",
+            ..P
+        },
+    ],
+    build: media_never_flowed,
+};
+
+fn media_never_flowed() -> Generated {
+    let mut lab = tcp_lab(0x1f);
+    let alice = lab.user("alice", "Alice", "192.0.2.21");
+    let bob = lab.user("bob", "Bob", "192.0.2.22");
+    let t0 = at(11, 15);
+    lab.connect(t0, alice);
+    lab.connect(t0 + ms(410), bob);
+    let mut conf = Conference::new(&lab, alice, "V7KD2MXQ", "Vendor call", Modality::Audio);
+    let t = organizer_joins(&mut lab, &mut conf, t0 + ms(800), alice);
+    lab.media(&conf, t, alice, MediaPlan::Flows { millis: 1_500 });
+    let t = lab.invite(&mut conf, t + ms(2_500), alice, bob, Answer::Accept);
+    let outcome = AvOutcome::Accept { reinvite: false };
+    let t = invitee_joins(&mut lab, &mut conf, t + ms(700), bob, Ice::Rfc5245, outcome);
+    let t = lab.media(&conf, t, bob, MediaPlan::Unanswered { millis: 8_000 });
+    lab.hang_up_av(
+        &mut conf,
+        t + ms(1_900),
+        bob,
+        "23; reason=\"Call failed to establish due to a media connectivity failure when both \
+         endpoints are internal\"",
+    );
+    let (packets, written) = lab.render();
+    let comment = "lyncscope sample: A/V joined, ICE checks unanswered, the client hangs up";
     Generated::package(
         Container::PcapNg {
             comment,

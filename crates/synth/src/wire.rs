@@ -159,6 +159,7 @@ enum Action {
         messages: Vec<Vec<u8>>,
         cuts: Vec<usize>,
         reverse_fragments: bool,
+        media: bool,
     },
     Close,
     /// A delayed pure ACK, unless data sent meanwhile acknowledged `upto` already.
@@ -181,6 +182,8 @@ pub(crate) struct WriteOpts {
     pub cuts: Vec<usize>,
     /// Send the IPv4 fragments of a UDP datagram last one first.
     pub reverse_fragments: bool,
+    /// The bytes are media (STUN, SRTP), not SIP: not counted as a SIP message.
+    pub media: bool,
 }
 
 /// A packet of the capture.
@@ -272,6 +275,25 @@ impl Wire {
         FlowId(self.flows.len() - 1)
     }
 
+    /// A UDP flow between the hosts of `like` (same VLAN, interface, RTT and label) on other
+    /// ports: a media stream beside a signalling connection.
+    pub(crate) fn udp_beside(
+        &mut self,
+        like: FlowId,
+        client_port: u16,
+        server_port: u16,
+    ) -> FlowId {
+        let f = &self.flows[like.0];
+        let (client, server) = (f.client, f.server);
+        let spec = FlowSpec {
+            transport: Transport::Udp,
+            client_port,
+            server_port,
+            ..f.spec.clone()
+        };
+        self.flow(client, server, spec)
+    }
+
     pub(crate) fn rtt(&self, flow: FlowId) -> Nanos {
         self.flows[flow.0].spec.rtt
     }
@@ -309,6 +331,7 @@ impl Wire {
             messages,
             cuts: opts.cuts,
             reverse_fragments: opts.reverse_fragments,
+            media: opts.media,
         };
         self.events.push(Event {
             t,
@@ -396,11 +419,12 @@ impl Wire {
                     messages,
                     cuts,
                     reverse_fragments,
+                    media,
                 },
                 transport,
             ) => {
                 let bytes = messages.concat();
-                let is_sip = !bytes.iter().all(|b| *b == b'\r' || *b == b'\n');
+                let is_sip = !media && !bytes.iter().all(|b| *b == b'\r' || *b == b'\n');
                 // (offset just past a segment or datagram, its packet's time)
                 let mut done: Vec<(usize, Nanos)> = Vec::new();
                 let follow_ups = match transport {

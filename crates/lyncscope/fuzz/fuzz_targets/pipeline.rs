@@ -1,7 +1,8 @@
 //! The whole pipeline on a frame sequence (see the encoding in `src/lib.rs`): every frame
 //! through `Pipeline::push`, `finish`, then the JSON and text reports written to a sink. The
 //! top bits of the first selector choose the options (messages listed, message store, change
-//! log, conferences off, copies merged).
+//! log, conferences off, copies merged). The input as a whole also goes through the media
+//! classifier (STUN / RTP / RTCP).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +11,9 @@ use lyncscope::{Options, Pipeline};
 use lyncscope_fuzz::{frame, frames};
 
 fuzz_target!(|data: &[u8]| {
+    // The media classifier sees any UDP payload once addresses are registered, which random
+    // frames rarely reach: it is given the raw input too.
+    let _ = lyncscope::analysis::media::classify(data);
     let bits = data.first().map_or(0, |b| b >> 4);
     let options = Options {
         keep_messages: bits & 1 != 0,

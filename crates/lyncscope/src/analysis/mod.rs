@@ -16,6 +16,7 @@ mod conference;
 pub mod copies;
 pub mod dialog;
 pub mod lanes;
+pub mod media;
 pub mod store;
 pub mod symbols;
 
@@ -65,7 +66,7 @@ pub struct Limits {
     /// Bytes the analysis' state may take (dialogs with their identifiers, message rows,
     /// interned strings): beyond, the oldest finished dialogs are evicted, and when none is
     /// left new dialogs and message rows are refused; both are counted
-    /// ([`AnalysisStats::dialogs_evicted`], [`AnalysisStats::memory_refused`]).
+    /// ([`AnalysisStats::dialogs_evicted`], [`AnalysisStats::dialogs_refused_memory`]).
     pub memory: usize,
 }
 
@@ -973,6 +974,13 @@ impl<'a> Ids<'a> {
 impl SipSink for Analysis {
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
         self.record(ctx, msg);
+    }
+
+    #[inline]
+    fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        if self.analyse_conferences {
+            self.conferences.datagram(ctx, payload);
+        }
     }
 }
 

@@ -334,6 +334,9 @@ impl Serialize for StepOut<'_> {
             map.serialize_entry("media", &s.media)?;
             map.serialize_entry("cryptoscale", &s.cryptoscale)?;
             map.serialize_entry("ice", &s.ice.map(|i| i.as_str()))?;
+            if let Some(f) = s.flow.as_deref().filter(|f| f.registered) {
+                map.serialize_entry("flow", &FlowOut(f))?;
+            }
         }
         map.serialize_entry("at", &s.at.rfc3339())?;
         if let Some(t) = s.ringing_at {
@@ -469,5 +472,56 @@ mod tests {
         assert_eq!(mcu_step_key(&McuType::from_token("media")), "mcu-media");
         assert_eq!(mcu_step_key(&McuType::from_token("Roster")), "mcu-roster");
         assert_eq!(mcu_step_key(&McuType::from_token("x-custom")), "x-custom");
+    }
+}
+
+/// `steps.media.flow`: the ICE outcome and what was counted each way (docs/json.md).
+struct FlowOut<'a>(&'a crate::analysis::media::MediaFlow);
+
+impl Serialize for FlowOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("ice", f.outcome().as_str())?;
+        map.serialize_entry(
+            "pair",
+            &f.pair.map(|(client, mcu)| PairOut {
+                client: client.to_string(),
+                mcu: mcu.to_string(),
+            }),
+        )?;
+        map.serialize_entry("to_mcu", &DirOut(&f.to_mcu))?;
+        map.serialize_entry("to_client", &DirOut(&f.to_client))?;
+        map.serialize_entry("first_packet", &f.media_span.map(|s| s.0.rfc3339()))?;
+        map.serialize_entry("last_packet", &f.media_span.map(|s| s.1.rfc3339()))?;
+        map.serialize_entry("first_check", &f.checks_span.map(|s| s.0.rfc3339()))?;
+        map.serialize_entry("last_check", &f.checks_span.map(|s| s.1.rfc3339()))?;
+        map.serialize_entry("client_candidates", &f.client.len())?;
+        map.serialize_entry("mcu_candidates", &f.mcu.len())?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct PairOut {
+    client: String,
+    mcu: String,
+}
+
+struct DirOut<'a>(&'a crate::analysis::media::Direction);
+
+impl Serialize for DirOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("checks", &d.checks)?;
+        map.serialize_entry("answers", &d.successes)?;
+        map.serialize_entry("error_answers", &d.errors)?;
+        map.serialize_entry("rtp", &d.rtp)?;
+        map.serialize_entry("rtcp", &d.rtcp)?;
+        map.serialize_entry("packets", &d.media_packets())?;
+        map.serialize_entry("bytes", &d.bytes)?;
+        map.serialize_entry("other", &d.other)?;
+        map.end()
     }
 }

@@ -168,6 +168,7 @@ pub fn cause_token(c: Cause) -> &'static str {
         Cause::EdgeRefused => "edge-refused",
         Cause::Ringing { .. } => "ringing",
         Cause::DialOutFailed => "dial-out-failed",
+        Cause::MediaFailed { .. } => "media-failed",
     }
 }
 

@@ -482,6 +482,8 @@ struct StatsOut<'a> {
     memory_refused: u64,
     memory_limit: u64,
     memory_used: u64,
+    media_datagrams: u64,
+    media_candidates_dropped: u64,
     bounds_hit: Vec<BoundOut>,
 }
 
@@ -626,6 +628,8 @@ impl<'a> StatsOut<'a> {
             memory_refused: s.analysis.dialogs_refused_memory + s.analysis.messages_refused_memory,
             memory_limit: analysis.limits().memory as u64,
             memory_used: analysis.memory_used() as u64,
+            media_datagrams: analysis.conferences().media_stats().datagrams,
+            media_candidates_dropped: analysis.conferences().media_stats().candidates_dropped,
             bounds_hit: s
                 .bounds_hit
                 .iter()

@@ -154,6 +154,10 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
                 diag_text(s)
             )
         }
+        Cause::MediaFailed {
+            checks_unanswered,
+            hung_up,
+        } => media_failed_text(s, who, checks_unanswered, hung_up),
         Cause::Ringing { for_ms } => format!(
             "{who}'s client rang (180 Ringing at {}) for {}.{} s and no final answer came \
              before the capture ended",
@@ -162,6 +166,96 @@ pub fn reason(d: &Diagnosis<'_>, p: &Participant) -> Option<String> {
             (for_ms % 1000) / 100
         ),
     })
+}
+
+/// Why media failed, from the A/V step's flow and the BYE's `ms-client-diagnostics`.
+fn media_failed_text(s: &Step, who: &str, checks_unanswered: bool, hung_up: bool) -> String {
+    let mut t = format!(
+        "signalling succeeded (the A/V MCU answered {}{}), but no media reached the MCU",
+        status_text(s),
+        s.answered_at
+            .map(|at| format!(" at {}", clock(at)))
+            .unwrap_or_default()
+    );
+    let flow = s.flow.as_deref();
+    match flow.filter(|_| checks_unanswered) {
+        Some(f) => {
+            let (first, last) = f.checks_span.unwrap_or_default();
+            let from = f
+                .first_check_from
+                .map(|a| format!(" from {a}"))
+                .unwrap_or_default();
+            let ms = last.millis_since(first).max(0);
+            let _ = write!(
+                t,
+                ": {} ICE check{} (STUN Binding request{}){from} to the MCU's {} candidate{} \
+                 went unanswered for {}.{} s",
+                f.to_mcu.checks,
+                plural(u64::from(f.to_mcu.checks)),
+                plural(u64::from(f.to_mcu.checks)),
+                f.mcu.len(),
+                plural(f.mcu.len() as u64),
+                ms / 1000,
+                (ms % 1000) / 100
+            );
+        }
+        None => t.push_str(": no ICE check or RTP was seen at the capture point"),
+    }
+    if let (true, Some(d)) = (hung_up, &s.hangup_diagnostic) {
+        let after = match (s.answered_at, s.ended_at) {
+            (Some(ok), Some(bye)) => {
+                let ms = bye.millis_since(ok).max(0);
+                format!(" {}.{} s after the 200", ms / 1000, (ms % 1000) / 100)
+            }
+            _ => String::new(),
+        };
+        let _ = write!(
+            t,
+            "; {who} hung up{after} with ms-client-diagnostics {}",
+            d.code
+        );
+        if let Some(reason) = &d.reason {
+            let _ = write!(t, " \"{reason}\"");
+        }
+    }
+    t
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// One line about an A/V step's media for the text report: the ICE outcome, the selected
+/// pair, packets and bytes each way, the first and last packet. `None` without both SDPs.
+pub fn media_line(s: &Step) -> Option<String> {
+    let f = s.flow.as_deref().filter(|f| f.registered)?;
+    let mut t = format!("media: ICE {}", f.outcome().as_str());
+    if f.to_mcu.checks + f.to_client.checks > 0 {
+        let _ = write!(
+            t,
+            ", checks {} sent / {} answered",
+            f.to_mcu.checks, f.to_client.successes
+        );
+    }
+    if let Some((client, mcu)) = f.pair {
+        let _ = write!(t, ", pair {client} ↔ {mcu}");
+    }
+    let _ = write!(
+        t,
+        ", to MCU {} RTP/RTCP ({}), to client {} RTP/RTCP ({})",
+        f.to_mcu.media_packets(),
+        super::text::human_bytes(f.to_mcu.bytes),
+        f.to_client.media_packets(),
+        super::text::human_bytes(f.to_client.bytes)
+    );
+    if let Some((first, last)) = f.media_span {
+        let _ = write!(t, ", {} → {}", clock(first), clock(last));
+    }
+    Some(t)
 }
 
 /// Time of day of a timestamp, to the millisecond (`10:30:05.519`), in UTC as the reports.
@@ -481,5 +575,6 @@ pub fn cause_name(c: Cause) -> &'static str {
         Cause::EdgeRefused => "refused by the Edge",
         Cause::Ringing { .. } => "rang without an answer",
         Cause::DialOutFailed => "dial-out failed",
+        Cause::MediaFailed { .. } => "media never flowed",
     }
 }

@@ -189,6 +189,17 @@ pub fn write_head(
             h.count, w.short, w.unit, w.hint
         )?;
     }
+    let media = analysis.conferences().media_stats();
+    if media.candidates_dropped > 0 {
+        write!(
+            out,
+            ", {} media candidates not followed (over {} addresses, {} steps per address or {} per side)",
+            media.candidates_dropped,
+            crate::analysis::media::MAX_ADDRESSES,
+            crate::analysis::media::MAX_STEPS_PER_ADDRESS,
+            crate::analysis::media::MAX_CANDIDATES
+        )?;
+    }
     writeln!(out)?;
     for (reason, count) in &n.undecoded_reasons {
         writeln!(out, "    undecoded: {reason}: {count}")?;
@@ -385,6 +396,9 @@ pub fn conference_trees_selected(
                 marks.push(step_mark(mcu.as_str(), s, ""));
             }
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
+            for line in p.media.iter().filter_map(super::reason::media_line) {
+                writeln!(out, "  {cont}   {line}")?;
+            }
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {}", clean(&r))?;
             }
@@ -672,6 +686,7 @@ mod tests {
             messages: false,
             live: None,
             written: None,
+            selection: None,
         };
         let mut out = Vec::new();
         write(

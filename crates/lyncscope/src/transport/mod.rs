@@ -141,6 +141,12 @@ pub trait ConnectionDecoder: Send {
 pub trait SipSink {
     /// One framed message and where it was seen.
     fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>);
+
+    /// A UDP datagram that holds no SIP (media, STUN, DNS, …): its context (addresses with
+    /// ports) and payload, for a sink that follows media. Ignored unless implemented.
+    fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        let _ = (ctx, payload);
+    }
 }
 
 /// Counters of the transport layer.
@@ -327,6 +333,9 @@ impl TransportLayer {
                 self.stats.keepalives += 1;
             } else {
                 self.stats.udp_not_sip += 1;
+                if !ctx.icmp_quoted {
+                    sink.datagram(&ctx, payload);
+                }
             }
         }
     }

@@ -8,6 +8,13 @@ use crate::sip::conf_uri::McuType;
 
 /// RFC 3261 Timer B (64 × T1): an INVITE without a final response by then has timed out.
 const INVITE_TIMEOUT_MS: i64 = 32_000;
+/// RFC 5389 §7.2.1: a STUN request over UDP unanswered for 39.5 s has timed out, so checks
+/// that went unanswered that long failed even while the call is still up.
+const STUN_TIMEOUT_MS: i64 = 39_500;
+/// A participant's BYE with `ms-client-diagnostics` this soon after the A/V MCU's 200 is the
+/// client giving up on media: ICE takes a few seconds, a person who hangs up on purpose
+/// rarely does it within half a minute of joining.
+pub const MEDIA_HANGUP_MS: i64 = 30_000;
 
 /// Why a participant's join stands where it does: the cause of a failure, a decline or a wait.
 /// The views put it into words; the analysis decides on this type alone.
@@ -52,6 +59,17 @@ pub enum Cause {
     /// diagnostics name the Edge that vouched for the participant, or a SIP-stack code
     /// (1000–1999) answered an external user with 403/504 (docs/joins.md §3.1).
     EdgeRefused,
+    /// The A/V MCU answered 200, but media did not flow: the client's ICE checks (STUN
+    /// Binding requests) to the MCU's candidates went unanswered (the step's `flow` has them),
+    /// and/or the participant hung up soon after with `ms-client-diagnostics`.
+    MediaFailed {
+        /// Checks were sent, none answered and no RTP seen, until the dialog ended or the
+        /// STUN transaction timeout (RFC 5389, 39.5 s) passed.
+        checks_unanswered: bool,
+        /// The participant's BYE, within 30 s (`MEDIA_HANGUP_MS`) of the 200, carried
+        /// `ms-client-diagnostics` (the step's `hangup_diagnostic`).
+        hung_up: bool,
+    },
     /// The invitation rang (`180 Ringing`, the evidence's `ringing_at`) and no final answer
     /// came while the capture went on: nobody picked up (yet).
     Ringing {
@@ -157,6 +175,9 @@ impl Conference {
         }
         let media = p.media_step();
         let left = self.left(p);
+        if let Some((cause, m)) = self.media_failure(p).filter(|(_, m)| current(m)) {
+            return failed(JoinStep::Media, cause, m);
+        }
         if any_mcu_ok || (mcu_connected && (roster_current || !media_failed)) {
             return Diagnosis::settled(if left {
                 JoinState::Left
@@ -318,6 +339,37 @@ impl Conference {
             .filter_map(|(step, s)| Some((step, s.ended_by?, s.ended_at?)))
             .min_by_key(|(_, _, at)| *at)
             .map(|(step, by, at)| Ending::Dialog { step, by, at })
+    }
+
+    /// The A/V step whose signalling succeeded but whose media demonstrably failed (see
+    /// [`Cause::MediaFailed`]); `None` when media flowed, or when nothing shows it did not
+    /// (no packet seen is not a failure: the capture point may not see media).
+    fn media_failure<'a>(&self, p: &'a Participant) -> Option<(Cause, &'a Step)> {
+        use crate::analysis::media::IceOutcome;
+        let m = p.media_step().filter(|m| m.succeeded())?;
+        let flow = m.flow.as_deref();
+        let outcome = flow.map_or(IceOutcome::NotSeen, |f| f.outcome());
+        if outcome == IceOutcome::Succeeded {
+            return None;
+        }
+        let checks_unanswered = outcome == IceOutcome::Failed
+            && (m.ended_by.is_some()
+                || flow
+                    .and_then(|f| f.checks_span)
+                    .is_some_and(|(first, last)| {
+                        self.last_seen.max(last).millis_since(first) >= STUN_TIMEOUT_MS
+                    }));
+        let hung_up = m.ended_by == Some(super::EndedBy::Participant)
+            && m.hangup_diagnostic.is_some()
+            && matches!((m.answered_at, m.ended_at), (Some(ok), Some(bye))
+                if bye.millis_since(ok) <= MEDIA_HANGUP_MS);
+        (checks_unanswered || hung_up).then_some((
+            Cause::MediaFailed {
+                checks_unanswered,
+                hung_up,
+            },
+            m,
+        ))
     }
 
     /// How long the conference's traffic went on after a step's INVITE that got no final

@@ -135,6 +135,8 @@ pub struct Conferences {
     participant_index: HashMap<(u32, u64), u32, RandomState>,
     /// Conference URIs by the text they were read from (see [`Conferences::known_uri`]).
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
+    /// Candidate addresses of A/V steps, for the media datagrams.
+    media: super::media::MediaIndex,
     /// What the conference analysis could not decode or keep.
     pub stats: ConferenceStats,
     /// Bytes held by conferences and participants (not rosters, which are bounded by count),
@@ -154,6 +156,7 @@ impl Default for Conferences {
             roles: Vec::new(),
             participant_index: HashMap::default(),
             uri_cache: HashMap::default(),
+            media: super::media::MediaIndex::default(),
             stats: ConferenceStats::default(),
             bytes: 0,
             dropped_keys: Default::default(),
@@ -667,8 +670,14 @@ impl Conferences {
                     step.offer_seen = true;
                     step.request_frame = ctx.frame;
                     offer(step, msg, body_kind, &mut self.stats);
+                    if role.kind == DialogKind::Media {
+                        media_offer(step, msg, body_kind, &mut self.media);
+                    }
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
+                if from_initiator && step.ended_by.is_none() {
+                    step.hangup_diagnostic = client_diagnostic(msg);
+                }
                 step.ended_at.get_or_insert(ctx.time);
                 step.ended_by = Some(match (role.kind, from_initiator) {
                     (DialogKind::Invitation, true) => EndedBy::Inviter,
@@ -684,6 +693,15 @@ impl Conferences {
             if outcome {
                 step.cseq = step.cseq.or(cseq);
                 final_response(step, status, ctx, msg, body_kind);
+                if role.kind == DialogKind::Media && (200..300).contains(&status) {
+                    let at = super::media::StepRef {
+                        conference: role.conference,
+                        participant: role.participant.unwrap_or(u32::MAX),
+                        dialog: id,
+                        client_side: true,
+                    };
+                    media_answer(step, msg, body_kind, at, &mut self.media);
+                }
             }
         }
     }
@@ -702,6 +720,79 @@ fn epid_of(value: &[u8]) -> Option<String> {
         let v = crate::sip::message::trim(p.get(5..)?);
         (!v.is_empty() && v.len() <= MAX_EPID).then(|| String::from_utf8_lossy(v).into_owned())
     })
+}
+
+impl Conferences {
+    /// A UDP datagram that is not SIP: counted into the A/V step whose candidates it joins.
+    /// Costs one branch while no A/V step has both SDPs, one hash lookup after.
+    pub(crate) fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        use super::media::{StepRef, MAX_STEPS_PER_ADDRESS};
+        // Copied out (no allocation) so the steps can be borrowed mutably.
+        let mut refs: [Option<StepRef>; MAX_STEPS_PER_ADDRESS] = [None; MAX_STEPS_PER_ADDRESS];
+        let found = self.media.lookup(&ctx.src);
+        if found.is_empty() {
+            return;
+        }
+        for (slot, r) in refs.iter_mut().zip(found) {
+            *slot = Some(*r);
+        }
+        for r in refs.iter().flatten() {
+            let step = self
+                .list
+                .get_mut(r.conference as usize)
+                .and_then(|c| c.participants.get_mut(r.participant as usize))
+                .and_then(|p| p.media.iter_mut().rev().find(|s| s.dialog == r.dialog))
+                .and_then(|s| s.flow.as_deref_mut());
+            if let Some(flow) = step {
+                if self.media.count(r, flow, ctx, payload) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Counters of the media matching.
+    pub fn media_stats(&self) -> super::media::MediaStats {
+        self.media.stats
+    }
+}
+
+/// The client's candidates from an A/V offer.
+fn media_offer(
+    step: &mut Step,
+    msg: &Message<'_>,
+    kind: Option<BodyKind>,
+    index: &mut super::media::MediaIndex,
+) {
+    if let Some(body) = super::media::sdp_body(msg, kind) {
+        let client = super::media::candidate_addresses(body, &mut index.stats.candidates_dropped);
+        step.flow = Some(Box::new(super::media::MediaFlow::offered(client)));
+    }
+}
+
+/// The MCU's candidates from the 2xx answering an A/V offer: both sides are registered.
+fn media_answer(
+    step: &mut Step,
+    msg: &Message<'_>,
+    kind: Option<BodyKind>,
+    at: super::media::StepRef,
+    index: &mut super::media::MediaIndex,
+) {
+    let Some(flow) = step.flow.as_deref_mut().filter(|f| !f.registered) else {
+        return;
+    };
+    let Some(body) = super::media::sdp_body(msg, kind) else {
+        return;
+    };
+    flow.mcu = super::media::candidate_addresses(body, &mut index.stats.candidates_dropped);
+    flow.registered = true;
+    index.register(at, flow);
+}
+
+/// The first `ms-client-diagnostics` header of a message.
+fn client_diagnostic(msg: &Message<'_>) -> Option<diagnostics::Diagnostic> {
+    msg.headers_named("ms-client-diagnostics")
+        .find_map(|v| diagnostics::parse(&String::from_utf8_lossy(v)))
 }
 
 /// The participant's step that dialog `id` is. A newer dialog of the same kind replaced the

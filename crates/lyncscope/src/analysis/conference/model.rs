@@ -100,6 +100,11 @@ pub struct Step {
     pub dialed_out: bool,
     /// The initial request's body was read (a copy forwarded to the next hop is not read again).
     pub(super) offer_seen: bool,
+    /// A/V steps: the candidates of the offer and the answer, and the STUN checks and
+    /// RTP/RTCP seen between them (boxed: most steps have none).
+    pub flow: Option<Box<crate::analysis::media::MediaFlow>>,
+    /// The `ms-client-diagnostics` of the participant's BYE ending the dialog, if any.
+    pub hangup_diagnostic: Option<diagnostics::Diagnostic>,
 }
 
 impl Step {
@@ -127,6 +132,8 @@ impl Step {
             ended_at: None,
             ringing_at: None,
             offer_seen: false,
+            flow: None,
+            hangup_diagnostic: None,
         }
     }
 
@@ -193,7 +200,7 @@ pub struct Participant {
     pub(super) other_devices: u8,
     /// The participant's client as its `User-Agent` names it (the first one seen in a request
     /// the participant sent, or in the invitee's answer to the invitation), at most
-    /// [`MAX_USER_AGENT`] bytes.
+    /// 256 bytes (`MAX_USER_AGENT`).
     pub user_agent: Option<Box<str>>,
     /// Someone else removed the participant with a C3P `deleteUser`.
     pub removed: Option<Removal>,
