@@ -669,9 +669,9 @@ impl Conferences {
                 if !step.offer_seen {
                     step.offer_seen = true;
                     step.request_frame = ctx.frame;
-                    offer(step, msg, body_kind, &mut self.stats);
-                    if role.kind == DialogKind::Media {
-                        media_offer(step, msg, body_kind, &mut self.media);
+                    let sdp = offer(step, msg, body_kind, &mut self.stats);
+                    if let (DialogKind::Media, Some(body)) = (role.kind, sdp) {
+                        media_offer(step, body, &mut self.media);
                     }
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
@@ -757,17 +757,10 @@ impl Conferences {
     }
 }
 
-/// The client's candidates from an A/V offer.
-fn media_offer(
-    step: &mut Step,
-    msg: &Message<'_>,
-    kind: Option<BodyKind>,
-    index: &mut super::media::MediaIndex,
-) {
-    if let Some(body) = super::media::sdp_body(msg, kind) {
-        let client = super::media::candidate_addresses(body, &mut index.stats.candidates_dropped);
-        step.flow = Some(Box::new(super::media::MediaFlow::offered(client)));
-    }
+/// The client's candidates from an A/V offer's SDP.
+fn media_offer(step: &mut Step, sdp: &[u8], index: &mut super::media::MediaIndex) {
+    let client = super::media::candidate_addresses(sdp, &mut index.stats.candidates_dropped);
+    step.flow = Some(Box::new(super::media::MediaFlow::offered(client)));
 }
 
 /// The MCU's candidates from the 2xx answering an A/V offer: both sides are registered.
@@ -1151,38 +1144,56 @@ fn diagnostics_of(msg: &Message<'_>) -> Vec<(&'static str, diagnostics::Diagnost
     .collect()
 }
 
-/// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join.
-fn offer(step: &mut Step, msg: &Message<'_>, kind: Option<BodyKind>, stats: &mut ConferenceStats) {
+/// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join. Returns
+/// the SDP (the part of a multipart offer that `multipart::select_sdp` picks), so the media
+/// matching reads the same bytes without parsing the body again.
+fn offer<'m>(
+    step: &mut Step,
+    msg: &Message<'m>,
+    kind: Option<BodyKind>,
+    stats: &mut ConferenceStats,
+) -> Option<&'m [u8]> {
     match kind {
-        Some(BodyKind::C3p) => match c3p::parse_outcome(msg.body()) {
-            Ok(c) => {
-                step.c3p = Some(C3pOutcome {
-                    request: Some(c.command),
-                    request_id: c.request_id,
-                    code: None,
-                    reason: None,
-                });
-            }
-            Err(_) => stats.bad_bodies += 1,
-        },
-        Some(BodyKind::Sdp) => describe_sdp(step, msg.body()),
-        Some(BodyKind::Multipart) => {
-            let ct = msg
-                .header(Hdr::ContentType)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
-            match multipart::parse(msg.body(), &ct) {
-                Ok(parts) => {
-                    step.multipart_offer = true;
-                    if let Some(part) = multipart::select_sdp(&parts) {
-                        describe_sdp(step, part.body);
-                    }
+        Some(BodyKind::C3p) => {
+            match c3p::parse_outcome(msg.body()) {
+                Ok(c) => {
+                    step.c3p = Some(C3pOutcome {
+                        request: Some(c.command),
+                        request_id: c.request_id,
+                        code: None,
+                        reason: None,
+                    });
                 }
                 Err(_) => stats.bad_bodies += 1,
             }
+            None
         }
-        _ => {}
+        Some(BodyKind::Sdp | BodyKind::Multipart) => {
+            let sdp = super::media::sdp_body(msg, kind);
+            if let Some(body) = sdp {
+                describe_sdp(step, body);
+            }
+            if kind == Some(BodyKind::Multipart) {
+                // Without an SDP part the body may still parse (fine) or not (counted).
+                step.multipart_offer = sdp.is_some() || !multipart_unreadable(msg);
+                if !step.multipart_offer {
+                    stats.bad_bodies += 1;
+                }
+            }
+            sdp
+        }
+        _ => None,
     }
+}
+
+/// The multipart body of a message does not parse (told apart from one without SDP only when
+/// no SDP was found, which is rare).
+fn multipart_unreadable(msg: &Message<'_>) -> bool {
+    let ct = msg
+        .header(Hdr::ContentType)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default();
+    multipart::parse(msg.body(), &ct).is_err()
 }
 
 fn describe_sdp(step: &mut Step, body: &[u8]) {
