@@ -295,7 +295,16 @@ impl Conference {
     /// The devices of a participant's user: every participant of the conference with the same
     /// AOR (one per `epid`), in the order first seen.
     pub fn devices<'a>(&'a self, p: &'a Participant) -> impl Iterator<Item = &'a Participant> + 'a {
-        self.participants.iter().filter(move |q| q.uri == p.uri)
+        // Only a user with several devices is looked for in the list: reports ask this of
+        // every participant, and a scan each would be quadratic in a large conference.
+        let (alone, others): (Option<&Participant>, &[Participant]) = if p.shares_user {
+            (None, &self.participants)
+        } else {
+            (Some(p), &[])
+        };
+        alone
+            .into_iter()
+            .chain(others.iter().filter(move |q| q.uri == p.uri))
     }
 
     /// The state of a user who joined from several devices: the best any device reached

@@ -492,6 +492,7 @@ impl Conferences {
                 return Some(i);
             }
         }
+        let full = conf.participants.len() >= MAX_PARTICIPANTS;
         let head = conf.participants.get_mut(first as usize)?;
         match head.device.as_deref() {
             None => {
@@ -506,13 +507,15 @@ impl Conferences {
             self.stats.devices_dropped += 1;
             return Some(first);
         }
-        head.other_devices += 1;
-        if conf.participants.len() >= MAX_PARTICIPANTS {
+        if full {
             self.stats.participants_dropped += 1;
             return Some(first);
         }
+        head.other_devices += 1;
+        head.shares_user = true;
         let mut p = Participant::new(uri.to_string(), at);
         p.device = Some(epid.into());
+        p.shares_user = true;
         conf.participants.push(p);
         let i = conf.participants.len() as u32 - 1;
         self.participant_index.insert(key, i);

@@ -198,6 +198,9 @@ pub struct Participant {
     pub device: Option<Box<str>>,
     /// Entries of the same user for other devices (kept on the user's first entry).
     pub(super) other_devices: u8,
+    /// The user has entries for other devices too (set on every one of them), so that
+    /// looking for a user's devices costs nothing for the users who have one.
+    pub(super) shares_user: bool,
     /// The participant's client as its `User-Agent` names it (the first one seen in a request
     /// the participant sent, or in the invitee's answer to the invitation), at most
     /// 256 bytes (`MAX_USER_AGENT`).
@@ -279,6 +282,7 @@ impl Participant {
             first_seen: at,
             device: None,
             other_devices: 0,
+            shares_user: false,
             user_agent: None,
             removed: None,
             lobby_decision: None,
