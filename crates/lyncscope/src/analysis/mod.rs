@@ -570,23 +570,34 @@ impl Analysis {
     pub fn escalations(&self) -> Vec<Option<u32>> {
         let list = self.conferences.list();
         let invite = self.symbols.lookup(b"INVITE");
-        let order = |a: &str, b: &str| -> (String, String) {
-            let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-            if a <= b {
-                (a, b)
-            } else {
-                (b, a)
-            }
+        // The two ends of a call, in either order and any case, as one hash (no allocation
+        // per dialog: a capture holds millions); candidates are checked by comparing.
+        let hasher = RandomState::new();
+        let ends = |a: &str, b: &str| -> u64 {
+            let folded = a
+                .bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()));
+            let (a, b) = if folded.is_le() { (a, b) } else { (b, a) };
+            let mut h = hasher.build_hasher();
+            a.bytes().for_each(|c| h.write_u8(c.to_ascii_lowercase()));
+            h.write_u8(0);
+            b.bytes().for_each(|c| h.write_u8(c.to_ascii_lowercase()));
+            h.finish()
+        };
+        let same_ends = |d: &Dialog, x: &str, y: &str| {
+            (d.from.eq_ignore_ascii_case(x) && d.to.eq_ignore_ascii_case(y))
+                || (d.from.eq_ignore_ascii_case(y) && d.to.eq_ignore_ascii_case(x))
         };
         // Answered plain calls by their two ends: one pass over the dialogs.
-        let mut calls: HashMap<(String, String), Vec<u32>> = HashMap::new();
+        let mut calls: HashMap<u64, Vec<u32>, RandomState> = HashMap::default();
         for (i, d) in self.dialogs.iter().enumerate() {
             if d.kind == DialogKind::Other
                 && invite == Some(d.method)
                 && matches!(d.final_status, Some(200..=299))
             {
                 calls
-                    .entry(order(&d.from, &d.to))
+                    .entry(ends(&d.from, &d.to))
                     .or_default()
                     .push(i as u32);
             }
@@ -602,10 +613,12 @@ impl Analysis {
                     if !x.eq_ignore_ascii_case(&c.organizer) {
                         return None;
                     }
-                    calls.get(&order(x, &p.uri))?.iter().copied().find(|&d| {
-                        self.dialogs
-                            .get(d as usize)
-                            .is_some_and(|d| d.first_time <= inv.at && d.last_time >= inv.at)
+                    calls.get(&ends(x, &p.uri))?.iter().copied().find(|&d| {
+                        self.dialogs.get(d as usize).is_some_and(|d| {
+                            same_ends(d, x, &p.uri)
+                                && d.first_time <= inv.at
+                                && d.last_time >= inv.at
+                        })
                     })
                 })
             })
