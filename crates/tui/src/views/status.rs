@@ -266,9 +266,6 @@ fn live_spans(spans: &mut Vec<Span<'static>>, live: &LiveStatus, app: &App, a: &
     if cs.participants_dropped > 0 {
         capped.push(format!("{} participants dropped", cs.participants_dropped));
     }
-    if cs.devices_dropped > 0 {
-        capped.push(format!("{} devices folded", cs.devices_dropped));
-    }
     if st.dialogs_dropped > 0 {
         capped.push(format!("{} msgs without dialog", st.dialogs_dropped));
     }
