@@ -517,6 +517,20 @@ fn focus_join_of(f: &mut Feed, who: &str, call: &str) {
     ));
 }
 
+/// A C3P command alice sends in her focus dialog `a1` (INFO, CSeq `cseq`).
+fn alice_c3p(f: &mut Feed, cseq: u32, body: &str) {
+    f.send(&format!(
+        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info{cseq}\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: {cseq} INFO\nContent-Type: application/cccp+xml\n\n{body}"
+    ));
+}
+
+/// The focus's 200 to alice's INFO `cseq`, with its C3P response.
+fn alice_c3p_answer(f: &mut Feed, cseq: u32, body: &str) {
+    f.send(&format!(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info{cseq}\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: {cseq} INFO\nContent-Type: application/cccp+xml\n\n{body}"
+    ));
+}
+
 #[test]
 fn an_invitation_that_rang_without_an_answer_says_so() {
     let mut f = Feed::new();
@@ -605,12 +619,8 @@ fn a_participant_removed_by_the_organizer_is_removed_not_left() {
     focus_join(&mut f, "f1", "success");
     focus_join_of(&mut f, "alice", "a1");
     let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\"><deleteUser><userKeys confEntity=\"sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP\" userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
-    f.send(&format!(
-        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
-    ));
-    f.send(&format!(
-        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\" code=\"success\"><deleteUser/></response>"
-    ));
+    alice_c3p(&mut f, 2, delete);
+    alice_c3p_answer(&mut f, 2, "<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" C3PVersion=\"1\" code=\"success\"><deleteUser/></response>");
     bye(&mut f, "f1", false);
     let c = &f.a.conferences().list()[0];
     let bob = c
@@ -640,12 +650,8 @@ fn a_removal_the_focus_refused_is_not_a_removal() {
     focus_join(&mut f, "f1", "success");
     focus_join_of(&mut f, "alice", "a1");
     let delete = "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\"><deleteUser><userKeys userEntity=\"sip:bob@example.com\"/></deleteUser></request>";
-    f.send(&format!(
-        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{delete}"
-    ));
-    f.send(&format!(
-        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1info\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" code=\"failure\"><deleteUser reason=\"notAuthorized\"/></response>"
-    ));
+    alice_c3p(&mut f, 2, delete);
+    alice_c3p_answer(&mut f, 2, "<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"7\" code=\"failure\"><deleteUser reason=\"notAuthorized\"/></response>");
     let c = &f.a.conferences().list()[0];
     let bob = c
         .participants
@@ -660,12 +666,8 @@ fn a_removal_the_focus_refused_is_not_a_removal() {
 fn lobby_access(f: &mut Feed, access: &str, answer: &str) {
     focus_join_of(f, "alice", "a1");
     let body = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" C3PVersion=\"1\"><setLobbyAccess><conferenceKeys confEntity=\"{FOCUS}\"/><userEntity>sip:bob@example.com</userEntity><access>{access}</access></setLobbyAccess></request>");
-    f.send(&format!(
-        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n{body}"
-    ));
-    f.send(&format!(
-        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1lobby\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 3 INFO\nContent-Type: application/cccp+xml\n\n<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" code=\"{answer}\"><setLobbyAccess/></response>"
-    ));
+    alice_c3p(f, 3, &body);
+    alice_c3p_answer(f, 3, &format!("<response xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"8\" code=\"{answer}\"><setLobbyAccess/></response>"));
 }
 
 #[test]
@@ -980,9 +982,7 @@ fn a_dial_out_that_failed_says_the_mcu_called_and_who_asked() {
     let mut f = Feed::new();
     focus_join_of(&mut f, "alice", "a1");
     let add = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"5\"><addUser><conferenceKeys confEntity=\"{FOCUS}\"/><user entity=\"tel:+14255550100\"><endpoint entity=\"{{6a0f}}\"><joining-method>dialed-out</joining-method></endpoint></user></addUser></request>");
-    f.send(&format!(
-        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1add\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 2 INFO\nContent-Type: application/cccp+xml\n\n{add}"
-    ));
+    alice_c3p(&mut f, 2, &add);
     f.send(&format!(
         "INVITE tel:+14255550100 SIP/2.0\nVia: SIP/2.0/TCP 198.51.100.10;branch=z9hG4bKdo1\nFrom: <{AV}>;tag=mcu1\nTo: <tel:+14255550100>\nCall-ID: do1\nCSeq: 1 INVITE\nContent-Type: application/sdp\n\nv=0\nm=audio 5000 RTP/AVP 0\n"
     ));
@@ -1013,9 +1013,7 @@ fn a_conference_ended_by_its_organizer_says_by_whom() {
     let mut f = Feed::new();
     focus_join(&mut f, "f1", "success");
     focus_join_of(&mut f, "alice", "a1");
-    f.send(&format!(
-        "INFO {FOCUS} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKa1del\nFrom: <sip:alice@example.com>;tag=ta1\nTo: <{FOCUS}>;tag=srv\nCall-ID: a1\nCSeq: 4 INFO\nContent-Type: application/cccp+xml\n\n<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"11\"><deleteConference><conferenceKeys confEntity=\"{FOCUS}\"/></deleteConference></request>"
-    ));
+    alice_c3p(&mut f, 4, &format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"11\"><deleteConference><conferenceKeys confEntity=\"{FOCUS}\"/></deleteConference></request>"));
     bye(&mut f, "f1", false);
     let c = &f.a.conferences().list()[0];
     let bob = &c.participants[0];
