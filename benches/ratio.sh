@@ -28,13 +28,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-BIN=${LYNCSCOPE:-${CARGO_TARGET_DIR:-target}/release/lyncscope}
-GEN=${GEN_SIP_PCAP:-../shared/tools/gen_sip_pcap.py}
-if [ -z "${GEN_SIP_PCAP:-}" ] && [ ! -f "$GEN" ] && command -v git >/dev/null 2>&1; then
-  common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-  [ -n "$common" ] && [ -f "$common/../../shared/tools/gen_sip_pcap.py" ] && GEN=$common/../../shared/tools/gen_sip_pcap.py
-fi
-DATA=${BENCH_DATA:-target/bench-data}
+. benches/lib.sh
 RUNS=${RUNS:-3}
 
 fail() { echo "ratio.sh: $*" >&2; exit 1; }
@@ -46,11 +40,7 @@ mkdir -p "$DATA"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [ ! -x "$BIN" ]; then
-  echo "== building $BIN"
-  cargo build --release -j 1 -p lyncscope-cli --bin lyncscope
-fi
-[ -x "$BIN" ] || fail "$BIN: not built"
+ensure_binary
 
 # The captures (the generator is deterministic: the same arguments give the same bytes).
 capture() { # NAME MESSAGES TRANSPORT

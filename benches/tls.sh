@@ -24,14 +24,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-BIN=${LYNCSCOPE:-${CARGO_TARGET_DIR:-target}/release/lyncscope}
-GEN=${GEN_SIP_PCAP:-../shared/tools/gen_sip_pcap.py}
-if [ -z "${GEN_SIP_PCAP:-}" ] && [ ! -f "$GEN" ] && command -v git >/dev/null 2>&1; then
-  # In a git worktree, ../shared is beside the main checkout, not beside this one.
-  common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-  [ -n "$common" ] && [ -f "$common/../../shared/tools/gen_sip_pcap.py" ] && GEN=$common/../../shared/tools/gen_sip_pcap.py
-fi
-DATA=${BENCH_DATA:-target/bench-data}
+. benches/lib.sh
 RUNS=${RUNS:-3}
 MIN_PERCENT=${MIN_PERCENT:-50}
 CLEAR=$DATA/lync-100k-tcp.pcap
@@ -48,11 +41,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # 1. The release binary.
-if [ ! -x "$BIN" ]; then
-  echo "== building $BIN"
-  cargo build --release -j 1 -p lyncscope-cli --bin lyncscope
-fi
-[ -x "$BIN" ] || fail "$BIN: not built (CARGO_TARGET_DIR or LYNCSCOPE point elsewhere?)"
+ensure_binary
 
 # 2. The clear capture (the generator is deterministic: same arguments, same bytes).
 if [ ! -s "$CLEAR" ]; then
