@@ -1075,18 +1075,15 @@ fn final_response(
     }
     step.status = Some(status);
     step.answered_at = Some(ctx.time);
-    step.edge_generated = identity::EdgeTrust::of(msg).is_some_and(|t| t.edge_generated());
     if let crate::sip::StartLine::Response { reason, .. } = msg.start() {
         step.reason_phrase = Some(reason_phrase(status, reason));
     }
-    let mut all = diagnostics_of(msg);
+    let said = explaining_headers(msg);
+    step.edge_generated = said.edge_generated;
+    let mut all = said.diagnostics;
     step.diagnostic = (!all.is_empty()).then(|| all.remove(0));
     step.more_diagnostics = all;
-    step.warnings = msg
-        .headers_named("warning")
-        .take(MAX_EXPLAINING_HEADERS)
-        .map(|v| String::from_utf8_lossy(v).trim().into())
-        .collect();
+    step.warnings = said.warnings;
     if kind == Some(BodyKind::C3p) {
         if let Ok(c) = c3p::parse_outcome(msg.body()) {
             let o = step.c3p.get_or_insert_with(C3pOutcome::default);
@@ -1125,26 +1122,63 @@ fn reason_phrase(status: u16, reason: &[u8]) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// The first diagnostics header of a response.
 /// Warning and diagnostics headers kept per final response: what explains a refusal is in the
 /// first few, and a hostile response must not make a step large.
 const MAX_EXPLAINING_HEADERS: usize = 4;
 
-/// Every diagnostics header of a response (`ms-diagnostics`, `ms-diagnostics-public`,
-/// `ms-client-diagnostics`, each as often as it occurs), in that order.
-fn diagnostics_of(msg: &Message<'_>) -> Vec<(&'static str, diagnostics::Diagnostic)> {
-    [
+/// What a final response says about itself: every diagnostics header (`ms-diagnostics`,
+/// `ms-diagnostics-public`, `ms-client-diagnostics`, in that order, each as often as it
+/// occurs), its `Warning` headers, and whether the Access Edge generated it
+/// (`ms-edge-proxy-message-trust: ms-source-type=EdgeProxyGenerated`). One walk over the
+/// headers: every final response of a conference dialog comes here.
+struct Explaining {
+    diagnostics: Vec<(&'static str, diagnostics::Diagnostic)>,
+    warnings: Vec<Box<str>>,
+    edge_generated: bool,
+}
+
+fn explaining_headers(msg: &Message<'_>) -> Explaining {
+    const NAMES: [&str; 3] = [
         "ms-diagnostics",
         "ms-diagnostics-public",
         "ms-client-diagnostics",
-    ]
-    .into_iter()
-    .flat_map(|name| {
-        msg.headers_named(name)
-            .filter_map(move |v| diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (name, d)))
-    })
-    .take(MAX_EXPLAINING_HEADERS)
-    .collect()
+    ];
+    let mut raw: [Vec<&[u8]>; 3] = Default::default();
+    let mut warnings = Vec::new();
+    let mut edge_generated = None;
+    for (name, value) in msg.headers() {
+        if let Some(i) = NAMES
+            .iter()
+            .position(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        {
+            if let Some(list) = raw.get_mut(i).filter(|l| l.len() < MAX_EXPLAINING_HEADERS) {
+                list.push(value);
+            }
+        } else if name.eq_ignore_ascii_case(b"warning") {
+            if warnings.len() < MAX_EXPLAINING_HEADERS {
+                warnings.push(String::from_utf8_lossy(value).trim().into());
+            }
+        } else if name.eq_ignore_ascii_case(b"ms-edge-proxy-message-trust")
+            && edge_generated.is_none()
+        {
+            edge_generated = Some(identity::EdgeTrust::parse(value).edge_generated());
+        }
+    }
+    let diagnostics = NAMES
+        .iter()
+        .zip(&raw)
+        .flat_map(|(name, values)| {
+            values.iter().filter_map(move |v| {
+                diagnostics::parse(&String::from_utf8_lossy(v)).map(|d| (*name, d))
+            })
+        })
+        .take(MAX_EXPLAINING_HEADERS)
+        .collect();
+    Explaining {
+        diagnostics,
+        warnings,
+        edge_generated: edge_generated.unwrap_or(false),
+    }
 }
 
 /// What an initial INVITE offers: C3P request of a focus join, SDP of an MCU join. Returns
