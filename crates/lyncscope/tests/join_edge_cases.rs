@@ -596,7 +596,7 @@ fn a_participant_who_hung_up_left_by_their_own_bye() {
     let c = &f.a.conferences().list()[0];
     let bob = &c.participants[0];
     assert_eq!(c.diagnose(bob).state, JoinState::Left);
-    match c.ending(bob) {
+    match c.ending(bob, &c.diagnose(bob)) {
         Some(Ending::Dialog { step, by, at }) => {
             assert_eq!(
                 (step, by, at.0),
@@ -605,7 +605,8 @@ fn a_participant_who_hung_up_left_by_their_own_bye() {
         }
         other => panic!("{other:?}"),
     }
-    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    let text =
+        lyncscope::report::reason::ending_text(&c.ending(bob, &c.diagnose(bob)).expect("ending"));
     assert_eq!(
         text,
         "left at 00:00:00.300 (BYE from the participant in the focus dialog)"
@@ -629,11 +630,12 @@ fn a_participant_removed_by_the_organizer_is_removed_not_left() {
         .find(|p| p.uri.contains("bob"))
         .expect("bob");
     assert_eq!(c.diagnose(bob).state, JoinState::Left);
-    let Some(Ending::Removed(r)) = c.ending(bob) else {
-        panic!("{:?}", c.ending(bob));
+    let Some(Ending::Removed(r)) = c.ending(bob, &c.diagnose(bob)) else {
+        panic!("{:?}", c.ending(bob, &c.diagnose(bob)));
     };
     assert_eq!(r.by, "sip:alice@example.com");
-    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    let text =
+        lyncscope::report::reason::ending_text(&c.ending(bob, &c.diagnose(bob)).expect("ending"));
     assert_eq!(text, "removed by sip:alice@example.com at 00:00:00.500");
     // alice asked; alice is still in.
     let alice = c
@@ -659,7 +661,7 @@ fn a_removal_the_focus_refused_is_not_a_removal() {
         .find(|p| p.uri.contains("bob"))
         .expect("bob");
     assert_eq!(c.diagnose(bob).state, JoinState::FocusJoined);
-    assert!(c.ending(bob).is_none());
+    assert!(c.ending(bob, &c.diagnose(bob)).is_none());
 }
 
 /// alice (a leader, in the conference) decides about bob waiting in the lobby.
@@ -933,7 +935,7 @@ fn a_sharing_join_that_failed_is_shown_beside_a_join_that_worked() {
     let c = &f.a.conferences().list()[0];
     let bob = &c.participants[0];
     assert_eq!(c.diagnose(bob).state, JoinState::Joined);
-    let others = c.other_failures(bob);
+    let others = c.other_failures(bob, &c.diagnose(bob));
     assert_eq!(others.len(), 1);
     let text = lyncscope::report::reason::other_failure_text(others[0].0, others[0].1);
     assert_eq!(
@@ -1018,7 +1020,8 @@ fn a_conference_ended_by_its_organizer_says_by_whom() {
     let c = &f.a.conferences().list()[0];
     let bob = &c.participants[0];
     assert_eq!(c.diagnose(bob).state, JoinState::Left);
-    let text = lyncscope::report::reason::ending_text(&c.ending(bob).expect("ending"));
+    let text =
+        lyncscope::report::reason::ending_text(&c.ending(bob, &c.diagnose(bob)).expect("ending"));
     assert_eq!(
         text,
         "the conference was ended by sip:alice@example.com at 00:00:00.500"

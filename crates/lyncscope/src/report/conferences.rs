@@ -171,7 +171,7 @@ impl Serialize for ParticipantOut<'_> {
             map.serialize_entry("user_agent", ua)?;
             map.serialize_entry("client", &p.client().map(|k| k.as_str()))?;
         }
-        if let Some(e) = c.ending(p) {
+        if let Some(e) = c.ending(p, &d) {
             map.serialize_entry("ended", &EndingOut(e))?;
         }
         if let Some(d) = &p.lobby_decision {
@@ -185,7 +185,7 @@ impl Serialize for ParticipantOut<'_> {
                 },
             )?;
         }
-        let others = c.other_failures(p);
+        let others = c.other_failures(p, &d);
         if !others.is_empty() {
             let list: Vec<_> = others
                 .iter()

@@ -144,7 +144,7 @@ fn join_row<'a>(
         call_id(media),
         opt(p.user_agent.as_deref()),
         Cow::Borrowed(p.client().map_or("", |k| k.as_str())),
-        c.ending(p)
+        c.ending(p, &d)
             .map_or(Cow::Borrowed(""), |e| super::reason::ending_text(&e).into()),
     ];
     fields.into_iter()

@@ -301,7 +301,7 @@ fn conference_section(
         let d = c.diagnose(p);
         let failed = d.state == JoinState::Failed;
         let mut reason = super::reason::reason_in(&d, p, a).unwrap_or_default();
-        if let Some(e) = c.ending(p) {
+        if let Some(e) = c.ending(p, &d) {
             if !reason.is_empty() {
                 reason.push_str("; ");
             }

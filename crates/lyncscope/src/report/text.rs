@@ -409,7 +409,7 @@ pub fn conference_trees_selected(
                     super::reason::clock(at)
                 )?;
             }
-            for (mcu, s) in c.other_failures(p) {
+            for (mcu, s) in c.other_failures(p, &d) {
                 writeln!(
                     out,
                     "  {cont}   also: {}",
@@ -430,7 +430,7 @@ pub fn conference_trees_selected(
                     }
                 )?;
             }
-            if let Some(e) = c.ending(p) {
+            if let Some(e) = c.ending(p, &d) {
                 writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;
             }
             // A retry must not hide why an earlier attempt failed.

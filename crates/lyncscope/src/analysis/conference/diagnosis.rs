@@ -258,11 +258,12 @@ impl Conference {
     /// another MCU (A/V up, application sharing refused; IM up, A/V refused). Each MCU's
     /// last attempt of the current session, when no attempt at that MCU succeeded; `None` for
     /// the MCU means the A/V MCU.
+    /// `d` is the participant's [`Conference::diagnose`] (the reports have it already).
     pub fn other_failures<'a>(
         &'a self,
         p: &'a Participant,
+        d: &Diagnosis<'_>,
     ) -> Vec<(Option<&'a McuType>, &'a Step)> {
-        let d = self.diagnose(p);
         if !matches!(
             d.state,
             JoinState::Joined | JoinState::Left | JoinState::FocusJoined
@@ -328,8 +329,9 @@ impl Conference {
     /// How a participant whose state is `left` came to leave: removed by someone else, the
     /// conference deleted, or the first of their join's dialogs that was ended (by whom and
     /// when); `None` when the state is another, or nothing says more than the roster did.
-    pub fn ending<'a>(&'a self, p: &'a Participant) -> Option<Ending<'a>> {
-        if self.diagnose(p).state != JoinState::Left {
+    /// `d` is the participant's [`Conference::diagnose`] (the reports have it already).
+    pub fn ending<'a>(&'a self, p: &'a Participant, d: &Diagnosis<'_>) -> Option<Ending<'a>> {
+        if d.state != JoinState::Left {
             return None;
         }
         if let Some(r) = p.removed.as_ref().filter(|r| !r.refused) {
