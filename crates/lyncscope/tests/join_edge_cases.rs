@@ -942,6 +942,14 @@ fn a_sharing_join_that_failed_is_shown_beside_a_join_that_worked() {
         text,
         "the application sharing MCU rejected the join: 488 Not Acceptable Here, ms-diagnostics 24000 \"Error parsing SDP\" from asmcu.example.com (error parsing SDP (application sharing))"
     );
+    // The JSON names the step `sharing` (and keeps the MCU token's key).
+    let sel = lyncscope::report::select::Selection::default();
+    let json = serde_json::to_value(lyncscope::report::conferences::Conferences(&f.a, &sel))
+        .expect("json");
+    let steps = &json[0]["participants"][0]["steps"];
+    assert_eq!(steps["sharing"]["status"], 488, "{steps}");
+    assert_eq!(steps["sharing"]["call_id"], "s1");
+    assert_eq!(steps["sharing"], steps["applicationsharing"]);
 }
 
 #[test]

@@ -148,7 +148,14 @@ impl Ladder {
             .lanes
             .iter()
             .map(|l| Lane {
-                title: self.title(a, &l.role, l.addr),
+                title: match &l.device {
+                    Some(d) => format!(
+                        "{} {}",
+                        self.title(a, &l.role, l.addr),
+                        model::device_tag(d)
+                    ),
+                    None => self.title(a, &l.role, l.addr),
+                },
                 addr: l.addr,
             })
             .collect();
@@ -244,13 +251,17 @@ impl Ladder {
             DialogKind::Mcu if !mcu.is_empty() => mcu,
             DialogKind::Mcu => "MCU".to_string(),
             DialogKind::ConferenceControl => "control".to_string(),
+            // The call a conference was escalated from: where the conference began.
+            DialogKind::Other if self.escalated_from(a) == Some(d) => "P2P call".to_string(),
             DialogKind::Other => dialog.map_or("dialog".to_string(), |x| {
                 a.symbols.name(x.method).to_string()
             }),
         };
         // In a conference ladder, whose dialog it is (an invitation: who is invited).
         if let Scope::Conference(_) = self.scope {
-            let user = if kind == DialogKind::Invitation {
+            let user = if name == "P2P call" {
+                dialog.map(|x| format!("{}↔{}, escalated", short_user(&x.from), short_user(&x.to)))
+            } else if kind == DialogKind::Invitation {
                 dialog.map(|x| format!("→{}", short_user(&x.to)))
             } else {
                 client.map(|c| short_user(&c).to_string())
@@ -267,6 +278,14 @@ impl Ladder {
             name,
         });
         self.dialogs.len() - 1
+    }
+
+    /// The peer-to-peer call the ladder's conference was escalated from.
+    fn escalated_from(&self, a: &Analysis) -> Option<u32> {
+        match self.scope {
+            Scope::Conference(c) => a.escalation_of(c),
+            _ => None,
+        }
     }
 
     /// The part a dialog plays in the ladder's conference: its kind, the MCU's name, and the

@@ -109,6 +109,13 @@ pub(crate) fn spans_days(first: Timestamp, last: Timestamp) -> bool {
 }
 
 /// The user part of a SIP URI (`sip:bob@example.com` → `bob`), for narrow columns.
+/// A device in a few characters (`[3a9f1c]`): the start of its `epid`, enough to tell a
+/// user's devices apart in a lane title or a grid row; the panel shows the whole epid.
+pub(crate) fn device_tag(epid: &str) -> String {
+    let short: String = epid.chars().take(6).collect();
+    format!("[{short}]")
+}
+
 pub(crate) fn short_user(uri: &str) -> &str {
     let s = uri
         .strip_prefix("sip:")

@@ -210,6 +210,13 @@ fn conference_grid() {
         "grid_im_only",
         screen("im-only-conference.pcapng", LARGE, &["Enter"])
     );
+    // Signalling joined, media did not: the panel says what the capture saw of the media.
+    let media = screen("media-never-flowed.pcapng", LARGE, &["Enter"]);
+    assert!(
+        media.contains("media: ICE failed, checks 18 sent / 0 answered"),
+        "{media}"
+    );
+    insta::assert_snapshot!("grid_media_never_flowed", media);
 }
 
 #[test]

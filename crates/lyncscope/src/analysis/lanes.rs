@@ -100,6 +100,9 @@ impl Evidence {
 pub struct Lane {
     /// What the lane is.
     pub role: Role,
+    /// For a client whose user joins the conference from several devices: the device (its
+    /// `epid`), one lane per device. `None` for every other lane.
+    pub device: Option<Box<str>>,
     /// The address first seen in this role (an unknown lane's only address).
     pub addr: SocketAddr,
     /// Why (`None` for [`Role::Unknown`]).
@@ -173,6 +176,8 @@ pub struct LaneTracker {
     addressed: HashMap<SocketAddr, String>,
     /// Addresses that relayed a request: never a client by [`Evidence::AddressedRelayed`].
     relays: HashMap<SocketAddr, ()>,
+    /// A client address's device: the `epid` of the From its user agent wrote.
+    devices: HashMap<SocketAddr, Box<str>>,
     addresses_dropped: u64,
 }
 
@@ -187,6 +192,7 @@ impl LaneTracker {
             servers: HashMap::new(),
             addressed: HashMap::new(),
             relays: HashMap::new(),
+            devices: HashMap::new(),
             addresses_dropped: 0,
         };
         t.update(a);
@@ -238,12 +244,21 @@ impl LaneTracker {
     /// The lanes as the evidence so far places them.
     pub fn lanes(&self, a: &Analysis) -> Lanes {
         let order = client_order(a, self.scope);
+        let devices = device_order(a, self.scope);
         let mut lanes: Vec<Lane> = Vec::new();
         let mut unknown_order: Vec<SocketAddr> = Vec::new();
         let mut place = |role: Role, evidence: Option<Evidence>, addr: SocketAddr| -> usize {
+            // A user joining from several devices has a lane per device; the device of an
+            // address is the epid its own messages carried.
+            let device = match &role {
+                Role::Client(u) if devices.iter().any(|(du, _)| du == u) => {
+                    self.devices.get(&addr).cloned()
+                }
+                _ => None,
+            };
             let found = lanes.iter().position(|l| match &role {
                 Role::Unknown => l.role == Role::Unknown && l.addr == addr,
-                _ => l.role == role,
+                _ => l.role == role && l.device == device,
             });
             match found {
                 Some(i) => i,
@@ -253,6 +268,7 @@ impl LaneTracker {
                     }
                     lanes.push(Lane {
                         role,
+                        device,
                         addr,
                         evidence,
                     });
@@ -274,22 +290,30 @@ impl LaneTracker {
             });
         }
         // Drawing order: sort the lanes, then renumber the arrows' ends.
-        let key = |l: &Lane| -> (u8, usize, String) {
+        let key = |l: &Lane| -> (u8, usize, usize, String) {
             match &l.role {
-                Role::Client(u) => match order.iter().position(|o| o == u) {
-                    Some(i) => (0, i, String::new()),
-                    None => (1, 0, u.clone()),
-                },
-                Role::Proxy => (2, 0, String::new()),
-                Role::Conference(McuType::Focus) => (3, 0, String::new()),
-                Role::Conference(McuType::AudioVideo) => (4, 0, String::new()),
-                Role::Conference(other) => (5, 0, other.as_str().to_string()),
+                Role::Client(u) => {
+                    // A user's devices in the order the conference first saw them.
+                    let device = devices
+                        .iter()
+                        .position(|(du, dd)| du == u && dd.as_deref() == l.device.as_deref())
+                        .unwrap_or(usize::MAX);
+                    match order.iter().position(|o| o == u) {
+                        Some(i) => (0, i, device, String::new()),
+                        None => (1, 0, device, u.clone()),
+                    }
+                }
+                Role::Proxy => (2, 0, 0, String::new()),
+                Role::Conference(McuType::Focus) => (3, 0, 0, String::new()),
+                Role::Conference(McuType::AudioVideo) => (4, 0, 0, String::new()),
+                Role::Conference(other) => (5, 0, 0, other.as_str().to_string()),
                 Role::Unknown => (
                     6,
                     unknown_order
                         .iter()
                         .position(|x| *x == l.addr)
                         .unwrap_or(usize::MAX),
+                    0,
                     String::new(),
                 ),
             }
@@ -342,9 +366,12 @@ impl LaneTracker {
         true
     }
 
-    fn client(&mut self, addr: SocketAddr, user: String, e: Evidence) {
+    fn client(&mut self, addr: SocketAddr, user: String, e: Evidence, from: Option<&str>) {
         if self.clients.contains_key(&addr) || !self.room() {
             return;
+        }
+        if let Some(epid) = from.and_then(|f| super::conference::epid_of(f.as_bytes())) {
+            self.devices.insert(addr, epid.into());
         }
         self.clients.insert(addr, (Role::Client(user), e));
     }
@@ -392,7 +419,7 @@ impl LaneTracker {
                     (None, Some(f)) => {
                         let user = aor(f);
                         if !user.is_empty() {
-                            self.client(src, user, Evidence::OwnRequest);
+                            self.client(src, user, Evidence::OwnRequest, Some(f));
                         }
                     }
                     (None, None) => {}
@@ -418,7 +445,7 @@ impl LaneTracker {
                     (None, Some(f)) => {
                         let user = aor(f);
                         if !user.is_empty() {
-                            self.client(dst, user, Evidence::OnlyVia);
+                            self.client(dst, user, Evidence::OnlyVia, Some(f));
                         }
                     }
                     (None, None) => {}
@@ -492,6 +519,8 @@ pub fn scope_dialogs(a: &Analysis, scope: Scope) -> Vec<u32> {
                 .collect();
             v.extend(conf.control.iter().map(|(d, _)| *d));
             v.extend(conf.dialogs.iter().copied());
+            // The peer-to-peer call the conference was escalated from is where it began.
+            v.extend(a.escalation_of(scope.conference));
             v
         }
     };
@@ -510,6 +539,19 @@ fn participant_dialogs(p: &Participant) -> Vec<u32> {
     out.extend(p.media.iter().map(|s| s.dialog));
     out.extend(p.mcus.iter().map(|(_, s)| s.dialog));
     out
+}
+
+/// The devices of the users who join the scope's conference from several: `(aor, epid)` in
+/// the order the conference lists them. Empty for everyone else (one lane per user).
+fn device_order(a: &Analysis, scope: Scope) -> Vec<(String, Option<Box<str>>)> {
+    let Some(conf) = a.conferences().list().get(scope.conference) else {
+        return Vec::new();
+    };
+    conf.participants
+        .iter()
+        .filter(|p| p.shares_user())
+        .map(|p| (p.uri.clone(), p.device.clone()))
+        .collect()
 }
 
 /// Clients' left-to-right order: for a join, the inviter then the participant; for a
@@ -881,5 +923,165 @@ mod tests {
             .any(|x| x.role == Role::Conference(McuType::Focus)
                 && x.evidence == Some(Evidence::Classification)));
         assert!(l.lanes.iter().any(|x| x.role == Role::Unknown));
+    }
+
+    const FOCUS: &str = "sip:alice@example.com;gruu;opaque=app:conf:focus:id:JL3GPNYP";
+
+    /// Sends one SIP message (`\n` line ends, Content-Length added) from `src` to `dst`.
+    fn send(a: &mut Analysis, n: u64, src: &str, dst: &str, text: &str) {
+        let text = text.replace('\n', "\r\n");
+        let text = match text.split_once("\r\n\r\n") {
+            Some((head, body)) => format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            None => format!("{text}\r\nContent-Length: 0\r\n\r\n"),
+        };
+        let (m, _) = crate::sip::frame_stream(text.as_bytes()).expect("a SIP message");
+        let ctx = crate::transport::MsgContext {
+            frame: n,
+            first_frame: n,
+            time: crate::Timestamp(n as i64 * 100_000_000),
+            src: src.parse().expect("addr"),
+            dst: dst.parse().expect("addr"),
+            transport: crate::transport::Transport::Tcp,
+            ip_reassembled: false,
+            reassembled: false,
+            icmp_quoted: false,
+            link_type: 1,
+            origin: Default::default(),
+        };
+        crate::transport::SipSink::message(a, &ctx, &m);
+    }
+
+    /// `user`'s focus join from `addr` with `epid`, answered `status`.
+    fn device_join(a: &mut Analysis, n: u64, user: &str, addr: &str, epid: &str, status: &str) {
+        const FE: &str = "198.51.100.10:5061";
+        let call = format!("{user}{epid}");
+        let head = format!(
+            "Via: SIP/2.0/TLS {addr};branch=z9hG4bK{call}\nFrom: <sip:{user}@example.com>;tag=t{call};epid={epid}\nTo: <{FOCUS}>"
+        );
+        let c3p =
+            "<request xmlns=\"urn:ietf:params:xml:ns:cccp\" requestId=\"1\"><addUser/></request>";
+        send(
+            a,
+            n,
+            addr,
+            FE,
+            &format!("INVITE {FOCUS} SIP/2.0\n{head}\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/cccp+xml\n\n{c3p}"),
+        );
+        send(
+            a,
+            n + 1,
+            FE,
+            addr,
+            &format!("SIP/2.0 {status}\n{head};tag=srv\nCall-ID: {call}\nCSeq: 1 INVITE"),
+        );
+    }
+
+    #[test]
+    fn each_device_of_a_user_has_its_own_lane() {
+        let mut a = Analysis::new(true).with_message_store();
+        device_join(&mut a, 1, "bob", "192.0.2.22:50000", "1a2b3c4d5e", "200 OK");
+        device_join(
+            &mut a,
+            3,
+            "bob",
+            "192.0.2.40:50001",
+            "9f8e7d6c5b",
+            "403 Forbidden",
+        );
+        device_join(&mut a, 5, "carol", "192.0.2.23:50002", "77aa", "200 OK");
+        let l = lanes(
+            &a,
+            Scope {
+                conference: 0,
+                participant: None,
+            },
+        );
+        let clients: Vec<(String, Option<&str>, String)> = l
+            .lanes
+            .iter()
+            .filter_map(|x| match &x.role {
+                Role::Client(u) => Some((u.clone(), x.device.as_deref(), x.addr.to_string())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            clients,
+            [
+                (
+                    "sip:bob@example.com".to_string(),
+                    Some("1a2b3c4d5e"),
+                    "192.0.2.22:50000".to_string()
+                ),
+                (
+                    "sip:bob@example.com".to_string(),
+                    Some("9f8e7d6c5b"),
+                    "192.0.2.40:50001".to_string()
+                ),
+                // One device: one lane for the user, no device named.
+                (
+                    "sip:carol@example.com".to_string(),
+                    None,
+                    "192.0.2.23:50002".to_string()
+                ),
+            ]
+        );
+        // Each device's arrows are on its own lane.
+        let lane_of = |addr: &str| l.lanes.iter().position(|x| x.addr.to_string() == addr);
+        let phone = lane_of("192.0.2.40:50001").expect("phone lane");
+        assert_eq!(
+            l.arrows
+                .iter()
+                .filter(|x| x.from == phone || x.to == phone)
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_conference_ladder_has_the_call_it_was_escalated_from() {
+        let mut a = Analysis::new(true).with_message_store();
+        let (bob, fe) = ("192.0.2.22:50000", "198.51.100.10:5061");
+        let p2p = "Via: SIP/2.0/TLS 192.0.2.22;branch=z9hG4bKp2p\nFrom: <sip:bob@example.com>;tag=tp2p\nTo: <sip:alice@example.com>";
+        send(&mut a, 1, bob, fe, &format!("INVITE sip:alice@example.com SIP/2.0\n{p2p}\nCall-ID: p2p\nCSeq: 1 INVITE\nContent-Type: application/sdp\n\nv=0\nm=audio 5000 RTP/AVP 0\n"));
+        send(
+            &mut a,
+            2,
+            fe,
+            bob,
+            &format!("SIP/2.0 200 OK\n{p2p};tag=srv\nCall-ID: p2p\nCSeq: 1 INVITE"),
+        );
+        let inv = "Via: SIP/2.0/TLS 198.51.100.10;branch=z9hG4bKfe\nVia: SIP/2.0/TLS 192.0.2.21;branch=z9hG4bKi1\nFrom: <sip:alice@example.com>;tag=ti1\nTo: <sip:bob@example.com>";
+        send(&mut a, 3, fe, bob, &format!("INVITE sip:bob@example.com SIP/2.0\n{inv}\nCall-ID: i1\nCSeq: 1 INVITE\nContent-Type: application/ms-conf-invite+xml\n\n<Conferencing version=\"2.0\"><focus-uri>{FOCUS}</focus-uri></Conferencing>"));
+        send(
+            &mut a,
+            4,
+            bob,
+            fe,
+            &format!("SIP/2.0 200 OK\n{inv};tag=b1\nCall-ID: i1\nCSeq: 1 INVITE"),
+        );
+        // The call ends once bob is in the conference.
+        send(
+            &mut a,
+            5,
+            bob,
+            fe,
+            &format!("BYE sip:alice@example.com SIP/2.0\n{p2p};tag=srv\nCall-ID: p2p\nCSeq: 2 BYE"),
+        );
+        assert_eq!(a.escalation_of(0), Some(0));
+        assert_eq!(a.escalations(), vec![Some(0)]);
+        let whole = Scope {
+            conference: 0,
+            participant: None,
+        };
+        assert_eq!(scope_dialogs(&a, whole), [0, 1]);
+        let l = lanes(&a, whole);
+        assert_eq!(l.arrows.len(), 5);
+        assert_eq!(l.arrows.iter().filter(|x| x.dialog == 0).count(), 3);
+        // A single join's ladder stays the join's own dialogs.
+        let join = Scope {
+            conference: 0,
+            participant: Some(0),
+        };
+        assert_eq!(scope_dialogs(&a, join), [1]);
     }
 }

@@ -585,17 +585,10 @@ impl Analysis {
             b.bytes().for_each(|c| h.write_u8(c.to_ascii_lowercase()));
             h.finish()
         };
-        let same_ends = |d: &Dialog, x: &str, y: &str| {
-            (d.from.eq_ignore_ascii_case(x) && d.to.eq_ignore_ascii_case(y))
-                || (d.from.eq_ignore_ascii_case(y) && d.to.eq_ignore_ascii_case(x))
-        };
         // Answered plain calls by their two ends: one pass over the dialogs.
         let mut calls: HashMap<u64, Vec<u32>, RandomState> = HashMap::default();
         for (i, d) in self.dialogs.iter().enumerate() {
-            if d.kind == DialogKind::Other
-                && invite == Some(d.method)
-                && matches!(d.final_status, Some(200..=299))
-            {
+            if is_answered_call(d, invite) {
                 calls
                     .entry(ends(&d.from, &d.to))
                     .or_default()
@@ -614,15 +607,38 @@ impl Analysis {
                         return None;
                     }
                     calls.get(&ends(x, &p.uri))?.iter().copied().find(|&d| {
-                        self.dialogs.get(d as usize).is_some_and(|d| {
-                            same_ends(d, x, &p.uri)
-                                && d.first_time <= inv.at
-                                && d.last_time >= inv.at
-                        })
+                        self.dialogs
+                            .get(d as usize)
+                            .is_some_and(|d| spans(d, x, &p.uri, inv.at))
                     })
                 })
             })
             .collect()
+    }
+
+    /// [`Analysis::escalations`] for one conference, without hashing every dialog: what a
+    /// ladder asks while a capture loads. Looks at the organizer's first 64 invitations.
+    pub fn escalation_of(&self, conference: usize) -> Option<u32> {
+        let c = self.conferences.list().get(conference)?;
+        let invite = self.symbols.lookup(b"INVITE");
+        invite?;
+        let wanted: Vec<(&str, Timestamp)> = c
+            .participants
+            .iter()
+            .filter_map(|p| {
+                let at = p.invitation.as_ref()?.at;
+                let x = p.invited_by.as_deref()?;
+                x.eq_ignore_ascii_case(&c.organizer)
+                    .then_some((p.uri.as_str(), at))
+            })
+            .take(64)
+            .collect();
+        wanted.iter().find_map(|&(y, at)| {
+            self.dialogs
+                .iter()
+                .position(|d| is_answered_call(d, invite) && spans(d, &c.organizer, y, at))
+                .map(|i| i as u32)
+        })
     }
 
     /// The Call-ID of a message record, through its dialog.
@@ -995,6 +1011,21 @@ impl SipSink for Analysis {
             self.conferences.datagram(ctx, payload);
         }
     }
+}
+
+/// A plain answered call (an INVITE dialog outside any conference): what a conference may
+/// have been escalated from.
+fn is_answered_call(d: &Dialog, invite: Option<Sym>) -> bool {
+    d.kind == DialogKind::Other
+        && invite == Some(d.method)
+        && matches!(d.final_status, Some(200..=299))
+}
+
+/// The call is between `x` and `y` (either way round) and was going on at `at`.
+fn spans(d: &Dialog, x: &str, y: &str, at: Timestamp) -> bool {
+    let ends = (d.from.eq_ignore_ascii_case(x) && d.to.eq_ignore_ascii_case(y))
+        || (d.from.eq_ignore_ascii_case(y) && d.to.eq_ignore_ascii_case(x));
+    ends && d.first_time <= at && d.last_time >= at
 }
 
 #[cfg(test)]

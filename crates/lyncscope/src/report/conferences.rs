@@ -269,6 +269,15 @@ impl Serialize for StepsOut<'_> {
                 .or(attempts.last())
                 .cloned();
             if let Some(step) = best {
+                // Application sharing is also the `sharing` step (issue 14's name for it);
+                // the MCU token's key stays, as the contract promised it.
+                if *mcu == McuType::ApplicationSharing {
+                    let sharing = OwnedStep {
+                        step: step.clone(),
+                        attempts: attempts.clone(),
+                    };
+                    map.serialize_entry("sharing", &sharing)?;
+                }
                 map.serialize_entry(&mcu_step_key(mcu), &OwnedStep { step, attempts })?;
             }
         }
@@ -280,7 +289,7 @@ impl Serialize for StepsOut<'_> {
 /// the fixed steps (`app:conf:media:id:…`), which would write the key twice.
 fn mcu_step_key(mcu: &McuType) -> std::borrow::Cow<'_, str> {
     match mcu.as_str() {
-        t @ ("invitation" | "focus" | "media" | "roster") => format!("mcu-{t}").into(),
+        t @ ("invitation" | "focus" | "media" | "roster" | "sharing") => format!("mcu-{t}").into(),
         t => t.into(),
     }
 }
@@ -472,6 +481,7 @@ mod tests {
         assert_eq!(mcu_step_key(&McuType::from_token("media")), "mcu-media");
         assert_eq!(mcu_step_key(&McuType::from_token("Roster")), "mcu-roster");
         assert_eq!(mcu_step_key(&McuType::from_token("x-custom")), "x-custom");
+        assert_eq!(mcu_step_key(&McuType::from_token("sharing")), "mcu-sharing");
     }
 }
 

@@ -4,7 +4,7 @@
 //! All read the pipeline's analysis and counters; none parses packets. Each covers what the
 //! [`select::Selection`] of the run selects.
 
-mod conferences;
+pub mod conferences;
 pub mod csv;
 pub mod html;
 pub mod json;

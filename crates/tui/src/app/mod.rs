@@ -74,8 +74,16 @@ pub(crate) mod chrome {
     pub(crate) const FRAME: u16 = 2;
     /// Table header of a list.
     pub(crate) const LIST: u16 = FRAME + 1;
-    /// Conference header (3), grid header (1), participant panel below (6).
-    pub(crate) const GRID: u16 = FRAME + 3 + 1 + 6;
+    /// Conference header (3), grid header (1), participant panel below.
+    pub(crate) const fn grid(height: u16) -> u16 {
+        FRAME + 3 + 1 + grid_panel(height)
+    }
+
+    /// The participant panel: 6 rows at 24, half of every row beyond — a tall terminal has
+    /// room for a long reason, the media line and how the participant left.
+    pub(crate) const fn grid_panel(height: u16) -> u16 {
+        6 + height.saturating_sub(24) / 2
+    }
     /// Lane titles (2) and the selected message's line (1).
     pub(crate) const LADDER: u16 = FRAME + 2 + 1;
     /// Pane bar.
@@ -234,7 +242,7 @@ impl App {
     pub(crate) fn page_height(&self) -> usize {
         let chrome = match self.stack.last() {
             None => chrome::LIST,
-            Some(Screen::Conference(_)) => chrome::GRID,
+            Some(Screen::Conference(_)) => chrome::grid(self.size.1),
             Some(Screen::Ladder(_)) => chrome::LADDER,
             Some(Screen::Detail(_)) => chrome::DETAIL,
         };

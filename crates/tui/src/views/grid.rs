@@ -22,22 +22,36 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) 
     let [head, table, panel] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(2),
-        Constraint::Length(chrome::GRID - chrome::FRAME - 4),
+        // The frame's height: what the panel is sized by (the title and status bars are
+        // outside `area`).
+        Constraint::Length(chrome::grid_panel(area.height + chrome::FRAME)),
     ])
     .areas(area);
-    header(f, head, c);
+    header(f, head, a, g.conference, c);
     grid(f, table, g, c);
     let selected = c.participants.get(g.selected);
     participant_panel(f, panel, a, c, selected);
 }
 
-fn header(f: &mut Frame<'_>, area: Rect, c: &Conference) {
+fn header(f: &mut Frame<'_>, area: Rect, a: &Analysis, index: usize, c: &Conference) {
     let (joined, failed) = model::join_counts(c);
     let mcus: Vec<&str> = c.mcus.iter().map(|m| m.as_str()).collect();
+    // Where the conference began, when it was a peer-to-peer call first.
+    let escalated = a
+        .escalation_of(index)
+        .and_then(|d| a.dialogs().get(d as usize))
+        .map(|d| {
+            format!(
+                "  ·  escalated from the call {}↔{}",
+                model::short_user(&d.from),
+                model::short_user(&d.to)
+            )
+        })
+        .unwrap_or_default();
     let lines = vec![
         Line::from(vec![
             Span::styled(format!("Conference {}", clip(&c.id, 60)), style::header()),
-            Span::raw(format!("  organizer {}", c.organizer)),
+            Span::raw(format!("  organizer {}{escalated}", c.organizer)),
         ]),
         Line::from(format!(
             "subject {}  ·  {} participants, {joined} joined, {failed} failed  ·  MCUs {}",
@@ -126,7 +140,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
             Cell::from(format!(
                 "{}{}",
                 if selected { "▶" } else { " " },
-                participant_name(&p.uri, area.width)
+                participant_label(p, area.width)
             )),
             state_cell(state),
             cell(
@@ -175,7 +189,7 @@ fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
     let user_width = c
         .participants
         .iter()
-        .map(|p| participant_name(&p.uri, area.width).chars().count() + 1)
+        .map(|p| participant_label(p, area.width).chars().count() + 1)
         .max()
         .unwrap_or(6)
         .max(6) as u16;
@@ -213,7 +227,21 @@ fn client_name(p: &Participant) -> String {
     }
 }
 
-/// The participant column: the user part in a narrow terminal (the panel below has the URI).
+/// The participant column: the name, the device when the user joins from several (one row
+/// per device), and how an outside user comes in (`phone`, `anonymous`, `federated`, …).
+fn participant_label(p: &Participant, width: u16) -> String {
+    let mut label = participant_name(&p.uri, width);
+    if let Some(d) = p.device.as_deref().filter(|_| p.shares_user()) {
+        label.push(' ');
+        label.push_str(&model::device_tag(d));
+    }
+    if let Some(a) = p.access() {
+        label.push_str(&format!(" ({})", a.as_str()));
+    }
+    label
+}
+
+/// The participant's name: the user part in a narrow terminal (the panel below has the URI).
 fn participant_name(uri: &str, width: u16) -> String {
     if width >= 110 {
         uri.strip_prefix("sip:").unwrap_or(uri).to_string()
@@ -264,8 +292,18 @@ fn participant_panel(
         ),
         None => String::new(),
     };
+    // A device of a user with several: which one, and how the user as a whole fared.
+    let device = match p.device.as_deref().filter(|_| p.shares_user()) {
+        Some(d) => format!(" · device {d} (user {})", c.user_state(p).as_str()),
+        None => String::new(),
+    };
+    let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
+        (Some(a), Some(edge)) => format!(" · {} via {edge}", a.as_str()),
+        (Some(a), None) => format!(" · {}", a.as_str()),
+        _ => String::new(),
+    };
     lines.push(Line::from(format!(
-        "{}: {}{}{invited}{client}",
+        "{}: {}{}{invited}{device}{access}{client}",
         p.uri,
         state.as_str(),
         failed
@@ -277,6 +315,51 @@ fn participant_panel(
             Span::styled("✗ reason: ", style::bad()),
             Span::raw(r),
         ]));
+    }
+    // Whether media reached the MCU: ICE, the pair, packets and bytes each way — when the
+    // capture holds any of it (a capture of signalling only would say "not seen" every time).
+    let saw_media = |s: &&Step| {
+        s.flow.as_deref().is_some_and(|f| {
+            let (m, c) = (&f.to_mcu, &f.to_client);
+            m.checks + c.checks > 0 || m.media_packets() + c.media_packets() > 0
+        })
+    };
+    for line in p
+        .media
+        .iter()
+        .filter(saw_media)
+        .filter_map(reason::media_line)
+    {
+        lines.push(Line::from(line));
+    }
+    let mut notes = Vec::new();
+    if let Some(l) = &p.lobby_decision {
+        notes.push(format!(
+            "lobby: {} by {} at {}{}",
+            if l.admitted { "admitted" } else { "refused" },
+            l.by,
+            reason::clock(l.at),
+            if l.refused {
+                " (the focus refused the command)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some((by, at)) = c.dialed_out_by(p) {
+        notes.push(format!(
+            "dialled out to at the request of {by} at {}",
+            reason::clock(at)
+        ));
+    }
+    for (mcu, s) in c.other_failures(p, &d) {
+        notes.push(format!("also: {}", reason::other_failure_text(mcu, s)));
+    }
+    if let Some(e) = c.ending(p, &d) {
+        notes.push(reason::ending_text(&e));
+    }
+    if !notes.is_empty() {
+        lines.push(Line::from(notes.join(" · ")));
     }
     let mut steps = Vec::new();
     let mut describe = |name: &str, s: &Step| {

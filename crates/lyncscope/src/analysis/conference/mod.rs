@@ -711,7 +711,7 @@ impl Conferences {
 }
 
 /// The `epid` header parameter of a From or To value (Lync's endpoint id: one per device).
-fn epid_of(value: &[u8]) -> Option<String> {
+pub(in crate::analysis) fn epid_of(value: &[u8]) -> Option<String> {
     // Header parameters follow the URI (after `>` when it is bracketed).
     let params = match memchr::memchr(b'>', value) {
         Some(gt) => value.get(gt + 1..)?,

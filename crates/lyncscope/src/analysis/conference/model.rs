@@ -297,6 +297,12 @@ impl Participant {
             .or_else(|| self.edge.as_ref().map(|e| e.access()))
     }
 
+    /// The user joins from several devices: other participants of the conference have the
+    /// same `uri` (each with its own [`Participant::device`]).
+    pub fn shares_user(&self) -> bool {
+        self.shares_user
+    }
+
     /// The kind of client the participant's `User-Agent` names.
     pub fn client(&self) -> Option<crate::sip::user_agent::ClientKind> {
         self.user_agent
