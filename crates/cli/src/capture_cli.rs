@@ -106,6 +106,12 @@ pub struct CaptureArgs {
     /// dialogs are evicted, then new dialogs and message rows refused; both are counted.
     #[arg(long = "memory-limit", value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<usize>,
+
+    /// Threads for reading files into a report: 2 (the default on a machine with two cores or
+    /// more) reads, decodes and reassembles on one and analyses on the other; 1 does it all on
+    /// one, for constrained hosts. The report is the same either way.
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// The smallest `--memory-limit`: below, even a small capture's dialogs would be refused.
@@ -150,6 +156,14 @@ impl CaptureArgs {
 }
 
 impl CaptureArgs {
+    /// Whether a run over files splits reading and analysis across two threads.
+    pub fn split_threads(&self) -> bool {
+        match self.threads {
+            Some(n) => n >= 2,
+            None => std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2),
+        }
+    }
+
     pub fn live(&self) -> bool {
         !self.interface.is_empty()
     }

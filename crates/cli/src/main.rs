@@ -9,8 +9,8 @@ use lyncscope::capture::CaptureError;
 use lyncscope::inputs::{Following, Inputs};
 use lyncscope::logs::LogOptions;
 use lyncscope::output::decrypted::DecryptedWriter;
-use lyncscope::pipeline::run_until;
 use lyncscope::pipeline::Pipeline;
+use lyncscope::pipeline::{run_until, run_until_split};
 use lyncscope::report::{self, ReportInput};
 use lyncscope_base::writer::TsResolution;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -371,8 +371,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (output.as_mut().map(|o| &mut o.writer), &mut decrypted),
         &mut hep_tap,
     );
+    // Following a growing log stays on one thread: a batch would hold its messages back.
     let read = if following {
         run_until(&mut followed, &mut pipeline, &mut taps, keep_going)
+    } else if cli.capture.split_threads() {
+        run_until_split(&mut files, &mut pipeline, &mut taps, keep_going)
     } else {
         run_until(&mut files, &mut pipeline, &mut taps, keep_going)
     };

@@ -10,6 +10,13 @@
 //! [`Pipeline::push_tapped`] and [`Pipeline::finish_tapped`] also show every frame and every
 //! completed SIP message's [`MsgContext`] to a [`MessageTap`] (the `-w` writer keeps the frames
 //! that carried SIP with it).
+//!
+//! [`run_until`] drives a whole input on the calling thread; [`run_until_split`] does the same
+//! on two, the layers before the analysis on one and the analysis on the other,
+//! with the same result.
+
+mod split;
+pub use split::run_until_split;
 
 use crate::analysis::{Analysis, Limits};
 use crate::capture::CaptureFiles;
@@ -137,12 +144,54 @@ impl Options {
 
 /// The layers wired together: frames or messages in, [`Analysis`] out.
 pub struct Pipeline {
+    front: Front,
+    analysis: Analysis,
+}
+
+/// Every layer before the analysis: what [`run_until_split`] moves to its reading thread.
+pub(crate) struct Front {
     tls: TlsHandle,
     net: NetDecoder,
     transport: TransportLayer,
-    analysis: Analysis,
     packets: u64,
     bytes: u64,
+}
+
+impl Front {
+    /// One input through the layers, its messages to `sink` (a frame is shown to `tap` first).
+    pub(crate) fn push_input(
+        &mut self,
+        input: &Input<'_>,
+        tap: &mut impl MessageTap,
+        sink: &mut impl SipSink,
+    ) {
+        match input {
+            Input::Frame(frame) => {
+                tap.frame(frame);
+                self.packets += 1;
+                self.bytes += frame.data.len() as u64;
+                if let NetOutput::Packet(pkt) = self.net.decode(frame) {
+                    self.transport.handle(frame, &pkt, sink);
+                }
+            }
+            Input::Message(m) => {
+                self.packets += 1;
+                self.bytes += m.bytes.len() as u64;
+                self.transport.message(m, sink);
+            }
+        }
+    }
+
+    /// End of input: streams still waiting for bytes are closed and counted.
+    pub(crate) fn finish(&mut self, sink: &mut impl SipSink) {
+        self.net.flush();
+        self.transport.finish(sink);
+    }
+
+    /// The TLS layer's key material.
+    pub(crate) fn tls(&self) -> &TlsHandle {
+        &self.tls
+    }
 }
 
 /// Every counter of every layer, for the reports.
@@ -184,60 +233,60 @@ impl Pipeline {
         let mut transport = TransportLayer::new();
         transport.set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
         Pipeline {
-            tls,
-            net: NetDecoder::new(),
-            transport,
+            front: Front {
+                tls,
+                net: NetDecoder::new(),
+                transport,
+                packets: 0,
+                bytes: 0,
+            },
             analysis,
-            packets: 0,
-            bytes: 0,
         }
     }
 
     /// One input of a [`Source`]: a frame or a whole message.
     pub fn push_input(&mut self, input: &Input<'_>) {
-        match input {
-            Input::Frame(f) => self.push(f),
-            Input::Message(m) => self.push_message(m),
-        }
+        self.front.push_input(input, &mut NoTap, &mut self.analysis);
     }
 
     /// [`Pipeline::push_input`], showing the messages it completes to `tap` (a whole message
     /// is shown as its own frame would be: `-w` writes it as a synthesized packet).
     pub fn push_input_tapped(&mut self, input: &Input<'_>, tap: &mut impl MessageTap) {
+        // The frame goes to the tap before the layers; `NoTap` is not shown it twice.
+        let mut tee = Tee {
+            analysis: &mut self.analysis,
+            tap,
+        };
         match input {
-            Input::Frame(f) => self.push_tapped(f, tap),
-            Input::Message(m) => {
-                self.packets += 1;
-                self.bytes += m.bytes.len() as u64;
-                let mut tee = Tee {
-                    analysis: &mut self.analysis,
-                    tap,
-                };
-                self.transport.message(m, &mut tee);
+            Input::Frame(f) => {
+                tee.tap.frame(f);
+                self.front
+                    .push_input(&Input::Frame(*f), &mut NoTap, &mut tee);
             }
+            Input::Message(_) => self.front.push_input(input, &mut NoTap, &mut tee),
         }
     }
 
     /// A message handed over whole by a log or a capture agent: it skips the packet layers.
     pub fn push_message(&mut self, m: &SourceMessage<'_>) {
-        self.packets += 1;
-        self.bytes += m.bytes.len() as u64;
-        self.transport.message(m, &mut self.analysis);
+        self.front
+            .push_input(&Input::Message(*m), &mut NoTap, &mut self.analysis);
     }
 
     /// Replaces the layer between TCP reassembly and SIP framing (by default the TLS
     /// decryptor of [`Pipeline::tls`]; see [`StreamDecoder`]).
     pub fn with_stream_decoder(mut self, decoder: Box<dyn StreamDecoder>) -> Self {
-        self.transport.set_stream_decoder(decoder);
+        self.front.transport.set_stream_decoder(decoder);
         self
     }
 
     /// Decrypts TLS with the key material of `tls` (shared with its owner, which may add key
     /// log lines while the pipeline runs).
     pub fn with_tls(mut self, tls: TlsHandle) -> Self {
-        self.transport
+        self.front
+            .transport
             .set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
-        self.tls = tls;
+        self.front.tls = tls;
         self
     }
 
@@ -248,46 +297,37 @@ impl Pipeline {
 
     /// The TLS layer's key material and counters: add key logs and RSA keys here.
     pub fn tls(&self) -> &TlsHandle {
-        &self.tls
+        self.front.tls()
     }
 
     /// One captured frame through every layer.
     pub fn push(&mut self, frame: &Frame<'_>) {
-        self.packets += 1;
-        self.bytes += frame.data.len() as u64;
-        if let NetOutput::Packet(pkt) = self.net.decode(frame) {
-            self.transport.handle(frame, &pkt, &mut self.analysis);
-        }
+        self.front
+            .push_input(&Input::Frame(*frame), &mut NoTap, &mut self.analysis);
     }
 
     /// End of input: streams still waiting for bytes are closed and counted.
     pub fn finish(&mut self) {
-        self.net.flush();
-        self.transport.finish(&mut self.analysis);
+        self.front.finish(&mut self.analysis);
     }
 
     /// [`Pipeline::push`], showing the frame and the messages it completes to `tap`.
     pub fn push_tapped(&mut self, frame: &Frame<'_>, tap: &mut impl MessageTap) {
-        tap.frame(frame);
-        self.packets += 1;
-        self.bytes += frame.data.len() as u64;
-        if let NetOutput::Packet(pkt) = self.net.decode(frame) {
-            let mut tee = Tee {
-                analysis: &mut self.analysis,
-                tap,
-            };
-            self.transport.handle(frame, &pkt, &mut tee);
-        }
+        self.push_input_tapped(&Input::Frame(*frame), tap);
     }
 
     /// [`Pipeline::finish`], showing the messages completed at the end of the streams to `tap`.
     pub fn finish_tapped(&mut self, tap: &mut impl MessageTap) {
-        self.net.flush();
         let mut tee = Tee {
             analysis: &mut self.analysis,
             tap,
         };
-        self.transport.finish(&mut tee);
+        self.front.finish(&mut tee);
+    }
+
+    /// The layers before the analysis, and the analysis, apart: for a run on two threads.
+    pub(crate) fn parts(&mut self) -> (&mut Front, &mut Analysis) {
+        (&mut self.front, &mut self.analysis)
     }
 
     /// The analysis so far.
@@ -297,16 +337,17 @@ impl Pipeline {
 
     /// Every layer's counters.
     pub fn stats(&self) -> Stats<'_> {
+        let f = &self.front;
         Stats {
-            packets: self.packets,
-            bytes: self.bytes,
-            net: self.net.stats(),
-            transport: self.transport.stats(),
+            packets: f.packets,
+            bytes: f.bytes,
+            net: f.net.stats(),
+            transport: f.transport.stats(),
             analysis: self.analysis.stats(),
-            tls: self.tls.stats(),
+            tls: f.tls.stats(),
             bounds_hit: crate::bounds::hits(&crate::bounds::Counters::new(
-                self.net.stats(),
-                self.transport.stats(),
+                f.net.stats(),
+                f.transport.stats(),
                 &self.analysis,
             )),
         }

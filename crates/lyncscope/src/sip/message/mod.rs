@@ -34,7 +34,7 @@ pub use start_line::StartLine;
 pub(crate) use start_line::{bad_start_line, looks_like_start, method_start, parse_start_line};
 pub(crate) use text::trim;
 pub use text::unfold;
-pub use view::{HeaderIter, Message};
+pub use view::{Detached, HeaderIter, Message};
 
 /// Upper bounds that keep hostile input from holding memory or time.
 pub mod limits {

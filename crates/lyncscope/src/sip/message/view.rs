@@ -187,6 +187,103 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
+/// A [`Message`] without its bytes: the offsets its view holds, so that a message framed on
+/// one thread is handed to another with a copy of its bytes and viewed there again without
+/// being parsed twice ([`Message::detach`], [`Detached::attach`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Detached {
+    len: usize,
+    start: DetachedStart,
+    headers_at: usize,
+    body_at: usize,
+    index: [(u32, u32); HDR_COUNT],
+    content_length: ContentLength,
+    bad_header_lines: u16,
+    body_complete: bool,
+}
+
+/// The start line's slices as `(offset, length)` in the message.
+#[derive(Clone, Copy, Debug)]
+enum DetachedStart {
+    Request {
+        method: (usize, usize),
+        uri: (usize, usize),
+    },
+    Response {
+        status: u16,
+        reason: (usize, usize),
+    },
+}
+
+/// Where `part` lies in `whole`, as `(offset, length)`. The start line is parsed from the
+/// message's own bytes, so it always lies inside; `(0, 0)` would only come from a part
+/// borrowed elsewhere.
+fn offset_in(whole: &[u8], part: &[u8]) -> (usize, usize) {
+    let at = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    match at.checked_add(part.len()) {
+        Some(end) if end <= whole.len() => (at, part.len()),
+        _ => (0, 0),
+    }
+}
+
+impl Message<'_> {
+    /// The view's offsets, without the bytes: [`Detached::attach`] to a copy of
+    /// [`Message::raw`] gives this message back.
+    pub fn detach(&self) -> Detached {
+        let start = match self.start {
+            StartLine::Request { method, uri } => DetachedStart::Request {
+                method: offset_in(self.raw, method),
+                uri: offset_in(self.raw, uri),
+            },
+            StartLine::Response { status, reason } => DetachedStart::Response {
+                status,
+                reason: offset_in(self.raw, reason),
+            },
+        };
+        Detached {
+            len: self.raw.len(),
+            start,
+            headers_at: self.headers_at,
+            body_at: self.body_at,
+            index: self.index,
+            content_length: self.content_length,
+            bad_header_lines: self.bad_header_lines,
+            body_complete: self.body_complete,
+        }
+    }
+}
+
+impl Detached {
+    /// The message again, over `raw` (the bytes of the message it was detached from); `None`
+    /// when `raw` is not as long as they were.
+    pub fn attach<'b>(&self, raw: &'b [u8]) -> Option<Message<'b>> {
+        if raw.len() != self.len {
+            return None;
+        }
+        let part = |(at, len): (usize, usize)| raw.get(at..at + len).unwrap_or_default();
+        let start = match self.start {
+            DetachedStart::Request { method, uri } => StartLine::Request {
+                method: part(method),
+                uri: part(uri),
+            },
+            DetachedStart::Response { status, reason } => StartLine::Response {
+                status,
+                reason: part(reason),
+            },
+        };
+        Some(Message {
+            raw,
+            start,
+            headers_at: self.headers_at,
+            body_at: self.body_at,
+            index: self.index,
+            content_length: self.content_length,
+            bad_header_lines: self.bad_header_lines,
+            body_complete: self.body_complete,
+        })
+    }
+}
+
 pub(super) fn build<'a>(
     buf: &'a [u8],
     head: Head<'a>,
@@ -240,5 +337,45 @@ mod tests {
         let (msg, _) = frame_stream(m).unwrap();
         assert_eq!(msg.from_tag(), Some(&b"9"[..]));
         assert_eq!(msg.call_id(), Some(&b"c"[..]));
+    }
+
+    /// Everything a view answers, as one comparable value.
+    fn answers(m: &Message<'_>) -> String {
+        let mut headers: Vec<(Vec<u8>, Vec<u8>)> =
+            m.headers().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+        headers.push((b"body".to_vec(), m.body().to_vec()));
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {headers:?}",
+            m.start(),
+            m.call_id(),
+            m.cseq(),
+            m.header(Hdr::From),
+            m.header(Hdr::ContentType),
+            m.content_length(),
+            m.from_tag(),
+            m.bad_header_lines,
+            m.body_complete
+        )
+    }
+
+    #[test]
+    fn a_detached_view_attached_to_a_copy_answers_as_the_original() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            INVITE.to_vec(),
+            b"SIP/2.0 180 Ringing\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n".to_vec(),
+            b"SIP/2.0 200\r\nVia: a\r\nbad line\r\nContent-Length: 9\r\n\r\nshort".to_vec(),
+        ];
+        // Cut short anywhere: whatever frames still answers the same.
+        samples.extend((1..INVITE.len()).step_by(37).map(|n| INVITE[..n].to_vec()));
+        for bytes in &samples {
+            let Ok((m, _)) = frame_stream(bytes) else {
+                continue;
+            };
+            let copy = m.raw().to_vec();
+            let d = m.detach();
+            let again = d.attach(&copy).expect("same length");
+            assert_eq!(answers(&again), answers(&m));
+            assert!(d.attach(&copy[..copy.len() - 1]).is_none());
+        }
     }
 }

@@ -1,0 +1,198 @@
+//! [`run_until`](super::run_until) on two threads: one reads the inputs and takes them through
+//! every layer before the analysis (capture reading and decompression, link and IP decoding
+//! with defragmentation, TCP reassembly, TLS decryption, SIP framing and header indexing); the
+//! other runs the analysis. Messages cross in batches: their bytes copied into one buffer, their
+//! parsed view as offsets ([`Detached`]), so nothing is parsed twice.
+//!
+//! The analysis sees the same calls in the same order as on one thread — messages, non-SIP
+//! datagrams and servers' events, each after the input that completed it — so every report is
+//! the same byte for byte whatever the thread count (tested in `tests/threads.rs`).
+
+use super::{Front, MessageTap, Pipeline};
+use crate::analysis::Analysis;
+use crate::sip::message::{Detached, Message};
+use crate::source::{ServerEvent, Source};
+use crate::transport::{MsgContext, SipSink};
+use std::sync::mpsc;
+
+/// Bytes of messages a batch holds before it is handed over: enough that the hand-over costs
+/// nothing per message, little enough to stay in the cache.
+const BATCH_BYTES: usize = 256 << 10;
+/// Items a batch holds before it is handed over.
+const BATCH_ITEMS: usize = 2048;
+/// Batches on their way to the analysis: what bounds the memory between the threads (a batch
+/// is over its bounds by one input at most, a reassembled message of up to 1 MiB).
+const IN_FLIGHT: usize = 4;
+
+/// What the analysis is given, in order.
+enum Item {
+    /// A SIP message: its bytes are `bytes[start..end]` of the batch.
+    Message {
+        ctx: MsgContext,
+        start: usize,
+        end: usize,
+        shape: Detached,
+    },
+    /// A UDP datagram that is not SIP (media): `bytes[start..end]`.
+    Datagram {
+        ctx: MsgContext,
+        start: usize,
+        end: usize,
+    },
+    /// A server's diagnostic record from a log.
+    Event(ServerEvent),
+}
+
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Batch {
+    fn full(&self) -> bool {
+        self.bytes.len() >= BATCH_BYTES || self.items.len() >= BATCH_ITEMS
+    }
+}
+
+/// The reading thread's sink: messages and datagrams into the batch, and to the tap.
+struct Collect<'a, T: MessageTap> {
+    batch: &'a mut Batch,
+    tap: &'a mut T,
+}
+
+impl<T: MessageTap> SipSink for Collect<'_, T> {
+    fn message(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
+        let start = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(msg.raw());
+        self.batch.items.push(Item::Message {
+            ctx: *ctx,
+            start,
+            end: self.batch.bytes.len(),
+            shape: msg.detach(),
+        });
+        self.tap.message(ctx, msg.raw());
+    }
+
+    fn datagram(&mut self, ctx: &MsgContext, payload: &[u8]) {
+        let start = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(payload);
+        self.batch.items.push(Item::Datagram {
+            ctx: *ctx,
+            start,
+            end: self.batch.bytes.len(),
+        });
+    }
+}
+
+/// [`run_until`](super::run_until) with the layers before the analysis on a thread of their
+/// own (see the module documentation). The same result; the tap and `keep_going` are called
+/// on the reading thread.
+pub fn run_until_split<S, T>(
+    source: &mut S,
+    pipeline: &mut Pipeline,
+    tap: &mut T,
+    mut keep_going: impl FnMut(u64) -> bool + Send,
+) -> u64
+where
+    S: Source + Send,
+    T: MessageTap + Send,
+{
+    let (front, analysis) = pipeline.parts();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let reader =
+            scope.spawn(move || read_all(source, front, tap, &mut keep_going, &full_tx, &empty_rx));
+        for mut batch in full_rx {
+            deliver(analysis, &mut batch);
+            // Back for reuse; gone only when the reader has finished.
+            let _ = empty_tx.send(batch);
+        }
+        // The reader's panic, if any, is this thread's (as on one thread).
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The reading thread: every input through the front layers, batches to the analysis.
+fn read_all<S: Source, T: MessageTap>(
+    source: &mut S,
+    front: &mut Front,
+    tap: &mut T,
+    keep_going: &mut impl FnMut(u64) -> bool,
+    full: &mpsc::SyncSender<Batch>,
+    empty: &mpsc::Receiver<Batch>,
+) -> u64 {
+    let mut read = 0u64;
+    let mut batch = Batch::default();
+    loop {
+        if let Some(secrets) = source.take_secrets() {
+            front.tls().add_keylog(&secrets);
+        }
+        let Some(input) = source.next_input() else {
+            break;
+        };
+        // The tap sees the frame before the messages it completes (the sink holds the tap).
+        if let crate::source::Input::Frame(f) = &input {
+            tap.frame(f);
+        }
+        front.push_input(
+            &input,
+            &mut super::NoTap,
+            &mut Collect {
+                batch: &mut batch,
+                tap: &mut *tap,
+            },
+        );
+        read += 1;
+        let events = source.take_events();
+        batch.items.extend(events.into_iter().map(Item::Event));
+        if batch.full() {
+            let next = empty.try_recv().unwrap_or_default();
+            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                return read; // the analysis is gone (it panicked): nothing to read for
+            }
+        }
+        if !keep_going(read) {
+            break;
+        }
+    }
+    batch
+        .items
+        .extend(source.take_events().into_iter().map(Item::Event));
+    front.finish(&mut Collect {
+        batch: &mut batch,
+        tap: &mut *tap,
+    });
+    let _ = full.send(batch);
+    read
+}
+
+/// The analysis thread: a batch's items, in order.
+fn deliver(analysis: &mut Analysis, batch: &mut Batch) {
+    let bytes = &batch.bytes;
+    for item in batch.items.drain(..) {
+        match item {
+            Item::Message {
+                ctx,
+                start,
+                end,
+                shape,
+            } => {
+                // The bytes the view was detached from: it always attaches.
+                if let Some(msg) = bytes.get(start..end).and_then(|b| shape.attach(b)) {
+                    analysis.message(&ctx, &msg);
+                }
+            }
+            Item::Datagram { ctx, start, end } => {
+                if let Some(payload) = bytes.get(start..end) {
+                    analysis.datagram(&ctx, payload);
+                }
+            }
+            Item::Event(e) => analysis.add_server_event(e),
+        }
+    }
+    batch.bytes.clear();
+}
