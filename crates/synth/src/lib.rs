@@ -24,6 +24,9 @@
 //!   clients, addressing, identifiers and timing (client round trips of a few ms, 100–300 ms
 //!   of server work, seconds of user think time);
 //! * `lync` and `plain`: the steps of a conference join and ordinary SIP, built on `lab`;
+//! * `control`: the C3P commands of a leader (lobby, removal, end, dial-out), creating a
+//!   conference with the focus factory, a lost connection; `pstn`: the phone calls a
+//!   Mediation Server carries (a dial-in through the Conferencing Attendant, dial-outs);
 //! * `scenarios` and `worked_example`: the captures themselves;
 //! * [`logs`]: the same scenarios as the FE's SIPStack log, each client's UCCAPI log and one
 //!   client's pidgin-sipe log, written from [`Generated::messages`] with `lyncscope-logs`.
@@ -31,7 +34,9 @@
 //! Every capture is taken at the FE's switch port: all clients' connections are visible, a
 //! request the FE proxies from one client to another appears twice (client → FE and
 //! FE → client, with the FE's Via and Record-Route), and the focus and MCUs run on the FE, so
-//! their traffic with the clients is all there is.
+//! their traffic with the clients is all there is. Servers beside the FE (the Access Edge's
+//! internal side, a Mediation Server) are connections like a client's; what they exchange
+//! with the outside is not on this link.
 
 mod body;
 mod control;
