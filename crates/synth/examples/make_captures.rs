@@ -63,9 +63,21 @@ fn write_logs(
 ) -> Result<(), String> {
     for (scenario, generated) in captures {
         let sub = dir.join(scenario.name);
+        let logs = generated.logs(scenario);
+        if logs.is_empty() {
+            // a scenario without logs (see `logs::not_written`) has no directory
+            if let Ok(entries) = std::fs::read_dir(&sub) {
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().ends_with(".log") {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+                let _ = std::fs::remove_dir(&sub);
+            }
+            continue;
+        }
         std::fs::create_dir_all(&sub)
             .map_err(|e| format!("cannot create {}: {e}", sub.display()))?;
-        let logs = generated.logs(scenario);
         if let Ok(entries) = std::fs::read_dir(&sub) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();

@@ -69,6 +69,8 @@ pub(crate) fn c3p_add_user(focus: &str, user: &str, request_id: u32, endpoint: &
 pub(crate) enum C3pCode {
     /// `code="success"` with the granted role.
     Success { role: &'static str },
+    /// `code="pending"`: the focus put the user in the lobby.
+    Pending,
     /// `code="failure"` with `<addUser reason="…">`.
     Failure { reason: &'static str },
 }
@@ -82,17 +84,28 @@ pub(crate) fn c3p_add_user_response(
     code: C3pCode,
 ) -> String {
     match code {
-        C3pCode::Success { role } => crlf(&[
+        C3pCode::Success { .. } | C3pCode::Pending => crlf(&[
             "<?xml version=\"1.0\"?>".to_owned(),
             format!(
                 "<response xmlns=\"{NS_CCCP}\" xmlns:msci=\"{NS_MSCI}\" C3PVersion=\"1\" \
-                 requestId=\"{request_id}\" from=\"{focus}\" to=\"{user}\" code=\"success\">"
+                 requestId=\"{request_id}\" from=\"{focus}\" to=\"{user}\" code=\"{}\">",
+                if code == C3pCode::Pending {
+                    "pending"
+                } else {
+                    "success"
+                }
             ),
             "  <addUser>".to_owned(),
             format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
             format!("    <ci:user xmlns:ci=\"{NS_CI}\" entity=\"{user}\">"),
             "      <ci:roles>".to_owned(),
-            format!("        <ci:entry>{role}</ci:entry>"),
+            format!(
+                "        <ci:entry>{}</ci:entry>",
+                match code {
+                    C3pCode::Success { role } => role,
+                    _ => "attendee",
+                }
+            ),
             "      </ci:roles>".to_owned(),
             format!("      <ci:endpoint entity=\"{endpoint}\"/>"),
             "    </ci:user>".to_owned(),
@@ -119,6 +132,7 @@ pub(crate) enum SessionType {
     Focus,
     AudioVideo,
     Chat,
+    ApplicationSharing,
 }
 
 impl SessionType {
@@ -127,6 +141,7 @@ impl SessionType {
             SessionType::Focus => "focus",
             SessionType::AudioVideo => "audio-video",
             SessionType::Chat => "chat",
+            SessionType::ApplicationSharing => "applicationsharing",
         }
     }
 }
@@ -136,9 +151,26 @@ impl SessionType {
 pub(crate) struct Endpoint {
     pub entity: String,
     pub session: SessionType,
+    /// `connected`, `on-hold` (waiting in the lobby), `disconnected`.
+    pub status: &'static str,
+    /// `dialed-in` (the user's side called), `dialed-out` (the MCU called them).
+    pub joining: &'static str,
+    /// How a `disconnected` endpoint went (RFC 4575 §5.7.6: `departed`, `booted`, `failed`).
+    pub disconnection: Option<&'static str>,
 }
 
 impl Endpoint {
+    /// A connected endpoint the user's side dialled in.
+    pub(crate) fn new(entity: String, session: SessionType) -> Self {
+        Endpoint {
+            entity,
+            session,
+            status: "connected",
+            joining: "dialed-in",
+            disconnection: None,
+        }
+    }
+
     /// The endpoint element at `indent` spaces; `full` marks it `state="full"` (in partial
     /// notifications) and shows the server-side mute state of its media.
     fn xml(&self, indent: usize, full: bool) -> Vec<String> {
@@ -150,10 +182,23 @@ impl Endpoint {
                 self.entity,
                 self.session.as_str()
             ),
-            format!("{pad}  <status>connected</status>"),
-            format!("{pad}  <joining-method>dialed-in</joining-method>"),
+            format!("{pad}  <status>{}</status>", self.status),
+            format!("{pad}  <joining-method>{}</joining-method>", self.joining),
         ];
-        if self.session == SessionType::AudioVideo {
+        if let Some(how) = self.disconnection {
+            lines.push(format!(
+                "{pad}  <disconnection-method>{how}</disconnection-method>"
+            ));
+        }
+        let connected = self.status == "connected";
+        if self.session == SessionType::ApplicationSharing && connected {
+            lines.push(format!("{pad}  <media id=\"3\">"));
+            lines.push(format!("{pad}    <type>applicationsharing</type>"));
+            lines.push(format!("{pad}    <label>applicationsharing</label>"));
+            lines.push(format!("{pad}    <status>sendrecv</status>"));
+            lines.push(format!("{pad}  </media>"));
+        }
+        if self.session == SessionType::AudioVideo && connected {
             lines.push(format!("{pad}  <media id=\"1\">"));
             lines.push(format!("{pad}    <type>audio</type>"));
             lines.push(format!("{pad}    <label>main-audio</label>"));
@@ -199,8 +244,15 @@ impl RosterUser {
 
 /// A partial `user` element that adds or updates one endpoint (message C3).
 pub(crate) fn endpoint_update_xml(user: &str, endpoint: &Endpoint) -> Vec<String> {
+    endpoints_update_xml(user, std::slice::from_ref(endpoint))
+}
+
+/// A partial `user` element that adds or updates endpoints.
+pub(crate) fn endpoints_update_xml(user: &str, endpoints: &[Endpoint]) -> Vec<String> {
     let mut lines = vec![format!("    <user entity=\"{user}\" state=\"partial\">")];
-    lines.extend(endpoint.xml(6, true));
+    for endpoint in endpoints {
+        lines.extend(endpoint.xml(6, true));
+    }
     lines.push("    </user>".to_owned());
     lines
 }
@@ -254,6 +306,165 @@ pub(crate) fn roster_full(
     crlf(&lines)
 }
 
+/// The document that tells a subscriber the conference is gone (RFC 4575 §5.1: the root's
+/// `state="deleted"`).
+pub(crate) fn roster_deleted(focus: &str, version: u32) -> String {
+    crlf(&[
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>".to_owned(),
+        conference_info_open(focus, "deleted", version),
+        "</conference-info>".to_owned(),
+    ])
+}
+
+/// A C3P request ([MS-CONFPRO] 2.2.2) from `from` to `to` (the focus, or the focus factory),
+/// carrying one command's lines.
+pub(crate) fn c3p_request(to: &str, from: &str, request_id: u32, command: &[String]) -> String {
+    let mut lines = vec![
+        "<?xml version=\"1.0\"?>".to_owned(),
+        format!(
+            "<request xmlns=\"{NS_CCCP}\" xmlns:mscp=\"{NS_MSCP}\" C3PVersion=\"1\" to=\"{to}\" \
+             from=\"{from}\" requestId=\"{request_id}\">"
+        ),
+    ];
+    lines.extend_from_slice(command);
+    lines.push("</request>".to_owned());
+    crlf(&lines)
+}
+
+/// The C3P response ([MS-CONFPRO] 2.2.3) to a request, `code` `success` or `failure`.
+pub(crate) fn c3p_response(
+    from: &str,
+    to: &str,
+    request_id: u32,
+    code: &str,
+    command: &[String],
+) -> String {
+    let mut lines = vec![
+        "<?xml version=\"1.0\"?>".to_owned(),
+        format!(
+            "<response xmlns=\"{NS_CCCP}\" xmlns:msci=\"{NS_MSCI}\" C3PVersion=\"1\" \
+             requestId=\"{request_id}\" from=\"{from}\" to=\"{to}\" code=\"{code}\">"
+        ),
+    ];
+    lines.extend_from_slice(command);
+    lines.push("</response>".to_owned());
+    crlf(&lines)
+}
+
+/// `addConference` to the focus factory ([MS-CONFBAS] 2.2.3.8, as sipe-conf.c sends it): the
+/// client picks the conference ID; the MCUs it wants are the conference view.
+pub(crate) fn add_conference(id: &str, subject: &str, expiry: &str) -> Vec<String> {
+    let mut lines = vec![
+        "  <addConference>".to_owned(),
+        format!(
+            "    <ci:conference-info xmlns:ci=\"{NS_CI}\" entity=\"\" xmlns:msci=\"{NS_MSCI}\">"
+        ),
+        "      <ci:conference-description>".to_owned(),
+        format!("        <ci:subject>{subject}</ci:subject>"),
+        format!("        <msci:conference-id>{id}</msci:conference-id>"),
+        format!("        <msci:expiry-time>{expiry}</msci:expiry-time>"),
+        "        <msci:admission-policy>openAuthenticated</msci:admission-policy>".to_owned(),
+        "      </ci:conference-description>".to_owned(),
+        "      <msci:conference-view>".to_owned(),
+    ];
+    for mcu in ["chat", "audio-video", "applicationsharing"] {
+        lines.push(format!("        <msci:entity-view entity=\"{mcu}\"/>"));
+    }
+    lines.extend([
+        "      </msci:conference-view>".to_owned(),
+        "    </ci:conference-info>".to_owned(),
+        "  </addConference>".to_owned(),
+    ]);
+    lines
+}
+
+/// The focus factory's answer to `addConference`: the new conference's focus URI.
+pub(crate) fn add_conference_done(focus: &str) -> Vec<String> {
+    vec![
+        "  <addConference>".to_owned(),
+        format!("    <ci:conference-info xmlns:ci=\"{NS_CI}\" entity=\"{focus}\"/>"),
+        "  </addConference>".to_owned(),
+    ]
+}
+
+/// `setLobbyAccess` ([MS-CONFBAS] 4.4.8): `granted` admits the user; the refusing value is
+/// not in the retrieved text (UCMA calls it "deny"), `denied` is written.
+pub(crate) fn set_lobby_access(focus: &str, user: &str, granted: bool) -> Vec<String> {
+    vec![
+        "  <setLobbyAccess>".to_owned(),
+        format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
+        format!("    <userEntity>{user}</userEntity>"),
+        format!(
+            "    <access>{}</access>",
+            if granted { "granted" } else { "denied" }
+        ),
+        "  </setLobbyAccess>".to_owned(),
+    ]
+}
+
+/// `deleteUser` ([MS-CONFIM] 4.3.1): a leader removes `user`.
+pub(crate) fn delete_user(focus: &str, user: &str) -> Vec<String> {
+    vec![
+        "  <deleteUser>".to_owned(),
+        format!("    <userKeys confEntity=\"{focus}\" userEntity=\"{user}\"/>"),
+        "  </deleteUser>".to_owned(),
+    ]
+}
+
+/// `deleteConference` ([MS-CONFBAS] 2.2.3.14): ends the conference for everyone.
+pub(crate) fn delete_conference(focus: &str) -> Vec<String> {
+    vec![
+        "  <deleteConference>".to_owned(),
+        format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
+        "  </deleteConference>".to_owned(),
+    ]
+}
+
+/// An empty answer element of a command (`<deleteUser/>`), for the C3P response.
+pub(crate) fn c3p_done(command: &str, focus: &str) -> Vec<String> {
+    vec![
+        format!("  <{command}>"),
+        format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
+        format!("  </{command}>"),
+    ]
+}
+
+/// `addUser` dial-out ([MS-CONFBAS] 2.2.3.15): the A/V MCU is to call `user` (a SIP URI) at
+/// `endpoint_uri`.
+pub(crate) fn add_user_dial_out(
+    focus: &str,
+    mcu: &str,
+    user: &str,
+    endpoint: &str,
+    endpoint_uri: &str,
+) -> Vec<String> {
+    vec![
+        format!("  <addUser mscp:mcuUri=\"{mcu}\">"),
+        format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
+        format!("    <ci:user xmlns:ci=\"{NS_CI}\" entity=\"{user}\">"),
+        "      <ci:roles>".to_owned(),
+        "        <ci:entry>attendee</ci:entry>".to_owned(),
+        "      </ci:roles>".to_owned(),
+        format!("      <ci:endpoint entity=\"{endpoint}\" endpoint-uri=\"{endpoint_uri}\">"),
+        "        <ci:joining-method>dialed-out</ci:joining-method>".to_owned(),
+        "      </ci:endpoint>".to_owned(),
+        "    </ci:user>".to_owned(),
+        "  </addUser>".to_owned(),
+    ]
+}
+
+/// The focus's answer to an `addUser` dial-out.
+pub(crate) fn add_user_dial_out_done(focus: &str, user: &str, endpoint: &str) -> Vec<String> {
+    vec![
+        "  <addUser>".to_owned(),
+        format!("    <conferenceKeys confEntity=\"{focus}\"/>"),
+        format!("    <ci:user xmlns:ci=\"{NS_CI}\" entity=\"{user}\">"),
+        format!("      <ci:endpoint entity=\"{endpoint}\"/>"),
+        "    </ci:user>".to_owned(),
+        "  </addUser>".to_owned(),
+    ]
+}
+
 /// A partial roster carrying one `user` element (message C3).
 pub(crate) fn roster_partial(focus: &str, version: u32, user_xml: &[String]) -> String {
     let mut lines = vec![
@@ -298,6 +509,9 @@ pub(crate) struct Audio {
     /// draft-6 candidate credentials (username, password) for UDP and TCP candidates
     draft6: [(String, String); 2],
     keys: [String; 3],
+    /// The relayed address the A/V Edge allocated (TURN), for a client outside: its checks
+    /// and media go through it.
+    pub relay: Option<(IpAddr, u16)>,
 }
 
 impl Audio {
@@ -314,6 +528,7 @@ impl Audio {
                 (rng.alnum(32), rng.alnum(22)),
             ],
             keys: [rng.base64(40), rng.base64(40), rng.base64(40)],
+            relay: None,
         }
     }
 
@@ -366,6 +581,15 @@ impl Audio {
                     format!("{attr}:1 1 UDP 2130706431 {ip} {rtp} typ host"),
                     format!("{attr}:1 2 UDP 2130705918 {ip} {rtcp} typ host"),
                 ];
+                if let Some((rip, rport)) = self.relay {
+                    lines.push(format!(
+                        "{attr}:3 1 UDP 16648703 {rip} {rport} typ relay raddr {ip} rport {rtp}"
+                    ));
+                    lines.push(format!(
+                        "{attr}:3 2 UDP 16648702 {rip} {} typ relay raddr {ip} rport {rtcp}",
+                        rport + 1
+                    ));
+                }
                 if with_tcp {
                     lines.push(format!(
                         "{attr}:2 1 TCP-ACT 1684798463 {ip} {rtp} typ srflx raddr {ip} rport {rtp}"
@@ -486,6 +710,48 @@ impl Audio {
         lines.extend(self.codec_lines());
         crlf(&lines)
     }
+}
+
+/// The SDP of an application sharing join ([MS-CONFAS]; lines as sipe-appshare.c writes
+/// them): RDP over RTP over TCP, ICE TCP candidates, the side's role. `answer` is the MCU's.
+pub(crate) fn sharing_sdp(
+    rng: &mut Rng,
+    ip: IpAddr,
+    port: u16,
+    role: &str,
+    answer: bool,
+) -> String {
+    let fam = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    let (ufrag, pwd) = (rng.alnum(4), rng.alnum(24));
+    crlf(&[
+        "v=0".to_owned(),
+        format!("o=- 0 0 IN {fam} {ip}"),
+        "s=session".to_owned(),
+        format!("c=IN {fam} {ip}"),
+        "b=CT:99980".to_owned(),
+        "t=0 0".to_owned(),
+        format!("m=applicationsharing {port} TCP/RTP/AVP 127"),
+        format!("a=ice-ufrag:{ufrag}"),
+        format!("a=ice-pwd:{pwd}"),
+        format!("a=candidate:1 1 TCP-PASS 2120613887 {ip} {port} typ host"),
+        format!("a=candidate:1 2 TCP-PASS 2120613374 {ip} {port} typ host"),
+        format!(
+            "a=candidate:2 1 TCP-ACT 2121006591 {ip} {} typ host",
+            port + 1
+        ),
+        format!(
+            "a=candidate:2 2 TCP-ACT 2121006078 {ip} {} typ host",
+            port + 1
+        ),
+        format!("a=setup:{}", if answer { "passive" } else { "active" }),
+        "a=connection:new".to_owned(),
+        format!("a=rtcp:{port}"),
+        "a=mid:1".to_owned(),
+        "a=rtpmap:127 x-data/90000".to_owned(),
+        "a=x-applicationsharing-session-id:1".to_owned(),
+        format!("a=x-applicationsharing-role:{role}"),
+        "a=x-applicationsharing-media-type:rdp".to_owned(),
+    ])
 }
 
 /// The SDP of an IM MCU join (docs/protocol.md §4.1): `m=message 5060 sip null`.

@@ -28,6 +28,21 @@ pub(crate) const ALLOW: &str =
 /// Index of a user of the lab.
 pub(crate) type UserId = usize;
 
+/// The `name` of anonymous guests (their address is a random GUID).
+pub(crate) const ANONYMOUS: &str = "guest";
+
+/// Who a user outside the enterprise is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outside {
+    /// An anonymous guest joining by meeting link.
+    Anonymous,
+    /// A user of another domain (a federated partner).
+    User {
+        name: &'static str,
+        domain: &'static str,
+    },
+}
+
 /// A user and their client endpoint.
 #[derive(Clone, Debug)]
 pub(crate) struct User {
@@ -35,37 +50,65 @@ pub(crate) struct User {
     pub display: &'static str,
     /// Endpoint id (`epid=` on From/To).
     pub epid: String,
-    /// The GRUU's opaque endpoint part (`user:epid:…`).
-    gruu_id: String,
+    /// The address of record (`sip:name@example.com`).
+    uri: String,
+    /// The Contact URI: the client's GRUU, or what a client without one registered uses.
+    contact_uri: String,
+    /// Contact header parameters after the URI.
+    contact_params: String,
     pub ip: IpAddr,
     pub port: u16,
+    /// A server's listening port, which its Via names.
+    listen: Option<u16>,
+    /// The client's `User-Agent`.
+    pub ua: &'static str,
+    /// The client reaches the FE through the Access Edge (its messages arrive on the Edge's
+    /// connection, with the Edge's Via and trust header).
+    hop: Option<Hop>,
+    host: HostId,
     flow: FlowId,
     next_request_id: u32,
     next_media_port: u16,
 }
 
+/// What the Access Edge adds to the messages of a user outside (docs/joins.md §3).
+#[derive(Clone, Debug)]
+struct Hop {
+    /// The Edge's internal address and port (its Via toward the FE).
+    hostport: String,
+    /// The Edge's port of its connection to the FE.
+    port: u16,
+    /// The Edge's Record-Route.
+    record_route: String,
+    /// `ms-edge-proxy-message-trust` of the user's messages.
+    trust: String,
+}
+
 impl User {
     /// `sip:name@example.com`.
     pub(crate) fn aor(&self) -> String {
-        format!("sip:{}@{DOMAIN}", self.name)
+        self.uri.clone()
     }
 
     /// The client's GRUU, its Contact URI.
     pub(crate) fn gruu(&self) -> String {
-        format!(
-            "sip:{}@{DOMAIN};opaque=user:epid:{};gruu",
-            self.name, self.gruu_id
-        )
+        self.contact_uri.clone()
     }
 
-    /// The Contact header value.
+    /// The user's client sits outside, behind the Access Edge.
+    pub(crate) fn external(&self) -> bool {
+        self.hop.is_some()
+    }
+
+    /// The Contact header value: the GRUU; a client without one (an anonymous guest, which
+    /// never registered) names its instance instead ([MS-SIPAE] 4.5).
     pub(crate) fn contact(&self) -> String {
-        format!("<{}>", self.gruu())
+        format!("<{}>{}", self.gruu(), self.contact_params)
     }
 
-    /// `ip:port`, IPv6 in brackets.
+    /// `ip:port`, IPv6 in brackets: where the client sends from, or where a server listens.
     pub(crate) fn hostport(&self) -> String {
-        hostport(self.ip, self.port)
+        hostport(self.ip, self.listen.unwrap_or(self.port))
     }
 
     /// The `ms-subnet` value: the /24 (or /64) the client sits in.
@@ -114,6 +157,13 @@ pub(crate) struct Attach {
     pub interface: u32,
     /// TCP MSS (default: Ethernet).
     pub mss: Option<u16>,
+    /// Name of the connection in the logs (default: the user's name): a second device of a
+    /// user needs its own.
+    pub label: Option<&'static str>,
+    /// The client's `User-Agent` (default: Skype for Business 2016).
+    pub ua: Option<&'static str>,
+    /// The endpoint id (default: random), for a device a scenario names.
+    pub epid: Option<&'static str>,
 }
 
 /// A change to the shape of one upcoming write of a user.
@@ -203,10 +253,11 @@ impl Lab {
             interface: attach.interface,
             rtt: ms(3) + self.rng.millis(1, 9),
             mss: attach.mss,
-            label: name,
+            label: attach.label.unwrap_or(name),
         };
         let flow = self.wire.flow(client, server, spec);
         let epid = self.rng.hex(10);
+        let epid = attach.epid.map_or(epid, str::to_owned);
         let gruu_id = format!("{}AAA", self.rng.alnum(21));
         let next_request_id = self.rng.range(1, 40) as u32;
         let next_media_port = 50_000 + 20 * self.rng.range(1, 30) as u16;
@@ -214,14 +265,127 @@ impl Lab {
             name,
             display,
             epid,
-            gruu_id,
+            uri: format!("sip:{name}@{DOMAIN}"),
+            contact_uri: format!("sip:{name}@{DOMAIN};opaque=user:epid:{gruu_id};gruu"),
+            contact_params: String::new(),
             ip,
             port,
+            listen: None,
+            ua: attach.ua.unwrap_or(UA_CLIENT),
+            hop: None,
+            host: client,
             flow,
             next_request_id,
             next_media_port,
         });
         self.users.len() - 1
+    }
+
+    /// Adds a server beside the FE (the Access Edge's internal side, a Mediation Server),
+    /// one router hop away, with its connection to the FE; `name` is its host name.
+    pub(crate) fn server(&mut self, name: &'static str, ip: &str) -> UserId {
+        let id = self.user_with(name, name, ip, Attach::default());
+        let u = &mut self.users[id];
+        u.uri = format!("sip:{name}.{DOMAIN}");
+        u.contact_uri = format!("sip:{name}.{DOMAIN}:{}", self.fe_port);
+        u.listen = Some(self.fe_port);
+        u.ua = UA_SERVER;
+        id
+    }
+
+    /// Adds a user outside the enterprise whose client at `ip` (its public address) reaches
+    /// the FE through the Access Edge `edge` (a [`Lab::server`]): `user@domain`, or for an
+    /// anonymous guest ([MS-SIPAE] 3.2.4.3) a random GUID `@anonymous.invalid` with the
+    /// display name in From. `trust` is the Edge's `ms-edge-proxy-message-trust` value.
+    pub(crate) fn outside(
+        &mut self,
+        edge: UserId,
+        who: Outside,
+        display: &'static str,
+        ip: &str,
+        trust: String,
+    ) -> UserId {
+        let (edge_ip, edge_port, flow, edge_host) = {
+            let e = &self.users[edge];
+            (e.ip, e.port, e.flow, e.host)
+        };
+        let port = self.rng.range(49_700, 60_000) as u16;
+        let epid = self.rng.hex(10);
+        let next_request_id = self.rng.range(1, 40) as u32;
+        let next_media_port = 50_000 + 20 * self.rng.range(1, 30) as u16;
+        let (name, uri, contact_uri, contact_params) = match who {
+            Outside::Anonymous => {
+                let guid = self.rng.hex(32);
+                let uri = format!("sip:{guid}@anonymous.invalid");
+                let instance = self
+                    .rng
+                    .guid()
+                    .trim_matches(|c| c == '{' || c == '}')
+                    .to_ascii_lowercase();
+                let params = format!(";proxy=replace;+sip.instance=\"<urn:uuid:{instance}>\"");
+                (ANONYMOUS, uri.clone(), uri, params)
+            }
+            Outside::User { name, domain } => {
+                let gruu_id = format!("{}AAA", self.rng.alnum(21));
+                (
+                    name,
+                    format!("sip:{name}@{domain}"),
+                    format!("sip:{name}@{domain};opaque=user:epid:{gruu_id};gruu"),
+                    String::new(),
+                )
+            }
+        };
+        let edge_name = self.users[edge].name;
+        self.users.push(User {
+            name,
+            display,
+            epid,
+            uri,
+            contact_uri,
+            contact_params,
+            ip: parse_ip(ip),
+            port,
+            listen: None,
+            ua: UA_CLIENT,
+            hop: Some(Hop {
+                // its listening port, as a server's Via says
+                hostport: hostport(edge_ip, self.fe_port),
+                port: edge_port,
+                record_route: format!(
+                    "<sip:{edge_name}.{DOMAIN}:{};transport=tcp;lr>",
+                    self.fe_port
+                ),
+                trust,
+            }),
+            host: edge_host,
+            flow,
+            next_request_id,
+            next_media_port,
+        });
+        self.users.len() - 1
+    }
+
+    /// The user's client lost its connection: the next messages go over a new one, from a
+    /// new port of the same address (the old connection is left as it was, never closed).
+    pub(crate) fn new_connection(&mut self, user: UserId) {
+        let port = self.rng.range(49_700, 60_000) as u16;
+        let rtt = ms(3) + self.rng.millis(1, 9);
+        let u = &self.users[user];
+        let server = if u.ip.is_ipv6() { self.fe6 } else { self.fe4 };
+        let spec = FlowSpec {
+            transport: self.transport,
+            client_port: port,
+            server_port: self.fe_port,
+            vlan: None,
+            interface: 0,
+            rtt,
+            mss: None,
+            label: u.name,
+        };
+        let flow = self.wire.flow(u.host, server, spec);
+        let u = &mut self.users[user];
+        u.port = port;
+        u.flow = flow;
     }
 
     pub(crate) fn u(&self, user: UserId) -> &User {
@@ -261,12 +425,15 @@ impl Lab {
         format!("z9hG4bK{}", self.rng.hex(12))
     }
 
-    /// The client's Via with a new branch.
+    /// The client's Via with a new branch (a client outside talks TLS to the Edge).
     pub(crate) fn client_via(&mut self, user: UserId) -> String {
         let branch = self.branch();
+        let transport = match self.users[user].hop {
+            Some(_) => "TLS",
+            None => self.transport_token(),
+        };
         format!(
-            "SIP/2.0/{} {};branch={branch}",
-            self.transport_token(),
+            "SIP/2.0/{transport} {};branch={branch}",
             self.users[user].hostport()
         )
     }
@@ -321,24 +488,43 @@ impl Lab {
         )
     }
 
-    /// The user's next request in `dialog`, with a new Via branch.
+    /// The user's next request in `dialog`, with a new Via branch; for a client outside, as
+    /// the FE gets it from the Edge (the Edge's Via on top, its Record-Route on a request that
+    /// opens a dialog, its trust header), so that responses derive from what the FE saw.
     pub(crate) fn request(&mut self, user: UserId, dialog: &mut Dialog, method: &str) -> Msg {
         let via = self.client_via(user);
-        dialog.request(method, via)
+        let opens = dialog.remote.tag.is_none() && (method == "INVITE" || method == "SUBSCRIBE");
+        let msg = dialog.request(method, via);
+        let Some(hop) = self.users[user].hop.clone() else {
+            return msg;
+        };
+        let branch = self.branch();
+        let edge_via = format!("SIP/2.0/TCP {};branch={branch}", hop.hostport);
+        let rr = opens.then_some(hop.record_route.as_str());
+        msg.received(self.users[user].port)
+            .forwarded(edge_via, rr)
+            .h("ms-edge-proxy-message-trust", hop.trust)
+    }
+
+    /// The port the FE sees the user's messages come from: the client's, or the Edge's.
+    fn conn_port(&self, user: UserId) -> u16 {
+        let u = &self.users[user];
+        u.hop.as_ref().map_or(u.port, |h| h.port)
     }
 
     /// The FE's response to a request it received from `user` (whose Via it annotated with
     /// `ms-received-port`).
     pub(crate) fn reply(&self, user: UserId, request: &Msg, code: u16, reason: &str) -> Msg {
-        Msg::response(&request.received(self.users[user].port), code, reason)
+        Msg::response(&request.received(self.conn_port(user)), code, reason)
     }
 
-    /// `<aor>;tag=…;epid=…` for requests from the user, optionally with the display name.
+    /// `<aor>;tag=…;epid=…` for requests from the user, optionally with the display name (an
+    /// anonymous guest always shows theirs: it is all that names them).
     pub(crate) fn sender(&mut self, user: UserId, with_display: bool) -> NameAddr {
         let tag = self.tag();
         let u = &self.users[user];
         let addr = NameAddr::new(u.aor()).tag(tag).epid(&u.epid);
-        if with_display {
+        if with_display || u.name == ANONYMOUS {
             addr.display(u.display)
         } else {
             addr
@@ -420,9 +606,18 @@ impl Lab {
         self.wire.write(t, flow, dir, vec![bytes], opts);
     }
 
-    /// Client → FE.
+    /// Client → FE. A response of a client outside gets the Edge's trust header, which the
+    /// Edge adds to whatever comes in ([MS-SIPRE] 2.2.15).
     pub(crate) fn up(&mut self, t: Nanos, user: UserId, msg: &Msg) {
-        self.send(t, user, Dir::Up, msg.encode());
+        match &self.users[user].hop {
+            Some(hop) if msg.is_response() && msg.get("ms-edge-proxy-message-trust").is_none() => {
+                let msg = msg
+                    .clone()
+                    .h("ms-edge-proxy-message-trust", hop.trust.clone());
+                self.send(t, user, Dir::Up, msg.encode());
+            }
+            _ => self.send(t, user, Dir::Up, msg.encode()),
+        }
     }
 
     /// FE → client.
@@ -498,7 +693,7 @@ impl Lab {
         let rr = record_route.then(|| self.record_route());
         let via = self.fe_via(to);
         let forwarded = request
-            .received(self.users[from].port)
+            .received(self.conn_port(from))
             .forwarded(via, rr.as_deref());
         let t = t + self.hop();
         self.down(t, to, &forwarded);

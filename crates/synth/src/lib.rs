@@ -24,6 +24,9 @@
 //!   clients, addressing, identifiers and timing (client round trips of a few ms, 100–300 ms
 //!   of server work, seconds of user think time);
 //! * `lync` and `plain`: the steps of a conference join and ordinary SIP, built on `lab`;
+//! * `control`: the C3P commands of a leader (lobby, removal, end, dial-out), creating a
+//!   conference with the focus factory, a lost connection; `pstn`: the phone calls a
+//!   Mediation Server carries (a dial-in through the Conferencing Attendant, dial-outs);
 //! * `scenarios` and `worked_example`: the captures themselves;
 //! * [`logs`]: the same scenarios as the FE's SIPStack log, each client's UCCAPI log and one
 //!   client's pidgin-sipe log, written from [`Generated::messages`] with `lyncscope-logs`.
@@ -31,15 +34,19 @@
 //! Every capture is taken at the FE's switch port: all clients' connections are visible, a
 //! request the FE proxies from one client to another appears twice (client → FE and
 //! FE → client, with the FE's Via and Record-Route), and the focus and MCUs run on the FE, so
-//! their traffic with the clients is all there is.
+//! their traffic with the clients is all there is. Servers beside the FE (the Access Edge's
+//! internal side, a Mediation Server) are connections like a client's; what they exchange
+//! with the outside is not on this link.
 
 mod body;
+mod control;
 mod lab;
 pub mod logs;
 mod lync;
 mod media;
 mod packet;
 mod plain;
+mod pstn;
 mod rng;
 mod scenarios;
 mod sip;
@@ -88,6 +95,9 @@ pub struct Participant {
     pub conference: &'static str,
     /// The participant's AOR.
     pub uri: &'static str,
+    /// The device (`epid`) of a user who joins from several: each device is a participant
+    /// of its own. `None`: the user's first (or only) entry.
+    pub device: Option<&'static str>,
     /// Who sent the conference invitation; `None` for a join by meeting link.
     pub invited_by: Option<&'static str>,
     pub state: State,
@@ -305,11 +315,15 @@ pub fn readme(captures: &[(Scenario, Generated)]) -> String {
         );
         for p in scenario.participants {
             let opt = |v: Option<String>| v.unwrap_or_else(|| "—".to_owned());
+            let who = match p.device {
+                Some(epid) => format!("{} (device `{epid}`)", p.uri),
+                None => p.uri.to_owned(),
+            };
             let _ = writeln!(
                 s,
                 "| `{}` | {} | {} | **{}** | {} | {} | {} | {} | {} |",
                 p.conference,
-                p.uri,
+                who,
                 opt(p.invited_by.map(str::to_owned)),
                 p.state.as_str(),
                 opt(p.failed_step.map(|x| x.as_str().to_owned())),
@@ -350,8 +364,15 @@ What they have in common:
 - A request the FE proxies from one client to another (the conference invitation, a peer
   call, a page-mode MESSAGE) appears twice: client → FE, then FE → client with the FE's Via
   on top and its Record-Route. Responses likewise.
+- Servers beside the FE have one connection each to it, in the same clear TCP: the Access
+  Edge's internal side (`edge01.example.com`, 198.51.100.20), which carries everything of the
+  users outside (anonymous guests, federated partners) with its own Via and Record-Route and
+  `ms-edge-proxy-message-trust`, and a Mediation Server (`med01.example.com`,
+  198.51.100.40), the SIP end of every phone call.
 - Users are `sip:<name>@example.com`; the organizer's AOR is the user part of the focus URI
-  (`sip:alice@example.com;gruu;opaque=app:conf:focus:id:<ID>`).
+  (`sip:alice@example.com;gruu;opaque=app:conf:focus:id:<ID>`). Anonymous guests are
+  `sip:<32 hex>@anonymous.invalid`, phones `sip:+<E.164>@example.com;user=phone`. A user on
+  several devices has one row per device (`device` is the `epid`).
 - Timing is realistic: a few ms of network round trip, 100–400 ms for the focus and the
   A/V MCU, seconds of think time before someone accepts or declines an invitation.
 - Packets are correct on the wire: IPv4 header, TCP and UDP checksums; TCP handshake,
@@ -404,8 +425,9 @@ mod tests {
     fn files_are_small_and_names_unique() {
         let all = generate_all();
         for (scenario, generated) in &all {
+            // the scenarios that show several paths at once run to 120 KB
             assert!(
-                generated.bytes.len() < 100_000,
+                generated.bytes.len() < 128_000,
                 "{} is {} bytes",
                 scenario.file_name,
                 generated.bytes.len()

@@ -72,7 +72,7 @@ impl Generated {
     pub fn logs(&self, scenario: &Scenario) -> Vec<LogFile> {
         let messages = self.messages();
         let mut logs = Vec::new();
-        if messages.is_empty() {
+        if messages.is_empty() || not_written(scenario.name).is_some() {
             return logs;
         }
         let all: Vec<usize> = (0..messages.len()).collect();
@@ -104,6 +104,26 @@ pub fn sipe_user(scenario: &str) -> &'static str {
         "invitation-declined" => "dave",
         "multi-conference" => "judy",
         _ => "bob",
+    }
+}
+
+/// Why a scenario has no logs, for the scenarios that have none: their traffic crosses the
+/// FE from a server beside it as well as from clients, and the logs here are the FE's and its
+/// clients' own, each client's holding exactly what it sent and received.
+pub fn not_written(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "lobby-and-guests" => Some(
+            "the guests' and the federated partner's messages reach the FE through the Access \
+             Edge, which rewrites them (its Via, Record-Route and trust header): their clients' \
+             logs would not hold the messages of the capture, and the Edge writes a server log \
+             of its own, not a client's",
+        ),
+        "dial-in-and-rejoin" => Some(
+            "the phone calls reach the FE from the Mediation Server, a server whose log is a \
+             SIPStack log of its own with the gateway's side the capture does not see, not a \
+             client's",
+        ),
+        _ => None,
     }
 }
 
@@ -225,7 +245,13 @@ pub fn readme(captures: &[(Scenario, Generated)]) -> String {
     );
     for (scenario, generated) in captures {
         let logs = generated.logs(scenario);
-        if logs.is_empty() {
+        if let Some(why) = not_written(scenario.name) {
+            let _ = writeln!(
+                s,
+                "| [`{}`](../{}) | — | — | — | 0 | 0 | not written: {why} |",
+                scenario.name, scenario.file_name
+            );
+        } else if logs.is_empty() {
             let _ = writeln!(
                 s,
                 "| `{}` | — | — | — | 0 | 0 | no SIP messages: no logs |",
@@ -317,6 +343,9 @@ fragments is one), keep-alives left out. What each log lacks compared with the c
 - **pidgin-sipe**: no addresses at all, only the direction; only that client's messages.
 - None of them has server diagnostic records (`TF_DIAG`): the scenarios' failures are in the
   SIP responses, as in the captures.
+
+Scenarios whose traffic also comes from a server beside the FE (the Access Edge, a Mediation
+Server) have no logs here: the table says why.
 ";
 
 const README_TAIL: &str = "

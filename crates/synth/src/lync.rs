@@ -23,9 +23,20 @@ use super::body::{
     self, endpoint_update_xml, user_deleted_xml, Audio, C3pCode, Endpoint, Ice, Protection,
     RosterUser, SessionType,
 };
-use super::lab::{Lab, UserId, ALLOW, UA_CLIENT, UA_SERVER};
+use super::lab::{Lab, UserId, ALLOW, UA_SERVER};
 use super::sip::{Dialog, Msg};
 use super::wire::{ms, us, Nanos, Transport};
+
+/// The public address of the A/V Edge, where clients outside get their relayed candidates.
+pub(crate) const AV_EDGE: &str = "203.0.113.10";
+
+/// The server's side of a client's dialog: its requests go back along the route the client's
+/// request recorded (through the Access Edge, for a client outside).
+fn server_side(client: &Dialog, request: &Msg) -> Dialog {
+    let mut server = client.peer_view(0);
+    server.route = request.get("Record-Route").map(str::to_owned);
+    server
+}
 
 /// What the conference offers (the invitation's `audio` / `im` elements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +56,12 @@ pub(crate) enum Answer {
     Decline,
     /// Nothing for twenty seconds, then 480 Temporarily Unavailable.
     Unanswered,
+    /// 200 at once, without ringing: the client takes an invitation to a conference that its
+    /// current call with the inviter became (an escalation, docs/joins.md §6).
+    AtOnce,
+    /// The Access Edge cannot reach the invitee's federated domain and answers 504 itself
+    /// with `ms-diagnostics: 1010` (docs/joins.md §3.1).
+    EdgeTimeout,
 }
 
 /// How the focus answers the C3P `addUser`.
@@ -57,6 +74,9 @@ pub(crate) enum FocusOutcome {
     C3pFailure,
     /// 403 Forbidden with `ms-diagnostics: 3014;reason="Failed authorization."`.
     Forbidden,
+    /// 200 with `code="pending"`: the lobby is on and the user is not a leader; the roster
+    /// shows the user's focus endpoint `on-hold` until a leader decides ([`Lab::lobby_access`]).
+    Lobby,
 }
 
 /// How the A/V MCU answers.
@@ -69,7 +89,7 @@ pub(crate) enum AvOutcome {
 }
 
 /// The `ms-diagnostics` header value the FE adds to a failure.
-fn diagnostics(code: u32, reason: &str) -> String {
+pub(crate) fn diagnostics(code: u32, reason: &str) -> String {
     format!(
         "{code};reason=\"{reason}\";source=\"{}\"",
         super::lab::FE_FQDN
@@ -78,43 +98,59 @@ fn diagnostics(code: u32, reason: &str) -> String {
 
 /// A roster subscription: the client's dialog and the focus' side of it.
 #[derive(Clone, Debug)]
-struct Subscription {
-    client: Dialog,
-    focus: Dialog,
-    version: u32,
+pub(crate) struct Subscription {
+    pub client: Dialog,
+    pub focus: Dialog,
+    pub version: u32,
 }
 
-/// A client's dialog with an MCU and the MCU's side of it (for requests the MCU sends).
+/// A client's dialog with the focus or an MCU and the server's side of it (for requests the
+/// server sends).
 #[derive(Clone, Debug)]
-struct McuLeg {
-    client: Dialog,
-    mcu: Dialog,
+pub(crate) struct McuLeg {
+    pub client: Dialog,
+    pub mcu: Dialog,
+}
+
+impl McuLeg {
+    fn new(client: Dialog) -> Self {
+        let mcu = client.peer_view(0);
+        McuLeg { client, mcu }
+    }
 }
 
 /// One user's dialogs in the conference.
 #[derive(Clone, Debug)]
-struct Session {
-    user: UserId,
+pub(crate) struct Session {
+    pub user: UserId,
     conversation: String,
-    focus: Option<Dialog>,
-    roster: Option<Subscription>,
-    av: Option<Dialog>,
-    chat: Option<McuLeg>,
+    pub focus: Option<Dialog>,
+    pub roster: Option<Subscription>,
+    pub av: Option<Dialog>,
+    pub chat: Option<McuLeg>,
     /// The client's and the MCU's audio of the A/V dialog (for its media).
     av_audio: Option<(Audio, Audio)>,
+    /// The focus's and the A/V MCU's side of the user's dialogs (for their INFOs and BYEs).
+    pub focus_server: Option<Dialog>,
+    pub av_server: Option<Dialog>,
+    /// The application sharing dialog.
+    pub sharing: Option<McuLeg>,
+    /// The C3P `requestId` and endpoint of the user's `addUser`, which the focus answers
+    /// again when it admits the user from the lobby.
+    pub add_user: Option<(u32, String)>,
 }
 
 /// A conference hosted on the lab's FE, and who is in it.
 pub(crate) struct Conference {
     pub id: String,
-    organizer_aor: String,
+    pub(crate) organizer_aor: String,
     organizer: UserId,
     subject: String,
     modality: Modality,
     /// `BENOTIFY` (never answered) or `NOTIFY` (answered with 200).
     notify_method: &'static str,
-    roster: Vec<RosterUser>,
-    sessions: Vec<Session>,
+    pub(crate) roster: Vec<RosterUser>,
+    pub(crate) sessions: Vec<Session>,
     /// Message-Id counter of the IM MCU.
     im_message_id: u32,
 }
@@ -158,6 +194,16 @@ impl Conference {
         self.uri("focus")
     }
 
+    /// `user` speaks in the conversation `id` (Ms-Conversation-ID): an escalated call's.
+    pub(crate) fn set_conversation(&mut self, lab: &mut Lab, user: UserId, id: &str) {
+        id.clone_into(&mut self.session(lab, user).conversation);
+    }
+
+    /// The subject.
+    pub(crate) fn subject(&self) -> &str {
+        &self.subject
+    }
+
     /// The client's and the MCU's audio of `user`'s accepted A/V join.
     pub(crate) fn av_audio(&self, user: UserId) -> Option<(Audio, Audio)> {
         self.sessions
@@ -166,7 +212,7 @@ impl Conference {
             .and_then(|s| s.av_audio.clone())
     }
 
-    fn session(&mut self, lab: &mut Lab, user: UserId) -> &mut Session {
+    pub(crate) fn session(&mut self, lab: &mut Lab, user: UserId) -> &mut Session {
         let index = match self.sessions.iter().position(|s| s.user == user) {
             Some(i) => i,
             None => {
@@ -178,6 +224,10 @@ impl Conference {
                     av: None,
                     chat: None,
                     av_audio: None,
+                    focus_server: None,
+                    av_server: None,
+                    sharing: None,
+                    add_user: None,
                 });
                 self.sessions.len() - 1
             }
@@ -204,7 +254,7 @@ impl Lab {
         let invite = self
             .request(from, &mut dialog, "INVITE")
             .h("Contact", self.u(from).contact())
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", self.u(from).ua)
             .h("Ms-Conversation-ID", conversation)
             .supported(&["ms-sender", "ms-conf-invite", "timer"])
             .h("ms-keep-alive", "UAC;hop-hop=yes")
@@ -217,7 +267,7 @@ impl Lab {
         let to_params = self.uas_params(to);
         let contact = self.u(to).contact();
         let mut t = t_fwd + self.react(to);
-        if audio && answer != Answer::Unanswered {
+        if audio && matches!(answer, Answer::Accept | Answer::Decline) {
             let ringing = Msg::response(&forwarded, 180, "Ringing")
                 .with_to_tag(&to_params)
                 .h("Contact", contact.clone());
@@ -225,15 +275,39 @@ impl Lab {
             t += self.rng.millis(2_500, 7_000);
         }
         let (code, reason) = match answer {
-            Answer::Accept => (200, "OK"),
+            Answer::Accept | Answer::AtOnce => (200, "OK"),
             Answer::Decline => (603, "Decline"),
             Answer::Unanswered => (480, "Temporarily Unavailable"),
+            Answer::EdgeTimeout => (504, "Server time-out"),
         };
         if answer == Answer::Unanswered {
             t += ms(20_000);
         }
+        if answer == Answer::EdgeTimeout {
+            // the Edge's own answer, after its connection attempts to the partner failed
+            t += self.rng.millis(1_200, 2_500);
+        }
         if code != 200 {
-            let failure = Msg::response(&forwarded, code, reason).with_to_tag(&to_params);
+            let mut failure = Msg::response(&forwarded, code, reason);
+            if answer == Answer::EdgeTimeout {
+                // the Edge's own tag: no client of the invitee answered
+                let tag = self.server_tag();
+                failure = failure
+                    .with_to_tag(&tag)
+                    .h(
+                        "ms-diagnostics",
+                        "1010;reason=\"Certificate trust with another server could not be \
+                         established\";source=\"edge01.example.com\"",
+                    )
+                    .h(
+                        "ms-edge-proxy-message-trust",
+                        "ms-source-type=EdgeProxyGenerated;ms-ep-fqdn=edge01.example.com;\
+                         ms-source-network=federation",
+                    )
+                    .h("Server", UA_SERVER);
+            } else {
+                failure = failure.with_to_tag(&to_params);
+            }
             self.up(t, to, &failure);
             self.down(t + us(300), to, &Msg::non_2xx_ack(&forwarded, &failure));
             let upstream = failure.strip_top_via();
@@ -246,7 +320,7 @@ impl Lab {
         let ok = Msg::response(&forwarded, 200, "OK")
             .with_to_tag(&to_params)
             .h("Contact", contact)
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", self.u(to).ua)
             .supported(&["ms-conf-invite"]);
         let (upstream, t) = self.relay_response(t, to, from, &ok);
         dialog.established(&upstream);
@@ -257,9 +331,9 @@ impl Lab {
         let t = t_ack + self.rng.millis(150, 400);
         let bye = self
             .request(from, &mut dialog, "BYE")
-            .h("User-Agent", UA_CLIENT);
+            .h("User-Agent", self.u(from).ua);
         let (bye_fwd, t_bye) = self.relay_request(t, from, to, &bye, false);
-        let bye_ok = Msg::response(&bye_fwd, 200, "OK").h("User-Agent", UA_CLIENT);
+        let bye_ok = Msg::response(&bye_fwd, 200, "OK").h("User-Agent", self.u(to).ua);
         let t = t_bye + self.react(to);
         self.relay_response(t, to, from, &bye_ok).1
     }
@@ -272,22 +346,82 @@ impl Lab {
         user: UserId,
         outcome: FocusOutcome,
     ) -> Nanos {
+        self.join_focus_as(conf, t, user, outcome, false)
+    }
+
+    /// Dialog B for an anonymous guest ([MS-SIPAE] 4.5): the INVITE without credentials is
+    /// challenged with 401 (Digest, realm the organizer's AOR); the client ACKs and sends it
+    /// again in the same dialog (CSeq 2) with credentials derived from the meeting.
+    pub(crate) fn join_focus_anonymous(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        outcome: FocusOutcome,
+    ) -> Nanos {
+        self.join_focus_as(conf, t, user, outcome, true)
+    }
+
+    fn join_focus_as(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        outcome: FocusOutcome,
+        challenged: bool,
+    ) -> Nanos {
         let focus = conf.focus_uri();
         let conversation = conf.session(self, user).conversation.clone();
         let aor = self.u(user).aor();
         let request_id = self.u_mut(user).take_request_id();
         let endpoint = self.rng.guid();
         let mut dialog = self.dialog(user, &focus, false);
-        let invite = self
-            .request(user, &mut dialog, "INVITE")
-            .h("Contact", self.u(user).contact())
-            .h("User-Agent", UA_CLIENT)
-            .h("Ms-Conversation-ID", conversation)
-            .supported(&["ms-sender", "timer"])
-            .body(
-                "application/cccp+xml",
-                body::c3p_add_user(&focus, &aor, request_id, &endpoint),
-            );
+        let invite = |lab: &mut Lab, dialog: &mut Dialog| {
+            lab.request(user, dialog, "INVITE")
+                .h("Contact", lab.u(user).contact())
+                .h("User-Agent", lab.u(user).ua)
+                .h("Ms-Conversation-ID", conversation.clone())
+                .supported(&["ms-sender", "timer"])
+        };
+        let add_user = body::c3p_add_user(&focus, &aor, request_id, &endpoint);
+        let mut t = t;
+        let mut credentials = None;
+        if challenged {
+            let first = invite(self, &mut dialog).body("application/cccp+xml", add_user.clone());
+            self.up(t, user, &first);
+            let t_401 = t + self.work(3, 12);
+            let tag = self.server_tag();
+            let (nonce, opaque) = (self.rng.hex(32), self.rng.hex_upper(8));
+            let realm = &conf.organizer_aor;
+            let challenge = self
+                .reply(user, &first, 401, "Unauthorized")
+                .with_to_tag(&tag)
+                .h(
+                    "WWW-Authenticate",
+                    format!(
+                        "Digest realm=\"{realm}\", nonce=\"{nonce}\", opaque=\"{opaque}\", \
+                         algorithm=MD5-sess, qop=\"auth\""
+                    ),
+                )
+                .h("Server", UA_SERVER);
+            self.down(t_401, user, &challenge);
+            t = t_401 + self.react(user);
+            self.up(t, user, &Msg::non_2xx_ack(&first, &challenge));
+            t += self.rng.millis(20, 60);
+            let name = aor.trim_start_matches("sip:");
+            credentials = Some(format!(
+                "Digest username=\"{name}\", realm=\"{realm}\", nonce=\"{nonce}\", \
+                 uri=\"{focus}\", response=\"{}\", algorithm=MD5-sess, cnonce=\"{}\", \
+                 opaque=\"{opaque}\", qop=auth, nc=00000001",
+                self.rng.hex(32),
+                self.rng.hex(16)
+            ));
+        }
+        let mut invite = invite(self, &mut dialog);
+        if let Some(credentials) = credentials {
+            invite = invite.h("Authorization", credentials);
+        }
+        let invite = invite.body("application/cccp+xml", add_user);
         self.up(t, user, &invite);
         self.trying_over_udp(t, user, &invite);
         let t_reply = t + self.work(90, 260);
@@ -297,17 +431,19 @@ impl Lab {
                 .with_to_tag(&tag)
                 .h("ms-diagnostics", diagnostics(3014, "Failed authorization."))
         } else {
-            let code = if outcome == FocusOutcome::Success {
-                let role = if user == conf.organizer {
-                    "presenter"
-                } else {
-                    "attendee"
-                };
-                C3pCode::Success { role }
-            } else {
-                C3pCode::Failure {
-                    reason: "otherFailure",
+            let code = match outcome {
+                FocusOutcome::Success => {
+                    let role = if user == conf.organizer {
+                        "presenter"
+                    } else {
+                        "attendee"
+                    };
+                    C3pCode::Success { role }
                 }
+                FocusOutcome::Lobby => C3pCode::Pending,
+                _ => C3pCode::Failure {
+                    reason: "otherFailure",
+                },
             };
             let response = body::c3p_add_user_response(&focus, &aor, request_id, &endpoint, code);
             self.reply(user, &invite, 200, "OK")
@@ -332,29 +468,35 @@ impl Lab {
             let t = t + self.rng.millis(30, 90);
             let bye = self
                 .request(user, &mut dialog, "BYE")
-                .h("User-Agent", UA_CLIENT);
+                .h("User-Agent", self.u(user).ua);
             self.up(t, user, &bye);
             let t = t + self.work(5, 25);
             let ok = self.reply(user, &bye, 200, "OK").h("Server", UA_SERVER);
             self.down(t, user, &ok);
             return t;
         }
-        conf.session(self, user).focus = Some(dialog);
+        let session = conf.session(self, user);
+        session.focus_server = Some(server_side(&dialog, &invite));
+        session.focus = Some(dialog);
+        session.add_user = Some((request_id, endpoint.clone()));
         let role = if user == conf.organizer {
             "presenter"
         } else {
             "attendee"
         };
+        let mut focus_endpoint = Endpoint::new(endpoint, SessionType::Focus);
+        if outcome == FocusOutcome::Lobby {
+            focus_endpoint.status = "on-hold";
+        }
         let joined = RosterUser {
             entity: aor,
             display: self.u(user).display.to_owned(),
             role,
-            endpoints: vec![Endpoint {
-                entity: endpoint,
-                session: SessionType::Focus,
-            }],
+            endpoints: vec![focus_endpoint],
         };
         let xml = joined.full_xml();
+        // a rejoin replaces the user's entry
+        conf.roster.retain(|r| r.entity != joined.entity);
         conf.roster.push(joined);
         let t_roster = t_reply + self.work(15, 45);
         let t_last = self.broadcast(conf, t_roster, &xml);
@@ -370,7 +512,7 @@ impl Lab {
         let mut subscribe = self
             .request(user, &mut dialog, "SUBSCRIBE")
             .h("Contact", self.u(user).contact())
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", self.u(user).ua)
             .h("Event", "conference")
             .h("Accept", "application/conference-info+xml")
             .supported(&["com.microsoft.autoextend", "ms-benotify"])
@@ -403,7 +545,7 @@ impl Lab {
         };
         self.down(t, user, &ok);
         dialog.established(&ok);
-        let mut focus_side = dialog.peer_view(0);
+        let mut focus_side = server_side(&dialog, &subscribe);
         let mut t_last = t;
         if piggyback {
             focus_side.cseq = 1;
@@ -420,7 +562,7 @@ impl Lab {
             self.up(
                 t_last,
                 user,
-                &Msg::response(&notify, 200, "OK").h("User-Agent", UA_CLIENT),
+                &Msg::response(&notify, 200, "OK").h("User-Agent", self.u(user).ua),
             );
         }
         conf.session(self, user).roster = Some(Subscription {
@@ -433,7 +575,12 @@ impl Lab {
 
     /// Sends a partial roster with one `user` element to every subscriber, starting at `t`;
     /// returns the time of the last message.
-    fn broadcast(&mut self, conf: &mut Conference, t: Nanos, user_xml: &[String]) -> Nanos {
+    pub(crate) fn broadcast(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user_xml: &[String],
+    ) -> Nanos {
         let focus = conf.focus_uri();
         let method = conf.notify_method;
         let mut t_last = t;
@@ -457,7 +604,7 @@ impl Lab {
             t_last = t_last.max(t);
             if method == "NOTIFY" {
                 let t_ok = t + self.react(session.user);
-                let ok = Msg::response(&notify, 200, "OK").h("User-Agent", UA_CLIENT);
+                let ok = Msg::response(&notify, 200, "OK").h("User-Agent", self.u(session.user).ua);
                 self.up(t_ok, session.user, &ok);
                 t_last = t_last.max(t_ok);
             }
@@ -467,7 +614,7 @@ impl Lab {
     }
 
     /// Adds an endpoint to `user`'s roster entry and tells the subscribers.
-    fn endpoint_connected(
+    pub(crate) fn endpoint_connected(
         &mut self,
         conf: &mut Conference,
         t: Nanos,
@@ -475,10 +622,7 @@ impl Lab {
         session: SessionType,
     ) -> Nanos {
         let aor = self.u(user).aor();
-        let endpoint = Endpoint {
-            entity: self.rng.guid(),
-            session,
-        };
+        let endpoint = Endpoint::new(self.rng.guid(), session);
         let xml = endpoint_update_xml(&aor, &endpoint);
         if let Some(entry) = conf.roster.iter_mut().find(|r| r.entity == aor) {
             entry.endpoints.push(endpoint);
@@ -499,7 +643,12 @@ impl Lab {
         let conversation = conf.session(self, user).conversation.clone();
         let port = self.u_mut(user).take_media_port();
         let ip = self.u(user).ip;
-        let audio = self.audio(ip, port, ice);
+        let mut audio = self.audio(ip, port, ice);
+        if self.u(user).external() {
+            // a client outside relays its media through the A/V Edge (TURN)
+            let relay_port = 50_000 + 2 * self.rng.range(0, 7_000) as u16;
+            audio.relay = Some((AV_EDGE.parse().unwrap_or(ip), relay_port));
+        }
         let mut dialog = self.dialog(user, &av, false);
         let invite = self
             .media_invite(user, &mut dialog, &conversation)
@@ -538,7 +687,7 @@ impl Lab {
             let reoffer = self
                 .request(user, &mut dialog, "INVITE")
                 .h("Contact", self.u(user).contact())
-                .h("User-Agent", UA_CLIENT)
+                .h("User-Agent", self.u(user).ua)
                 .body("application/sdp", audio.reoffer(&mcu));
             self.up(t, user, &reoffer);
             let t = t + self.work(60, 160);
@@ -552,6 +701,7 @@ impl Lab {
             t_last = t_last.max(t);
         }
         let session = conf.session(self, user);
+        session.av_server = Some(server_side(&dialog, &invite));
         session.av = Some(dialog);
         session.av_audio = Some((audio, mcu));
         t_last.max(t)
@@ -567,12 +717,17 @@ impl Lab {
     }
 
     /// The headers of a client's media INVITE (message D1).
-    fn media_invite(&mut self, user: UserId, dialog: &mut Dialog, conversation: &str) -> Msg {
+    pub(crate) fn media_invite(
+        &mut self,
+        user: UserId,
+        dialog: &mut Dialog,
+        conversation: &str,
+    ) -> Msg {
         let invite = self.request(user, dialog, "INVITE");
         let u = self.u(user);
         invite
             .h("Contact", u.contact())
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", u.ua)
             .h("Ms-Conversation-ID", conversation.to_owned())
             .supported(&[
                 "ms-dialog-route-set-update",
@@ -588,13 +743,17 @@ impl Lab {
             .h("ms-subnet", u.subnet())
             .h(
                 "ms-endpoint-location-data",
-                "NetworkScope;ms-media-location-type=Intranet",
+                if u.external() {
+                    "NetworkScope;ms-media-location-type=Internet"
+                } else {
+                    "NetworkScope;ms-media-location-type=Intranet"
+                },
             )
             .supported(&["replaces", "ms-conf-invite"])
     }
 
     /// The headers of an MCU's 200 OK to an INVITE (message D2), without body.
-    fn mcu_ok(&self, user: UserId, request: &Msg, mcu: &str) -> Msg {
+    pub(crate) fn mcu_ok(&self, user: UserId, request: &Msg, mcu: &str) -> Msg {
         self.reply(user, request, 200, "OK")
             .h("Record-Route", self.record_route())
             .h("Contact", format!("<{mcu}>"))
@@ -633,6 +792,59 @@ impl Lab {
             .max(t)
     }
 
+    /// `user` joins the application sharing MCU (`app:conf:applicationsharing:id:…`) as sharer
+    /// or viewer, INVITEing it directly as sipe does (docs/joins.md §5); the MCU accepts (200
+    /// with its SDP, ACK, the roster shows the endpoint) or refuses the offer with 488 and
+    /// `ms-diagnostics: 24000`.
+    pub(crate) fn join_sharing(
+        &mut self,
+        conf: &mut Conference,
+        t: Nanos,
+        user: UserId,
+        role: &str,
+        accept: bool,
+    ) -> Nanos {
+        let sharing = conf.uri("applicationsharing");
+        let conversation = conf.session(self, user).conversation.clone();
+        let port = self.u_mut(user).take_media_port();
+        let ip = self.u(user).ip;
+        let offer = body::sharing_sdp(&mut self.rng, ip, port, role, false);
+        let mut dialog = self.dialog(user, &sharing, false);
+        let invite = self
+            .media_invite(user, &mut dialog, &conversation)
+            .body("application/sdp", offer);
+        self.up(t, user, &invite);
+        let t_reply = t + self.work(150, 380);
+        let tag = self.server_tag();
+        if !accept {
+            let reject = self
+                .reply(user, &invite, 488, "Not Acceptable Here")
+                .with_to_tag(&tag)
+                .h("ms-diagnostics", diagnostics(24000, "Error parsing SDP"));
+            self.down(t_reply, user, &reject);
+            let t = t_reply + self.react(user);
+            self.up(t, user, &Msg::non_2xx_ack(&invite, &reject));
+            return t;
+        }
+        let mcu_port = 49_152 + 2 * self.rng.range(0, 4000) as u16;
+        let fe_ip = self.fe_ip(user);
+        let other = if role == "sharer" { "viewer" } else { "sharer" };
+        let answer = body::sharing_sdp(&mut self.rng, fe_ip, mcu_port, other, true);
+        let ok = self
+            .mcu_ok(user, &invite, &sharing)
+            .with_to_tag(&tag)
+            .body("application/sdp", answer);
+        self.down(t_reply, user, &ok);
+        dialog.established(&ok);
+        let t = t_reply + self.react(user);
+        let ack = self.request(user, &mut dialog, "ACK");
+        self.up(t, user, &ack);
+        conf.session(self, user).sharing = Some(McuLeg::new(dialog));
+        let t_roster = t + self.work(300, 700);
+        self.endpoint_connected(conf, t_roster, user, SessionType::ApplicationSharing)
+            .max(t)
+    }
+
     /// `user` sends an IM in the conference: MESSAGE to the IM MCU (202 Accepted), which
     /// delivers it to every other chat participant (who answer 200).
     pub(crate) fn chat_message(
@@ -649,7 +861,7 @@ impl Lab {
         };
         let message = self
             .request(user, &mut leg.client, "MESSAGE")
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", self.u(user).ua)
             .body("text/plain; charset=UTF-8", text.to_owned());
         self.up(t, user, &message);
         conf.im_message_id += 1;
@@ -674,7 +886,7 @@ impl Lab {
                 .body("text/plain; charset=UTF-8", text.to_owned());
             self.down(t, session.user, &delivery);
             let t_ok = t + self.react(session.user);
-            let ok = Msg::response(&delivery, 200, "OK").h("User-Agent", UA_CLIENT);
+            let ok = Msg::response(&delivery, 200, "OK").h("User-Agent", self.u(session.user).ua);
             self.up(t_ok, session.user, &ok);
             t_last = t_last.max(t_ok);
             t += us(500);
@@ -696,7 +908,7 @@ impl Lab {
         };
         let bye = self
             .request(user, &mut dialog, "BYE")
-            .h("User-Agent", UA_CLIENT)
+            .h("User-Agent", self.u(user).ua)
             .h("ms-client-diagnostics", client_diagnostics.to_owned());
         self.up(t, user, &bye);
         let t_ok = t + self.work(10, 40);
@@ -721,7 +933,7 @@ impl Lab {
         for mut dialog in dialogs.into_iter().flatten() {
             let bye = self
                 .request(user, &mut dialog, "BYE")
-                .h("User-Agent", UA_CLIENT);
+                .h("User-Agent", self.u(user).ua);
             self.up(t, user, &bye);
             let t_ok = t + self.work(10, 40);
             let ok = self.reply(user, &bye, 200, "OK").h("Server", UA_SERVER);
@@ -732,7 +944,7 @@ impl Lab {
             let unsubscribe = self
                 .request(user, &mut sub.client, "SUBSCRIBE")
                 .h("Contact", self.u(user).contact())
-                .h("User-Agent", UA_CLIENT)
+                .h("User-Agent", self.u(user).ua)
                 .h("Event", "conference")
                 .h("Expires", "0");
             self.up(t, user, &unsubscribe);

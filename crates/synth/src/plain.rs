@@ -10,6 +10,15 @@ use super::wire::Nanos;
 
 const REALM: &str = "SIP Communications Service";
 
+/// A peer-to-peer call that is up: the caller's side of the dialog.
+pub(crate) struct Call {
+    caller: UserId,
+    callee: UserId,
+    dialog: Dialog,
+    /// Its Ms-Conversation-ID, which an escalation to a conference keeps.
+    pub conversation: String,
+}
+
 impl Lab {
     /// REGISTER, 401 with NTLM and Kerberos challenges, REGISTER with credentials, 200.
     pub(crate) fn register(&mut self, t: Nanos, user: UserId) -> Nanos {
@@ -124,6 +133,12 @@ impl Lab {
         callee: UserId,
         talk: Nanos,
     ) -> Nanos {
+        let (call, t) = self.call(t, caller, callee);
+        self.hang_up(call, t + talk, callee)
+    }
+
+    /// The setup of [`Lab::peer_call`]: the call is up when this returns (after the ACK).
+    pub(crate) fn call(&mut self, t: Nanos, caller: UserId, callee: UserId) -> (Call, Nanos) {
         let (caller_port, callee_port) = (
             self.u_mut(caller).take_media_port(),
             self.u_mut(callee).take_media_port(),
@@ -170,16 +185,41 @@ impl Lab {
         let t = t + self.react(caller);
         let ack = self.request(caller, &mut dialog, "ACK");
         let (_, t) = self.relay_request(t, caller, callee, &ack, false);
-        // the callee's view of the dialog, for its BYE
-        let mut callee_side = dialog.peer_view(0);
-        callee_side.route = Some(self.record_route());
+        let call = Call {
+            caller,
+            callee,
+            dialog,
+            conversation: invite
+                .get("Ms-Conversation-ID")
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        (call, t)
+    }
+
+    /// `by` (either end) hangs up a call of [`Lab::call`] at `t`: BYE, 200, relayed.
+    pub(crate) fn hang_up(&mut self, call: Call, t: Nanos, by: UserId) -> Nanos {
+        let Call {
+            caller,
+            callee,
+            dialog,
+            ..
+        } = call;
+        let (mut side, other) = if by == callee {
+            // the callee's view of the dialog, for its BYE
+            let mut callee_side = dialog.peer_view(0);
+            callee_side.route = Some(self.record_route());
+            (callee_side, caller)
+        } else {
+            (dialog, callee)
+        };
         let bye = self
-            .request(callee, &mut callee_side, "BYE")
-            .h("User-Agent", UA_CLIENT);
-        let (bye_fwd, t) = self.relay_request(t + talk, callee, caller, &bye, false);
-        let t = t + self.react(caller);
-        let ok = Msg::response(&bye_fwd, 200, "OK").h("User-Agent", UA_CLIENT);
-        self.relay_response(t, caller, callee, &ok).1
+            .request(by, &mut side, "BYE")
+            .h("User-Agent", self.u(by).ua);
+        let (bye_fwd, t) = self.relay_request(t, by, other, &bye, false);
+        let t = t + self.react(other);
+        let ok = Msg::response(&bye_fwd, 200, "OK").h("User-Agent", self.u(other).ua);
+        self.relay_response(t, other, by, &ok).1
     }
 
     /// A page-mode MESSAGE from `from` to `to`, relayed by the FE and answered 200.

@@ -2,9 +2,10 @@
 //! outcome per participant.
 
 use super::body::Ice;
-use super::lab::{Attach, Lab, Shape, UserId};
+use super::lab::{Attach, Lab, Outside, Shape, UserId};
 use super::lync::{Answer, AvOutcome, Conference, FocusOutcome, Modality};
 use super::media::MediaPlan;
+use super::pstn::Pickup;
 use super::wire::{ms, Dir, Nanos, Transport};
 use super::{worked_example, Container, Generated, Participant, Scenario, State, Step};
 use lyncscope_base::writer::TsResolution;
@@ -21,6 +22,9 @@ pub fn scenarios() -> Vec<Scenario> {
         IM_ONLY_CONFERENCE,
         WORKED_EXAMPLE,
         MEDIA_NEVER_FLOWED,
+        LOBBY_AND_GUESTS,
+        DEVICES_SHARING_ESCALATION,
+        DIAL_IN_AND_REJOIN,
     ]
 }
 
@@ -35,6 +39,7 @@ const ETH0: &[(&str, TsResolution)] = &[("eth0", TsResolution::Micro)];
 const P: Participant = Participant {
     conference: "",
     uri: "",
+    device: None,
     invited_by: None,
     state: State::Joined,
     failed_step: None,
@@ -825,6 +830,440 @@ fn media_never_flowed() -> Generated {
     );
     let (packets, written) = lab.render();
     let comment = "lyncscope sample: A/V joined, ICE checks unanswered, the client hangs up";
+    Generated::package(
+        Container::PcapNg {
+            comment,
+            interfaces: ETH0,
+        },
+        packets,
+        written,
+    )
+}
+
+// ---- j. lobby-and-guests ----------------------------------------------------------------
+
+const LOBBY_ID: &str = "LB7Q2XKD";
+/// What the Access Edge says of an anonymous guest: a user on the Internet it could not
+/// verify ([MS-SIPRE] 2.2.15 has no source type of its own for them).
+const GUEST_TRUST: &str =
+    "ms-source-type=InternetUser;ms-ep-fqdn=edge01.example.com;ms-source-verified-user=unverified";
+const PARTNER_TRUST: &str = "ms-source-type=DirectPartner;ms-ep-fqdn=edge01.example.com;\
+    ms-source-verified-user=verified;ms-source-network=federation";
+
+const LOBBY_AND_GUESTS: Scenario = Scenario {
+    name: "lobby-and-guests",
+    file_name: "lobby-and-guests.pcapng",
+    title: "The lobby and the Access Edge: anonymous guests admitted, refused and waiting; a \
+        federated invitee the Edge cannot reach",
+    description: "\
+Conference `LB7Q2XKD` organized by alice (192.0.2.21), TCP to fe01:5060; the lobby is on \
+for everyone but leaders. The Access Edge `edge01.example.com` (internal side 198.51.100.20) \
+has one connection to the FE and carries everything of the users outside; it adds its Via \
+(the guest's client's own Via, TLS from its public address, is the second), its Record-Route \
+on requests that open a dialog, and `ms-edge-proxy-message-trust: \
+ms-source-type=InternetUser;ms-ep-fqdn=edge01.example.com;ms-source-verified-user=unverified` \
+to every guest message ([MS-SIPRE] 2.2.15).
+
+1. alice joins her meeting by link: focus (C3P success, presenter), roster, A/V.
+2. Guest Priya Raman (anonymous: `sip:<32 hex>@anonymous.invalid`, her display name in From, \
+public address 203.0.113.45) joins by meeting link from a desktop client ([MS-SIPAE] 4.5): \
+her focus INVITE without credentials is challenged `401 Unauthorized` (`WWW-Authenticate: \
+Digest realm=\"sip:alice@example.com\"…`), she ACKs and sends it again in the same dialog \
+(CSeq 2, `Authorization: Digest …`). The focus answers 200 whose C3P says `code=\"pending\"`: \
+she is in the lobby, and alice's roster shows her focus endpoint `on-hold`.
+3. alice admits her: C3P `setLobbyAccess` (`<access>granted</access>`) in an INFO on her \
+focus dialog → `202 Accepted`, then the focus's INFO with the C3P response (`success`), \
+answered 200 ([MS-CONFBAS] 4.4.8). The focus sends Priya the final result of her pending \
+`addUser` (an INFO with `code=\"success\"`), the roster shows her focus endpoint connected; \
+she subscribes to the roster and joins the A/V MCU (SDP with relay candidates on the A/V \
+Edge 203.0.113.10, `ms-media-location-type=Internet`), 200, ACK.
+4. Guest Tom Becker (anonymous, 203.0.113.77) joins the same way and waits in the lobby; \
+alice refuses him (`<access>denied</access>`, 202, the focus's `success`); the focus ends \
+his focus dialog with a BYE and the roster drops him.
+5. alice invites yusuf@partner.example, a federated partner: the FE forwards the invitation \
+to the Edge, which cannot establish trust with the partner's Edge and answers itself: `504 \
+Server time-out` with `ms-diagnostics: 1010;reason=\"Certificate trust with another server \
+could not be established\";source=\"edge01.example.com\"` and `ms-edge-proxy-message-trust: \
+ms-source-type=EdgeProxyGenerated;ms-ep-fqdn=edge01.example.com;ms-source-network=federation`; \
+the FE ACKs the Edge, relays the 504 to alice, who ACKs.
+6. Guest Lena Ortiz (anonymous, 203.0.113.101) joins late and is still waiting in the lobby \
+when the capture ends.",
+    participants: &[
+        Participant {
+            conference: LOBBY_ID,
+            uri: ALICE,
+            steps: "focus 200 (C3P success, presenter), roster, A/V 200; admits one guest and \
+                refuses another (setLobbyAccess); invites yusuf",
+            ..P
+        },
+        Participant {
+            conference: LOBBY_ID,
+            uri: "sip:69a011ab28af92d7e3e9bac2b8aac3cb@anonymous.invalid",
+            steps: "anonymous via the Edge; focus 401 → CSeq 2 with Digest credentials → 200 \
+                C3P pending (lobby, roster on-hold); admitted by alice (setLobbyAccess \
+                granted), roster connected; roster, A/V 200 with relay candidates",
+            ..P
+        },
+        Participant {
+            conference: LOBBY_ID,
+            uri: "sip:3af19d410f25488284e9e09bfc8a6bad@anonymous.invalid",
+            state: State::Failed,
+            failed_step: Some(Step::Focus),
+            status: Some(200),
+            steps: "anonymous via the Edge; focus 401 → 200 C3P pending (lobby); refused by \
+                alice (setLobbyAccess denied), BYE from the focus",
+            ..P
+        },
+        Participant {
+            conference: LOBBY_ID,
+            uri: "sip:yusuf@partner.example",
+            invited_by: Some(ALICE),
+            state: State::Failed,
+            failed_step: Some(Step::Invitation),
+            status: Some(504),
+            diagnostics: Some(1010),
+            steps: "federated; invitation refused by the Edge: 504 Server time-out + \
+                ms-diagnostics 1010 from edge01.example.com (EdgeProxyGenerated)",
+            ..P
+        },
+        Participant {
+            conference: LOBBY_ID,
+            uri: "sip:1f170e43520116b75ede2c21c85e971a@anonymous.invalid",
+            state: State::Lobby,
+            steps: "anonymous via the Edge; focus 401 → 200 C3P pending; still waiting in the \
+                lobby (roster on-hold) when the capture ends",
+            ..P
+        },
+    ],
+    build: lobby_and_guests,
+};
+
+fn lobby_and_guests() -> Generated {
+    let mut lab = tcp_lab(0x14a);
+    let alice = lab.user("alice", "Alice", "192.0.2.21");
+    let edge = lab.server("edge01", "198.51.100.20");
+    let trust = || GUEST_TRUST.to_owned();
+    let priya = lab.outside(
+        edge,
+        Outside::Anonymous,
+        "Priya Raman",
+        "203.0.113.45",
+        trust(),
+    );
+    let tom = lab.outside(
+        edge,
+        Outside::Anonymous,
+        "Tom Becker",
+        "203.0.113.77",
+        trust(),
+    );
+    let lena = lab.outside(
+        edge,
+        Outside::Anonymous,
+        "Lena Ortiz",
+        "203.0.113.101",
+        trust(),
+    );
+    let partner = Outside::User {
+        name: "yusuf",
+        domain: "partner.example",
+    };
+    let yusuf = lab.outside(
+        edge,
+        partner,
+        "Yusuf",
+        "203.0.113.200",
+        PARTNER_TRUST.into(),
+    );
+    let t0 = at(15, 30);
+    lab.connect(t0, edge);
+    lab.connect(t0 + ms(260), alice);
+    let mut conf = Conference::new(&lab, alice, LOBBY_ID, "Customer workshop", Modality::Audio);
+    let t = organizer_joins(&mut lab, &mut conf, t0 + ms(1_100), alice);
+    let t = lab.join_focus_anonymous(&mut conf, t + ms(5_200), priya, FocusOutcome::Lobby);
+    let t = lab.lobby_access(&mut conf, t + ms(6_400), alice, priya, true);
+    let t = lab.subscribe(&mut conf, t + ms(300), priya);
+    let outcome = AvOutcome::Accept { reinvite: false };
+    let t = lab.join_av(&mut conf, t + ms(120), priya, Ice::Rfc5245, outcome);
+    let t = lab.join_focus_anonymous(&mut conf, t + ms(9_000), tom, FocusOutcome::Lobby);
+    let t = lab.lobby_access(&mut conf, t + ms(11_500), alice, tom, false);
+    let t = lab.invite(&mut conf, t + ms(4_000), alice, yusuf, Answer::EdgeTimeout);
+    lab.join_focus_anonymous(&mut conf, t + ms(7_000), lena, FocusOutcome::Lobby);
+    let (packets, written) = lab.render();
+    let comment = "lyncscope sample: lobby, anonymous guests and a federated invitee through the \
+        Access Edge";
+    Generated::package(
+        Container::PcapNg {
+            comment,
+            interfaces: ETH0,
+        },
+        packets,
+        written,
+    )
+}
+
+// ---- k. devices-sharing-escalation -------------------------------------------------------
+
+const ESCALATED_ID: &str = "5B0E8C31D47A4F2E9C6D1A08B3F57E24";
+const BOB_DESKTOP: &str = "4f1c09a7e2";
+const BOB_PHONE: &str = "b83d5e0f61";
+const DESK_PHONE_UA: &str = "OCPhone/4.0.7577.4540 (Microsoft Lync 2010 Phone Edition)";
+
+const DEVICES_SHARING_ESCALATION: Scenario = Scenario {
+    name: "devices-sharing-escalation",
+    file_name: "devices-sharing-escalation.pcapng",
+    title: "A call escalated to a conference; one user on two devices; application sharing; a \
+        removal and the end of the conference",
+    description: "\
+Ad-hoc conference `5B0E8C31D47A4F2E9C6D1A08B3F57E24`, TCP to fe01:5060. alice (192.0.2.21), \
+bob's desktop (192.0.2.22, `epid=4f1c09a7e2`), carol (192.0.2.23); bob's desk phone (Lync \
+Phone Edition, 192.0.2.52, `epid=b83d5e0f61`) signs in later.
+
+1. alice calls bob peer to peer (INVITE with SDP, 180, 200 with SDP, ACK).
+2. After half a minute alice escalates the call to a conference: her client asks the focus \
+factory for one (SERVICE to `sip:alice@example.com;gruu;opaque=app:conf:focusfactory` with \
+C3P `addConference`, the conference ID of its choosing, its expiry and the MCUs it wants; \
+200 with the focus URI, as sipe-conf.c does it), joins the focus, the roster and the A/V MCU \
+in the call's conversation (same Ms-Conversation-ID), and invites bob, whose client takes \
+the invitation at once (200, no 180). bob joins focus, roster and A/V; then alice hangs up \
+the peer-to-peer call (BYE, 200).
+3. alice invites carol (180, 200), who joins focus, roster and A/V.
+4. bob's desk phone joins the conference by its focus URI: the focus refuses it with `403 \
+Forbidden` and `ms-diagnostics: 3014`. The desktop and the phone are the same user \
+(sip:bob@example.com) with different `epid` on From.
+5. alice shares her desktop: INVITE to the application sharing MCU \
+(`…;gruu;opaque=app:conf:applicationsharing:id:<ID>`, SDP `m=applicationsharing … \
+TCP/RTP/AVP 127`, `a=x-applicationsharing-role:sharer`), 200 with the MCU's SDP, ACK; the \
+roster shows her applicationsharing endpoint. bob's desktop tries to view it: the MCU \
+answers `488 Not Acceptable Here` with `ms-diagnostics: 24000;reason=\"Error parsing SDP\"`.
+6. alice removes carol: C3P `deleteUser` in an INFO (202, then the focus's INFO with \
+`success`, 200); the focus terminates carol's roster subscription (NOTIFY), the A/V MCU \
+and the focus BYE her dialogs; the roster drops her.
+7. alice ends the conference: C3P `deleteConference` (202, `success`); every subscriber \
+gets the roster `state=\"deleted\"` in a NOTIFY that terminates the subscription, and the \
+MCUs and the focus BYE every dialog.",
+    participants: &[
+        Participant {
+            conference: ESCALATED_ID,
+            uri: ALICE,
+            state: State::Left,
+            steps: "escalates her call (SERVICE addConference); focus 200 (presenter), roster, \
+                A/V 200, sharing 200 (sharer); ends the conference (deleteConference)",
+            ..P
+        },
+        Participant {
+            conference: ESCALATED_ID,
+            uri: BOB,
+            device: Some(BOB_DESKTOP),
+            invited_by: Some(ALICE),
+            state: State::Left,
+            steps: "desktop; in the escalated call; invitation 200 (no 180); focus 200, roster, \
+                A/V 200; sharing 488 + ms-diagnostics 24000 (viewer); the conference ended",
+            ..P
+        },
+        Participant {
+            conference: ESCALATED_ID,
+            uri: CAROL,
+            invited_by: Some(ALICE),
+            state: State::Left,
+            steps: "invitation 180 → 200; focus 200, roster, A/V 200; removed by alice \
+                (deleteUser), BYEs from the MCU and the focus",
+            ..P
+        },
+        Participant {
+            conference: ESCALATED_ID,
+            uri: BOB,
+            device: Some(BOB_PHONE),
+            state: State::Failed,
+            failed_step: Some(Step::Focus),
+            status: Some(403),
+            diagnostics: Some(3014),
+            steps: "desk phone (Lync Phone Edition), same user; focus 403 Forbidden + \
+                ms-diagnostics 3014, ACK",
+            ..P
+        },
+    ],
+    build: devices_sharing_escalation,
+};
+
+fn devices_sharing_escalation() -> Generated {
+    let mut lab = tcp_lab(0x14b);
+    let alice = lab.user("alice", "Alice", "192.0.2.21");
+    let desktop = Attach {
+        epid: Some(BOB_DESKTOP),
+        ..Attach::default()
+    };
+    let bob = lab.user_with("bob", "Bob", "192.0.2.22", desktop);
+    let carol = lab.user("carol", "Carol", "192.0.2.23");
+    let desk_phone = Attach {
+        epid: Some(BOB_PHONE),
+        label: Some("bob-phone"),
+        ua: Some(DESK_PHONE_UA),
+        ..Attach::default()
+    };
+    let phone = lab.user_with("bob", "Bob", "192.0.2.52", desk_phone);
+    let t0 = at(16, 0);
+    lab.connect(t0, alice);
+    lab.connect(t0 + ms(180), bob);
+    lab.connect(t0 + ms(530), carol);
+    let (call, t) = lab.call(t0 + ms(1_400), alice, bob);
+    let mut conf = Conference::new(&lab, alice, ESCALATED_ID, "", Modality::Audio);
+    conf.set_conversation(&mut lab, alice, &call.conversation.clone());
+    let t = lab.create_conference(&mut conf, t + ms(31_000), alice);
+    let t = organizer_joins(&mut lab, &mut conf, t + ms(40), alice);
+    let t = lab.invite(&mut conf, t + ms(200), alice, bob, Answer::AtOnce);
+    let outcome = AvOutcome::Accept { reinvite: false };
+    let t = invitee_joins(&mut lab, &mut conf, t + ms(300), bob, Ice::Rfc5245, outcome);
+    let t = lab.hang_up(call, t + ms(1_600), alice);
+    let t = lab.invite(&mut conf, t + ms(3_000), alice, carol, Answer::Accept);
+    let t = invitee_joins(
+        &mut lab,
+        &mut conf,
+        t + ms(500),
+        carol,
+        Ice::Rfc5245,
+        outcome,
+    );
+    lab.connect(t + ms(2_000), phone);
+    let t = lab.join_focus(&mut conf, t + ms(6_000), phone, FocusOutcome::Forbidden);
+    let t = lab.join_sharing(&mut conf, t + ms(8_000), alice, "sharer", true);
+    let t = lab.join_sharing(&mut conf, t + ms(2_500), bob, "viewer", false);
+    let t = lab.remove(&mut conf, t + ms(20_000), alice, carol);
+    lab.end_conference(&mut conf, t + ms(30_000), alice);
+    let (packets, written) = lab.render();
+    let comment = "lyncscope sample: escalation, two devices of one user, application sharing, \
+        removal, end of the conference";
+    Generated::package(
+        Container::PcapNg {
+            comment,
+            interfaces: ETH0,
+        },
+        packets,
+        written,
+    )
+}
+
+// ---- l. dial-in-and-rejoin ---------------------------------------------------------------
+
+const DIAL_ID: &str = "DN4R8WQZ";
+
+const DIAL_IN_AND_REJOIN: Scenario = Scenario {
+    name: "dial-in-and-rejoin",
+    file_name: "dial-in-and-rejoin.pcapng",
+    title: "Phones in a conference: a dial-in through the Conferencing Attendant, dial-outs \
+        answered and busy; a client that loses its network and rejoins",
+    description: "\
+Conference `DN4R8WQZ` organized by alice (192.0.2.21), TCP to fe01:5060. The Mediation \
+Server `med01.example.com` (198.51.100.40) has one connection to the FE and is the SIP end \
+of every phone call (the gateway's side is not on this link): its requests carry the phone \
+identity `sip:+1…@example.com;user=phone` in From or To, `P-Asserted-Identity: <tel:…>`, a \
+Contact with its server GRUU `…;opaque=srvr:MediationServer:…;isGateway`, \
+`ms-trunking-peer` and `User-Agent: RTCC/6.0.0.0 MediationServer`.
+
+1. alice joins by link (focus, roster, A/V); she invites bob (192.0.2.22), who joins focus, \
+roster and A/V.
+2. A caller dials in: the Mediation Server INVITEs the access number \
+`sip:+14255550199@example.com;user=phone` from `sip:+14255550123@example.com;user=phone` \
+(100; 200 with SDP from the Conferencing Attendant, an application on the FE; ACK). After \
+the prompts and the conference ID keyed in DTMF (in-band, not in SIP), the attendant \
+transfers the call: REFER with `Refer-To: <…;gruu;opaque=app:conf:audio-video:id:DN4R8WQZ>` \
+(202; NOTIFY `message/sipfrag` 100 Trying), the Mediation Server INVITEs the A/V MCU for the \
+caller (`Referred-By` the attendant; 200 with SDP, ACK), reports `SIP/2.0 200 OK` in a final \
+NOTIFY, and the attendant leaves the first call (BYE, 200). The roster shows the caller with \
+an audio-video endpoint. The attendant's own join on the caller's behalf runs inside the FE \
+and is not on the wire.
+3. alice asks the A/V MCU to call +14255550100 (C3P `addUser` dial-out in an INFO, \
+`joining-method` `dialed-out`, `mscp:mcuUri` the A/V MCU; 202, the focus's `success`, 200): \
+the MCU INVITEs `sip:+14255550100@example.com;user=phone` through the FE's proxy to the \
+Mediation Server (100, 180, 200 with SDP after a few seconds, ACK); the roster shows the \
+callee dialled out.
+4. She asks the same for +14255550142: 100, 180, then `486 Busy Here` with `Reason: \
+Q.850;cause=17;text=\"User busy\"`; the FE ACKs.
+5. bob's client loses its network: its connection goes silent (no FIN, no RST on this \
+link); the roster shows his endpoints `disconnected` (`failed`). 40 s later it is back on a \
+new connection from a new port: REGISTER (401, REGISTER with credentials, 200), then a new \
+focus INVITE in a new dialog (same epid), SUBSCRIBE and A/V INVITE, all answered 200.",
+    participants: &[
+        Participant {
+            conference: DIAL_ID,
+            uri: ALICE,
+            steps: "focus 200 (C3P success), roster, A/V 200; asks two dial-outs (addUser \
+                dial-out)",
+            ..P
+        },
+        Participant {
+            conference: DIAL_ID,
+            uri: BOB,
+            invited_by: Some(ALICE),
+            steps: "invitation 180 → 200; focus 200, roster, A/V 200; connection lost, roster \
+                disconnected (failed); 40 s later REGISTER, focus attempt 2 (new dialog) 200, \
+                roster, A/V 200",
+            ..P
+        },
+        Participant {
+            conference: DIAL_ID,
+            uri: "sip:+14255550123@example.com",
+            steps: "phone, dial-in: Mediation Server → Conferencing Attendant (200), REFER to \
+                the A/V MCU; the Mediation Server's A/V INVITE for the caller 200; no focus or \
+                roster step of their own",
+            ..P
+        },
+        Participant {
+            conference: DIAL_ID,
+            uri: "sip:+14255550100@example.com",
+            steps: "phone, dial-out asked by alice; the A/V MCU's INVITE → 180 → 200 from the \
+                Mediation Server",
+            ..P
+        },
+        Participant {
+            conference: DIAL_ID,
+            uri: "sip:+14255550142@example.com",
+            state: State::Failed,
+            failed_step: Some(Step::Media),
+            status: Some(486),
+            steps: "phone, dial-out asked by alice; the A/V MCU's INVITE → 180 → 486 Busy Here \
+                (Q.850 cause 17)",
+            ..P
+        },
+    ],
+    build: dial_in_and_rejoin,
+};
+
+fn dial_in_and_rejoin() -> Generated {
+    let mut lab = tcp_lab(0x14c);
+    let alice = lab.user("alice", "Alice", "192.0.2.21");
+    let bob = lab.user("bob", "Bob", "192.0.2.22");
+    let med = lab.server("med01", "198.51.100.40");
+    let t0 = at(16, 30);
+    lab.connect(t0, med);
+    lab.connect(t0 + ms(150), alice);
+    lab.connect(t0 + ms(420), bob);
+    let mut conf = Conference::new(&lab, alice, DIAL_ID, "Quarterly review", Modality::Audio);
+    let t = organizer_joins(&mut lab, &mut conf, t0 + ms(1_000), alice);
+    let t = lab.invite(&mut conf, t + ms(2_500), alice, bob, Answer::Accept);
+    let outcome = AvOutcome::Accept { reinvite: false };
+    let t = invitee_joins(&mut lab, &mut conf, t + ms(600), bob, Ice::Rfc5245, outcome);
+    let t = lab.dial_in(
+        &mut conf,
+        t + ms(4_000),
+        med,
+        "+14255550123",
+        "+14255550199",
+    );
+    let callee = "sip:+14255550100@example.com;user=phone";
+    let t = lab.ask_dial_out(&mut conf, t + ms(6_000), alice, callee, "tel:+14255550100");
+    let t = lab.dial_out(&mut conf, t + ms(60), med, "+14255550100", Pickup::Answers);
+    let callee = "sip:+14255550142@example.com;user=phone";
+    let t = lab.ask_dial_out(&mut conf, t + ms(5_000), alice, callee, "tel:+14255550142");
+    let t = lab.dial_out(&mut conf, t + ms(60), med, "+14255550142", Pickup::Busy);
+    let t = lab.lose_connection(&mut conf, t + ms(9_000), bob);
+    let t = lab.register(t + ms(40_000), bob);
+    let t = lab.join_focus(&mut conf, t + ms(400), bob, FocusOutcome::Success);
+    let t = lab.subscribe(&mut conf, t + ms(2), bob);
+    lab.join_av(&mut conf, t + ms(90), bob, Ice::Rfc5245, outcome);
+    let (packets, written) = lab.render();
+    let comment = "lyncscope sample: dial-in through the Conferencing Attendant, dial-outs, a \
+        rejoin after a lost connection";
     Generated::package(
         Container::PcapNg {
             comment,

@@ -71,6 +71,11 @@ impl Msg {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A response (its start line is the status line).
+    pub(crate) fn is_response(&self) -> bool {
+        self.start.starts_with("SIP/2.0 ")
+    }
+
     /// The Request-URI of a request.
     fn request_uri(&self) -> &str {
         self.start.split(' ').nth(1).unwrap_or_default()
