@@ -122,7 +122,8 @@ fn lobby_guests_and_the_edge_in_json() {
     assert_eq!(priya["edge"], "edge01.example.com");
     assert_eq!(priya["invited_by"], Value::Null);
     assert_eq!(priya["steps"]["focus"]["status"], 200);
-    assert_eq!(priya["steps"]["focus"]["c3p"]["code"], "pending");
+    // The focus answered the join `pending`, then `success` when alice admitted her.
+    assert_eq!(priya["steps"]["focus"]["c3p"]["code"], "success");
     assert_eq!(priya["steps"]["media"]["status"], 200);
     assert_eq!(priya["lobby"]["admitted"], true);
     assert_eq!(priya["lobby"]["by"], "sip:alice@example.com");

@@ -605,7 +605,11 @@ impl Conferences {
         // C3P outside the join INVITE (INFO, SERVICE): remember the command and its outcome.
         if body_kind == Some(BodyKind::C3p) && !is(cseq_method, b"INVITE") {
             if let Ok(c) = c3p::parse_outcome(msg.body()) {
-                record_control(conf, id, &c);
+                // The focus's final answer to a join it held (`pending`: the lobby), sent
+                // later in the same dialog, is the join's answer, not a command of its own.
+                if !deferred_answer(conf, role.participant, id, &c) {
+                    record_control(conf, id, &c);
+                }
                 if matches!(
                     c.command.as_str(),
                     "deleteUser" | "setLobbyAccess" | "addUser" | "deleteConference"
@@ -1238,6 +1242,35 @@ fn describe_sdp(step: &mut Step, body: &[u8]) {
     step.media = summary.media.iter().map(|m| m.to_string()).collect();
     step.cryptoscale = summary.cryptoscale;
     step.ice = summary.ice.filter(|f| *f != IceFlavour::None);
+}
+
+/// A C3P response in the focus dialog of a join the focus answered `pending`, with the join's
+/// `requestId`: the focus's final answer (admitted: `success`; refused: `failure`), which
+/// replaces `pending` on the step. True when it was that.
+fn deferred_answer(
+    conf: &mut Conference,
+    participant: Option<u32>,
+    dialog: u32,
+    c: &c3p::C3p,
+) -> bool {
+    if c.kind != c3p::C3pKind::Response || c.code == Some(C3pCode::Pending) {
+        return false;
+    }
+    let Some(step) = participant
+        .and_then(|i| conf.participants.get_mut(i as usize))
+        .and_then(|p| p.focus.as_deref_mut())
+        .filter(|s| s.dialog == dialog)
+    else {
+        return false;
+    };
+    match step.c3p.as_mut() {
+        Some(o) if o.code == Some(C3pCode::Pending) && o.request_id == c.request_id => {
+            o.code = c.code.clone();
+            o.reason = c.reason.clone();
+            true
+        }
+        _ => false,
+    }
 }
 
 fn record_control(conf: &mut Conference, dialog: u32, c: &c3p::C3p) {
