@@ -109,6 +109,29 @@ pub(crate) fn spans_days(first: Timestamp, last: Timestamp) -> bool {
 }
 
 /// The user part of a SIP URI (`sip:bob@example.com` → `bob`), for narrow columns.
+/// The grid's rows: participants in the conference's order, except that a user who joins from
+/// several devices has them together, under the first. Only those users are looked up, in one
+/// map, so a large conference costs one pass.
+pub(crate) fn grid_order(c: &lyncscope::analysis::Conference) -> Vec<usize> {
+    let ps = &c.participants;
+    if !ps.iter().any(|p| p.shares_user()) {
+        return (0..ps.len()).collect();
+    }
+    let mut devices: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (i, p) in ps.iter().enumerate().filter(|(_, p)| p.shares_user()) {
+        devices.entry(p.uri.as_str()).or_default().push(i);
+    }
+    let mut order = Vec::with_capacity(ps.len());
+    for (i, p) in ps.iter().enumerate() {
+        if !p.shares_user() {
+            order.push(i);
+        } else if let Some(all) = devices.remove(p.uri.as_str()) {
+            order.extend(all); // the first device's row brings the others
+        }
+    }
+    order
+}
+
 /// A device in a few characters (`[3a9f1c]`): the start of its `epid`, enough to tell a
 /// user's devices apart in a lane title or a grid row; the panel shows the whole epid.
 pub(crate) fn device_tag(epid: &str) -> String {

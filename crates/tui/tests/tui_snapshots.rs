@@ -220,6 +220,27 @@ fn conference_grid() {
 }
 
 #[test]
+fn issue_14_paths_in_the_grid_and_ladder() {
+    // One row per device of bob, the phone's refusal highlighted; the escalated call named.
+    let grid = screen("devices-sharing-escalation.pcapng", LARGE, &["Enter"]);
+    assert!(grid.contains("escalated from the call"), "{grid}");
+    insta::assert_snapshot!("grid_devices_sharing_escalation", grid);
+    // The whole conference: a lane per device of bob, and the peer-to-peer call it began as.
+    let ladder = screen("devices-sharing-escalation.pcapng", WIDE, &["Enter", "l"]);
+    assert!(ladder.contains("P2P call"), "{ladder}");
+    insta::assert_snapshot!("ladder_devices_sharing_escalation", ladder);
+    // Guests in the lobby, admitted and refused; the Edge's refusal.
+    insta::assert_snapshot!(
+        "grid_lobby_and_guests",
+        screen("lobby-and-guests.pcapng", LARGE, &["Enter"])
+    );
+    insta::assert_snapshot!(
+        "grid_dial_in_and_rejoin",
+        screen("dial-in-and-rejoin.pcapng", LARGE, &["Enter"])
+    );
+}
+
+#[test]
 fn join_ladder() {
     insta::assert_snapshot!(
         "ladder_participant_small",

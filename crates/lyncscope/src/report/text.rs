@@ -405,7 +405,7 @@ pub fn conference_trees_selected(
             if let Some((by, at)) = c.dialed_out_by(p) {
                 writeln!(
                     out,
-                    "  {cont}   dialled out to at the request of {by} at {}",
+                    "  {cont}   the A/V MCU called them at the request of {by} at {}",
                     super::reason::clock(at)
                 )?;
             }

@@ -56,7 +56,7 @@ impl App {
             },
             Some(Screen::Conference(g)) => {
                 let c = a.conferences().list().get(g.conference)?;
-                let p = c.participants.get(g.selected)?;
+                let p = c.participants.get(g.participant(c)?)?;
                 let d = c.diagnose(p);
                 let step = match d.state {
                     JoinState::Failed | JoinState::Declined => d.evidence,

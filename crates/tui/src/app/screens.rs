@@ -31,8 +31,16 @@ impl Pane {
 #[derive(Clone, Debug)]
 pub(crate) struct GridView {
     pub(crate) conference: usize,
+    /// The selected row (rows are in [`crate::model::grid_order`]).
     pub(crate) selected: usize,
     pub(crate) offset: usize,
+}
+
+impl GridView {
+    /// The participant (index in the conference's list) on the selected row.
+    pub(crate) fn participant(&self, c: &lyncscope::analysis::Conference) -> Option<usize> {
+        crate::model::grid_order(c).get(self.selected).copied()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -181,9 +189,11 @@ impl App {
                 // The grid opens on the first participant whose join failed: what was asked.
                 Tab::Conferences => self.selected_item(Tab::Conferences, a).map(|c| {
                     let first_failed = a.conferences().list().get(c).and_then(|conf| {
-                        conf.participants
-                            .iter()
-                            .position(|p| conf.diagnose(p).state == JoinState::Failed)
+                        model::grid_order(conf).iter().position(|&i| {
+                            conf.participants
+                                .get(i)
+                                .is_some_and(|p| conf.diagnose(p).state == JoinState::Failed)
+                        })
                     });
                     Screen::Conference(GridView {
                         conference: c,
@@ -199,12 +209,12 @@ impl App {
                     .map(|m| detail_screen(a, m, tls.as_ref(), &sources)),
             },
             Some(Screen::Conference(g)) => {
-                let has = a
+                let p = a
                     .conferences()
                     .list()
                     .get(g.conference)
-                    .is_some_and(|c| g.selected < c.participants.len());
-                has.then(|| ladder_screen(a, Scope::Participant(g.conference, g.selected), width))
+                    .and_then(|c| g.participant(c));
+                p.map(|p| ladder_screen(a, Scope::Participant(g.conference, p), width))
             }
             Some(Screen::Ladder(l)) => l
                 .ladder

@@ -48,8 +48,10 @@ impl App {
                 let Some(c) = a.conferences().list().get(g.conference) else {
                     return;
                 };
-                find_wrapping(g.selected, c.participants.len(), forward, |i| {
-                    c.participants.get(i).is_some_and(|p| {
+                let order = crate::model::grid_order(c);
+                find_wrapping(g.selected, order.len(), forward, |row| {
+                    let p = order.get(row).and_then(|&i| c.participants.get(i));
+                    p.is_some_and(|p| {
                         let d = c.diagnose(p);
                         let (state, reason) = (d.state, reason::reason_in(&d, p, a));
                         contains_ci(&p.uri, &needle)

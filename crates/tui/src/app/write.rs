@@ -195,7 +195,7 @@ impl App {
             Some(Screen::Conference(g)) => {
                 match confs
                     .get(g.conference)
-                    .and_then(|c| Some((c, c.participants.get(g.selected)?)))
+                    .and_then(|c| Some((c, c.participants.get(g.participant(c)?)?)))
                 {
                     Some((c, p)) => (
                         format!("{}'s join", model::short_user(&p.uri)),

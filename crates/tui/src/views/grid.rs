@@ -29,7 +29,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) 
     .areas(area);
     header(f, head, a, g.conference, c);
     grid(f, table, g, c);
-    let selected = c.participants.get(g.selected);
+    let selected = g.participant(c).and_then(|i| c.participants.get(i));
     participant_panel(f, panel, a, c, selected);
 }
 
@@ -101,10 +101,12 @@ const CALL_ID_WIDTH: u16 = 140;
 fn grid(f: &mut Frame<'_>, area: Rect, g: &GridView, c: &Conference) {
     let wide = area.width >= CALL_ID_WIDTH;
     let height = area.height.saturating_sub(1) as usize;
-    let len = c.participants.len();
+    // A user's devices together (rows are not the conference's order then).
+    let order = model::grid_order(c);
+    let len = order.len();
     let offset = window(g.selected, g.offset, height, len);
     let rows = (offset..len.min(offset + height)).filter_map(|i| {
-        let p = c.participants.get(i)?;
+        let p = c.participants.get(*order.get(i)?)?;
         let d = c.diagnose(p);
         let (state, failed_step) = (d.state, d.failed_step);
         let selected = i == g.selected;
@@ -278,11 +280,14 @@ fn participant_panel(
     let d = c.diagnose(p);
     let (state, failed, reason) = (d.state, d.failed_step, reason::reason_in(&d, p, a));
     let mut lines = Vec::new();
-    let invited = p
-        .invited_by
-        .as_deref()
-        .map(|i| format!(", invited by {i}"))
-        .unwrap_or_else(|| ", no invitation (meeting link)".into());
+    // How they came: invited, called by the MCU, dialled in, or by the meeting link.
+    let phone = p.access() == Some(lyncscope::analysis::Access::Phone);
+    let invited = match (&p.invited_by, c.dialed_out_by(p)) {
+        (Some(i), _) => format!(", invited by {i}"),
+        (None, Some(_)) => ", called by the A/V MCU (dial-out)".to_string(),
+        (None, None) if phone => ", dialled in".to_string(),
+        (None, None) => ", no invitation (meeting link)".to_string(),
+    };
     // The client explains offers a server refuses (an old client's SDP, a 7008).
     let client = match p.user_agent.as_deref() {
         Some(ua) => format!(
@@ -348,7 +353,7 @@ fn participant_panel(
     }
     if let Some((by, at)) = c.dialed_out_by(p) {
         notes.push(format!(
-            "dialled out to at the request of {by} at {}",
+            "the A/V MCU called them at the request of {by} at {}",
             reason::clock(at)
         ));
     }
