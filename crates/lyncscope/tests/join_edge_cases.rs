@@ -1035,3 +1035,37 @@ fn a_conference_ended_by_its_organizer_says_by_whom() {
         "the conference was ended by sip:alice@example.com at 00:00:00.500"
     );
 }
+
+#[test]
+fn a_conference_deleted_through_the_focus_factory_says_by_whom() {
+    // [MS-CONFBAS]: the client asks the focus factory (a SERVICE outside the conference's
+    // dialogs), naming the conference in conferenceKeys.
+    let mut f = Feed::new();
+    focus_join(&mut f, "f1", "success");
+    let factory = "sip:alice@example.com;gruu;opaque=app:conf:focusfactory";
+    let delete = format!("<request xmlns=\"urn:ietf:params:xml:ns:cccp\" C3PVersion=\"1\" to=\"{factory}\" from=\"sip:alice@example.com\" requestId=\"12\"><deleteConference><conferenceKeys confEntity=\"{FOCUS}\"/></deleteConference></request>");
+    f.send(&format!(
+        "SERVICE {factory} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKdel\nFrom: <sip:alice@example.com>;tag=tdel\nTo: <{factory}>\nCall-ID: del1\nCSeq: 1 SERVICE\nContent-Type: application/cccp+xml\n\n{delete}"
+    ));
+    // Another conference's deletion, or an unknown one, credits nobody here.
+    let other = FOCUS.replace("JL3GPNYP", "OTHER123");
+    f.send(&format!(
+        "SERVICE {factory} SIP/2.0\nVia: SIP/2.0/TCP 192.0.2.23;branch=z9hG4bKdel2\nFrom: <sip:mallory@example.com>;tag=tdel2\nTo: <{factory}>\nCall-ID: del2\nCSeq: 1 SERVICE\nContent-Type: application/cccp+xml\n\n{}",
+        delete.replace(FOCUS, &other)
+    ));
+    bye(&mut f, "f1", false);
+    let confs = f.a.conferences().list();
+    assert_eq!(confs.len(), 1, "a deletion does not make a conference");
+    let c = &confs[0];
+    assert_eq!(
+        c.deleted_by.as_ref().map(|(by, _)| by.as_str()),
+        Some("sip:alice@example.com")
+    );
+    let bob = &c.participants[0];
+    let text =
+        lyncscope::report::reason::ending_text(&c.ending(bob, &c.diagnose(bob)).expect("ending"));
+    assert_eq!(
+        text,
+        "the conference was ended by sip:alice@example.com at 00:00:00.300"
+    );
+}

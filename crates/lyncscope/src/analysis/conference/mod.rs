@@ -252,6 +252,10 @@ impl Conferences {
             _ => DialogKind::ConferenceControl,
         };
         dialog.kind = kind;
+        if uri.mcu == McuType::FocusFactory && is_request && known.body_kind == Some(BodyKind::C3p)
+        {
+            self.factory_delete(&dialog.from, msg.body(), ctx.time);
+        }
         let Some(conf_id) = uri.id else {
             return;
         };
@@ -406,23 +410,50 @@ impl Conferences {
 
     /// The conference of (organizer, ID), created when first seen. IDs are matched ignoring
     /// case (docs/protocol.md §1.4: observed IDs are upper case; a case-folded match is safer).
-    fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
-        let hash = {
-            let mut h = self.hasher.build_hasher();
-            h.write(uri.organizer.as_bytes());
-            h.write_u8(0);
-            for b in id.bytes() {
-                h.write_u8(b.to_ascii_lowercase());
-            }
-            h.finish()
-        };
-        let found = self.by_key.get(&hash).and_then(|candidates| {
+    /// The key of a conference in `by_key`: its organizer and its ID, ignoring the ID's case.
+    fn conference_key(&self, uri: &ConfUri, id: &str) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(uri.organizer.as_bytes());
+        h.write_u8(0);
+        for b in id.bytes() {
+            h.write_u8(b.to_ascii_lowercase());
+        }
+        h.finish()
+    }
+
+    /// The conference of `uri` with `id`, if it is known (never creates one).
+    fn find_conference(&self, uri: &ConfUri, id: &str) -> Option<u32> {
+        let hash = self.conference_key(uri, id);
+        self.by_key.get(&hash).and_then(|candidates| {
             candidates.iter().copied().find(|&c| {
                 self.list.get(c as usize).is_some_and(|conf| {
                     conf.organizer_key == uri.organizer && conf.id.eq_ignore_ascii_case(id)
                 })
             })
-        });
+        })
+    }
+
+    /// A C3P `deleteConference` sent to the focus factory ([MS-CONFBAS] 3.2.5: the
+    /// factory, not the focus, is where a client deletes a conference): the conference its
+    /// `conferenceKeys` name, if known, was ended by the sender.
+    fn factory_delete(&mut self, sender: &str, body: &[u8], at: Timestamp) {
+        let Ok(c) = c3p::parse(body) else { return };
+        if c.kind != c3p::C3pKind::Request || c.command != "deleteConference" {
+            return;
+        }
+        let Some(uri) = c.conf_entity.as_deref().and_then(ConfUri::parse) else {
+            return;
+        };
+        let Some(id) = uri.id.as_deref() else { return };
+        let found = self.find_conference(&uri, id);
+        if let Some(conf) = found.and_then(|i| self.list.get_mut(i as usize)) {
+            conf.deleted_by = Some((crate::sip::uri::aor(sender), at));
+        }
+    }
+
+    fn conference(&mut self, uri: &ConfUri, id: &str, at: Timestamp) -> Option<u32> {
+        let hash = self.conference_key(uri, id);
+        let found = self.find_conference(uri, id);
         if let Some(c) = found {
             if let Some(conf) = self.list.get_mut(c as usize) {
                 conf.last_seen = conf.last_seen.max(at);
