@@ -79,11 +79,16 @@ run_capture() { # FILE
   printf '%-34s %9s %9s %s\n' tool seconds "peak MB" ratio
   floor=$(measure tcpdump -r "$f" -w /dev/null)
   ls=$(measure "$BIN" --report json "$f")
+  one=$(measure "$BIN" --threads 1 --report json "$f")
   set -- $floor; local fs=$1 fm=$2
   set -- $ls; local lsec=$1 lm=$2
   printf '%-34s %9s %9s %s\n' "floor: tcpdump -r F -w /dev/null" "$fs" "$fm" "1.00"
   printf '%-34s %9s %9s %s\n' "lyncscope --report json" "$lsec" "$lm" \
     "$(awk -v a="$lsec" -v b="$fs" 'BEGIN { printf "%.2f x floor", a / b }')"
+  # One thread: what --threads 1 (constrained hosts) costs, and what the second thread gains.
+  set -- $one
+  printf '%-34s %9s %9s %s\n' "lyncscope --threads 1" "$1" "$2" \
+    "$(awk -v a="$1" -v b="$fs" -v c="$lsec" 'BEGIN { printf "%.2f x floor (2 threads: %.2fx faster)", a / b, a / c }')"
   peer() { # NAME CMD...
     local name=$1; shift
     if ! command -v "$1" >/dev/null 2>&1; then

@@ -101,19 +101,34 @@ where
     let (front, analysis) = pipeline.parts();
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-    std::thread::scope(|scope| {
-        let reader =
-            scope.spawn(move || read_all(source, front, tap, &mut keep_going, &full_tx, &empty_rx));
+    let read = std::thread::scope(|scope| {
+        let (source, tap, keep_going) = (&mut *source, &mut *tap, &mut keep_going);
+        let read = move || read_all(source, front, tap, keep_going, &full_tx, &empty_rx);
+        // Named, for profilers and `top -H`. When the system refuses a thread, the caller's
+        // thread does it all (below).
+        let reader = match std::thread::Builder::new()
+            .name("lyncscope-read".into())
+            .spawn_scoped(scope, read)
+        {
+            Ok(r) => r,
+            Err(_) => return None,
+        };
         for mut batch in full_rx {
             deliver(analysis, &mut batch);
             // Back for reuse; gone only when the reader has finished.
             let _ = empty_tx.send(batch);
         }
         // The reader's panic, if any, is this thread's (as on one thread).
-        reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+        Some(
+            reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    match read {
+        Some(read) => read,
+        None => super::run_until(source, pipeline, tap, keep_going),
+    }
 }
 
 /// The reading thread: every input through the front layers, batches to the analysis.
