@@ -253,9 +253,16 @@ pub struct Analysis {
 /// What the analysis holds in bytes, and where eviction goes on.
 #[derive(Default)]
 struct Memory {
-    /// Bytes of dialogs, their Call-ID index and message rows (the symbol table and the
-    /// conferences keep their own count).
+    /// Bytes of dialogs' identifiers, their Call-ID index keys and message rows' own text,
+    /// live now (the symbol table and the conferences keep their own count).
     used: usize,
+    /// The most `used` has been. These are small heap blocks: the allocator keeps the blocks
+    /// an eviction frees for the next identifiers and does not give them back to the system,
+    /// so the process holds this much whatever `used` fell to since.
+    used_peak: usize,
+    /// The most entries the Call-ID index had room for: its buckets, which never shrink
+    /// (removed keys leave tombstones that lower `capacity()`, not the memory).
+    index_capacity: usize,
     /// Ordinary dialogs in the order they ended (ended, refused, cancelled): the first to
     /// evict. An entry whose dialog changed since is skipped when it comes up.
     ended: std::collections::VecDeque<u32>,
@@ -302,30 +309,56 @@ impl Analysis {
     /// Bytes the analysis' state takes as the byte budget counts them
     /// ([`Limits::memory`]): dialogs with their identifiers and Call-ID index, message rows,
     /// interned strings, conferences and participants.
+    ///
+    /// Identifiers are counted at the most they have taken at once (see `Memory::used_peak`):
+    /// the resident memory an eviction frees is reused, not returned, so what the process
+    /// holds is that peak plus the tables.
     pub fn memory_used(&self) -> usize {
-        self.memory.used + self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
+        self.memory.used.max(self.memory.used_peak) + self.fixed_bytes()
     }
 
-    /// Bytes of the tables: the dialogs, message rows and eviction queues by their length (a
-    /// large vector grows by remapping its pages, and the pages beyond its length are not
-    /// touched, so not resident), the Call-ID index by its capacity (a hash table initialises
-    /// all of its buckets).
+    /// What eviction cannot lower: the tables (an evicted dialog keeps its place), the
+    /// interned strings and the conferences.
+    fn fixed_bytes(&self) -> usize {
+        self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
+    }
+
+    /// `more` bytes of identifiers were added to the live count.
+    fn add_used(&mut self, more: usize) {
+        self.memory.used += more;
+        self.memory.used_peak = self.memory.used_peak.max(self.memory.used);
+    }
+
+    /// Bytes of the tables: the dialogs and message rows by their length (a large vector
+    /// grows by remapping its pages, and the pages beyond its length are not touched, so not
+    /// resident), the eviction queues by their capacity (a ring moves its entries about, and
+    /// keeps its room when they are taken), the Call-ID index by its buckets (a hash table
+    /// initialises all of them).
     fn tables_bytes(&self) -> usize {
         self.dialogs.len() * std::mem::size_of::<Dialog>()
             + self.messages.len() * std::mem::size_of::<MessageRecord>()
-            + self.by_call_id.capacity() * CALL_ID_BUCKET
-            + (self.memory.ended.len() + self.memory.opened.len()) * std::mem::size_of::<u32>()
+            + self.index_capacity() * CALL_ID_BUCKET
+            + (self.memory.ended.capacity() + self.memory.opened.capacity())
+                * std::mem::size_of::<u32>()
     }
 
     /// Bytes the Call-ID index takes more when one entry is added: when it is full, it moves
     /// into a table twice the size, and both are held while it moves.
+    /// A full table with as many tombstones as entries rehashes in place instead (no new
+    /// memory).
     fn index_growth(&self) -> usize {
         let (len, capacity) = (self.by_call_id.len(), self.by_call_id.capacity());
-        if len < capacity {
+        let most = self.index_capacity();
+        if len < capacity || len < most / 2 {
             0
         } else {
-            3 * capacity.max(2) * CALL_ID_BUCKET
+            3 * most.max(2) * CALL_ID_BUCKET
         }
+    }
+
+    /// The Call-ID index's room by its buckets (see `Memory::index_capacity`).
+    fn index_capacity(&self) -> usize {
+        self.memory.index_capacity.max(self.by_call_id.capacity())
     }
 
     /// Dialogs in [`Analysis::dialogs`] that were not evicted.
@@ -335,25 +368,41 @@ impl Analysis {
             .saturating_sub(usize::try_from(self.stats.dialogs_evicted).unwrap_or(usize::MAX))
     }
 
-    /// True when `more` bytes fit in the budget, after evicting finished dialogs if needed.
-    fn make_room(&mut self, more: usize) -> bool {
-        let limit = self.limits.memory;
-        if self.memory_used().saturating_add(more) <= limit {
-            return true;
+    /// True when `heap` more bytes of identifiers and `fixed` more bytes of tables fit in the
+    /// budget, after evicting finished dialogs if needed.
+    ///
+    /// Evicting frees identifiers, whose blocks the next identifiers reuse (the allocator keeps
+    /// them: see `Memory::used_peak`), never the tables, which only grow (an evicted dialog
+    /// keeps its row). So identifiers are evicted once they take half the budget (or 7/8 of
+    /// what the tables leave), which keeps the rest for rows, and an item is refused when the
+    /// identifiers' peak and the tables fill the budget (evicting then would free nothing a
+    /// row can use).
+    fn make_room(&mut self, heap: usize, fixed: usize) -> bool {
+        let room = self
+            .limits
+            .memory
+            .saturating_sub(self.fixed_bytes().saturating_add(fixed));
+        let (used, peak) = (self.memory.used, self.memory.used_peak);
+        if peak > room || heap > room {
+            return false;
         }
-        // Down to 7/8 of the budget, so that evictions come in batches, or lower when the item
-        // is large (a table about to double).
-        self.evict((limit - limit / 8).min(limit.saturating_sub(more)));
-        self.memory_used().saturating_add(more) <= limit
+        // Identifiers get at most half the budget (and 7/8 of what the tables leave): the
+        // rest stays for rows, which only grow.
+        let cap = peak.max((self.limits.memory / 2).min(room - room / 8));
+        if used.saturating_add(heap) > cap {
+            // Down to 7/8 of the cap, so that evictions come in batches.
+            self.evict((cap - cap / 8).min(cap - heap));
+        }
+        self.memory.used.saturating_add(heap).max(peak) <= room
     }
 
     /// Evicts the dialogs that ended first, then requests unanswered for 32 s, oldest first
-    /// (ordinary dialogs only), until the accounted bytes are at `target` or none is left.
-    /// Each queue entry is looked at once, so a flood of dialogs that cannot be evicted costs
-    /// nothing per refusal.
+    /// (ordinary dialogs only), until the live identifiers are at `target` bytes or none is
+    /// left. Each queue entry is looked at once, so a flood of dialogs that cannot be evicted
+    /// costs nothing per refusal.
     fn evict(&mut self, target: usize) {
         let now = self.memory.now;
-        while self.memory_used() > target {
+        while self.memory.used > target {
             if let Some(id) = self.memory.ended.pop_front() {
                 self.evict_call_id(id as usize, now);
                 continue;
@@ -771,12 +820,12 @@ impl Analysis {
         // The row's fixed part is counted with the table's capacity.
         let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
             + if self.store.is_some() { 12 } else { 0 };
-        if !self.make_room(row + std::mem::size_of::<MessageRecord>()) {
+        if !self.make_room(row, std::mem::size_of::<MessageRecord>()) {
             // (The row's fixed part is counted in `tables_bytes` once added.)
             self.stats.messages_refused_memory += 1;
             return;
         }
-        self.memory.used += row;
+        self.add_used(row);
         self.messages.push(MessageRecord {
             frame: ctx.frame,
             first_frame: ctx.first_frame,
@@ -844,17 +893,17 @@ impl Analysis {
                 // Its identifiers and index key, then its row in the table and its queue entry
                 // (counted in `tables_bytes` once added).
                 let heap = dialog.bytes() + key;
-                let bytes = heap + std::mem::size_of::<Dialog>() + std::mem::size_of::<u32>();
                 let grows = if chain.is_none() {
                     self.index_growth()
                 } else {
                     0
                 };
-                if !self.make_room(bytes + grows) {
+                let fixed = std::mem::size_of::<Dialog>() + std::mem::size_of::<u32>() + grows;
+                if !self.make_room(heap, fixed) {
                     self.stats.dialogs_refused_memory += 1;
                     return (None, false);
                 }
-                self.memory.used += heap;
+                self.add_used(heap);
                 if self.analyse_conferences {
                     self.conferences
                         .classify(id, &mut dialog, ctx, msg, &ids.known());
@@ -879,6 +928,7 @@ impl Analysis {
                                 len: 1,
                             },
                         );
+                        self.memory.index_capacity = self.index_capacity();
                     }
                 }
                 if dialog.kind == DialogKind::Other {
@@ -898,7 +948,9 @@ impl Analysis {
         let retransmission =
             dialog.observe(ctx, ids.to_tag.is_some(), start, cseq, key, &self.symbols);
         // The transaction memory grows with the dialog (up to 64 keys).
-        self.memory.used = (self.memory.used + dialog.bytes()).saturating_sub(before);
+        let after = dialog.bytes();
+        self.memory.used = (self.memory.used + after).saturating_sub(before);
+        self.memory.used_peak = self.memory.used_peak.max(self.memory.used);
         if !was_over
             && dialog.is_over()
             && dialog.kind == DialogKind::Other
@@ -1213,7 +1265,9 @@ mod tests {
 
     #[test]
     fn the_byte_budget_evicts_the_oldest_finished_dialogs() {
-        let limit = 4 << 20;
+        // Half for identifiers (about 470 of these dialogs at once), half for the rows of all
+        // 4,000 dialogs and their 8,000 messages, which eviction never frees.
+        let limit = 8 << 20;
         let mut a = Analysis::new(true).with_limits(Limits {
             memory: limit,
             ..Limits::default()
@@ -1240,6 +1294,37 @@ mod tests {
         assert_eq!(
             a.messages().len() + a.stats().messages_refused_memory as usize,
             rows + 1
+        );
+    }
+
+    #[test]
+    fn evicted_identifiers_still_count_until_new_ones_take_their_place() {
+        // The allocator keeps what an eviction frees: the budget counts identifiers at their
+        // peak, so rows that keep coming (an evicted dialog keeps its row) end in refusals
+        // instead of growing the process past the budget.
+        let limit = 2 << 20;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        let mut peak = 0;
+        for i in 0..20_000 {
+            finished_dialog(&mut a, i, 200, "200 OK");
+            let used = a.memory_used();
+            assert!(used <= limit, "{used} over {limit}");
+            // Evicting never lowers what is accounted: the freed blocks are still held.
+            assert!(used >= peak, "{used} fell below {peak}");
+            peak = used;
+        }
+        let st = a.stats();
+        assert!(st.dialogs_evicted > 1_000, "{st:?}");
+        assert!(st.dialogs_refused_memory > 1_000, "{st:?}");
+        assert!(a.memory.used <= a.memory.used_peak);
+        // Identifiers stayed within their half; the rows took the rest.
+        assert!(
+            a.memory.used_peak <= limit / 2 + 4096,
+            "{}",
+            a.memory.used_peak
         );
     }
 
