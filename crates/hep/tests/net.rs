@@ -281,13 +281,16 @@ fn a_slow_consumer_holds_the_agents_back_without_loss() {
     for i in 0..100 {
         c.write_all(&encoded(&sip(i), None)).unwrap();
     }
-    assert!(wait_for(|| l.stats().packets_queued == 10));
+    assert!(wait_for(|| l.stats().packets_queued >= 1));
     thread::sleep(Duration::from_millis(100));
-    // The queue holds its bound; the network thread waits instead of dropping, and the
-    // rest stays in the kernel (TCP flow control slows the agent down).
+    // The queue holds its bound (batches fill it as the reads cut them: up to 10 packets);
+    // the network thread waits instead of dropping, and the rest stays in the kernel (TCP
+    // flow control slows the agent down).
     let st = l.stats();
-    assert_eq!(st.packets_queued, 10, "{st:?}");
+    assert!((1..=10).contains(&st.packets_queued), "{st:?}");
     assert_eq!(st.dropped(), 0, "{st:?}");
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(l.stats().packets_queued, st.packets_queued, "held back");
     let got = collect(&l, 100);
     assert_eq!(got.len(), 100);
     for (i, p) in got.iter().enumerate() {
