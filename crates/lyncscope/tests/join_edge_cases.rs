@@ -935,6 +935,9 @@ fn a_sharing_join_that_failed_is_shown_beside_a_join_that_worked() {
     let c = &f.a.conferences().list()[0];
     let bob = &c.participants[0];
     assert_eq!(c.diagnose(bob).state, JoinState::Joined);
+    // One attempt each holds room for one: a participant's lists of attempts do not reserve
+    // four steps (2 KB) for the one nearly everybody has.
+    assert_eq!((bob.media.capacity(), bob.mcus.capacity()), (1, 1));
     let others = c.other_failures(bob, &c.diagnose(bob));
     assert_eq!(others.len(), 1);
     let text = lyncscope::report::reason::other_failure_text(others[0].0, others[0].1);
