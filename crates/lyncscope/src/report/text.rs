@@ -396,8 +396,16 @@ pub fn conference_trees_selected(
                 marks.push(step_mark(mcu.as_str(), s, ""));
             }
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
-            for line in p.media.iter().filter_map(super::reason::media_line) {
-                writeln!(out, "  {cont}   {line}")?;
+            // With several A/V attempts (a rejoin), each media line names its attempt.
+            let several = p.media.len() > 1;
+            for s in &p.media {
+                let Some(line) = super::reason::media_line(s) else {
+                    continue;
+                };
+                match line.strip_prefix("media:").filter(|_| several) {
+                    Some(rest) => writeln!(out, "  {cont}   media of {}:{rest}", s.call_id)?,
+                    None => writeln!(out, "  {cont}   {line}")?,
+                }
             }
             if let Some(r) = reason {
                 writeln!(out, "  {cont}   reason: {}", clean(&r))?;
@@ -463,7 +471,17 @@ pub fn conference_trees_selected(
                 )?;
             }
             if attempts.len() > 1 {
-                for s in attempts.iter().filter(|s| s.failed()) {
+                // Not again what the reason or an "also:" line said.
+                let told: Vec<u32> = c
+                    .other_failures(p, &d)
+                    .iter()
+                    .map(|(_, s)| s.dialog)
+                    .chain(d.evidence.map(|e| e.dialog))
+                    .collect();
+                for s in attempts
+                    .iter()
+                    .filter(|s| s.failed() && !told.contains(&s.dialog))
+                {
                     writeln!(
                         out,
                         "  {cont}   failed attempt {}: {}{}",
