@@ -397,11 +397,13 @@ pub fn conference_trees_selected(
             }
             writeln!(out, "  {cont}   {}", marks.join("   "))?;
             // With several A/V attempts (a rejoin), each media line names its attempt.
-            let several = p.media.len() > 1;
-            for s in &p.media {
-                let Some(line) = super::reason::media_line(s) else {
-                    continue;
-                };
+            let lines: Vec<(&crate::analysis::Step, String)> = p
+                .media
+                .iter()
+                .filter_map(|s| Some((s, super::reason::media_line(s)?)))
+                .collect();
+            let several = lines.len() > 1;
+            for (s, line) in lines {
                 match line.strip_prefix("media:").filter(|_| several) {
                     Some(rest) => writeln!(out, "  {cont}   media of {}:{rest}", s.call_id)?,
                     None => writeln!(out, "  {cont}   {line}")?,
