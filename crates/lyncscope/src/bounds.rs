@@ -60,6 +60,9 @@ pub enum Bound {
     WebSocketMessage,
     /// IP fragment pool (4,096 datagrams, 64 MiB, 30 s).
     IpFragments,
+    /// Media candidate addresses followed: 32 per SDP side, 8 A/V steps per address,
+    /// 1,000,000 addresses; packets to a candidate left out are not counted.
+    MediaCandidates,
     /// The analysis' byte budget ([`Limits::memory`]): finished dialogs evicted.
     MemoryEvicted,
     /// The analysis' byte budget: new dialogs and message rows refused when nothing was left
@@ -107,6 +110,7 @@ impl Bound {
             Bound::SctpMessage => "sctp_cap_hits",
             Bound::WebSocketMessage => "websocket_cap_hits",
             Bound::IpFragments => "ip_datagrams_evicted",
+            Bound::MediaCandidates => "media_candidates_dropped",
             Bound::MemoryEvicted => "dialogs_evicted",
             Bound::MemoryRefused => "memory_refused",
         }
@@ -138,6 +142,8 @@ pub struct Counters<'a> {
     pub symbols_overflowed: u64,
     /// Extra origins of merged copies not kept.
     pub origins_dropped: u64,
+    /// Media candidate addresses not followed.
+    pub media_candidates_dropped: u64,
     /// The analysis' bounds in force.
     pub limits: Limits,
 }
@@ -152,6 +158,7 @@ impl<'a> Counters<'a> {
             conferences: &analysis.conferences().stats,
             symbols_overflowed: analysis.symbols.overflowed,
             origins_dropped: analysis.origins_dropped(),
+            media_candidates_dropped: analysis.conferences().media_stats().candidates_dropped,
             limits: analysis.limits(),
         }
     }
@@ -270,6 +277,11 @@ pub fn hits(c: &Counters<'_>) -> Vec<BoundHit> {
             Bound::IpFragments,
             usize64(crate::net::DefragConfig::default().max_datagrams),
             n.datagrams_evicted,
+        ),
+        (
+            Bound::MediaCandidates,
+            usize64(crate::analysis::media::MAX_CANDIDATES),
+            c.media_candidates_dropped,
         ),
         (
             Bound::Symbols,

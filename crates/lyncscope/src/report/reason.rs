@@ -539,6 +539,11 @@ pub fn bound(b: crate::bounds::Bound) -> BoundWords {
             "per WebSocket message",
             "the messages were given up",
         ),
+        B::MediaCandidates => w(
+            "media candidate addresses not followed",
+            "candidates per SDP",
+            "packets to them are not counted in the media flow",
+        ),
         B::IpFragments => w(
             "IP datagrams evicted",
             "datagrams in reassembly (64 MiB)",
