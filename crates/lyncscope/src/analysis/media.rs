@@ -167,6 +167,12 @@ impl MediaFlow {
         }
     }
 
+    /// The capture holds something between the candidates: a check or a media packet.
+    pub fn seen(&self) -> bool {
+        let (m, c) = (&self.to_mcu, &self.to_client);
+        m.checks + c.checks > 0 || m.media_packets() + c.media_packets() > 0
+    }
+
     /// What the checks came to (see [`IceOutcome`]).
     pub fn outcome(&self) -> IceOutcome {
         let answered = self.to_client.successes + self.to_mcu.successes > 0;

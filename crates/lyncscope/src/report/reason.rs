@@ -298,6 +298,40 @@ pub fn ending_text(e: &crate::analysis::Ending<'_>) -> String {
     }
 }
 
+/// How an outside user comes in: `anonymous via edge01.example.com`, `phone`; `None` for
+/// the enterprise's own users on its network.
+pub fn access_text(p: &Participant) -> Option<String> {
+    let access = p.access()?.as_str();
+    Some(match p.edge.as_ref().and_then(|e| e.edge.as_deref()) {
+        Some(edge) => format!("{access} via {edge}"),
+        None => access.to_string(),
+    })
+}
+
+/// A leader's lobby decision about the participant: "lobby: admitted by sip:alice@… at
+/// 10:30:37.209".
+pub fn lobby_text(d: &crate::analysis::LobbyDecision) -> String {
+    format!(
+        "lobby: {} by {} at {}{}",
+        if d.admitted { "admitted" } else { "refused" },
+        d.by,
+        clock(d.at),
+        if d.refused {
+            " (the focus refused the command)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// A call the A/V MCU placed to the participant, and who asked for it.
+pub fn dial_out_text(by: &str, at: crate::Timestamp) -> String {
+    format!(
+        "the A/V MCU called them at the request of {by} at {}",
+        clock(at)
+    )
+}
+
 /// A client kind's name as people say it.
 pub fn client_name(k: crate::sip::user_agent::ClientKind) -> &'static str {
     use crate::sip::user_agent::ClientKind::*;

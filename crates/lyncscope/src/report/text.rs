@@ -345,14 +345,12 @@ pub fn conference_trees_selected(
                     _ => format!("  [{ua}]"),
                 })
                 .unwrap_or_default();
-            let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
-                (Some(a), Some(edge)) => format!("  ({} via {edge})", a.as_str()),
-                (Some(a), None) => format!("  ({})", a.as_str()),
-                _ => String::new(),
-            };
-            let device = match (&p.device, c.devices(p).nth(1).is_some()) {
-                (Some(d), true) => format!("  (device {d}; user {})", c.user_state(p).as_str()),
-                _ => String::new(),
+            let access = super::reason::access_text(p)
+                .map(|a| format!("  ({a})"))
+                .unwrap_or_default();
+            let device = match p.device.as_deref().filter(|_| p.shares_user()) {
+                Some(d) => format!("  (device {d}; user {})", c.user_state(p).as_str()),
+                None => String::new(),
             };
             writeln!(
                 out,
@@ -413,11 +411,7 @@ pub fn conference_trees_selected(
                 writeln!(out, "  {cont}   reason: {}", clean(&r))?;
             }
             if let Some((by, at)) = c.dialed_out_by(p) {
-                writeln!(
-                    out,
-                    "  {cont}   the A/V MCU called them at the request of {by} at {}",
-                    super::reason::clock(at)
-                )?;
+                writeln!(out, "  {cont}   {}", super::reason::dial_out_text(by, at))?;
             }
             for (mcu, s) in c.other_failures(p, &d) {
                 writeln!(
@@ -427,18 +421,7 @@ pub fn conference_trees_selected(
                 )?;
             }
             if let Some(d) = &p.lobby_decision {
-                writeln!(
-                    out,
-                    "  {cont}   lobby: {} by {} at {}{}",
-                    if d.admitted { "admitted" } else { "refused" },
-                    d.by,
-                    super::reason::clock(d.at),
-                    if d.refused {
-                        " (the focus refused the command)"
-                    } else {
-                        ""
-                    }
-                )?;
+                writeln!(out, "  {cont}   {}", super::reason::lobby_text(d))?;
             }
             if let Some(e) = c.ending(p, &d) {
                 writeln!(out, "  {cont}   {}", super::reason::ending_text(&e))?;

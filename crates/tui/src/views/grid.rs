@@ -302,11 +302,9 @@ fn participant_panel(
         Some(d) => format!(" · device {d} (user {})", c.user_state(p).as_str()),
         None => String::new(),
     };
-    let access = match (p.access(), p.edge.as_ref().and_then(|e| e.edge.as_deref())) {
-        (Some(a), Some(edge)) => format!(" · {} via {edge}", a.as_str()),
-        (Some(a), None) => format!(" · {}", a.as_str()),
-        _ => String::new(),
-    };
+    let access = reason::access_text(p)
+        .map(|a| format!(" · {a}"))
+        .unwrap_or_default();
     lines.push(Line::from(format!(
         "{}: {}{}{invited}{device}{access}{client}",
         p.uri,
@@ -323,39 +321,20 @@ fn participant_panel(
     }
     // Whether media reached the MCU: ICE, the pair, packets and bytes each way — when the
     // capture holds any of it (a capture of signalling only would say "not seen" every time).
-    let saw_media = |s: &&Step| {
-        s.flow.as_deref().is_some_and(|f| {
-            let (m, c) = (&f.to_mcu, &f.to_client);
-            m.checks + c.checks > 0 || m.media_packets() + c.media_packets() > 0
-        })
-    };
     for line in p
         .media
         .iter()
-        .filter(saw_media)
+        .filter(|s| s.flow.as_deref().is_some_and(|f| f.seen()))
         .filter_map(reason::media_line)
     {
         lines.push(Line::from(line));
     }
     let mut notes = Vec::new();
     if let Some(l) = &p.lobby_decision {
-        notes.push(format!(
-            "lobby: {} by {} at {}{}",
-            if l.admitted { "admitted" } else { "refused" },
-            l.by,
-            reason::clock(l.at),
-            if l.refused {
-                " (the focus refused the command)"
-            } else {
-                ""
-            }
-        ));
+        notes.push(reason::lobby_text(l));
     }
     if let Some((by, at)) = c.dialed_out_by(p) {
-        notes.push(format!(
-            "the A/V MCU called them at the request of {by} at {}",
-            reason::clock(at)
-        ));
+        notes.push(reason::dial_out_text(by, at));
     }
     for (mcu, s) in c.other_failures(p, &d) {
         notes.push(format!("also: {}", reason::other_failure_text(mcu, s)));
