@@ -682,12 +682,30 @@ impl Analysis {
             })
             .take(64)
             .collect();
-        wanted.iter().find_map(|&(y, at)| {
-            self.dialogs
+        if wanted.is_empty() {
+            return None;
+        }
+        // One pass over the dialogs (a ladder asks this on every update, the grid every
+        // frame): the first invitation in participant order that has a call, and its first
+        // call, as `escalations` finds them.
+        let mut best: Option<(usize, u32)> = None;
+        for (i, d) in self.dialogs.iter().enumerate() {
+            if !is_answered_call(d, invite) {
+                continue;
+            }
+            let before = best.map_or(wanted.len(), |(w, _)| w);
+            if let Some(w) = wanted
                 .iter()
-                .position(|d| is_answered_call(d, invite) && spans(d, &c.organizer, y, at))
-                .map(|i| i as u32)
-        })
+                .take(before)
+                .position(|&(y, at)| spans(d, &c.organizer, y, at))
+            {
+                best = Some((w, i as u32));
+                if w == 0 {
+                    break;
+                }
+            }
+        }
+        best.map(|(_, d)| d)
     }
 
     /// The Call-ID of a message record, through its dialog.
