@@ -269,16 +269,13 @@ impl Serialize for StepsOut<'_> {
                 .or(attempts.last())
                 .cloned();
             if let Some(step) = best {
+                let out = OwnedStep { step, attempts };
                 // Application sharing is also the `sharing` step (issue 14's name for it);
                 // the MCU token's key stays, as the contract promised it.
                 if *mcu == McuType::ApplicationSharing {
-                    let sharing = OwnedStep {
-                        step: step.clone(),
-                        attempts: attempts.clone(),
-                    };
-                    map.serialize_entry("sharing", &sharing)?;
+                    map.serialize_entry("sharing", &out)?;
                 }
-                map.serialize_entry(&mcu_step_key(mcu), &OwnedStep { step, attempts })?;
+                map.serialize_entry(&mcu_step_key(mcu), &out)?;
             }
         }
         map.end()
