@@ -158,16 +158,11 @@ pub(crate) struct Front {
 }
 
 impl Front {
-    /// One input through the layers, its messages to `sink` (a frame is shown to `tap` first).
-    pub(crate) fn push_input(
-        &mut self,
-        input: &Input<'_>,
-        tap: &mut impl MessageTap,
-        sink: &mut impl SipSink,
-    ) {
+    /// One input through the layers, its messages to `sink`. (A tap is shown the frame by the
+    /// caller first: it is also inside the sink.)
+    pub(crate) fn push_input(&mut self, input: &Input<'_>, sink: &mut impl SipSink) {
         match input {
             Input::Frame(frame) => {
-                tap.frame(frame);
                 self.packets += 1;
                 self.bytes += frame.data.len() as u64;
                 if let NetOutput::Packet(pkt) = self.net.decode(frame) {
@@ -246,31 +241,27 @@ impl Pipeline {
 
     /// One input of a [`Source`]: a frame or a whole message.
     pub fn push_input(&mut self, input: &Input<'_>) {
-        self.front.push_input(input, &mut NoTap, &mut self.analysis);
+        self.front.push_input(input, &mut self.analysis);
     }
 
     /// [`Pipeline::push_input`], showing the messages it completes to `tap` (a whole message
     /// is shown as its own frame would be: `-w` writes it as a synthesized packet).
     pub fn push_input_tapped(&mut self, input: &Input<'_>, tap: &mut impl MessageTap) {
-        // The frame goes to the tap before the layers; `NoTap` is not shown it twice.
+        // The frame goes to the tap before the layers.
+        if let Input::Frame(f) = input {
+            tap.frame(f);
+        }
         let mut tee = Tee {
             analysis: &mut self.analysis,
             tap,
         };
-        match input {
-            Input::Frame(f) => {
-                tee.tap.frame(f);
-                self.front
-                    .push_input(&Input::Frame(*f), &mut NoTap, &mut tee);
-            }
-            Input::Message(_) => self.front.push_input(input, &mut NoTap, &mut tee),
-        }
+        self.front.push_input(input, &mut tee);
     }
 
     /// A message handed over whole by a log or a capture agent: it skips the packet layers.
     pub fn push_message(&mut self, m: &SourceMessage<'_>) {
         self.front
-            .push_input(&Input::Message(*m), &mut NoTap, &mut self.analysis);
+            .push_input(&Input::Message(*m), &mut self.analysis);
     }
 
     /// Replaces the layer between TCP reassembly and SIP framing (by default the TLS
@@ -303,7 +294,7 @@ impl Pipeline {
     /// One captured frame through every layer.
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.front
-            .push_input(&Input::Frame(*frame), &mut NoTap, &mut self.analysis);
+            .push_input(&Input::Frame(*frame), &mut self.analysis);
     }
 
     /// End of input: streams still waiting for bytes are closed and counted.

@@ -155,7 +155,6 @@ fn read_all<S: Source, T: MessageTap>(
         }
         front.push_input(
             &input,
-            &mut super::NoTap,
             &mut Collect {
                 batch: &mut batch,
                 tap: &mut *tap,
