@@ -391,7 +391,8 @@ impl Analysis {
         let cap = peak.max((self.limits.memory / 2).min(room - room / 8));
         if used.saturating_add(heap) > cap {
             // Down to 7/8 of the cap, so that evictions come in batches.
-            self.evict((cap - cap / 8).min(cap - heap));
+            // An item larger than the cap (a huge identifier) empties what can be emptied.
+            self.evict((cap - cap / 8).min(cap.saturating_sub(heap)));
         }
         self.memory.used.saturating_add(heap).max(peak) <= room
     }
@@ -1344,6 +1345,25 @@ mod tests {
             "{}",
             a.memory.used_peak
         );
+    }
+
+    #[test]
+    fn an_identifier_larger_than_the_identifiers_share_does_not_overflow_the_budget() {
+        // A library caller's small budget: half of it is the identifiers' share, and a 60 KB
+        // Call-ID is over that but fits beside the tables: evict what can be, then admit or
+        // refuse, never wrap around.
+        let limit = 160_000;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        for i in 0..5 {
+            finished_dialog(&mut a, i, 10_000, "200 OK");
+        }
+        finished_dialog(&mut a, 5, 60_000, "200 OK");
+        finished_dialog(&mut a, 6, 100, "200 OK");
+        assert!(a.memory_used() <= limit, "{} over {limit}", a.memory_used());
+        assert_eq!(a.stats().sip_messages, 14);
     }
 
     #[test]
