@@ -24,7 +24,9 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, g: &GridView, a: &Analysis) 
         Constraint::Min(2),
         // The frame's height: what the panel is sized by (the title and status bars are
         // outside `area`).
-        Constraint::Length(chrome::grid_panel(area.height.saturating_add(chrome::FRAME))),
+        Constraint::Length(chrome::grid_panel(
+            area.height.saturating_add(chrome::FRAME),
+        )),
     ])
     .areas(area);
     header(f, head, a, g.conference, c);
