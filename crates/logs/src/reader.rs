@@ -68,7 +68,20 @@ pub struct LogReader<R> {
     /// Dropping the rest of an over-long line.
     discard_line: bool,
     bom_checked: bool,
+    /// After a scan that needed more input: how much of the unread data it saw, and whether
+    /// it ended inside a record. Scanners decide on complete lines only, so the next scan waits
+    /// for a line break past that point: a record arriving in small pieces is scanned once per
+    /// line, not once per read (which made a record trickling in byte by byte quadratic).
+    waiting: Option<Waiting>,
+    /// Scans run (for the tests that hold the reader to linear work).
+    scans: u64,
     stats: LogStats,
+}
+
+#[derive(Clone, Copy)]
+struct Waiting {
+    seen: usize,
+    in_record: bool,
 }
 
 enum Step {
@@ -97,6 +110,8 @@ impl<R: Read> LogReader<R> {
             line: 1,
             discard_line: false,
             bom_checked: false,
+            waiting: None,
+            scans: 0,
             stats: LogStats::default(),
         }
     }
@@ -142,6 +157,12 @@ impl<R: Read> LogReader<R> {
     /// What was read so far.
     pub fn stats(&self) -> &LogStats {
         &self.stats
+    }
+
+    /// How many times the format scanner ran: at most about once per line of input however
+    /// small the reads are (a cost bound the tests check).
+    pub fn scans(&self) -> u64 {
+        self.scans
     }
 
     /// The input back.
@@ -212,6 +233,7 @@ impl<R: Read> LogReader<R> {
 
     /// Drop the first line of the unread data (or all of it, and the rest of that line later).
     fn drop_line(&mut self) {
+        self.waiting = None;
         match memchr::memchr(b'\n', sub(&self.buf, self.pos, self.filled)) {
             Some(i) => self.consume(i + 1),
             None => {
@@ -298,6 +320,20 @@ impl<R: Read> LogReader<R> {
                 }
             }
         }
+        if let Some(w) = self.waiting.take() {
+            if !self.eof {
+                let new = sub(&self.buf, self.pos + w.seen, self.filled);
+                if memchr::memchr(b'\n', new).is_none() {
+                    // Nothing a scanner would decide on has arrived.
+                    self.waiting = Some(Waiting {
+                        seen: self.filled - self.pos,
+                        in_record: w.in_record,
+                    });
+                    return self.need_more(w.in_record);
+                }
+            }
+        }
+        self.scans += 1;
         let base = self.pos;
         let data = sub(&self.buf, base, self.filled);
         // In follow mode the end of the input is not final until `finish`.
@@ -346,23 +382,33 @@ impl<R: Read> LogReader<R> {
                     }
                     return Ok(Step::End);
                 }
-                if in_record && rest > MAX_RECORD_BYTES {
-                    self.stats.oversized_records += 1;
-                    self.drop_line();
-                    return Ok(Step::Continue);
-                }
-                if !in_record && rest > MAX_LINE_BYTES {
-                    self.stats.long_lines += 1;
-                    self.drop_line();
-                    return Ok(Step::Continue);
-                }
-                Ok(if self.more()? {
-                    Step::Continue
-                } else {
-                    Step::End
-                })
+                self.waiting = Some(Waiting {
+                    seen: rest,
+                    in_record,
+                });
+                self.need_more(in_record)
             }
         }
+    }
+
+    /// The unread data holds no complete record: enforce the bounds on it, then read more.
+    fn need_more(&mut self, in_record: bool) -> io::Result<Step> {
+        let rest = self.filled - self.pos;
+        if in_record && rest > MAX_RECORD_BYTES {
+            self.stats.oversized_records += 1;
+            self.drop_line();
+            return Ok(Step::Continue);
+        }
+        if !in_record && rest > MAX_LINE_BYTES {
+            self.stats.long_lines += 1;
+            self.drop_line();
+            return Ok(Step::Continue);
+        }
+        Ok(if self.more()? {
+            Step::Continue
+        } else {
+            Step::End
+        })
     }
 }
 
