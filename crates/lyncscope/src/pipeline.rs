@@ -13,10 +13,12 @@
 //!
 //! [`run_until`] drives a whole input on the calling thread; [`run_until_split`] does the same
 //! on two, the layers before the analysis on one and the analysis on the other,
-//! with the same result.
+//! with the same result. A caller that drives the threads itself (the terminal UI shares the
+//! analysis with its drawing) takes those layers out with [`Pipeline::take_reading`], runs
+//! them into [`MessageBatch`]es and hands each to [`Pipeline::deliver`].
 
 mod split;
-pub use split::run_until_split;
+pub use split::{run_until_split, MessageBatch, Reading};
 
 use crate::analysis::{Analysis, Limits};
 use crate::capture::CaptureFiles;
@@ -146,6 +148,9 @@ impl Options {
 pub struct Pipeline {
     front: Front,
     analysis: Analysis,
+    /// While the layers before the analysis run apart ([`Pipeline::take_reading`]): their
+    /// counters as of the last batch delivered, which [`Pipeline::stats`] shows.
+    apart: Option<split::FrontCounters>,
 }
 
 /// Every layer before the analysis: what [`run_until_split`] moves to its reading thread.
@@ -158,6 +163,18 @@ pub(crate) struct Front {
 }
 
 impl Front {
+    fn new(tls: TlsHandle) -> Self {
+        let mut transport = TransportLayer::new();
+        transport.set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
+        Front {
+            tls,
+            net: NetDecoder::new(),
+            transport,
+            packets: 0,
+            bytes: 0,
+        }
+    }
+
     /// One input through the layers, its messages to `sink`. (A tap is shown the frame by the
     /// caller first: it is also inside the sink.)
     pub(crate) fn push_input(&mut self, input: &Input<'_>, sink: &mut impl SipSink) {
@@ -224,18 +241,10 @@ impl Pipeline {
         if options.merge_copies {
             analysis = analysis.with_merged_copies();
         }
-        let tls = TlsHandle::default();
-        let mut transport = TransportLayer::new();
-        transport.set_stream_decoder(Box::new(TlsLayer::new(tls.clone())));
         Pipeline {
-            front: Front {
-                tls,
-                net: NetDecoder::new(),
-                transport,
-                packets: 0,
-                bytes: 0,
-            },
+            front: Front::new(TlsHandle::default()),
             analysis,
+            apart: None,
         }
     }
 
@@ -326,22 +335,53 @@ impl Pipeline {
         &self.analysis
     }
 
-    /// Every layer's counters.
+    /// Every layer's counters. While the layers before the analysis run apart
+    /// ([`Pipeline::take_reading`]), theirs are those of the last batch delivered.
     pub fn stats(&self) -> Stats<'_> {
         let f = &self.front;
+        let (packets, bytes, net, transport) = match &self.apart {
+            Some(c) => (c.packets, c.bytes, &c.net, &c.transport),
+            None => (f.packets, f.bytes, f.net.stats(), f.transport.stats()),
+        };
         Stats {
-            packets: f.packets,
-            bytes: f.bytes,
-            net: f.net.stats(),
-            transport: f.transport.stats(),
+            packets,
+            bytes,
+            net,
+            transport,
             analysis: self.analysis.stats(),
             tls: f.tls.stats(),
             bounds_hit: crate::bounds::hits(&crate::bounds::Counters::new(
-                f.net.stats(),
-                f.transport.stats(),
+                net,
+                transport,
                 &self.analysis,
             )),
         }
+    }
+
+    /// Takes the layers before the analysis out, to run on another thread
+    /// ([`Reading::push_input`]) while this pipeline, holding the analysis, is shared (the
+    /// terminal UI draws from it). Their batches go to [`Pipeline::deliver`] in order; give
+    /// them back with [`Pipeline::rejoin`] after [`Reading::finish`]. Meanwhile
+    /// [`Pipeline::push_input`] must not be called (the layers are not here), and
+    /// [`Pipeline::stats`] shows their counters as of the last batch delivered.
+    pub fn take_reading(&mut self) -> Reading {
+        self.apart = Some(split::FrontCounters::of(&self.front));
+        let placeholder = Front::new(self.front.tls.clone());
+        Reading::new(std::mem::replace(&mut self.front, placeholder))
+    }
+
+    /// The analysis of one batch of [`Reading`]'s output, in order; the batch is left empty
+    /// for reuse.
+    pub fn deliver(&mut self, batch: &mut MessageBatch) {
+        if let Some(c) = batch.deliver(&mut self.analysis) {
+            self.apart = Some(c);
+        }
+    }
+
+    /// The layers taken by [`Pipeline::take_reading`], back.
+    pub fn rejoin(&mut self, reading: Reading) {
+        self.front = reading.into_front();
+        self.apart = None;
     }
 }
 

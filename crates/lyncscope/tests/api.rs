@@ -45,3 +45,71 @@ fn a_missing_input_is_an_error_not_a_panic() {
     )
     .is_err());
 }
+
+/// The JSON report (messages listed) of a pipeline, for comparing two runs.
+fn json(p: &lyncscope::pipeline::Pipeline) -> String {
+    let sources = ["x".to_string()];
+    let input = lyncscope::report::ReportInput {
+        sources: &sources,
+        warnings: &[],
+        messages: true,
+        live: None,
+        written: None,
+        inputs: None,
+        hep: None,
+        selection: None,
+    };
+    let mut out = Vec::new();
+    lyncscope::report::json::write(&mut out, &input, &p.stats(), p.analysis()).expect("to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// The layers before the analysis taken out of the pipeline and run apart (as the terminal UI
+/// runs them, on a thread of their own), their batches delivered in any size: the same report
+/// as one pipeline pushing every input, and the counters shown meanwhile are those of the last
+/// batch delivered.
+#[test]
+fn the_layers_run_apart_give_the_same_report() {
+    use lyncscope::pipeline::{MessageBatch, NoTap, Pipeline};
+    use lyncscope::source::Source;
+    let samples = [
+        "conference-join.pcapng",
+        "av-mcu-rejected.pcapng",
+        "join-udp-fragments.pcap",
+        "dial-in-and-rejoin.pcapng",
+        "lobby-and-guests.pcapng",
+    ];
+    for name in samples {
+        let paths = [capture(name)];
+        let mut files = lyncscope::capture::CaptureFiles::open(&paths).expect("sample opens");
+        let mut whole = Pipeline::new(&lyncscope::Options::with_messages());
+        lyncscope::pipeline::run(&mut files, &mut whole);
+        let expected = json(&whole);
+
+        for every in [1usize, 7, 1000] {
+            let mut files = lyncscope::capture::CaptureFiles::open(&paths).expect("sample opens");
+            let mut apart = Pipeline::new(&lyncscope::Options::with_messages());
+            let mut reading = apart.take_reading();
+            let mut batch = MessageBatch::default();
+            let mut read = 0usize;
+            let mut delivered_packets = 0;
+            while let Some(input) = files.next_input() {
+                reading.push_input(&input, &mut batch, &mut NoTap);
+                read += 1;
+                if read.is_multiple_of(every) {
+                    reading.stamp(&mut batch);
+                    apart.deliver(&mut batch);
+                    assert!(batch.is_empty());
+                    delivered_packets = read as u64;
+                }
+                // What is not delivered yet is not counted yet.
+                assert_eq!(apart.stats().packets, delivered_packets, "{name}");
+            }
+            reading.finish(&mut batch, &mut NoTap);
+            reading.stamp(&mut batch);
+            apart.deliver(&mut batch);
+            apart.rejoin(reading);
+            assert_eq!(json(&apart), expected, "{name}, batches of {every}");
+        }
+    }
+}

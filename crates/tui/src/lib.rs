@@ -71,9 +71,13 @@ fn setup_terminal() -> io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdo
     // printed, so the message is readable and the shell usable.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        // The loader catches its own panics and the UI goes on (showing a warning), so the
-        // terminal stays as it is for them.
-        if std::thread::current().name() != Some(loader::LOADER_THREAD) {
+        // The loader catches its own panics and its reading thread's, and the UI goes on
+        // (showing a warning), so the terminal stays as it is for them.
+        let name = std::thread::current().name().map(str::to_owned);
+        if !matches!(
+            name.as_deref(),
+            Some(loader::LOADER_THREAD | loader::READER_THREAD)
+        ) {
             restore_terminal();
             previous(info);
         }
@@ -95,6 +99,9 @@ struct FrameTimes {
     over_50ms: u64,
     /// The longest a key took (a search over every message's text is the slow one).
     max_key: Duration,
+    /// When the loader started, and how long until the first frame drawn after it finished.
+    started: Option<Instant>,
+    loaded: Option<Duration>,
 }
 
 impl FrameTimes {
@@ -243,7 +250,10 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
             };
         }
     };
-    let mut times = FrameTimes::default();
+    let mut times = FrameTimes {
+        started: Some(Instant::now()),
+        ..FrameTimes::default()
+    };
     let ui = (|| {
         let (guard, mut terminal) =
             setup_terminal().map_err(|e| format!("setting up the terminal: {e}"))?;
@@ -280,8 +290,9 @@ pub(crate) fn run_source<T: MessageTap + Send + 'static>(
     let tap = handle.join().unwrap_or(None);
     if std::env::var_os("LYNCSCOPE_FRAME_TIMES").is_some() && times.count > 0 {
         eprintln!(
-            "lyncscope: {} frames drawn: mean {:.2} ms, max {:.2} ms, longest wait for the \
-             analysis {:.2} ms, {} frames over 50 ms, longest key {:.1} ms",
+            "lyncscope: loaded in {:.2} s; {} frames drawn: mean {:.2} ms, max {:.2} ms, longest \
+             wait for the analysis {:.2} ms, {} frames over 50 ms, longest key {:.1} ms",
+            times.loaded.unwrap_or_default().as_secs_f64(),
             times.count,
             times.total.as_secs_f64() * 1000.0 / times.count as f64,
             times.max.as_secs_f64() * 1000.0,
@@ -325,9 +336,10 @@ fn event_loop(
         app.size = (size.width, size.height);
         let status = progress.status();
         let loading = !status.done;
+        let done = status.done;
         {
             let asked = Instant::now();
-            let p = pipeline.lock().map_err(poisoned)?;
+            let p = progress.lock_for_ui(pipeline).map_err(poisoned)?;
             let started = Instant::now();
             if let (
                 Input::Live {
@@ -355,6 +367,13 @@ fn event_loop(
                 .draw(|f| views::render(f, app, p.analysis()))
                 .map_err(|e| format!("drawing: {e}"))?;
             times.add(started.elapsed(), started - asked);
+        }
+        if done && times.loaded.is_none() {
+            times.loaded = times.started.map(|t| t.elapsed());
+            // For benchmarks (`benches/ui.sh`): the load time, then out.
+            if std::env::var_os("LYNCSCOPE_QUIT_WHEN_LOADED").is_some() {
+                return Ok(());
+            }
         }
         let tick = if loading { LOADING_TICK } else { IDLE_TICK };
         if !event::poll(tick).map_err(|e| e.to_string())? {

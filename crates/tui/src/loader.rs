@@ -12,7 +12,7 @@
 
 use lyncscope::capture::Frame;
 use lyncscope::inputs::Inputs;
-use lyncscope::pipeline::{MessageTap, Pipeline};
+use lyncscope::pipeline::{MessageBatch, MessageTap, Pipeline, Reading};
 use lyncscope::source::{Input, Source, SourceMessage};
 use lyncscope::transport::MsgContext;
 use lyncscope::Timestamp;
@@ -22,6 +22,8 @@ use std::thread::JoinHandle;
 
 /// The loader thread's name (its panics are caught and shown, not fatal to the terminal).
 pub(crate) const LOADER_THREAD: &str = "lyncscope-loader";
+/// The reading thread's name (its panics become the loader's).
+pub(crate) const READER_THREAD: &str = "lyncscope-read";
 
 /// Frames per batch, and the most bytes a batch gathers before it is handed over.
 const BATCH_FRAMES: usize = 2048;
@@ -198,7 +200,13 @@ pub(crate) struct Progress {
     pub(crate) frames: AtomicU64,
     pub(crate) done: AtomicBool,
     pub(crate) warnings: Mutex<Vec<String>>,
+    /// Set by the UI while it waits for the pipeline's lock: the loader, which would otherwise
+    /// take the lock again at once for its next batch (a mutex is not fair), lets it in first.
+    pub(crate) ui_waiting: AtomicBool,
 }
+
+/// The longest the loader lets the UI go first: a frame is drawn in a few milliseconds.
+const HAND_OVER_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A snapshot of `Progress` for one drawn frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -219,6 +227,26 @@ impl Progress {
             frames: self.frames.load(Ordering::Relaxed),
             done: self.done.load(Ordering::Acquire),
             warnings: self.warnings.lock().map(|w| w.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The UI's side of `ui_waiting`: `pipeline.lock()` with the flag up while it waits.
+    pub(crate) fn lock_for_ui<'a>(
+        &self,
+        pipeline: &'a Mutex<Pipeline>,
+    ) -> std::sync::LockResult<std::sync::MutexGuard<'a, Pipeline>> {
+        self.ui_waiting.store(true, Ordering::Release);
+        let guard = pipeline.lock();
+        self.ui_waiting.store(false, Ordering::Release);
+        guard
+    }
+
+    /// The loader's side, after it let the lock go: waits while the UI is waiting for it, so
+    /// that the UI gets it (at most `HAND_OVER_WAIT`).
+    fn let_the_ui_in(&self) {
+        let asked = std::time::Instant::now();
+        while self.ui_waiting.load(Ordering::Acquire) && asked.elapsed() < HAND_OVER_WAIT {
+            std::thread::yield_now();
         }
     }
 }
@@ -290,47 +318,26 @@ pub(crate) fn spawn(
 /// `spawn`, showing every frame and message to `tap` (the `-w` writer) as well; the thread
 /// hands the tap back when it ends, after the pipeline finished.
 ///
-/// An empty batch (a live source that waited and got nothing) is skipped without locking the
-/// pipeline; the stop flag is looked at after every batch.
+/// Two threads: the reading thread calls `source` and runs the layers before the analysis
+/// (decoding, reassembly, decryption, SIP framing: [`Reading`]) outside the lock; the loader
+/// thread locks the pipeline for one batch's analysis at a time. So the UI waits only for the
+/// analysis, and reading and analysing use both cores. An empty batch (a live source that
+/// waited and got nothing) is passed over; the stop flag is looked at after every batch.
 pub(crate) fn spawn_tapped<T: MessageTap + Send + 'static>(
     pipeline: Arc<Mutex<Pipeline>>,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
-    mut source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
-    mut tap: Option<T>,
+    source: impl FnMut() -> Option<FrameBatch> + Send + 'static,
+    tap: Option<T>,
 ) -> std::io::Result<JoinHandle<Option<T>>> {
     std::thread::Builder::new()
         .name(LOADER_THREAD.into())
         .spawn(move || {
+            let mut tap = tap;
             // A bug must not leave the UI waiting for ever: the panic is caught, reported as a
             // warning, and loading ends with what was read.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(mut batch) = source() else { break };
-                    if batch.is_empty() && batch.events.is_empty() {
-                        continue;
-                    }
-                    let Ok(mut p) = pipeline.lock() else { return };
-                    for e in std::mem::take(&mut batch.events) {
-                        p.add_server_event(e);
-                    }
-                    for input in batch.inputs() {
-                        match tap.as_mut() {
-                            Some(t) => p.push_input_tapped(&input, t),
-                            None => p.push_input(&input),
-                        }
-                    }
-                    drop(p);
-                    progress
-                        .frames
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                }
-                if let Ok(mut p) = pipeline.lock() {
-                    match tap.as_mut() {
-                        Some(t) => p.finish_tapped(t),
-                        None => p.finish(),
-                    }
-                }
+                load(&pipeline, &progress, &stop, source, &mut tap)
             }));
             if read.is_err() {
                 if let Ok(mut w) = progress.warnings.lock() {
@@ -340,6 +347,126 @@ pub(crate) fn spawn_tapped<T: MessageTap + Send + 'static>(
             progress.done.store(true, Ordering::Release);
             tap
         })
+}
+
+/// Batches between the reading thread and the analysis: what bounds the memory between them.
+const IN_FLIGHT: usize = 4;
+
+/// Sets the stop flag when dropped unless disarmed: if the analysis side unwinds or fails, the
+/// reading thread stops too (a live source yields empty batches for ever and would not notice).
+struct StopOnDrop<'a>(&'a AtomicBool, bool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The loader thread's work (see [`spawn_tapped`]).
+fn load<T: MessageTap + Send>(
+    pipeline: &Mutex<Pipeline>,
+    progress: &Progress,
+    stop: &AtomicBool,
+    mut source: impl FnMut() -> Option<FrameBatch> + Send,
+    tap: &mut Option<T>,
+) {
+    let Ok(mut reading) = pipeline.lock().map(|mut p| p.take_reading()) else {
+        return;
+    };
+    let analyse = |batch: &mut MessageBatch, frames: usize| -> bool {
+        let Ok(mut p) = pipeline.lock() else {
+            return false;
+        };
+        p.deliver(batch);
+        drop(p);
+        progress.frames.fetch_add(frames as u64, Ordering::Relaxed);
+        progress.let_the_ui_in();
+        true
+    };
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(MessageBatch, usize)>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<MessageBatch>();
+    let split = std::thread::scope(|scope| {
+        let (reading, tap, source) = (&mut reading, &mut *tap, &mut source);
+        let reader = std::thread::Builder::new()
+            .name(READER_THREAD.into())
+            .spawn_scoped(scope, move || {
+                read_batches(
+                    source,
+                    reading,
+                    tap,
+                    stop,
+                    |batch, frames| full_tx.send((batch, frames)).is_ok(),
+                    || empty_rx.try_recv().unwrap_or_default(),
+                );
+            });
+        let Ok(reader) = reader else {
+            return false;
+        };
+        let mut guard = StopOnDrop(stop, true);
+        for (mut batch, frames) in full_rx {
+            if !analyse(&mut batch, frames) {
+                return true;
+            }
+            // Back for reuse; gone only when the reader has finished.
+            let _ = empty_tx.send(batch);
+        }
+        guard.1 = false;
+        // The reading thread's panic is the loader's (caught and shown by the caller).
+        if let Err(panic) = reader.join() {
+            std::panic::resume_unwind(panic);
+        }
+        true
+    });
+    if !split {
+        // The system refused a thread: this one reads and analyses in turn.
+        read_batches(
+            &mut source,
+            &mut reading,
+            tap,
+            stop,
+            |mut batch, frames| analyse(&mut batch, frames),
+            MessageBatch::default,
+        );
+    }
+    if let Ok(mut p) = pipeline.lock() {
+        p.rejoin(reading);
+    }
+}
+
+/// The reading thread: batches of frames from `source` through the layers before the
+/// analysis, each handed over as one batch of messages (so a live source's packets reach the
+/// analysis as soon as it yields them); at the end, the streams still open are closed.
+fn read_batches<T: MessageTap>(
+    source: &mut impl FnMut() -> Option<FrameBatch>,
+    reading: &mut Reading,
+    tap: &mut Option<T>,
+    stop: &AtomicBool,
+    mut hand_over: impl FnMut(MessageBatch, usize) -> bool,
+    mut fresh: impl FnMut() -> MessageBatch,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(mut frames) = source() else { break };
+        if frames.is_empty() && frames.events.is_empty() {
+            continue;
+        }
+        let mut batch = fresh();
+        for e in std::mem::take(&mut frames.events) {
+            batch.add_server_event(e);
+        }
+        for input in frames.inputs() {
+            reading.push_input(&input, &mut batch, tap);
+        }
+        reading.stamp(&mut batch);
+        if !hand_over(batch, frames.len()) {
+            return;
+        }
+    }
+    let mut batch = fresh();
+    reading.finish(&mut batch, tap);
+    reading.stamp(&mut batch);
+    hand_over(batch, 0);
 }
 
 #[cfg(test)]
@@ -375,5 +502,106 @@ mod tests {
         let p = pipeline.lock().expect("not poisoned");
         assert_eq!(p.analysis().messages().len(), 62);
         assert_eq!(p.analysis().store().map(|s| s.len()), Some(62));
+    }
+
+    fn json(p: &Pipeline) -> String {
+        let sources = ["x".to_string()];
+        let input = lyncscope::report::ReportInput {
+            sources: &sources,
+            warnings: &[],
+            messages: true,
+            live: None,
+            written: None,
+            inputs: None,
+            hep: None,
+            selection: None,
+        };
+        let mut out = Vec::new();
+        lyncscope::report::json::write(&mut out, &input, &p.stats(), p.analysis())
+            .expect("to memory");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// The loader runs the layers before the analysis on a reading thread and the analysis on
+    /// its own: the pipeline it leaves is the one a single thread leaves (the JSON report with
+    /// every message, and every stored message's bytes), for captures, TLS with a key log and
+    /// with secrets inside the capture, and several logs merged.
+    #[test]
+    fn two_threads_load_what_one_thread_does() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../captures");
+        let logs = |d: &str| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{root}/logs/{d}"))
+                .expect("log sample")
+                .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        let cases: Vec<(Vec<String>, Option<&str>)> = vec![
+            (vec![format!("{root}/conference-join.pcapng")], None),
+            (vec![format!("{root}/join-udp-fragments.pcap")], None),
+            (
+                vec![format!("{root}/devices-sharing-escalation.pcapng")],
+                None,
+            ),
+            (
+                vec![format!("{root}/tls/join-tls12-ecdhe.pcap")],
+                Some("tls/join-tls12-ecdhe.keylog"),
+            ),
+            (vec![format!("{root}/tls/join-tls13-dsb.pcapng")], None),
+            (logs("av-mcu-rejected"), None),
+            (
+                vec![format!(
+                    "{root}/../crates/logs/tests/data/sipstack_diag_cisco.log"
+                )],
+                None,
+            ),
+            (
+                vec![
+                    format!("{root}/av-mcu-rejected.pcapng"),
+                    format!("{root}/focus-c3p-failure.pcapng"),
+                ],
+                None,
+            ),
+        ];
+        let options = lyncscope::Options {
+            keep_messages: true,
+            message_store: true,
+            ..lyncscope::Options::default()
+        };
+        for (paths, keylog) in cases {
+            let tls = lyncscope::tls::TlsHandle::default();
+            if let Some(k) = keylog {
+                tls.add_keylog(&std::fs::read(format!("{root}/{k}")).expect("key log"));
+            }
+            let mut one = Pipeline::new(&options).with_tls(tls.clone());
+            let mut files = Inputs::open(&paths, &Default::default()).expect("opens");
+            lyncscope::pipeline::run(&mut files, &mut one);
+
+            let progress = Arc::new(Progress::default());
+            let two = Arc::new(Mutex::new(Pipeline::new(&options).with_tls(tls.clone())));
+            let files = Inputs::open(&paths, &Default::default()).expect("opens");
+            let source = file_source(files, progress.clone(), tls.clone());
+            let stop = Arc::new(AtomicBool::new(false));
+            spawn(two.clone(), progress.clone(), stop, source)
+                .expect("thread starts")
+                .join()
+                .expect("loader finishes");
+            let two = two.lock().expect("not poisoned");
+            let a = one.analysis();
+            assert!(
+                a.stats().sip_messages > 0 || !a.server_events().is_empty(),
+                "{paths:?}"
+            );
+            assert_eq!(json(&two), json(&one), "{paths:?}");
+            let events = |p: &Pipeline| format!("{:?}", p.analysis().server_events());
+            assert_eq!(events(&two), events(&one), "{paths:?}");
+            let (a, b) = (one.analysis().store(), two.analysis().store());
+            let (a, b) = (a.expect("store"), b.expect("store"));
+            assert_eq!(a.len(), b.len());
+            for i in 0..a.len() {
+                assert_eq!(a.get(i), b.get(i), "{paths:?} message {i}");
+            }
+        }
     }
 }

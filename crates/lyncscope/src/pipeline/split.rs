@@ -10,8 +10,12 @@
 
 use super::{Front, MessageTap, Pipeline};
 use crate::analysis::Analysis;
+use crate::net::NetStats;
 use crate::sip::message::{Detached, Message};
+use crate::source::Input;
 use crate::source::{ServerEvent, Source};
+use crate::tls::TlsHandle;
+use crate::transport::TransportStats;
 use crate::transport::{MsgContext, SipSink};
 use std::sync::mpsc;
 
@@ -182,6 +186,118 @@ fn read_all<S: Source, T: MessageTap>(
     });
     let _ = full.send(batch);
     read
+}
+
+/// What the layers before the analysis counted, as of a batch.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrontCounters {
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    pub(crate) net: NetStats,
+    pub(crate) transport: TransportStats,
+}
+
+impl FrontCounters {
+    pub(crate) fn of(front: &Front) -> Self {
+        FrontCounters {
+            packets: front.packets,
+            bytes: front.bytes,
+            net: front.net.stats().clone(),
+            transport: front.transport.stats().clone(),
+        }
+    }
+}
+
+/// The layers before the analysis, out of their [`Pipeline`] ([`Pipeline::take_reading`]):
+/// reading, link and IP decoding, reassembly, decryption and SIP framing, on a thread of the
+/// caller's, into [`MessageBatch`]es for [`Pipeline::deliver`].
+pub struct Reading {
+    front: Front,
+}
+
+impl Reading {
+    pub(super) fn new(front: Front) -> Self {
+        Reading { front }
+    }
+
+    pub(super) fn into_front(self) -> Front {
+        self.front
+    }
+
+    /// One input through the layers: what it completes goes into `batch`; `tap` sees the
+    /// frame, then the messages (as [`Pipeline::push_input_tapped`] shows them).
+    pub fn push_input(
+        &mut self,
+        input: &Input<'_>,
+        batch: &mut MessageBatch,
+        tap: &mut impl MessageTap,
+    ) {
+        if let Input::Frame(f) = input {
+            tap.frame(f);
+        }
+        self.front.push_input(
+            input,
+            &mut Collect {
+                batch: &mut batch.batch,
+                tap,
+            },
+        );
+    }
+
+    /// End of input: streams still waiting for bytes are closed into `batch`.
+    pub fn finish(&mut self, batch: &mut MessageBatch, tap: &mut impl MessageTap) {
+        self.front.finish(&mut Collect {
+            batch: &mut batch.batch,
+            tap,
+        });
+    }
+
+    /// Marks `batch` with the layers' counters so far, for [`Pipeline::stats`] once it is
+    /// delivered: call it before handing the batch over.
+    pub fn stamp(&self, batch: &mut MessageBatch) {
+        batch.counters = Some(FrontCounters::of(&self.front));
+    }
+
+    /// The TLS layer's key material (shared with the pipeline's).
+    pub fn tls(&self) -> &TlsHandle {
+        self.front.tls()
+    }
+}
+
+/// What [`Reading`] produced for the analysis, in order: messages with their parsed view,
+/// non-SIP datagrams, servers' diagnostic records. Reused: [`Pipeline::deliver`] empties it.
+#[derive(Default)]
+pub struct MessageBatch {
+    batch: Batch,
+    counters: Option<FrontCounters>,
+}
+
+impl MessageBatch {
+    /// A server's diagnostic record (from a log), after what the batch holds.
+    pub fn add_server_event(&mut self, event: ServerEvent) {
+        self.batch.items.push(Item::Event(event));
+    }
+
+    /// Items held (messages, datagrams, records).
+    pub fn len(&self) -> usize {
+        self.batch.items.len()
+    }
+
+    /// Nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.batch.items.is_empty()
+    }
+
+    /// Bytes of messages and datagrams held.
+    pub fn bytes(&self) -> usize {
+        self.batch.bytes.len()
+    }
+
+    /// Into `analysis`, in order; the counters stamped, if any.
+    pub(super) fn deliver(&mut self, analysis: &mut Analysis) -> Option<FrontCounters> {
+        deliver(analysis, &mut self.batch);
+        self.counters.take()
+    }
 }
 
 /// The analysis thread: a batch's items, in order.
