@@ -13,13 +13,20 @@
 //! process memory (with no temporary file, they stay in memory). What the process holds is the
 //! index, the open block and a few decompressed blocks.
 //!
+//! Compressing is a sixth of what loading a capture in the UI costs, so a full block is
+//! compressed on a thread of its own: the block waits, readable as it is, until the compressed
+//! block comes back (at most [`PENDING_BLOCKS`] wait; without that thread, blocks are compressed
+//! where they are sealed).
+//!
 //! Reading a message decompresses its block (tens of microseconds for 64 KB); the last few blocks read
 //! are cached, because the views read neighbours (a ladder, the next message, a search).
 //!
 //! The store is opt-in ([`super::Analysis::with_message_store`]): report mode stays lean.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{Read, Write};
+use std::sync::{mpsc, Arc};
 
 /// Raw bytes collected before a block is sealed (compressed).
 pub const BLOCK_BYTES: usize = 64 * 1024;
@@ -27,6 +34,9 @@ pub const BLOCK_BYTES: usize = 64 * 1024;
 /// measured to compress worse (5.2× against 5.5× on a 100k-message capture): neighbours in
 /// time share more text than messages of one dialog, whose random tokens differ anyway.
 const BUCKETS: usize = 1;
+/// Blocks handed to the compressing thread and not yet back: what bounds the raw bytes held
+/// (8 × 64 KB) and how far compression may lag behind the analysis.
+const PENDING_BLOCKS: usize = 8;
 /// Decompressed blocks kept for reading.
 const CACHED_BLOCKS: usize = 4;
 /// A single message is never larger than the SIP parser allows (64 KB of headers plus 16 MB
@@ -53,8 +63,12 @@ struct OpenBlock {
 /// Compressed message bytes, indexed by message number (the index in
 /// [`super::Analysis::messages`]).
 pub struct MessageStore {
-    /// Deflate-compressed blocks.
+    /// LZ4-compressed blocks.
     sealed: Sealed,
+    /// Blocks sealed after those of `sealed`, oldest first, with the compressing thread;
+    /// readable raw until their compressed form comes back.
+    pending: VecDeque<Arc<Vec<u8>>>,
+    worker: Option<Worker>,
     open: Vec<OpenBlock>,
     locs: Vec<Loc>,
     cache: RefCell<Vec<(u32, Vec<u8>)>>,
@@ -68,10 +82,46 @@ impl Default for MessageStore {
     }
 }
 
+/// The compressing thread's ends: raw blocks to it, compressed blocks back, in order.
+struct Worker {
+    to: mpsc::Sender<Arc<Vec<u8>>>,
+    from: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Worker {
+    /// A thread compressing blocks in the order given; `None` when the system refuses one.
+    fn spawn() -> Option<Worker> {
+        let (to, raw) = mpsc::channel::<Arc<Vec<u8>>>();
+        let (done, from) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("lyncscope-store".into())
+            .spawn(move || {
+                // Ends when the store is dropped (its sender with it).
+                for block in raw {
+                    if done.send(compress(&block)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Worker { to, from })
+    }
+}
+
+fn compress(raw: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(raw)
+}
+
 impl MessageStore {
     pub(crate) fn new() -> Self {
+        Self::with_worker(Worker::spawn())
+    }
+
+    fn with_worker(worker: Option<Worker>) -> Self {
         MessageStore {
             sealed: Sealed::new(),
+            pending: VecDeque::new(),
+            worker,
             open: (0..BUCKETS).map(|_| OpenBlock::default()).collect(),
             locs: Vec::new(),
             cache: RefCell::new(Vec::new()),
@@ -98,7 +148,8 @@ impl MessageStore {
             .iter()
             .map(|b| b.data.capacity() + b.messages.capacity() * 4)
             .sum();
-        let held = open as u64
+        let pending: usize = self.pending.iter().map(|b| b.capacity()).sum();
+        let held = (open + pending) as u64
             + (self.locs.capacity() * std::mem::size_of::<Loc>()) as u64
             + self.sealed.memory();
         (self.raw_bytes, self.compressed_bytes, held)
@@ -134,20 +185,71 @@ impl MessageStore {
     }
 
     fn seal(&mut self, bucket: usize) {
+        let id = u32::try_from(self.sealed.len() + self.pending.len()).unwrap_or(u32::MAX) & !OPEN;
         let Some(block) = self.open.get_mut(bucket) else {
             return;
         };
-        let compressed = lz4_flex::block::compress_prepend_size(&block.data);
-        self.compressed_bytes += compressed.len() as u64;
-        let id = u32::try_from(self.sealed.len()).unwrap_or(u32::MAX) & !OPEN;
-        self.sealed.push(compressed);
         for &m in &block.messages {
             if let Some(loc) = self.locs.get_mut(m as usize) {
                 loc.block = id;
             }
         }
-        block.data.clear();
         block.messages.clear();
+        let raw = std::mem::replace(&mut block.data, Vec::with_capacity(BLOCK_BYTES));
+        let raw = Arc::new(raw);
+        let handed = self
+            .worker
+            .as_ref()
+            .is_some_and(|w| w.to.send(raw.clone()).is_ok());
+        if handed {
+            self.pending.push_back(raw);
+            self.collect();
+            while self.pending.len() > PENDING_BLOCKS {
+                self.wait_for_one();
+            }
+        } else {
+            // No thread (or it is gone): compress here, after whatever it still had.
+            self.settle();
+            self.keep(compress(&raw));
+        }
+    }
+
+    /// Compressed blocks that came back, kept in order.
+    fn collect(&mut self) {
+        while let Some(c) = self.worker.as_ref().and_then(|w| w.from.try_recv().ok()) {
+            self.pending.pop_front();
+            self.keep(c);
+        }
+    }
+
+    /// Waits for the oldest pending block; if the thread is gone, compresses what it had here.
+    fn wait_for_one(&mut self) {
+        match self.worker.as_ref().map(|w| w.from.recv()) {
+            Some(Ok(c)) => {
+                self.pending.pop_front();
+                self.keep(c);
+            }
+            _ => {
+                self.worker = None;
+                self.settle();
+            }
+        }
+    }
+
+    /// Every pending block compressed and kept: by the thread if it is there, else here.
+    pub(crate) fn settle(&mut self) {
+        while !self.pending.is_empty() {
+            if self.worker.is_some() {
+                self.wait_for_one();
+            } else if let Some(raw) = self.pending.pop_front() {
+                self.keep(compress(&raw));
+            }
+        }
+    }
+
+    fn keep(&mut self, compressed: Vec<u8>) {
+        self.compressed_bytes += compressed.len() as u64;
+        self.sealed.push(compressed);
     }
 
     /// The bytes of message `index`, or `None` if there is no such message.
@@ -166,6 +268,19 @@ impl MessageStore {
         if loc.block & OPEN != 0 {
             let bucket = (loc.block & !OPEN) as usize;
             return match self.open.get(bucket).and_then(|b| b.data.get(range)) {
+                Some(b) => {
+                    f(b);
+                    true
+                }
+                None => false,
+            };
+        }
+        let sealed = self.sealed.len();
+        if let Some(raw) = (loc.block as usize)
+            .checked_sub(sealed)
+            .and_then(|i| self.pending.get(i))
+        {
+            return match raw.get(range) {
                 Some(b) => {
                     f(b);
                     true
@@ -373,6 +488,9 @@ mod tests {
             s.push(&message(i));
         }
         assert_eq!(s.len(), 3000);
+        // Some blocks may still be with the compressing thread: read back either way.
+        assert_eq!(s.get(1234).as_deref(), Some(&message(1234)[..]));
+        s.settle();
         assert!(s.sealed.len() > 2, "several blocks were sealed");
         for i in (0..3000).rev().step_by(7) {
             assert_eq!(s.get(i).as_deref(), Some(&message(i)[..]), "message {i}");
@@ -391,6 +509,7 @@ mod tests {
         for i in 0..2000 {
             s.push(&message(i));
         }
+        s.settle();
         assert!(s.sealed.len() > 1);
         for i in (0..2000).step_by(13) {
             assert_eq!(s.get(i).as_deref(), Some(&message(i)[..]), "message {i}");
@@ -422,5 +541,62 @@ mod tests {
         let back = s.rfind_from(1499, |_, b| memchr::memmem::find(b, b"call-15\r").is_some());
         assert_eq!(back, Some(15));
         assert_eq!(s.find_from(1501, |_, b| b.starts_with(b"nope")), None);
+    }
+
+    /// Blocks with the compressing thread read back raw; once their compressed form is back
+    /// they read from it; no more than `PENDING_BLOCKS` wait. The test plays the thread.
+    #[test]
+    fn blocks_being_compressed_read_back_and_stay_bounded() {
+        let (to, raw) = mpsc::channel::<Arc<Vec<u8>>>();
+        let (done, from) = mpsc::channel();
+        let mut s = MessageStore::with_worker(Some(Worker { to, from }));
+        let mut i = 0;
+        while s.pending.len() < PENDING_BLOCKS {
+            s.push(&message(i));
+            i += 1;
+        }
+        assert_eq!(s.sealed.len(), 0, "nothing came back yet");
+        for j in 0..i {
+            assert_eq!(s.get(j).as_deref(), Some(&message(j)[..]), "pending message {j}");
+        }
+        // The thread gives the first two back: they are kept, in order, at the next seal.
+        for _ in 0..2 {
+            let block = raw.recv().expect("a block was handed over");
+            done.send(compress(&block)).expect("store alive");
+        }
+        let before = s.pending.len();
+        while s.pending.len() == before {
+            s.push(&message(i));
+            i += 1;
+        }
+        assert_eq!(s.sealed.len(), 2);
+        assert_eq!(s.pending.len(), PENDING_BLOCKS - 1);
+        for j in 0..i {
+            assert_eq!(s.get(j).as_deref(), Some(&message(j)[..]), "message {j}");
+        }
+        // The thread goes away: what it had is compressed by the store itself.
+        drop((raw, done));
+        while s.sealed.len() < 3 {
+            s.push(&message(i));
+            i += 1;
+        }
+        assert!(s.pending.is_empty());
+        assert!(s.worker.is_none());
+        for j in 0..i {
+            assert_eq!(s.get(j).as_deref(), Some(&message(j)[..]), "message {j}");
+        }
+    }
+
+    #[test]
+    fn a_real_compressing_thread_settles() {
+        let mut s = MessageStore::new();
+        for i in 0..5000 {
+            s.push(&message(i));
+        }
+        s.settle();
+        assert!(s.pending.is_empty());
+        for i in (0..5000).step_by(11) {
+            assert_eq!(s.get(i).as_deref(), Some(&message(i)[..]), "message {i}");
+        }
     }
 }
