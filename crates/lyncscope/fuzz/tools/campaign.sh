@@ -10,6 +10,7 @@
 # New corpus entries go to fuzz/grown/<crate>/<name>/ (not committed; the committed seeds are
 # read, never written), libFuzzer's log to fuzz/grown/logs/<crate>.<name>.log, which ends with
 # a `campaign:` line (wall seconds, exit status). Summarise with tools/summary.sh.
+# LIBFUZZER_EXTRA: more libFuzzer flags for every target of this run (`-max_len=4096`).
 # FUZZ_TARGET_DIR: one cargo target dir for the four fuzz workspaces (they share libFuzzer and
 # the dependencies), else each builds in its own fuzz/target.
 set -u
@@ -84,7 +85,7 @@ for spec in "${targets[@]}"; do
   (cd "crates/$c" && cargo +nightly fuzz run -s none "${target_dir[@]}" "$t" \
     "$grown/$c/$t" "${seeds[@]}" -- \
     -runs="$t_runs" -max_total_time="$t_secs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1) >"$log" 2>&1
+    -print_final_stats=1 ${LIBFUZZER_EXTRA:-}) >"$log" 2>&1
   status=$?
   echo "campaign: target=$c/$t wall_seconds=$(($(date +%s) - start)) exit=$status" | tee -a "$log"
 done
