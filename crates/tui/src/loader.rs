@@ -1,14 +1,16 @@
-//! The loader thread: reads frames from a source and runs them through the pipeline in
-//! batches, while the UI thread draws from the same pipeline.
+//! The loader: a reading thread reads frames from a source and runs them through the layers
+//! before the analysis; the loader thread runs the analysis in batches, while the UI thread
+//! draws from the same pipeline.
 //!
-//! Sharing: one `Mutex<Pipeline>`, locked by the loader for one batch at a time (a few
-//! milliseconds) and by the UI for one update-and-draw. The analysis is append-mostly and large
-//! (a million message records), so copying it into snapshots for the UI would cost more than
-//! the brief waits on the lock; the UI draws only visible rows, so its hold is short too.
+//! Sharing: one `Mutex<Pipeline>`, locked by the loader for one batch's analysis at a time (a
+//! few milliseconds) and by the UI for one update-and-draw; the reading thread never locks it
+//! (it holds the layers it runs: `Pipeline::take_reading`). The analysis is append-mostly and
+//! large (a million message records), so copying it into snapshots for the UI would cost more
+//! than the brief waits on the lock; the UI draws only visible rows, so its hold is short too.
 //!
-//! The source is a closure that yields owned [`FrameBatch`]es, so reading (I/O, gzip, waiting
-//! for packets) happens outside the lock: capture files (`file_source`) or a live capture
-//! (`tui::live::LiveSource`), whose empty batches (nothing arrived) are skipped without locking.
+//! The source is a closure that yields owned [`FrameBatch`]es: capture files (`file_source`) or
+//! a live capture (`tui::live::LiveSource`), whose empty batches (nothing arrived) are passed
+//! over.
 
 use lyncscope::capture::Frame;
 use lyncscope::inputs::Inputs;
