@@ -15,7 +15,7 @@
 //!
 //! Compressing is a sixth of what loading a capture in the UI costs, so a full block is
 //! compressed on a thread of its own: the block waits, readable as it is, until the compressed
-//! block comes back (at most [`PENDING_BLOCKS`] wait; without that thread, blocks are compressed
+//! block comes back (at most `PENDING_BLOCKS` wait; without that thread, blocks are compressed
 //! where they are sealed).
 //!
 //! Reading a message decompresses its block (tens of microseconds for 64 KB); the last few blocks read
