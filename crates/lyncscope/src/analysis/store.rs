@@ -557,7 +557,11 @@ mod tests {
         }
         assert_eq!(s.sealed.len(), 0, "nothing came back yet");
         for j in 0..i {
-            assert_eq!(s.get(j).as_deref(), Some(&message(j)[..]), "pending message {j}");
+            assert_eq!(
+                s.get(j).as_deref(),
+                Some(&message(j)[..]),
+                "pending message {j}"
+            );
         }
         // The thread gives the first two back: they are kept, in order, at the next seal.
         for _ in 0..2 {
