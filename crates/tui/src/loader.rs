@@ -510,13 +510,8 @@ mod tests {
         let sources = ["x".to_string()];
         let input = lyncscope::report::ReportInput {
             sources: &sources,
-            warnings: &[],
             messages: true,
-            live: None,
-            written: None,
-            inputs: None,
-            hep: None,
-            selection: None,
+            ..Default::default()
         };
         let mut out = Vec::new();
         lyncscope::report::json::write(&mut out, &input, &p.stats(), p.analysis())
