@@ -50,12 +50,17 @@ expect() {
   fail "expected \"$text\" on the screen"
 }
 
-# Fails if the screen contains the text.
+# Waits (up to 5 s) until the screen no longer contains the text, else fails: a key sent just
+# before is read and drawn asynchronously, so a single look could see the old frame.
 refute() {
-  capture
-  if grep -qF -- "$1" "$SCREEN"; then
-    fail "did not expect \"$1\" on the screen"
-  fi
+  for _ in $(seq 1 50); do
+    capture
+    if ! grep -qF -- "$1" "$SCREEN"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "did not expect \"$1\" on the screen"
 }
 
 keys() { tmux send-keys -t "$SESSION" "$@"; }
