@@ -467,7 +467,7 @@ fn write_selected(
             m.dialog
                 .is_some_and(|d| set.as_ref().is_none_or(|s| s.contains(d)))
         })
-        .map(MessageSpan::from)
+        .map(|m| MessageSpan::of(a, m))
         .collect();
     let failure = |e: String| Failure {
         code: 1,

@@ -153,7 +153,8 @@ fn origin_node(b: &mut Builder, a: &Analysis, index: usize, sources: &[String]) 
     };
     let origins = a.origins(index);
     let only_capture = matches!(origins.as_slice(), [(Origin::Capture { .. }, _)]);
-    let synthetic = [rec.src.ip(), rec.dst.ip()]
+    let flow = a.flow(rec.flow);
+    let synthetic = [flow.src.ip(), flow.dst.ip()]
         .into_iter()
         .any(lyncscope::logs::is_synthetic);
     if only_capture && !synthetic {
@@ -184,6 +185,7 @@ fn frame_node(
     rec: &MessageRecord,
     tls: Option<&lyncscope::tls::TlsHandle>,
 ) {
+    let flow = a.flow(rec.flow);
     let frames = if rec.first_frame != rec.frame && rec.first_frame > 0 {
         format!("Frames {}–{}", rec.first_frame, rec.frame)
     } else {
@@ -213,12 +215,12 @@ fn frame_node(
             rec.link_type
         ));
     }
-    let v = if rec.src.is_ipv4() { 4 } else { 6 };
+    let v = if flow.src.is_ipv4() { 4 } else { 6 };
     b.node(
         format!(
             "Internet Protocol Version {v}, Src: {}, Dst: {}",
-            rec.src.ip(),
-            rec.dst.ip()
+            flow.src.ip(),
+            flow.dst.ip()
         ),
         Tone::Title,
         |b| {
@@ -236,9 +238,9 @@ fn frame_node(
     b.node(
         format!(
             "{}, Src Port: {}, Dst Port: {}",
-            transport_name(rec.transport),
-            rec.src.port(),
-            rec.dst.port()
+            transport_name(flow.transport),
+            flow.src.port(),
+            flow.dst.port()
         ),
         Tone::Title,
         |b| {
@@ -250,8 +252,8 @@ fn frame_node(
             }
         },
     );
-    if rec.transport == lyncscope::transport::Transport::Tls {
-        let info = tls.and_then(|t| t.connection(rec.src, rec.dst));
+    if flow.transport == lyncscope::transport::Transport::Tls {
+        let info = tls.and_then(|t| t.connection(flow.src, flow.dst));
         b.node(
             "Transport Layer Security (decrypted)",
             Tone::Title,

@@ -134,8 +134,9 @@ impl Ladder {
                 continue;
             }
             let slot = self.slot(a, want);
-            let from = self.host_lane(m.src);
-            let to = self.host_lane(m.dst);
+            let flow = a.flow(m.flow);
+            let from = self.host_lane(flow.src);
+            let to = self.host_lane(flow.dst);
             self.push_arrow(a, i, from, to, slot);
         }
     }

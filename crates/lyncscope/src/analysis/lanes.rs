@@ -222,11 +222,12 @@ impl LaneTracker {
             let Some(d) = m.dialog.filter(|d| wanted.binary_search(d).is_ok()) else {
                 continue;
             };
+            let flow = a.flow(m.flow);
             self.seen.push(Seen {
                 message: i,
                 dialog: d,
-                src: m.src,
-                dst: m.dst,
+                src: flow.src,
+                dst: flow.dst,
             });
             let bytes = a.store().and_then(|s| s.get(i));
             match bytes
@@ -234,7 +235,7 @@ impl LaneTracker {
                 .and_then(|b| frame_datagram(b).ok())
                 .map(|(msg, _)| msg)
             {
-                Some(msg) => self.learn(d, m.src, m.dst, &msg),
+                Some(msg) => self.learn(d, flow.src, flow.dst, &msg),
                 None => self.classify(a, d, i),
             }
         }
@@ -480,7 +481,7 @@ impl LaneTracker {
             },
             _ => return,
         };
-        self.server(d, m.dst, role, Evidence::Classification);
+        self.server(d, a.flow(m.flow).dst, role, Evidence::Classification);
     }
 }
 

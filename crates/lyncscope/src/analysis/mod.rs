@@ -120,6 +120,34 @@ pub enum StartKind {
     Response(u16),
 }
 
+/// Where messages travelled: sender, receiver and transport. Every message row refers to its
+/// flow by a [`FlowId`], so the two addresses (64 bytes) are held once per flow, not once per
+/// message (a capture has thousands of flows for a million messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Flow {
+    /// Sender address and port.
+    pub src: SocketAddr,
+    /// Receiver address and port.
+    pub dst: SocketAddr,
+    /// How it travelled.
+    pub transport: Transport,
+}
+
+/// A [`Flow`] of one analysis: [`Analysis::flow`] looks it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowId(u32);
+
+impl FlowId {
+    /// Its place in [`Analysis::flows`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a flow costs beyond its row in [`Analysis::flows`]: its entry in the flow index (the
+/// key, the id, the control byte, and the room a hash table keeps free).
+const FLOW_INDEX_ENTRY: usize = (std::mem::size_of::<Flow>() + 4 + 1) * 8 / 7;
+
 /// One SIP message, as the report and the views need it.
 #[derive(Clone, Debug)]
 pub struct MessageRecord {
@@ -129,12 +157,8 @@ pub struct MessageRecord {
     pub first_frame: u64,
     /// When the frame that completed it was captured (or the log says it was sent).
     pub time: Timestamp,
-    /// Sender address and port.
-    pub src: SocketAddr,
-    /// Receiver address and port.
-    pub dst: SocketAddr,
-    /// How it travelled.
-    pub transport: Transport,
+    /// Sender, receiver and transport: [`Analysis::flow`].
+    pub flow: FlowId,
     /// Request method or response status.
     pub start: StartKind,
     /// CSeq number and method, when the CSeq header parses.
@@ -224,6 +248,9 @@ pub struct Analysis {
     /// Interned strings (methods, content types) that records refer to by [`Sym`].
     pub symbols: Symbols,
     messages: Vec<MessageRecord>,
+    /// The flows of the listed messages, and their index.
+    flows: Vec<Flow>,
+    flow_index: HashMap<Flow, FlowId, RandomState>,
     dialogs: Vec<Dialog>,
     /// First dialog of each Call-ID; further dialogs of the same Call-ID are chained.
     by_call_id: HashMap<Box<[u8]>, CallIdChain, RandomState>,
@@ -288,6 +315,8 @@ impl Analysis {
         Analysis {
             symbols: Symbols::default(),
             messages: Vec::new(),
+            flows: Vec::new(),
+            flow_index: HashMap::default(),
             dialogs: Vec::new(),
             by_call_id: HashMap::default(),
             hasher: RandomState::new(),
@@ -337,6 +366,8 @@ impl Analysis {
     fn tables_bytes(&self) -> usize {
         self.dialogs.len() * std::mem::size_of::<Dialog>()
             + self.messages.len() * std::mem::size_of::<MessageRecord>()
+            + self.flows.len() * std::mem::size_of::<Flow>()
+            + self.flow_index.capacity() * FLOW_INDEX_ENTRY
             + self.index_capacity() * CALL_ID_BUCKET
             + (self.memory.ended.capacity() + self.memory.opened.capacity())
                 * std::mem::size_of::<u32>()
@@ -597,6 +628,21 @@ impl Analysis {
         &self.messages
     }
 
+    /// The flow a message row refers to. An id from another analysis that is out of this
+    /// one's range gives unspecified addresses over UDP.
+    pub fn flow(&self, id: FlowId) -> Flow {
+        self.flows.get(id.index()).copied().unwrap_or(Flow {
+            src: SocketAddr::from(([0, 0, 0, 0], 0)),
+            dst: SocketAddr::from(([0, 0, 0, 0], 0)),
+            transport: Transport::Udp,
+        })
+    }
+
+    /// Every flow of the listed messages, in the order they first carried one.
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
     /// Every dialog tracked, in the order they opened.
     pub fn dialogs(&self) -> &[Dialog] {
         &self.dialogs
@@ -839,19 +885,38 @@ impl Analysis {
         // The row's fixed part is counted with the table's capacity.
         let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
             + if self.store.is_some() { 12 } else { 0 };
-        if !self.make_room(row, std::mem::size_of::<MessageRecord>()) {
+        let flow = Flow {
+            src: ctx.src,
+            dst: ctx.dst,
+            transport: ctx.transport,
+        };
+        let known = self.flow_index.get(&flow).copied();
+        let new_flow = if known.is_some() {
+            0
+        } else {
+            std::mem::size_of::<Flow>() + FLOW_INDEX_ENTRY
+        };
+        if !self.make_room(row, std::mem::size_of::<MessageRecord>() + new_flow) {
             // (The row's fixed part is counted in `tables_bytes` once added.)
             self.stats.messages_refused_memory += 1;
             return;
         }
         self.add_used(row);
+        let flow = match known {
+            Some(id) => id,
+            None => {
+                // At most one flow per listed message, and those are bounded in number.
+                let id = FlowId(u32::try_from(self.flows.len()).unwrap_or(u32::MAX));
+                self.flows.push(flow);
+                self.flow_index.insert(flow, id);
+                id
+            }
+        };
         self.messages.push(MessageRecord {
             frame: ctx.frame,
             first_frame: ctx.first_frame,
             time: ctx.time,
-            src: ctx.src,
-            dst: ctx.dst,
-            transport: ctx.transport,
+            flow,
             start,
             cseq,
             cseq_raw,
@@ -1128,6 +1193,38 @@ mod tests {
         let text = text.replace('\n', "\r\n");
         let (m, _) = frame_stream(text.as_bytes()).unwrap();
         a.message(&ctx(frame, from_a), &m);
+    }
+
+    #[test]
+    fn message_rows_share_their_flows() {
+        // The row is what a million listed messages cost in the UI: the addresses are held per
+        // flow (they were 64 of its 168 bytes).
+        assert!(
+            std::mem::size_of::<MessageRecord>() <= 104,
+            "{}",
+            std::mem::size_of::<MessageRecord>()
+        );
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("OPTIONS", "1 OPTIONS", "b1", ""));
+        feed(&mut a, 2, false, &req("OPTIONS", "2 OPTIONS", "b2", ""));
+        feed(&mut a, 3, true, &req("OPTIONS", "3 OPTIONS", "b3", ""));
+        let ids: Vec<FlowId> = a.messages().iter().map(|m| m.flow).collect();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids[0], ids[2]);
+        assert_ne!(ids[0], ids[1]);
+        assert_eq!(a.flows().len(), 2);
+        let (one, two) = (ctx(1, true), ctx(2, false));
+        assert_eq!(
+            a.flow(ids[0]),
+            Flow {
+                src: one.src,
+                dst: one.dst,
+                transport: Transport::Udp
+            }
+        );
+        assert_eq!(a.flow(ids[1]).src, two.src);
+        // An id this analysis never gave out does not panic.
+        assert_eq!(a.flow(FlowId(7)).src.port(), 0);
     }
 
     fn req(method: &str, cseq: &str, branch: &str, to_tag: &str) -> String {

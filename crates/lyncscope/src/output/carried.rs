@@ -13,7 +13,7 @@
 //! * otherwise: the same IP source and destination and, when the frame carries them, the same
 //!   ports (a fragment after the first has none; the IP pair decides).
 
-use crate::analysis::MessageRecord;
+use crate::analysis::{Analysis, MessageRecord};
 use crate::net::FrameFlow;
 use crate::transport::MsgContext;
 use std::net::{IpAddr, SocketAddr};
@@ -35,13 +35,15 @@ pub struct MessageSpan {
     pub icmp_quoted: bool,
 }
 
-impl From<&MessageRecord> for MessageSpan {
-    fn from(r: &MessageRecord) -> Self {
+impl MessageSpan {
+    /// The span of a message row of the analysis `a`.
+    pub fn of(a: &Analysis, r: &MessageRecord) -> Self {
+        let flow = a.flow(r.flow);
         MessageSpan {
             first_frame: r.first_frame.min(r.frame),
             frame: r.frame,
-            src: r.src,
-            dst: r.dst,
+            src: flow.src,
+            dst: flow.dst,
             ip_reassembled: r.ip_reassembled,
             icmp_quoted: r.icmp_quoted,
         }

@@ -420,7 +420,7 @@ mod tests {
             .iter()
             .filter(|m| m.dialog == Some(dialog))
             .collect();
-        let spans: Vec<MessageSpan> = msgs.iter().map(|m| MessageSpan::from(*m)).collect();
+        let spans: Vec<MessageSpan> = msgs.iter().map(|m| MessageSpan::of(a, m)).collect();
         let out = temp(&format!("{capture}-{}.pcap", kind.as_str()));
         let done = write_file(&paths, &spans, &out).expect("export");
         assert!(done.frames >= msgs.len(), "{done:?}");
@@ -531,7 +531,10 @@ mod tests {
         // The export after it, of every message and of the first alone.
         let records = p.analysis().messages();
         assert_eq!(records.len(), 2);
-        let all: Vec<MessageSpan> = records.iter().map(MessageSpan::from).collect();
+        let all: Vec<MessageSpan> = records
+            .iter()
+            .map(|r| MessageSpan::of(p.analysis(), r))
+            .collect();
         let exported = temp("interleaved-export.pcap");
         write_file(std::slice::from_ref(&input), &all, &exported).expect("export");
         let mut got = frames_of(&exported);
@@ -541,7 +544,7 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(got.len(), 4);
         let first = temp("interleaved-first.pcap");
-        let span = MessageSpan::from(&records[0]);
+        let span = MessageSpan::of(p.analysis(), &records[0]);
         write_file(std::slice::from_ref(&input), &[span], &first).expect("export");
         let one = frames_of(&first);
         assert_eq!(one.len(), 2, "only the fragments of the first datagram");
@@ -562,7 +565,8 @@ mod tests {
         std::fs::write(&input, &original).expect("copy");
         let paths = vec![input.to_string_lossy().into_owned()];
         let p = analyse(&paths);
-        let spans: Vec<MessageSpan> = p.analysis().messages().iter().map(Into::into).collect();
+        let a = p.analysis();
+        let spans: Vec<MessageSpan> = a.messages().iter().map(|m| MessageSpan::of(a, m)).collect();
         let link = dir.join("link.pcapng");
         std::os::unix::fs::symlink(&input, &link).expect("symlink");
         for out in [input.clone(), link, dir.join("sub/../in.pcapng")] {
@@ -611,7 +615,8 @@ mod tests {
     fn whole_capture_round_trip() {
         let paths = sample("multi-conference.pcapng");
         let p = analyse(&paths);
-        let spans: Vec<MessageSpan> = p.analysis().messages().iter().map(Into::into).collect();
+        let a = p.analysis();
+        let spans: Vec<MessageSpan> = a.messages().iter().map(|m| MessageSpan::of(a, m)).collect();
         let mut out = Vec::new();
         let done = write_frames(&paths, &spans, &mut out).expect("export");
         // Everything written is SIP-carrying; the count matches a fresh analysis.

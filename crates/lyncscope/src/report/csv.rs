@@ -194,12 +194,13 @@ fn write_messages(out: &mut impl Write, input: &ReportInput<'_>, a: &Analysis) -
             .and_then(|d| a.conferences().conference_of(d))
             .and_then(|i| a.conferences().list().get(i))
             .map_or("", |c| c.id.as_str());
+        let flow = a.flow(m.flow);
         let fields: [Cow<'_, str>; 15] = [
             Cow::Owned(m.frame.to_string()),
             Cow::Owned(m.time.rfc3339()),
-            Cow::Owned(m.src.to_string()),
-            Cow::Owned(m.dst.to_string()),
-            Cow::Borrowed(m.transport.as_str()),
+            Cow::Owned(flow.src.to_string()),
+            Cow::Owned(flow.dst.to_string()),
+            Cow::Borrowed(flow.transport.as_str()),
             method,
             status,
             Cow::Borrowed(dialog.map_or("", |d| &*d.call_id)),

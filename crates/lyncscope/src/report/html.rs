@@ -514,8 +514,9 @@ fn ladder(
         let Some(m) = a.messages().get(i) else {
             continue;
         };
-        let from = lane_of(m.src);
-        let to = lane_of(m.dst);
+        let flow = a.flow(m.flow);
+        let from = lane_of(flow.src);
+        let to = lane_of(flow.dst);
         rows.push((i, from, to));
     }
     let width = MARGIN + LANE_GAP * lanes.len().max(2) + 40;
@@ -577,7 +578,9 @@ fn ladder(
             out,
             "<g class=\"{class}\"{id}><title>frame {} · {} → {}</title>\
              <text class=\"time\" x=\"6\" y=\"{y}\">+{secs:.3} s</text>",
-            m.frame, m.src, m.dst
+            m.frame,
+            a.flow(m.flow).src,
+            a.flow(m.flow).dst
         )?;
         let (x1, x2) = (x(from), x(to));
         if x1 == x2 {

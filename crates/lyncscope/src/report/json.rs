@@ -745,9 +745,10 @@ impl Serialize for MessageOut<'_> {
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("frame", &m.frame)?;
         map.serialize_entry("time", &m.time.rfc3339())?;
-        map.serialize_entry("src", &m.src.to_string())?;
-        map.serialize_entry("dst", &m.dst.to_string())?;
-        map.serialize_entry("transport", m.transport.as_str())?;
+        let flow = a.flow(m.flow);
+        map.serialize_entry("src", &flow.src.to_string())?;
+        map.serialize_entry("dst", &flow.dst.to_string())?;
+        map.serialize_entry("transport", flow.transport.as_str())?;
         match m.start {
             StartKind::Request(method) => {
                 map.serialize_entry("method", a.symbols.name(method))?;

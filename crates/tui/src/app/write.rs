@@ -100,7 +100,7 @@ impl App {
             .write_messages
             .iter()
             .filter_map(|&i| a.messages().get(i))
-            .map(MessageSpan::from)
+            .map(|m| MessageSpan::of(a, m))
             .collect();
         self.notice = Some(format!("writing {about} to {path}…"));
         Some(Action::Export {

@@ -29,8 +29,8 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, d: &DetailView, a: &Analysis
             format!(
                 " frame {} · {} → {} · {} bytes · Tab: next pane",
                 m.frame,
-                m.src,
-                m.dst,
+                a.flow(m.flow).src,
+                a.flow(m.flow).dst,
                 d.bytes.len()
             ),
             style::dim(),

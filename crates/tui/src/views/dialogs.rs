@@ -67,10 +67,10 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         if wide {
             let first = model::first_message(a, id as u32, d);
             cells.push(Cell::from(
-                first.map_or(String::new(), |m| m.src.to_string()),
+                first.map_or(String::new(), |m| a.flow(m.flow).src.to_string()),
             ));
             cells.push(Cell::from(
-                first.map_or(String::new(), |m| m.dst.to_string()),
+                first.map_or(String::new(), |m| a.flow(m.flow).dst.to_string()),
             ));
         }
         cells.extend([

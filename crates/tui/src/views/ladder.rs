@@ -83,7 +83,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis
                 "│ frame {} {} {}",
                 m.frame,
                 model::clock(m.time),
-                m.transport.as_str().to_uppercase()
+                a.flow(m.flow).transport.as_str().to_uppercase()
             ),
             style::dim(),
         ));

@@ -60,12 +60,13 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             }
         }
         let secs = (m.time.0 - start.0) as f64 / 1e9;
+        let flow = a.flow(m.flow);
         let row = Row::new(vec![
             Cell::from(format!("{}{}", if selected { "▶" } else { " " }, m.frame)),
             Cell::from(format!("{secs:.6}")),
-            Cell::from(m.src.to_string()),
-            Cell::from(m.dst.to_string()),
-            Cell::from(m.transport.as_str().to_uppercase()),
+            Cell::from(flow.src.to_string()),
+            Cell::from(flow.dst.to_string()),
+            Cell::from(flow.transport.as_str().to_uppercase()),
             Cell::from(summary),
         ]);
         let style = match (selected, failed) {
