@@ -132,7 +132,7 @@ fn every_sample_is_analysed_as_its_scenario_says() {
                 let step = relevant_step(got, failed).unwrap_or_else(|| panic!("{who}: no step"));
                 assert_eq!(step.status, want.status, "{who}: status");
                 assert_eq!(
-                    step.diagnostic.as_ref().map(|(_, d)| d.code),
+                    step.diagnostic.as_deref().map(|(_, d)| d.code),
                     want.diagnostics,
                     "{who}: ms-diagnostics"
                 );

@@ -96,7 +96,7 @@ pub(crate) fn first_failure(c: &Conference) -> Option<(Option<JoinStep>, Option<
             (
                 d.failed_step,
                 d.evidence
-                    .and_then(|s| s.diagnostic.as_ref())
+                    .and_then(|s| s.diagnostic.as_deref())
                     .map(|(_, x)| x.code),
             )
         })

@@ -357,7 +357,7 @@ impl Serialize for StepOut<'_> {
         if !s.warnings.is_empty() {
             map.serialize_entry("warnings", &s.warnings)?;
         }
-        if let Some((header, d)) = &s.diagnostic {
+        if let Some((header, d)) = s.diagnostic.as_deref() {
             map.serialize_entry(
                 "diagnostics",
                 &DiagOut {

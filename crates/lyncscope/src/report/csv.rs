@@ -103,7 +103,7 @@ fn join_row<'a>(
     let media = p.media_step();
     let focus = p.focus.as_deref();
     let c3p = focus.and_then(|f| f.c3p.as_ref());
-    let diag = e.and_then(|e| e.diagnostic.as_ref());
+    let diag = e.and_then(|e| e.diagnostic.as_deref());
     let mcus: Vec<String> = p
         .mcus
         .iter()

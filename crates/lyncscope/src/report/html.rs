@@ -398,7 +398,7 @@ fn step_text(s: &Step, extra: &str) -> String {
         .map_or_else(|| "no final response".to_string(), |c| c.to_string());
     let diag = s
         .diagnostic
-        .as_ref()
+        .as_deref()
         .map(|(h, d)| format!(" {h} {}", d.code))
         .unwrap_or_default();
     let time = s

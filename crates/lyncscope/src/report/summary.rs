@@ -156,7 +156,7 @@ impl<'a> Summary<'a> {
                     let order = statuses.len();
                     statuses.entry(status).or_insert((0, order)).0 += 1;
                 }
-                if let Some((header, diag)) = &e.diagnostic {
+                if let Some((header, diag)) = e.diagnostic.as_deref() {
                     let order = codes.len();
                     let t = codes.entry(diag.code).or_insert_with(|| CodeTally {
                         header,
@@ -290,7 +290,7 @@ impl<'a> Summary<'a> {
                     .map(|e| {
                         let diag = e
                             .diagnostic
-                            .as_ref()
+                            .as_deref()
                             .map(|(h, x)| format!(", {h} {}", x.code))
                             .unwrap_or_default();
                         format!("{}{diag}", reason::status_text(e))

@@ -257,7 +257,8 @@ fn steps(p: &Participant) -> impl Iterator<Item = &Step> {
 
 fn step_has_diag(s: &Step, code: u32) -> bool {
     s.diagnostic
-        .iter()
+        .as_deref()
+        .into_iter()
         .chain(&s.more_diagnostics)
         .any(|(_, d)| d.code == code)
 }

@@ -351,7 +351,7 @@ fn participant_panel(
     let mut describe = |name: &str, s: &Step| {
         let diag = s
             .diagnostic
-            .as_ref()
+            .as_deref()
             .map(|(h, d)| format!(" {h} {}", d.code))
             .unwrap_or_default();
         steps.push(format!(

@@ -439,7 +439,8 @@ fn edge_refused(s: &Step, p: &Participant) -> bool {
     let edge = p.edge.as_ref().and_then(|e| e.edge.as_deref());
     let diags = || {
         s.diagnostic
-            .iter()
+            .as_deref()
+            .into_iter()
             .chain(&s.more_diagnostics)
             .map(|(_, d)| d)
     };

@@ -69,10 +69,11 @@ pub struct Step {
     /// When the final response came.
     pub answered_at: Option<Timestamp>,
     /// The first diagnostics header of the final response (`ms-diagnostics`, then
-    /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name.
-    pub diagnostic: Option<(&'static str, diagnostics::Diagnostic)>,
+    /// `ms-diagnostics-public`, then `ms-client-diagnostics`), with the header's name (boxed,
+    /// as the two below: a step is the bulk of a participant, and most steps have none).
+    pub diagnostic: Option<Box<(&'static str, diagnostics::Diagnostic)>>,
     /// The C3P exchange (focus steps).
-    pub c3p: Option<C3pOutcome>,
+    pub c3p: Option<Box<C3pOutcome>>,
     /// The final response's `Warning` headers as written (`391 example.com "Do not
     /// disturb"`), and its diagnostics headers after the first (at most four each: what explains
     /// a refusal is in the first few).
@@ -104,7 +105,7 @@ pub struct Step {
     /// RTP/RTCP seen between them (boxed: most steps have none).
     pub flow: Option<Box<crate::analysis::media::MediaFlow>>,
     /// The `ms-client-diagnostics` of the participant's BYE ending the dialog, if any.
-    pub hangup_diagnostic: Option<diagnostics::Diagnostic>,
+    pub hangup_diagnostic: Option<Box<diagnostics::Diagnostic>>,
 }
 
 impl Step {
