@@ -247,10 +247,34 @@ pub struct MediaStats {
     pub candidates_dropped: u64,
 }
 
+/// The steps of one address: nearly always one, held inline (a vector each cost a heap
+/// block of four for 142,000 addresses of a million-message capture: 9 MB).
+#[derive(Clone, Debug)]
+enum Steps {
+    One(StepRef),
+    Many(Vec<StepRef>),
+}
+
+impl Steps {
+    fn as_slice(&self) -> &[StepRef] {
+        match self {
+            Steps::One(r) => std::slice::from_ref(r),
+            Steps::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, r: StepRef) {
+        match self {
+            Steps::One(first) => *self = Steps::Many(vec![*first, r]),
+            Steps::Many(v) => v.push(r),
+        }
+    }
+}
+
 /// Candidate addresses of A/V steps, to find the step of a media datagram.
 #[derive(Default)]
 pub(crate) struct MediaIndex {
-    by_addr: HashMap<SocketAddr, Vec<StepRef>, RandomState>,
+    by_addr: HashMap<SocketAddr, Steps, RandomState>,
     /// The counters.
     pub stats: MediaStats,
 }
@@ -265,12 +289,18 @@ impl MediaIndex {
                     self.stats.candidates_dropped += 1;
                     continue;
                 }
-                let steps = self.by_addr.entry(*a).or_default();
                 let r = StepRef { client_side, ..r };
-                if steps.contains(&r) {
+                let steps = match self.by_addr.entry(*a) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(Steps::One(r));
+                        continue;
+                    }
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                };
+                if steps.as_slice().contains(&r) {
                     continue;
                 }
-                if steps.len() >= MAX_STEPS_PER_ADDRESS {
+                if steps.as_slice().len() >= MAX_STEPS_PER_ADDRESS {
                     self.stats.candidates_dropped += 1;
                     continue;
                 }
@@ -286,7 +316,7 @@ impl MediaIndex {
         if self.by_addr.is_empty() {
             return &[];
         }
-        self.by_addr.get(src).map_or(&[], Vec::as_slice)
+        self.by_addr.get(src).map_or(&[], Steps::as_slice)
     }
 
     /// Counts a datagram into `flow` when `src` → `dst` joins one of its client candidates to
