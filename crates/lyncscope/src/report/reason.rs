@@ -428,7 +428,12 @@ pub fn status_text(s: &Step) -> String {
 /// `, header code "reason" from source (meaning)`, then its `Warning` headers; empty when none.
 pub fn diag_text(s: &Step) -> String {
     let mut t = String::new();
-    for (header, d) in s.diagnostic.as_deref().into_iter().chain(&s.more_diagnostics) {
+    for (header, d) in s
+        .diagnostic
+        .as_deref()
+        .into_iter()
+        .chain(&s.more_diagnostics)
+    {
         let _ = write!(t, ", {header} {}", d.code);
         if let Some(reason) = &d.reason {
             let _ = write!(t, " \"{reason}\"");
