@@ -32,28 +32,13 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 
 fail() { echo "ratio.sh: $*" >&2; exit 1; }
-for tool in python3 tcpdump awk sort; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed"
-done
+need_tools python3 tcpdump awk sort
 [ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is needed for wall time and peak memory"
 mkdir -p "$DATA"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ensure_binary
-
-# The captures (the generator is deterministic: the same arguments give the same bytes).
-capture() { # NAME MESSAGES TRANSPORT
-  local out=$DATA/$1
-  if [ ! -s "$out" ]; then
-    [ -f "$GEN" ] || fail "$GEN: the shared generator is missing (set GEN_SIP_PCAP)"
-    echo "== generating $out" >&2
-    python3 "$GEN" --seed 1 --messages "$2" --transport "$3" --out "$out.part" >&2
-    mv "$out.part.json" "$out.json" 2>/dev/null || true
-    mv "$out.part" "$out"
-  fi
-  echo "$out"
-}
 
 # median of RUNS runs of a command: prints "SECONDS MB"; the command's output goes to /dev/null.
 measure() {

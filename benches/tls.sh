@@ -32,9 +32,7 @@ TLS=$DATA/lync-100k-tls.pcap
 KEYLOG=$DATA/lync-100k-tls.keylog
 
 fail() { echo "tls.sh: $*" >&2; exit 1; }
-for tool in python3 tcpdump openssl awk sort; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed"
-done
+need_tools python3 tcpdump openssl awk sort
 [ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is needed for the peak memory"
 mkdir -p "$DATA"
 tmp=$(mktemp -d)

@@ -25,9 +25,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 
 fail() { echo "ui.sh: $*" >&2; exit 1; }
-for tool in tmux python3 awk sort; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed"
-done
+need_tools tmux python3 awk sort
 [ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is needed"
 mkdir -p "$DATA"
 tmp=$(mktemp -d)
@@ -35,18 +33,6 @@ session=lyncscope-ui-bench-$$
 trap 'tmux kill-session -t "$session" 2>/dev/null; rm -rf "$tmp"' EXIT
 ensure_binary
 bin=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-
-capture() { # NAME MESSAGES TRANSPORT
-  local out=$DATA/$1
-  if [ ! -s "$out" ]; then
-    [ -f "$GEN" ] || fail "$GEN: the shared generator is missing (set GEN_SIP_PCAP)"
-    echo "== generating $out" >&2
-    python3 "$GEN" --seed 1 --messages "$2" --transport "$3" --out "$out.part" >&2
-    mv "$out.part.json" "$out.json" 2>/dev/null || true
-    mv "$out.part" "$out"
-  fi
-  echo "$out"
-}
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
