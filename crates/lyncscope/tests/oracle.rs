@@ -117,7 +117,7 @@ fn lyncscope_rows(capture: &Path) -> Vec<Row> {
                 StartKind::Request(s) => a.symbols.name(s).to_string(),
                 StartKind::Response(s) => s.to_string(),
             };
-            let cseq = m.cseq_text(&a.symbols).unwrap_or_default();
+            let cseq = m.cseq_text(a).unwrap_or_default();
             let cseq = as_tshark_shows(&cseq);
             (
                 m.frame,

@@ -164,8 +164,8 @@ pub struct MessageRecord {
     /// CSeq number and method, when the CSeq header parses.
     pub cseq: Option<(u32, Sym)>,
     /// The CSeq text as written, kept only when it is not `<number> <method>` (damaged or
-    /// oddly spaced values are shown as they are).
-    pub cseq_raw: Option<Box<str>>,
+    /// oddly spaced values are shown as they are): [`MessageRecord::cseq_text`].
+    pub cseq_raw: Option<CseqText>,
     /// The Content-Type, without parameters.
     pub content_type: Option<Sym>,
     /// Index of its dialog in [`Analysis::dialogs`]; `None` beyond the dialog bound or without a
@@ -187,12 +187,21 @@ pub struct MessageRecord {
     pub origin: Origin,
 }
 
+/// An unusual CSeq text of one analysis, held beside the rows (few messages have one, and
+/// inline it cost every row 16 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CseqText(std::num::NonZeroU32);
+
 impl MessageRecord {
-    /// The CSeq as text: as written when it is unusual, else rebuilt from its parts.
-    pub fn cseq_text(&self, symbols: &Symbols) -> Option<String> {
-        match (&self.cseq_raw, self.cseq) {
+    /// The CSeq as text: as written when it is unusual, else rebuilt from its parts (`a` is
+    /// the analysis the row is from).
+    pub fn cseq_text(&self, a: &Analysis) -> Option<String> {
+        let raw = self
+            .cseq_raw
+            .and_then(|t| a.odd_cseqs.get(t.0.get() as usize - 1));
+        match (raw, self.cseq) {
             (Some(raw), _) => Some(raw.to_string()),
-            (None, Some((n, m))) => Some(format!("{n} {}", symbols.name(m))),
+            (None, Some((n, m))) => Some(format!("{n} {}", a.symbols.name(m))),
             (None, None) => None,
         }
     }
@@ -248,6 +257,8 @@ pub struct Analysis {
     /// Interned strings (methods, content types) that records refer to by [`Sym`].
     pub symbols: Symbols,
     messages: Vec<MessageRecord>,
+    /// The unusual CSeq texts of listed messages ([`CseqText`]).
+    odd_cseqs: Vec<Box<str>>,
     /// The flows of the listed messages, and their index.
     flows: Vec<Flow>,
     flow_index: HashMap<Flow, FlowId, RandomState>,
@@ -315,6 +326,7 @@ impl Analysis {
         Analysis {
             symbols: Symbols::default(),
             messages: Vec::new(),
+            odd_cseqs: Vec::new(),
             flows: Vec::new(),
             flow_index: HashMap::default(),
             dialogs: Vec::new(),
@@ -883,8 +895,9 @@ impl Analysis {
             return;
         }
         // The row's fixed part is counted with the table's capacity.
-        let row = dialog::alloc_size(cseq_raw.as_ref().map_or(0, |c| c.len()))
-            + if self.store.is_some() { 12 } else { 0 };
+        let row = cseq_raw.as_ref().map_or(0, |c| {
+            dialog::alloc_size(c.len()) + std::mem::size_of::<Box<str>>()
+        }) + if self.store.is_some() { 12 } else { 0 };
         let flow = Flow {
             src: ctx.src,
             dst: ctx.dst,
@@ -902,6 +915,12 @@ impl Analysis {
             return;
         }
         self.add_used(row);
+        // Numbered from 1, one per listed message at most (bounded, below u32::MAX).
+        let cseq_raw = cseq_raw.and_then(|text| {
+            self.odd_cseqs.push(text);
+            let n = u32::try_from(self.odd_cseqs.len()).ok()?;
+            std::num::NonZeroU32::new(n).map(CseqText)
+        });
         let flow = match known {
             Some(id) => id,
             None => {
@@ -1198,9 +1217,9 @@ mod tests {
     #[test]
     fn message_rows_share_their_flows() {
         // The row is what a million listed messages cost in the UI: the addresses are held per
-        // flow (they were 64 of its 168 bytes).
+        // flow (they were 64 of its 168 bytes), an unusual CSeq text beside the rows.
         assert!(
-            std::mem::size_of::<MessageRecord>() <= 104,
+            std::mem::size_of::<MessageRecord>() <= 96,
             "{}",
             std::mem::size_of::<MessageRecord>()
         );
@@ -1225,6 +1244,30 @@ mod tests {
         assert_eq!(a.flow(ids[1]).src, two.src);
         // An id this analysis never gave out does not panic.
         assert_eq!(a.flow(FlowId(7)).src.port(), 0);
+    }
+
+    #[test]
+    fn an_unusual_cseq_is_kept_as_written_beside_the_rows() {
+        let mut a = Analysis::new(true);
+        feed(&mut a, 1, true, &req("OPTIONS", "1 OPTIONS", "b1", ""));
+        feed(&mut a, 2, true, &req("OPTIONS", "2   OPTIONS", "b2", ""));
+        feed(&mut a, 3, true, &req("OPTIONS", "x OPTIONS", "b3", ""));
+        let texts: Vec<Option<String>> = a.messages().iter().map(|m| m.cseq_text(&a)).collect();
+        assert_eq!(
+            texts,
+            [
+                Some("1 OPTIONS".to_string()),
+                Some("2   OPTIONS".to_string()),
+                Some("x OPTIONS".to_string())
+            ]
+        );
+        assert!(a.messages()[0].cseq_raw.is_none());
+        assert_eq!(a.odd_cseqs.len(), 2);
+        // A row given another analysis finds no text there and does not panic: rebuilt from
+        // its parts (whose method that analysis does not know).
+        let other = Analysis::new(true);
+        let text = a.messages()[1].cseq_text(&other).unwrap_or_default();
+        assert!(text.starts_with("2 "), "{text}");
     }
 
     fn req(method: &str, cseq: &str, branch: &str, to_tag: &str) -> String {

@@ -204,8 +204,7 @@ fn write_messages(out: &mut impl Write, input: &ReportInput<'_>, a: &Analysis) -
             method,
             status,
             Cow::Borrowed(dialog.map_or("", |d| &*d.call_id)),
-            m.cseq_text(&a.symbols)
-                .map_or(Cow::Borrowed(""), Cow::Owned),
+            m.cseq_text(a).map_or(Cow::Borrowed(""), Cow::Owned),
             Cow::Borrowed(m.content_type.map_or("", |c| a.symbols.name(c))),
             Cow::Borrowed(dialog.map_or("", |d| d.kind.as_str())),
             Cow::Borrowed(conference),

@@ -760,7 +760,7 @@ impl Serialize for MessageOut<'_> {
             }
         }
         map.serialize_entry("call_id", &dialog.map(|d| &*d.call_id))?;
-        map.serialize_entry("cseq", &m.cseq_text(&a.symbols))?;
+        map.serialize_entry("cseq", &m.cseq_text(a))?;
         map.serialize_entry("content_type", &m.content_type.map(|c| a.symbols.name(c)))?;
         map.serialize_entry("dialog_kind", &dialog.map(|d| d.kind.as_str()))?;
         map.serialize_entry("retransmission", &m.retransmission)?;
