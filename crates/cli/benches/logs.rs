@@ -100,12 +100,13 @@ fn make_log(capture: &Path, log: &Path) -> std::io::Result<()> {
                 host: Host::Ip(s.ip()),
                 port: Some(s.port()),
             };
+            let flow = a.flow(m.flow);
             let meta = WriteMeta {
                 time_ns: m.time.0 + pass as i64 * 3_600_000_000_000,
                 utc_offset_secs: 0,
                 direction: Direction::Received,
-                local: Some(ep(a.flow(m.flow).dst)),
-                remote: Some(ep(a.flow(m.flow).src)),
+                local: Some(ep(flow.dst)),
+                remote: Some(ep(flow.src)),
                 server: "fe01.example.com",
                 pid: 0x1a2b,
                 tid: 0x3c4d,

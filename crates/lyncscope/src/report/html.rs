@@ -574,13 +574,12 @@ fn ladder(
             String::new()
         };
         let secs = t0.map_or(0.0, |t| m.time.millis_since(t) as f64 / 1000.0);
+        let flow = a.flow(m.flow);
         writeln!(
             out,
             "<g class=\"{class}\"{id}><title>frame {} · {} → {}</title>\
              <text class=\"time\" x=\"6\" y=\"{y}\">+{secs:.3} s</text>",
-            m.frame,
-            a.flow(m.flow).src,
-            a.flow(m.flow).dst
+            m.frame, flow.src, flow.dst
         )?;
         let (x1, x2) = (x(from), x(to));
         if x1 == x2 {

@@ -386,9 +386,10 @@ pub(super) fn row_matches_text(a: &Analysis, tab: Tab, i: usize, t: &str, deep: 
         }),
         Tab::Messages => a.messages().get(i).is_some_and(|m| {
             let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
+            let flow = a.flow(m.flow);
             contains_ci(&a.start_text(m.start), t)
-                || contains_ci(&a.flow(m.flow).src.to_string(), t)
-                || contains_ci(&a.flow(m.flow).dst.to_string(), t)
+                || contains_ci(&flow.src.to_string(), t)
+                || contains_ci(&flow.dst.to_string(), t)
                 || m.content_type
                     .is_some_and(|c| contains_ci(a.symbols.name(c), t))
                 || dialog.is_some_and(|d| {

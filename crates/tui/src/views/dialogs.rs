@@ -65,12 +65,12 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             Cell::from(model::short_user(&d.to).to_string()),
         ];
         if wide {
-            let first = model::first_message(a, id as u32, d);
+            let flow = model::first_message(a, id as u32, d).map(|m| a.flow(m.flow));
             cells.push(Cell::from(
-                first.map_or(String::new(), |m| a.flow(m.flow).src.to_string()),
+                flow.map_or(String::new(), |f| f.src.to_string()),
             ));
             cells.push(Cell::from(
-                first.map_or(String::new(), |m| a.flow(m.flow).dst.to_string()),
+                flow.map_or(String::new(), |f| f.dst.to_string()),
             ));
         }
         cells.extend([
