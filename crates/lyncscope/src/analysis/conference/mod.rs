@@ -41,6 +41,12 @@ pub(crate) const MAX_DEVICES: usize = 8;
 pub(crate) const MAX_DIAL_OUTS: usize = 64;
 /// Longest `epid` kept: real ones are 10 hex digits.
 const MAX_EPID: usize = 64;
+/// What the byte budget counts for a step: the step and its boxed parts as if each were there
+/// (they are boxed because most steps lack them; the budget errs on the side of more).
+const STEP_BYTES: usize = std::mem::size_of::<Step>()
+    + std::mem::size_of::<(&str, diagnostics::Diagnostic)>()
+    + std::mem::size_of::<C3pOutcome>()
+    + std::mem::size_of::<diagnostics::Diagnostic>();
 
 mod diagnosis;
 mod identity;
@@ -299,7 +305,7 @@ impl Conferences {
         let mut step = Step::new(id, dialog, ctx);
         step.dialed_out = participant_hdr == Hdr::To;
         // A step is the bulk of a participant (its attempts are bounded): counted as it comes.
-        self.bytes += std::mem::size_of::<Step>();
+        self.bytes += STEP_BYTES;
         match kind {
             DialogKind::Focus => {
                 if let Some(old) = p.focus.replace(Box::new(step)) {
@@ -367,7 +373,7 @@ impl Conferences {
         if let Some(p) = participant.and_then(|i| conf.participants.get_mut(i as usize)) {
             p.invited_by = Some(dialog.from.to_string());
             p.invitation = Some(Box::new(Step::new(id, dialog, ctx)));
-            self.bytes += std::mem::size_of::<Step>();
+            self.bytes += STEP_BYTES;
         }
     }
 
