@@ -4,7 +4,8 @@
 //! * [`time::Timestamp`]: nanoseconds since the Unix epoch, UTC;
 //! * [`linktype`]: the `LINKTYPE_*` registry of pcap and pcapng;
 //! * [`writer`]: pcap and pcapng writers (the `-w` output, the UI's export, the generator);
-//! * [`join`]: a participant's join state and the step that failed.
+//! * [`join`]: a participant's join state and the step that failed;
+//! * [`vec`]: growing short lists without spare room.
 //!
 //! Nothing here parses untrusted input.
 
@@ -13,6 +14,7 @@
 pub mod join;
 pub mod linktype;
 pub mod time;
+pub mod vec;
 pub mod writer;
 
 pub use time::Timestamp;

@@ -6,10 +6,11 @@
 
 use super::symbols::{Sym, Symbols};
 use super::StartKind;
+use crate::sip::conf_uri::aor_into;
 use crate::sip::message::{Hdr, Message};
-use crate::sip::uri::aor_bytes;
 use crate::transport::MsgContext;
 use crate::Timestamp;
+use std::sync::Arc;
 
 /// Transaction keys remembered per dialog for retransmission detection.
 pub(crate) const MAX_SEEN: usize = 64;
@@ -25,6 +26,56 @@ pub(crate) fn alloc_size(n: usize) -> usize {
         (n + 8).div_ceil(16).max(2) * 16
     }
 }
+/// Addresses of record shared by the dialogs that name them: a user's address is in every
+/// dialog of theirs, and a copy per dialog took 9 MB at a million messages. An address stays
+/// while a dialog holds it ([`Aors::forget_unused`] after evictions).
+#[derive(Default)]
+pub(crate) struct Aors {
+    set: hashbrown::HashTable<Arc<str>>,
+    hasher: ahash::RandomState,
+    /// Where the next address is written before it is looked up (no allocation when known).
+    scratch: String,
+}
+
+impl Aors {
+    /// Bytes of the table per entry it has room for (a pointer and a control byte, 8 buckets
+    /// for 7 entries).
+    pub(crate) const BUCKET: usize = (std::mem::size_of::<Arc<str>>() + 1) * 8 / 7;
+
+    /// The shared address of record of a From or To header (empty without one).
+    pub(crate) fn of(&mut self, header: Option<&[u8]>) -> Arc<str> {
+        self.scratch.clear();
+        if let Some(header) = header {
+            aor_into(&String::from_utf8_lossy(header), &mut self.scratch);
+        }
+        let hash = self.hasher.hash_one(self.scratch.as_str());
+        let scratch = self.scratch.as_str();
+        if let Some(known) = self.set.find(hash, |a| **a == *scratch) {
+            return Arc::clone(known);
+        }
+        let aor: Arc<str> = Arc::from(scratch);
+        let hasher = &self.hasher;
+        self.set
+            .insert_unique(hash, Arc::clone(&aor), |a| hasher.hash_one(&**a));
+        aor
+    }
+
+    /// Drops the addresses no dialog holds any more (after dialogs were evicted).
+    pub(crate) fn forget_unused(&mut self) {
+        self.set.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// Entries the table has room for.
+    pub(crate) fn capacity(&self) -> usize {
+        self.set.capacity()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
+    }
+}
+
 /// How long an unanswered request lives (RFC 3261 Timer B and F): 32 s.
 const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
 
@@ -106,10 +157,12 @@ pub struct Dialog {
     pub call_id: std::sync::Arc<str>,
     /// From tag of the request that opened the dialog.
     pub initiator_tag: Box<str>,
-    /// Address-of-record of the initiator (From); empty when the header was missing.
-    pub from: Box<str>,
-    /// Address-of-record of the peer (To); empty when the header was missing.
-    pub to: Box<str>,
+    /// Address-of-record of the initiator (From); empty when the header was missing. Shared
+    /// by the dialogs that name the same address.
+    pub from: Arc<str>,
+    /// Address-of-record of the peer (To); empty when the header was missing. Shared the
+    /// same way.
+    pub to: Arc<str>,
     /// Method of the initial request (or of the CSeq if the capture starts with a response).
     pub method: Sym,
     /// What the dialog is for, as the conference analysis classified it.
@@ -147,7 +200,8 @@ pub struct Dialog {
 
 impl Dialog {
     /// The bytes this dialog holds: its fixed part, its identifiers by their length (a hostile
-    /// Call-ID of 60 KB counts as 60 KB) and its transaction memory.
+    /// Call-ID of 60 KB counts as 60 KB; an address shared with other dialogs counts in each,
+    /// as if it were its own) and its transaction memory.
     /// The fixed part is counted by the analysis with its table (its capacity).
     pub(crate) fn bytes(&self) -> usize {
         let call_id = if self.evicted {
@@ -157,8 +211,8 @@ impl Dialog {
         };
         call_id
             + alloc_size(self.initiator_tag.len())
-            + alloc_size(self.from.len())
-            + alloc_size(self.to.len())
+            + alloc_size(ARC_HEADER + self.from.len())
+            + alloc_size(ARC_HEADER + self.to.len())
             + alloc_size(self.seen.capacity() * std::mem::size_of::<u64>())
     }
 
@@ -189,8 +243,8 @@ impl Dialog {
     pub(crate) fn evict(&mut self, empty: &std::sync::Arc<str>) {
         self.call_id = std::sync::Arc::clone(empty);
         self.initiator_tag = Box::default();
-        self.from = Box::default();
-        self.to = Box::default();
+        self.from = Arc::clone(empty);
+        self.to = Arc::clone(empty);
         self.seen = Vec::new();
         self.evicted = true;
     }
@@ -205,21 +259,15 @@ impl Dialog {
         call_id: &[u8],
         from_tag: &[u8],
         msg: &Message<'_>,
-        method: Sym,
-        cseq: Option<(u32, Sym)>,
+        (method, cseq): (Sym, Option<(u32, Sym)>),
+        aors: &mut Aors,
         ctx: &MsgContext,
     ) -> Self {
-        let aor = |h| {
-            msg.header(h)
-                .map(aor_bytes)
-                .unwrap_or_default()
-                .into_boxed_str()
-        };
         Dialog {
             call_id: String::from_utf8_lossy(call_id).into(),
             initiator_tag: String::from_utf8_lossy(from_tag).into(),
-            from: aor(Hdr::From),
-            to: aor(Hdr::To),
+            from: aors.of(msg.header(Hdr::From)),
+            to: aors.of(msg.header(Hdr::To)),
             method,
             kind: DialogKind::Other,
             conference_id: None,

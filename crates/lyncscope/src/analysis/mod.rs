@@ -50,7 +50,7 @@ const MAX_MESSAGES: usize = 50_000_000;
 const CHANGE_LOG: usize = 1 << 18;
 /// Bytes of the Call-ID index per entry it has room for: a bucket (key, value, control byte),
 /// with 8 buckets for every 7 entries (the table's load factor).
-const CALL_ID_BUCKET: usize = (std::mem::size_of::<(Box<[u8]>, CallIdChain)>() + 1) * 8 / 7;
+const CALL_ID_BUCKET: usize = (std::mem::size_of::<CallIdChain>() + 1) * 8 / 7;
 
 /// How much the analysis keeps; beyond each bound, what does not fit is counted
 /// ([`AnalysisStats::messages_not_listed`], [`AnalysisStats::dialogs_dropped`],
@@ -264,7 +264,11 @@ pub struct Analysis {
     flow_index: HashMap<Flow, FlowId, RandomState>,
     dialogs: Vec<Dialog>,
     /// First dialog of each Call-ID; further dialogs of the same Call-ID are chained.
-    by_call_id: HashMap<Box<[u8]>, CallIdChain, RandomState>,
+    /// The dialogs of each Call-ID. An entry holds no copy of the Call-ID: it is compared with
+    /// its first dialog's (a copy per dialog took 10 MB at a million messages).
+    by_call_id: hashbrown::HashTable<CallIdChain>,
+    /// The dialogs' addresses of record, shared.
+    aors: dialog::Aors,
     hasher: RandomState,
     stats: AnalysisStats,
     keep_messages: bool,
@@ -330,7 +334,8 @@ impl Analysis {
             flows: Vec::new(),
             flow_index: HashMap::default(),
             dialogs: Vec::new(),
-            by_call_id: HashMap::default(),
+            by_call_id: hashbrown::HashTable::new(),
+            aors: dialog::Aors::default(),
             hasher: RandomState::new(),
             stats: AnalysisStats::default(),
             keep_messages,
@@ -381,6 +386,7 @@ impl Analysis {
             + self.flows.len() * std::mem::size_of::<Flow>()
             + self.flow_index.capacity() * FLOW_INDEX_ENTRY
             + self.index_capacity() * CALL_ID_BUCKET
+            + self.aors.capacity() * dialog::Aors::BUCKET
             + (self.memory.ended.capacity() + self.memory.opened.capacity())
                 * std::mem::size_of::<u32>()
     }
@@ -445,6 +451,16 @@ impl Analysis {
     /// left. Each queue entry is looked at once, so a flood of dialogs that cannot be evicted
     /// costs nothing per refusal.
     fn evict(&mut self, target: usize) {
+        let before = self.stats.dialogs_evicted;
+        self.evict_until(target);
+        // Only after evicting: a flood that cannot be evicted must not scan the table per
+        // dialog.
+        if self.stats.dialogs_evicted != before {
+            self.aors.forget_unused();
+        }
+    }
+
+    fn evict_until(&mut self, target: usize) {
         let now = self.memory.now;
         while self.memory.used > target {
             if let Some(id) = self.memory.ended.pop_front() {
@@ -480,9 +496,8 @@ impl Analysis {
         if first.evicted {
             return;
         }
-        // A Call-ID that is not UTF-8 was kept lossily and is not found under its text: such
-        // dialogs are not evicted (the budget still holds: new ones are refused).
-        let Some(chain) = self.by_call_id.get(first.call_id.as_bytes()).copied() else {
+        let key = std::sync::Arc::clone(&first.call_id);
+        let Some(chain) = self.chain_of(key.as_bytes()) else {
             return;
         };
         let mut members = Vec::new();
@@ -494,10 +509,13 @@ impl Analysis {
             members.push(d.0);
             cur = d.1.next_same_call_id;
         }
-        let key_bytes = dialog::alloc_size(first.call_id.len());
-        let key: Box<[u8]> = first.call_id.as_bytes().into();
-        self.by_call_id.remove(&key);
-        self.memory.used = self.memory.used.saturating_sub(key_bytes);
+        let hash = self.call_id_hash(key.as_bytes());
+        if let Ok(entry) = self
+            .by_call_id
+            .find_entry(spread(hash), |c| c.first == chain.first)
+        {
+            entry.remove();
+        }
         for m in members {
             if let Some(d) = self.dialogs.get_mut(m as usize) {
                 let before = d.bytes();
@@ -961,8 +979,11 @@ impl Analysis {
         msg: &Message<'_>,
         ids: &Ids<'_>,
     ) -> (Option<u32>, bool) {
-        let (call_id, start, cseq) = (ids.call_id, ids.start, ids.cseq);
-        let chain = self.by_call_id.get(call_id).copied();
+        let (start, cseq) = (ids.start, ids.cseq);
+        // Dialogs keep a Call-ID that is not UTF-8 as its lossy text, so it is looked up so.
+        let call_id = String::from_utf8_lossy(ids.call_id);
+        let call_id = call_id.as_bytes();
+        let chain = self.chain_of(call_id);
         let id = match chain {
             Some(chain) => self.match_dialog(chain.first, msg, ids),
             None => None,
@@ -987,15 +1008,17 @@ impl Analysis {
                     StartKind::Request(m) => m,
                     StartKind::Response(_) => cseq.map_or(Symbols::OVERFLOW, |c| c.1),
                 };
-                let mut dialog = Dialog::open(call_id, ids.from_tag, msg, method, cseq, ctx);
-                let key = if chain.is_none() {
-                    dialog::alloc_size(call_id.len())
-                } else {
-                    0
-                };
-                // Its identifiers and index key, then its row in the table and its queue entry
-                // (counted in `tables_bytes` once added).
-                let heap = dialog.bytes() + key;
+                let mut dialog = Dialog::open(
+                    call_id,
+                    ids.from_tag,
+                    msg,
+                    (method, cseq),
+                    &mut self.aors,
+                    ctx,
+                );
+                // Its identifiers, then its row in the table, its index entry and its queue
+                // entry (counted in `tables_bytes` once added).
+                let heap = dialog.bytes();
                 let grows = if chain.is_none() {
                     self.index_growth()
                 } else {
@@ -1017,19 +1040,26 @@ impl Analysis {
                         if let Some(d) = self.dialogs.get_mut(chain.last as usize) {
                             d.next_same_call_id = Some(id);
                         }
-                        if let Some(c) = self.by_call_id.get_mut(call_id) {
+                        let hash = self.call_id_hash(call_id);
+                        if let Some(c) = self
+                            .by_call_id
+                            .find_mut(spread(hash), |c| c.first == chain.first)
+                        {
                             c.last = id;
                             c.len += 1;
                         }
                     }
                     None => {
-                        self.by_call_id.insert(
-                            call_id.into(),
+                        let hash = self.call_id_hash(call_id);
+                        self.by_call_id.insert_unique(
+                            spread(hash),
                             CallIdChain {
+                                hash,
                                 first: id,
                                 last: id,
                                 len: 1,
                             },
+                            |c| spread(c.hash),
                         );
                         self.memory.index_capacity = self.index_capacity();
                     }
@@ -1100,6 +1130,28 @@ impl Analysis {
         }
     }
 
+    /// The dialogs of a Call-ID (as the dialogs keep it: lossy when it is not UTF-8).
+    fn chain_of(&self, call_id: &[u8]) -> Option<CallIdChain> {
+        let hash = self.call_id_hash(call_id);
+        let dialogs = &self.dialogs;
+        self.by_call_id
+            .find(spread(hash), |c| {
+                c.hash == hash
+                    && dialogs
+                        .get(c.first as usize)
+                        .is_some_and(|d| d.call_id.as_bytes() == call_id)
+            })
+            .copied()
+    }
+
+    /// The low half of the Call-ID's hash: what an index entry keeps, so that the table can
+    /// grow from what its entries hold ([`spread`] makes it the table's hash).
+    fn call_id_hash(&self, call_id: &[u8]) -> u32 {
+        let mut h = self.hasher.build_hasher();
+        h.write(call_id);
+        h.finish() as u32
+    }
+
     /// A hash that is equal for a message and its retransmissions: same direction, same start
     /// line, same CSeq, same top-Via branch (a proxy's copy of a request has another branch, so
     /// it is a new hop, not a retransmission), and for responses the same To tag.
@@ -1124,11 +1176,19 @@ impl Analysis {
     }
 }
 
+/// A 32-bit hash made a 64-bit one: the table takes buckets from the low bits and a tag from
+/// the top seven, so both must depend on the whole hash.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(hash)
+}
+
 /// The identifiers of a message that dialog and transaction tracking use, extracted once.
 /// The dialogs of one Call-ID: the first (where matching starts), the last (where a new one
 /// is chained) and how many.
 #[derive(Clone, Copy, Debug)]
 struct CallIdChain {
+    /// The low half of the Call-ID's hash, to grow the table without looking at the dialogs.
+    hash: u32,
     first: u32,
     last: u32,
     len: u32,
@@ -1454,6 +1514,88 @@ mod tests {
             a.messages().len() + a.stats().messages_refused_memory as usize,
             rows + 1
         );
+    }
+
+    #[test]
+    fn call_ids_are_found_by_the_dialogs_own_text_and_addresses_are_shared() {
+        // Enough Call-IDs for the index to grow several times (each growth moves the entries
+        // by the hash they keep), answered in reverse order.
+        let mut a = Analysis::new(false);
+        let n = 3_000u64;
+        for i in 0..n {
+            let r = req("INVITE", "1 INVITE", &format!("z9hG4bK{i}"), "")
+                .replace("call-1", &format!("c{i}"));
+            feed(&mut a, i + 1, true, &r);
+        }
+        for i in (0..n).rev() {
+            let ok = resp("200 OK", "1 INVITE", &format!("z9hG4bK{i}"))
+                .replace("call-1", &format!("c{i}"));
+            feed(&mut a, 2 * n - i, false, &ok);
+        }
+        assert_eq!(a.dialogs().len(), n as usize);
+        assert!(a
+            .dialogs()
+            .iter()
+            .all(|d| d.messages == 2 && d.state == DialogState::InCall));
+        // Every dialog names alice and bob: two texts, not one per dialog.
+        let (first, last) = (&a.dialogs()[0], &a.dialogs()[n as usize - 1]);
+        assert!(std::sync::Arc::ptr_eq(&first.from, &last.from));
+        assert!(std::sync::Arc::ptr_eq(&first.to, &last.to));
+        assert_eq!((&*first.from, &*first.to), ("sip:alice@a", "sip:bob@b"));
+        assert_eq!(a.aors.len(), 2);
+
+        // A Call-ID that is not UTF-8 is kept as its lossy text, and its response is found
+        // under it.
+        let mut b = Analysis::new(false);
+        let raw = |text: String| {
+            let text = text.replace('\n', "\r\n").replace("call-1", "bad-\u{1}");
+            text.into_bytes()
+                .into_iter()
+                .map(|c| if c == 1 { 0xFF } else { c })
+                .collect::<Vec<u8>>()
+        };
+        for (frame, bytes) in [
+            (1, raw(req("INVITE", "1 INVITE", "z9hG4bK1", ""))),
+            (2, raw(resp("200 OK", "1 INVITE", "z9hG4bK1"))),
+        ] {
+            let (m, _) = frame_stream(&bytes).unwrap();
+            b.message(&ctx(frame, frame == 1), &m);
+        }
+        assert_eq!(b.dialogs().len(), 1);
+        assert_eq!(&*b.dialogs()[0].call_id, "bad-\u{FFFD}");
+        assert_eq!(b.dialogs()[0].state, DialogState::InCall);
+    }
+
+    #[test]
+    fn evicting_dialogs_forgets_the_addresses_only_they_named() {
+        let limit = 2 << 20;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        for i in 0..4_000u64 {
+            let call_id = format!("{i:08}{}", "x".repeat(1024));
+            let r = req("MESSAGE", "1 MESSAGE", &format!("z9hG4bK{i}"), "")
+                .replace("call-1", &call_id)
+                .replace("alice@a", &format!("user{i}@a"));
+            feed(&mut a, 2 * i + 1, true, &r);
+            let ok = resp("200 OK", "1 MESSAGE", &format!("z9hG4bK{i}"))
+                .replace("call-1", &call_id)
+                .replace("alice@a", &format!("user{i}@a"));
+            feed(&mut a, 2 * i + 2, false, &ok);
+        }
+        let evicted = a.stats().dialogs_evicted;
+        assert!(evicted > 1_000, "{:?}", a.stats());
+        // Each kept dialog holds its own From and the shared To (and the evicted ones the
+        // shared empty text, which the table does not hold).
+        let kept = a.dialogs_kept();
+        assert!(
+            a.aors.len() <= kept + 1,
+            "{} addresses, {kept} dialogs",
+            a.aors.len()
+        );
+        let last = a.dialogs().last().expect("dialogs");
+        assert_eq!(&*last.from, "sip:user3999@a");
     }
 
     #[test]

@@ -349,6 +349,14 @@ pub fn uri_in_header(value: &str) -> &str {
 /// (`"Bob" <sip:Bob@Example.com:5061;transport=tls>;tag=1` → `sip:bob@example.com`).
 /// A value without a scheme but with `@` is taken as `sip:`; one without `@` keeps its host.
 pub fn aor(uri: &str) -> String {
+    let mut out = String::new();
+    aor_into(uri, &mut out);
+    out
+}
+
+/// [`aor`] appended to `out`, whose room is reused (the analysis looks up the AOR of every
+/// dialog it opens, and most are already known).
+pub fn aor_into(uri: &str, out: &mut String) {
     let uri = uri_in_header(uri);
     let (scheme, rest) = match uri.split_once(':') {
         Some((s, r))
@@ -360,7 +368,7 @@ pub fn aor(uri: &str) -> String {
     };
     let end = rest.find([';', '?']).unwrap_or(rest.len());
     let addr = rest.get(..end).unwrap_or(rest).trim();
-    let mut out = String::with_capacity(scheme.len() + 1 + addr.len());
+    let from = out.len();
     out.push_str(scheme);
     out.push(':');
     if scheme.eq_ignore_ascii_case("tel") {
@@ -372,8 +380,9 @@ pub fn aor(uri: &str) -> String {
     } else {
         out.push_str(strip_port(addr));
     }
-    out.make_ascii_lowercase();
-    out
+    if let Some(written) = out.get_mut(from..) {
+        written.make_ascii_lowercase();
+    }
 }
 
 #[cfg(test)]

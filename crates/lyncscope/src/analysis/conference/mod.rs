@@ -21,6 +21,7 @@ use crate::sip::user_agent::ClientKind;
 use crate::transport::MsgContext;
 use crate::Timestamp;
 use ahash::RandomState;
+use lyncscope_base::vec::push_small;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
@@ -1096,17 +1097,6 @@ fn push_bounded(v: &mut Vec<Step>, s: Step) -> bool {
     }
     push_small(v, s);
     full
-}
-
-/// Pushes onto a list that usually holds one or two items (a participant's attempts): grown
-/// one at a time up to four, where a vector's own first growth would reserve four at once —
-/// 2 KB of steps for the one attempt nearly every participant has (71 MB on a million-message
-/// capture).
-fn push_small<T>(v: &mut Vec<T>, item: T) {
-    if v.len() == v.capacity() && v.len() < 4 {
-        v.reserve_exact(1);
-    }
-    v.push(item);
 }
 
 /// Records the final response of a step's initial request (a 2xx of any fork wins).

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::xml::{self, Element, Path, Visitor};
 use super::{lossy, BodyError};
 use crate::sip::conf_uri::{aor, ConfUri};
+use lyncscope_base::vec::push_small;
 
 /// Most users kept in a document or roster.
 pub const MAX_USERS: usize = 10_000;
@@ -259,7 +260,7 @@ impl Visitor for InfoVisitor {
             self.uri = None;
             if self.out.conf_uris.len() < MAX_CONF_URIS {
                 self.uri = Some(self.out.conf_uris.len());
-                self.out.conf_uris.push(ConfUriEntry::default());
+                push_small(&mut self.out.conf_uris, ConfUriEntry::default());
             } else {
                 self.out.truncated = true;
                 self.out.dropped.other += 1;
@@ -269,11 +270,14 @@ impl Visitor for InfoVisitor {
             if self.out.users.len() < MAX_USERS {
                 self.user = Some(self.out.users.len());
                 let [entity, state] = el.attrs_named(["entity", "state"]);
-                self.out.users.push(User {
-                    entity: entity.map(|v| v.into_owned()).unwrap_or_default(),
-                    state: State::parse(state.as_deref()),
-                    ..User::default()
-                });
+                push_small(
+                    &mut self.out.users,
+                    User {
+                        entity: entity.map(|v| v.into_owned()).unwrap_or_default(),
+                        state: State::parse(state.as_deref()),
+                        ..User::default()
+                    },
+                );
             } else {
                 self.out.truncated = true;
                 self.out.dropped.users += 1;
@@ -286,12 +290,15 @@ impl Visitor for InfoVisitor {
             let session_type = session_type.map(|v| v.into_owned());
             self.endpoint = match self.cur_user() {
                 Some(user) if user.endpoints.len() < MAX_ENDPOINTS => {
-                    user.endpoints.push(Endpoint {
-                        entity,
-                        state,
-                        session_type,
-                        ..Endpoint::default()
-                    });
+                    push_small(
+                        &mut user.endpoints,
+                        Endpoint {
+                            entity,
+                            state,
+                            session_type,
+                            ..Endpoint::default()
+                        },
+                    );
                     Some(user.endpoints.len() - 1)
                 }
                 Some(_) => {
@@ -308,11 +315,14 @@ impl Visitor for InfoVisitor {
             let state = State::parse(state.as_deref());
             self.media = match self.cur_endpoint() {
                 Some(ep) if ep.media.len() < MAX_MEDIA => {
-                    ep.media.push(Media {
-                        id,
-                        state,
-                        ..Media::default()
-                    });
+                    push_small(
+                        &mut ep.media,
+                        Media {
+                            id,
+                            state,
+                            ..Media::default()
+                        },
+                    );
                     Some(ep.media.len() - 1)
                 }
                 Some(_) => {
@@ -354,7 +364,7 @@ impl Visitor for InfoVisitor {
                 let mut dropped = false;
                 if let Some(u) = self.cur_user() {
                     if u.roles.len() < MAX_ROLES {
-                        u.roles.push(text.to_owned());
+                        push_small(&mut u.roles, text.to_owned());
                     } else {
                         dropped = true;
                     }
@@ -777,7 +787,7 @@ fn merge_endpoint(list: &mut Vec<Endpoint>, ep: &Endpoint) -> bool {
             }
             let mut fresh = ep.clone();
             fresh.media.retain(|m| m.state != State::Deleted);
-            list.push(fresh);
+            push_small(list, fresh);
         }
     }
     true
@@ -808,7 +818,7 @@ fn merge_media(list: &mut Vec<Media>, m: &Media) -> bool {
             if list.len() >= MAX_MEDIA {
                 return false;
             }
-            list.push(m.clone());
+            push_small(list, m.clone());
         }
     }
     true
