@@ -59,13 +59,87 @@ impl State {
     }
 }
 
+/// A value from a small vocabulary (a status, a method, a media type, a role): one of
+/// [`WORDS`] is shared, not copied. A roster holds several per endpoint, for every
+/// conference, and copies of these few words took a fifth of its memory.
+pub type Word = std::borrow::Cow<'static, str>;
+
+/// The words RFC 4575 and Lync's rosters use for session types, statuses, methods, media types,
+/// labels, directions, filters, roles and media ids.
+pub const WORDS: &[&str] = &[
+    // session-type and conf-uris purpose
+    "focus",
+    "audio-video",
+    "chat",
+    "applicationsharing",
+    "data-conf",
+    "phone-conf",
+    "meeting",
+    // endpoint status (RFC 4575 §5.7.3)
+    "pending",
+    "dialing-out",
+    "dialing-in",
+    "alerting",
+    "on-hold",
+    "connected",
+    "muted-via-focus",
+    "disconnecting",
+    "disconnected",
+    // joining-method, disconnection-method
+    "dialed-in",
+    "dialed-out",
+    "focus-owner",
+    "departed",
+    "booted",
+    "failed",
+    "busy",
+    // media type, label, status, ingress filter
+    "audio",
+    "video",
+    "text",
+    "message",
+    "application",
+    "main-audio",
+    "main-video",
+    "panoramic-video",
+    "sendrecv",
+    "sendonly",
+    "recvonly",
+    "inactive",
+    "block",
+    "unblock",
+    // roles
+    "presenter",
+    "attendee",
+    "organizer",
+    "participant",
+    // media ids
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+];
+
+/// `text` as a [`Word`]: shared when it is one of [`WORDS`] (as written, case kept).
+pub fn word(text: &str) -> Word {
+    match WORDS.iter().find(|w| **w == text) {
+        Some(w) => Word::Borrowed(w),
+        None => Word::Owned(text.to_owned()),
+    }
+}
+
 /// One `conf-uris/entry`: the URI of one MCU of the conference.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ConfUriEntry {
     /// The MCU conference URI.
     pub uri: String,
     /// The MCU type (`chat`, `audio-video`, `applicationsharing`, …).
-    pub purpose: Option<String>,
+    pub purpose: Option<Word>,
     /// Human-readable label.
     pub display_text: Option<String>,
 }
@@ -74,17 +148,17 @@ pub struct ConfUriEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Media {
     /// `@id`, the merge key.
-    pub id: String,
+    pub id: Word,
     /// `@state` (not in RFC 4575 for media, tolerated).
     pub state: State,
     /// `type`: `audio`, `video`, `applicationsharing`, …
-    pub kind: Option<String>,
+    pub kind: Option<Word>,
     /// `label`, e.g. `main-audio`.
-    pub label: Option<String>,
+    pub label: Option<Word>,
     /// `status`: `sendrecv`, `sendonly`, `recvonly`, `inactive`.
-    pub status: Option<String>,
+    pub status: Option<Word>,
     /// `msci:media-ingress-filter`: `block` means muted by the server.
-    pub ingress_filter: Option<String>,
+    pub ingress_filter: Option<Word>,
 }
 
 /// One `endpoint` of a user: a session with one MCU.
@@ -95,15 +169,15 @@ pub struct Endpoint {
     /// `@state`.
     pub state: State,
     /// `@session-type`: `focus`, `chat`, `audio-video`, `applicationsharing`, …
-    pub session_type: Option<String>,
+    pub session_type: Option<Word>,
     /// `status`: `connected`, `disconnected`, `dialing-in`, `on-hold`, …
-    pub status: Option<String>,
+    pub status: Option<Word>,
     /// `joining-method`: `dialed-in`, `dialed-out`, `focus-owner`.
-    pub joining_method: Option<String>,
+    pub joining_method: Option<Word>,
     /// `joining-info/when`.
     pub joining_when: Option<String>,
     /// `disconnection-method`: `departed`, `booted`, `failed`, `busy`.
-    pub disconnection_method: Option<String>,
+    pub disconnection_method: Option<Word>,
     /// The endpoint's media.
     pub media: Vec<Media>,
 }
@@ -119,7 +193,7 @@ pub struct User {
     pub display_text: Option<String>,
     /// `roles/entry`: `presenter`, `attendee`, `organizer`. In a partial update an empty list
     /// means "unchanged" (an absent and an empty `roles` element are not told apart).
-    pub roles: Vec<String>,
+    pub roles: Vec<Word>,
     /// The user's endpoints (one per MCU session).
     pub endpoints: Vec<Endpoint>,
 }
@@ -287,7 +361,7 @@ impl Visitor for InfoVisitor {
             let [entity, state, session_type] = el.attrs_named(["entity", "state", "session-type"]);
             let entity = entity.map(|v| v.into_owned()).unwrap_or_default();
             let state = State::parse(state.as_deref());
-            let session_type = session_type.map(|v| v.into_owned());
+            let session_type = session_type.as_deref().map(word);
             self.endpoint = match self.cur_user() {
                 Some(user) if user.endpoints.len() < MAX_ENDPOINTS => {
                     push_small(
@@ -311,7 +385,7 @@ impl Visitor for InfoVisitor {
         } else if name == "media" && path.below_root_is(MEDIA) {
             self.media = None;
             let [id, state] = el.attrs_named(["id", "state"]);
-            let id = id.map(|v| v.into_owned()).unwrap_or_default();
+            let id = id.as_deref().map(word).unwrap_or_default();
             let state = State::parse(state.as_deref());
             self.media = match self.cur_endpoint() {
                 Some(ep) if ep.media.len() < MAX_MEDIA => {
@@ -338,6 +412,7 @@ impl Visitor for InfoVisitor {
 
     fn close(&mut self, path: &Path, name: &str, text: &str) -> Result<(), BodyError> {
         let owned = || Some(text.to_owned());
+        let a_word = || Some(word(text));
         // Leaf values, by the element they belong to (its depth below the root).
         match path.depth() {
             3 if name == "subject"
@@ -364,7 +439,7 @@ impl Visitor for InfoVisitor {
                 let mut dropped = false;
                 if let Some(u) = self.cur_user() {
                     if u.roles.len() < MAX_ROLES {
-                        push_small(&mut u.roles, text.to_owned());
+                        push_small(&mut u.roles, word(text));
                     } else {
                         dropped = true;
                     }
@@ -378,7 +453,7 @@ impl Visitor for InfoVisitor {
                 if let Some(e) = self.uri.and_then(|i| self.out.conf_uris.get_mut(i)) {
                     match name {
                         "uri" => e.uri = text.to_owned(),
-                        "purpose" => e.purpose = owned(),
+                        "purpose" => e.purpose = a_word(),
                         "display-text" => e.display_text = owned(),
                         _ => {}
                     }
@@ -387,9 +462,9 @@ impl Visitor for InfoVisitor {
             5 if path.below_root_is(&["users", "user", "endpoint", name]) => {
                 if let Some(ep) = self.cur_endpoint() {
                     match name {
-                        "status" => ep.status = owned(),
-                        "joining-method" => ep.joining_method = owned(),
-                        "disconnection-method" => ep.disconnection_method = owned(),
+                        "status" => ep.status = a_word(),
+                        "joining-method" => ep.joining_method = a_word(),
+                        "disconnection-method" => ep.disconnection_method = a_word(),
                         _ => {}
                     }
                 }
@@ -404,10 +479,10 @@ impl Visitor for InfoVisitor {
             6 if path.below_root_is(&["users", "user", "endpoint", "media", name]) => {
                 if let Some(m) = self.cur_media() {
                     match name {
-                        "type" => m.kind = owned(),
-                        "label" => m.label = owned(),
-                        "status" => m.status = owned(),
-                        "media-ingress-filter" => m.ingress_filter = owned(),
+                        "type" => m.kind = a_word(),
+                        "label" => m.label = a_word(),
+                        "status" => m.status = a_word(),
+                        "media-ingress-filter" => m.ingress_filter = a_word(),
                         _ => {}
                     }
                 }
@@ -489,8 +564,9 @@ pub struct Roster {
     pub organizer_display: Option<String>,
     /// MCU URIs of the conference.
     pub conf_uris: Vec<ConfUriEntry>,
-    /// Users by [`aor`] of their entity.
-    users: BTreeMap<String, User>,
+    /// Users by [`aor`] of their entity (boxed: a tree node has room for eleven, and most
+    /// rosters have a few).
+    users: BTreeMap<Box<str>, Box<User>>,
     /// Users who were in the roster and were then removed from it (a `deleted` user element,
     /// or absent from a later `full` document): they left the conference.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
@@ -570,7 +646,7 @@ impl Roster {
                 }
                 for gone in before.into_keys() {
                     if !self.users.contains_key(&gone) {
-                        self.depart(gone);
+                        self.depart(gone.into_string());
                     }
                 }
                 self.stale = false;
@@ -659,12 +735,12 @@ impl Roster {
         };
         match state {
             State::Deleted => {
-                if self.users.remove(&key).is_some() {
+                if self.users.remove(key.as_str()).is_some() {
                     self.depart(key);
                 }
             }
             State::Full => {
-                if self.users.len() >= MAX_USERS && !self.users.contains_key(&key) {
+                if self.users.len() >= MAX_USERS && !self.users.contains_key(key.as_str()) {
                     self.truncated = true;
                     self.dropped.users += 1;
                     return;
@@ -672,10 +748,10 @@ impl Roster {
                 let mut fresh = user;
                 fresh.state = State::Full;
                 fresh.endpoints.retain(|e| e.state != State::Deleted);
-                self.users.insert(key, fresh);
+                self.users.insert(key.into_boxed_str(), Box::new(fresh));
             }
             State::Partial => {
-                if let Some(existing) = self.users.get_mut(&key) {
+                if let Some(existing) = self.users.get_mut(key.as_str()) {
                     if user.display_text.is_some() {
                         existing.display_text = user.display_text;
                     }
@@ -692,7 +768,7 @@ impl Roster {
                     // An update for a user we never saw (lost notification): keep what it says.
                     let mut fresh = user;
                     fresh.endpoints.retain(|e| e.state != State::Deleted);
-                    self.users.insert(key, fresh);
+                    self.users.insert(key.into_boxed_str(), Box::new(fresh));
                 } else {
                     self.truncated = true;
                     self.dropped.users += 1;
@@ -703,7 +779,7 @@ impl Roster {
 
     /// All users, ordered by AOR.
     pub fn users(&self) -> impl Iterator<Item = &User> + '_ {
-        self.users.values()
+        self.users.values().map(|u| &**u)
     }
 
     /// Number of users.
@@ -718,14 +794,14 @@ impl Roster {
 
     /// The user with this URI or header value, compared by [`aor`].
     pub fn user(&self, uri: &str) -> Option<&User> {
-        self.users.get(&aor(uri))
+        self.users.get(aor(uri).as_str()).map(|u| &**u)
     }
 
     /// Every `(user, endpoint)` pair.
     pub fn endpoints(&self) -> impl Iterator<Item = (&User, &Endpoint)> + '_ {
         self.users
             .values()
-            .flat_map(|u| u.endpoints.iter().map(move |e| (u, e)))
+            .flat_map(|u| u.endpoints.iter().map(move |e| (&**u, e)))
     }
 
     /// The `status` of the user's endpoint of this session type (see [`User::endpoint`]),
@@ -825,7 +901,7 @@ fn merge_media(list: &mut Vec<Media>, m: &Media) -> bool {
 }
 
 /// Partial-update rule for one optional field: present replaces, absent keeps.
-fn update(slot: &mut Option<String>, new: &Option<String>) {
+fn update<T: Clone>(slot: &mut Option<T>, new: &Option<T>) {
     if new.is_some() {
         slot.clone_from(new);
     }
@@ -919,6 +995,30 @@ pub(crate) mod tests {
         doc(&format!(
             r#"<conference-info entity="{FOCUS}" state="partial" version="{version}"><users><user entity="{user}" state="partial">{inner}</user></users></conference-info>"#
         ))
+    }
+
+    #[test]
+    fn vocabulary_words_are_shared_and_other_values_kept_as_written() {
+        let d = partial(
+            2,
+            "sip:bob@example.com",
+            r#"<endpoint entity="e1" session-type="audio-video"><status>connected</status><joining-method>Dialed-In</joining-method><media id="1"><type>audio</type><status>sendrecv</status><label>x-custom</label></media></endpoint><roles><entry>presenter</entry></roles>"#,
+        );
+        let u = &d.users[0];
+        let e = &u.endpoints[0];
+        let shared = |w: &Option<Word>| matches!(w, Some(Word::Borrowed(_)));
+        assert!(shared(&e.session_type) && shared(&e.status));
+        assert!(matches!(u.roles[0], Word::Borrowed("presenter")));
+        // Not one of the words as written (case kept): its own copy.
+        assert!(matches!(&e.joining_method, Some(Word::Owned(m)) if m == "Dialed-In"));
+        let m = &e.media[0];
+        assert!(matches!(m.id, Word::Borrowed("1")));
+        assert!(shared(&m.kind) && shared(&m.status));
+        assert_eq!(m.label.as_deref(), Some("x-custom"));
+        assert!(matches!(m.label, Some(Word::Owned(_))));
+        // Lists hold no spare room.
+        assert_eq!(u.endpoints.capacity(), 1);
+        assert_eq!(e.media.capacity(), 1);
     }
 
     #[test]
