@@ -779,6 +779,13 @@ impl Conferences {
         use super::media::{StepRef, MAX_STEPS_PER_ADDRESS};
         // Copied out (no allocation) so the steps can be borrowed mutably.
         let mut refs: [Option<StepRef>; MAX_STEPS_PER_ADDRESS] = [None; MAX_STEPS_PER_ADDRESS];
+        let list = &self.list;
+        self.media.build(|r| {
+            list.get(r.conference as usize)
+                .and_then(|c| c.participants.get(r.participant as usize))
+                .and_then(|p| p.media.iter().rev().find(|s| s.dialog == r.dialog))
+                .and_then(|s| s.flow.as_deref())
+        });
         let found = self.media.lookup(&ctx.src);
         if found.is_empty() {
             return;
