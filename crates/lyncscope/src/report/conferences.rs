@@ -354,8 +354,8 @@ impl Serialize for StepOut<'_> {
         }
         map.serialize_entry("setup_ms", &s.setup_ms())?;
         map.serialize_entry("reason_phrase", &s.reason_phrase)?;
-        if !s.warnings.is_empty() {
-            map.serialize_entry("warnings", &s.warnings)?;
+        if !s.warnings().is_empty() {
+            map.serialize_entry("warnings", s.warnings())?;
         }
         if let Some((header, d)) = s.diagnostic.as_deref() {
             map.serialize_entry(

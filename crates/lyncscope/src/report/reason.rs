@@ -432,7 +432,7 @@ pub fn diag_text(s: &Step) -> String {
         .diagnostic
         .as_deref()
         .into_iter()
-        .chain(&s.more_diagnostics)
+        .chain(s.more_diagnostics())
     {
         let _ = write!(t, ", {header} {}", d.code);
         if let Some(reason) = &d.reason {
@@ -445,7 +445,7 @@ pub fn diag_text(s: &Step) -> String {
             let _ = write!(t, " ({meaning})");
         }
     }
-    for w in &s.warnings {
+    for w in s.warnings() {
         let _ = write!(t, ", Warning: {w}");
     }
     t

@@ -259,7 +259,7 @@ fn step_has_diag(s: &Step, code: u32) -> bool {
     s.diagnostic
         .as_deref()
         .into_iter()
-        .chain(&s.more_diagnostics)
+        .chain(s.more_diagnostics())
         .any(|(_, d)| d.code == code)
 }
 

@@ -441,7 +441,7 @@ fn edge_refused(s: &Step, p: &Participant) -> bool {
         s.diagnostic
             .as_deref()
             .into_iter()
-            .chain(&s.more_diagnostics)
+            .chain(s.more_diagnostics())
             .map(|(_, d)| d)
     };
     let from_edge = edge.is_some_and(|edge| {

@@ -74,12 +74,10 @@ pub struct Step {
     pub diagnostic: Option<Box<(&'static str, diagnostics::Diagnostic)>>,
     /// The C3P exchange (focus steps).
     pub c3p: Option<Box<C3pOutcome>>,
-    /// The final response's `Warning` headers as written (`391 example.com "Do not
-    /// disturb"`), and its diagnostics headers after the first (at most four each: what explains
-    /// a refusal is in the first few).
-    pub warnings: Vec<Box<str>>,
-    /// Diagnostics headers of the final response beyond [`Step::diagnostic`].
-    pub more_diagnostics: Vec<(&'static str, diagnostics::Diagnostic)>,
+    /// The final response's `Warning` headers and its diagnostics headers after the first
+    /// ([`Step::warnings`], [`Step::more_diagnostics`]), boxed together: most responses
+    /// have none.
+    said: Option<Box<Said>>,
     /// Media types offered (`audio`, `video`, `message`, …).
     pub media: Vec<String>,
     /// The offer asks for Lync's CryptoScale (`a=x-mediabw`-era) SRTP.
@@ -108,7 +106,40 @@ pub struct Step {
     pub hangup_diagnostic: Option<Box<diagnostics::Diagnostic>>,
 }
 
+/// What a final response says beyond its first diagnostics header.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Said {
+    warnings: Vec<Box<str>>,
+    more_diagnostics: Vec<(&'static str, diagnostics::Diagnostic)>,
+}
+
 impl Step {
+    /// The final response's `Warning` headers as written (`391 example.com "Do not
+    /// disturb"`), at most four (what explains a refusal is in the first few).
+    pub fn warnings(&self) -> &[Box<str>] {
+        self.said.as_deref().map_or(&[], |s| &s.warnings)
+    }
+
+    /// Diagnostics headers of the final response beyond [`Step::diagnostic`], at most four.
+    pub fn more_diagnostics(&self) -> &[(&'static str, diagnostics::Diagnostic)] {
+        self.said.as_deref().map_or(&[], |s| &s.more_diagnostics)
+    }
+
+    /// Sets what the final response said beyond its first diagnostics header (nothing is
+    /// held when it said nothing).
+    pub(super) fn set_said(
+        &mut self,
+        warnings: Vec<Box<str>>,
+        more_diagnostics: Vec<(&'static str, diagnostics::Diagnostic)>,
+    ) {
+        self.said = (!warnings.is_empty() || !more_diagnostics.is_empty()).then(|| {
+            Box::new(Said {
+                warnings,
+                more_diagnostics,
+            })
+        });
+    }
+
     pub(super) fn new(dialog: u32, d: &Dialog, ctx: &MsgContext) -> Self {
         Step {
             dialog,
@@ -121,8 +152,7 @@ impl Step {
             answered_at: None,
             diagnostic: None,
             c3p: None,
-            warnings: Vec::new(),
-            more_diagnostics: Vec::new(),
+            said: None,
             media: Vec::new(),
             cryptoscale: false,
             ice: None,
