@@ -127,6 +127,17 @@ pub struct Direction {
 }
 
 impl Direction {
+    /// Nothing counted.
+    pub const NONE: Direction = Direction {
+        checks: 0,
+        successes: 0,
+        errors: 0,
+        rtp: 0,
+        rtcp: 0,
+        bytes: 0,
+        other: 0,
+    };
+
     /// RTP and RTCP packets.
     pub fn media_packets(&self) -> u64 {
         self.rtp + self.rtcp
@@ -142,6 +153,14 @@ pub struct MediaFlow {
     pub mcu: Vec<SocketAddr>,
     /// The answer was read and the addresses registered.
     pub registered: bool,
+    /// What was seen between the candidates, from the first datagram counted (boxed: a
+    /// capture of SIP alone has none, and it was 250 of the flow's 296 bytes).
+    traffic: Option<Box<Traffic>>,
+}
+
+/// The checks and media seen between an A/V step's candidates.
+#[derive(Clone, Debug, Default)]
+pub struct Traffic {
     /// Client to MCU.
     pub to_mcu: Direction,
     /// MCU to client.
@@ -158,6 +177,17 @@ pub struct MediaFlow {
     pub media_span: Option<(Timestamp, Timestamp)>,
 }
 
+/// What a flow with no datagram counted reads as.
+static NO_TRAFFIC: Traffic = Traffic {
+    to_mcu: Direction::NONE,
+    to_client: Direction::NONE,
+    pair: None,
+    pair_has_media: false,
+    first_check_from: None,
+    checks_span: None,
+    media_span: None,
+};
+
 impl MediaFlow {
     /// A flow with the client's candidates, before the answer.
     pub fn offered(client: Vec<SocketAddr>) -> Self {
@@ -167,19 +197,26 @@ impl MediaFlow {
         }
     }
 
+    /// The checks and media counted between the candidates (all zero before any).
+    pub fn traffic(&self) -> &Traffic {
+        self.traffic.as_deref().unwrap_or(&NO_TRAFFIC)
+    }
+
     /// The capture holds something between the candidates: a check or a media packet.
     pub fn seen(&self) -> bool {
-        let (m, c) = (&self.to_mcu, &self.to_client);
+        let t = self.traffic();
+        let (m, c) = (&t.to_mcu, &t.to_client);
         m.checks + c.checks > 0 || m.media_packets() + c.media_packets() > 0
     }
 
     /// What the checks came to (see [`IceOutcome`]).
     pub fn outcome(&self) -> IceOutcome {
-        let answered = self.to_client.successes + self.to_mcu.successes > 0;
-        let media = self.to_mcu.media_packets() + self.to_client.media_packets() > 0;
+        let t = self.traffic();
+        let answered = t.to_client.successes + t.to_mcu.successes > 0;
+        let media = t.to_mcu.media_packets() + t.to_client.media_packets() > 0;
         if answered || media {
             IceOutcome::Succeeded
-        } else if self.to_mcu.checks + self.to_client.checks > 0 {
+        } else if t.to_mcu.checks + t.to_client.checks > 0 {
             IceOutcome::Failed
         } else {
             IceOutcome::NotSeen
@@ -189,23 +226,20 @@ impl MediaFlow {
     /// Adds one datagram, sent by the client when `up`.
     fn count(&mut self, up: bool, client: SocketAddr, mcu: SocketAddr, ctx: &MsgContext, p: &[u8]) {
         let kind = classify(p);
-        let dir = if up {
-            &mut self.to_mcu
-        } else {
-            &mut self.to_client
-        };
+        let t = self.traffic.get_or_insert_with(Box::default);
+        let dir = if up { &mut t.to_mcu } else { &mut t.to_client };
         match kind {
             Packet::BindingRequest => {
                 dir.checks = dir.checks.saturating_add(1);
                 if up {
-                    self.first_check_from.get_or_insert(client);
-                    let span = self.checks_span.get_or_insert((ctx.time, ctx.time));
+                    t.first_check_from.get_or_insert(client);
+                    let span = t.checks_span.get_or_insert((ctx.time, ctx.time));
                     span.1 = span.1.max(ctx.time);
                 }
             }
             Packet::BindingSuccess => {
                 dir.successes = dir.successes.saturating_add(1);
-                self.pair.get_or_insert((client, mcu));
+                t.pair.get_or_insert((client, mcu));
             }
             Packet::BindingError => dir.errors = dir.errors.saturating_add(1),
             Packet::Rtp | Packet::Rtcp => {
@@ -215,11 +249,11 @@ impl MediaFlow {
                 } else {
                     dir.rtcp += 1;
                 }
-                if !self.pair_has_media {
-                    self.pair = Some((client, mcu));
-                    self.pair_has_media = true;
+                if !t.pair_has_media {
+                    t.pair = Some((client, mcu));
+                    t.pair_has_media = true;
                 }
-                let span = self.media_span.get_or_insert((ctx.time, ctx.time));
+                let span = t.media_span.get_or_insert((ctx.time, ctx.time));
                 span.1 = span.1.max(ctx.time);
             }
             Packet::OtherStun | Packet::Other => dir.other += 1,
@@ -288,6 +322,13 @@ pub(crate) struct MediaIndex {
 }
 
 impl MediaIndex {
+    /// Bytes of the index and of the list of steps waiting for it (for the byte budget; a
+    /// hash table initialises all its buckets).
+    pub fn bytes(&self) -> usize {
+        self.by_addr.capacity() * (std::mem::size_of::<(SocketAddr, Steps)>() + 1) * 8 / 7
+            + self.waiting.capacity() * std::mem::size_of::<StepRef>()
+    }
+
     /// Registers a step whose both sides' candidates are known (`flow`).
     pub fn register(&mut self, r: StepRef, flow: &MediaFlow) {
         if self.built {
@@ -661,21 +702,27 @@ a=candidate:4 1 UDP 16648703 203.0.113.7 55000 typ relay raddr 192.0.2.5 rport 5
         assert!(feed(&mut index, &mut f, &c, &stun(0x0101, false)));
         assert_eq!(f.outcome(), IceOutcome::Succeeded);
         assert_eq!(
-            f.pair,
+            f.traffic().pair,
             Some((addr("192.0.2.22:50010"), addr("203.0.113.7:55000")))
         );
-        assert_eq!((f.to_mcu.checks, f.to_client.successes), (1, 1));
+        assert_eq!(
+            (f.traffic().to_mcu.checks, f.traffic().to_client.successes),
+            (1, 1)
+        );
         // RTP on another pair moves the selected pair there.
         let rtp = [0x80, 0x75, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 9, 9];
         let c = ctx("192.0.2.5:52000", "198.51.100.9:50012", 60);
         assert!(feed(&mut index, &mut f, &c, &rtp));
         assert_eq!(
-            f.pair,
+            f.traffic().pair,
             Some((addr("198.51.100.9:50012"), addr("192.0.2.5:52000")))
         );
-        assert_eq!((f.to_client.rtp, f.to_client.bytes), (1, 14));
         assert_eq!(
-            f.media_span,
+            (f.traffic().to_client.rtp, f.traffic().to_client.bytes),
+            (1, 14)
+        );
+        assert_eq!(
+            f.traffic().media_span,
             Some((Timestamp(60_000_000), Timestamp(60_000_000)))
         );
     }
@@ -783,6 +830,7 @@ a=candidate:4 1 UDP 16648703 203.0.113.7 55000 typ relay raddr 192.0.2.5 rport 5
             a.message(&c, &m);
         };
         let (bob, fe) = ("192.0.2.22:50000", "192.0.2.5:5061");
+        let before = a.memory_used();
         send(
             &mut a,
             head(&format!("INVITE {mcu} SIP/2.0"), "1 INVITE", "", "", OFFER),
@@ -793,8 +841,16 @@ a=candidate:4 1 UDP 16648703 203.0.113.7 55000 typ relay raddr 192.0.2.5 rport 5
             head("SIP/2.0 200 OK", "1 INVITE", ";tag=m1", "", ANSWER),
             ctx(fe, bob, 300),
         );
+        // The byte budget counts the flow with its counters and candidates, then the index
+        // once a datagram builds it.
+        let flow = std::mem::size_of::<MediaFlow>() + std::mem::size_of::<Traffic>();
+        assert!(a.memory_used() >= before + flow + 6 * std::mem::size_of::<SocketAddr>());
+        let offered = a.memory_used();
         for (src, dst, ms, p) in datagrams {
             a.datagram(&ctx(src, dst, 300 + ms), p);
+        }
+        if !datagrams.is_empty() {
+            assert!(a.memory_used() > offered);
         }
         if let Some((after, diag)) = bye {
             let extra = diag

@@ -364,9 +364,13 @@ impl Analysis {
     }
 
     /// What eviction cannot lower: the tables (an evicted dialog keeps its place), the
-    /// interned strings and the conferences.
+    /// interned strings, the conferences (their A/V steps' media flows too) and the media
+    /// index.
     fn fixed_bytes(&self) -> usize {
-        self.tables_bytes() + self.symbols.bytes + self.conferences.bytes
+        self.tables_bytes()
+            + self.symbols.bytes
+            + self.conferences.bytes
+            + self.conferences.media_bytes()
     }
 
     /// `more` bytes of identifiers were added to the live count.

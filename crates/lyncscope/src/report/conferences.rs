@@ -492,17 +492,29 @@ impl Serialize for FlowOut<'_> {
         map.serialize_entry("ice", f.outcome().as_str())?;
         map.serialize_entry(
             "pair",
-            &f.pair.map(|(client, mcu)| PairOut {
+            &f.traffic().pair.map(|(client, mcu)| PairOut {
                 client: client.to_string(),
                 mcu: mcu.to_string(),
             }),
         )?;
-        map.serialize_entry("to_mcu", &DirOut(&f.to_mcu))?;
-        map.serialize_entry("to_client", &DirOut(&f.to_client))?;
-        map.serialize_entry("first_packet", &f.media_span.map(|s| s.0.rfc3339()))?;
-        map.serialize_entry("last_packet", &f.media_span.map(|s| s.1.rfc3339()))?;
-        map.serialize_entry("first_check", &f.checks_span.map(|s| s.0.rfc3339()))?;
-        map.serialize_entry("last_check", &f.checks_span.map(|s| s.1.rfc3339()))?;
+        map.serialize_entry("to_mcu", &DirOut(&f.traffic().to_mcu))?;
+        map.serialize_entry("to_client", &DirOut(&f.traffic().to_client))?;
+        map.serialize_entry(
+            "first_packet",
+            &f.traffic().media_span.map(|s| s.0.rfc3339()),
+        )?;
+        map.serialize_entry(
+            "last_packet",
+            &f.traffic().media_span.map(|s| s.1.rfc3339()),
+        )?;
+        map.serialize_entry(
+            "first_check",
+            &f.traffic().checks_span.map(|s| s.0.rfc3339()),
+        )?;
+        map.serialize_entry(
+            "last_check",
+            &f.traffic().checks_span.map(|s| s.1.rfc3339()),
+        )?;
         map.serialize_entry("client_candidates", &f.client.len())?;
         map.serialize_entry("mcu_candidates", &f.mcu.len())?;
         map.end()

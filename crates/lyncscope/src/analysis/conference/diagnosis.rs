@@ -366,7 +366,7 @@ impl Conference {
         let checks_unanswered = outcome == IceOutcome::Failed
             && (m.ended_by.is_some()
                 || flow
-                    .and_then(|f| f.checks_span)
+                    .and_then(|f| f.traffic().checks_span)
                     .is_some_and(|(first, last)| {
                         self.last_seen.max(last).millis_since(first) >= STUN_TIMEOUT_MS
                     }));

@@ -722,7 +722,7 @@ impl Conferences {
                     step.request_frame = ctx.frame;
                     let sdp = offer(step, msg, body_kind, &mut self.stats);
                     if let (DialogKind::Media, Some(body)) = (role.kind, sdp) {
-                        media_offer(step, body, &mut self.media);
+                        self.bytes += media_offer(step, body, &mut self.media);
                     }
                 }
             } else if m.eq_ignore_ascii_case(b"BYE") || ends_subscription {
@@ -751,7 +751,7 @@ impl Conferences {
                         dialog: id,
                         client_side: true,
                     };
-                    media_answer(step, msg, body_kind, at, &mut self.media);
+                    self.bytes += media_answer(step, msg, body_kind, at, &mut self.media);
                 }
             }
         }
@@ -813,31 +813,43 @@ impl Conferences {
     pub fn media_stats(&self) -> super::media::MediaStats {
         self.media.stats
     }
+
+    /// Bytes of the media index (for the byte budget).
+    pub(crate) fn media_bytes(&self) -> usize {
+        self.media.bytes()
+    }
 }
 
-/// The client's candidates from an A/V offer's SDP.
-fn media_offer(step: &mut Step, sdp: &[u8], index: &mut super::media::MediaIndex) {
+/// The client's candidates from an A/V offer's SDP. Returns the bytes the byte budget counts:
+/// the flow, its traffic counters as if datagrams came, the candidates.
+fn media_offer(step: &mut Step, sdp: &[u8], index: &mut super::media::MediaIndex) -> usize {
     let client = super::media::candidate_addresses(sdp, &mut index.stats.candidates_dropped);
+    let bytes = std::mem::size_of::<super::media::MediaFlow>()
+        + std::mem::size_of::<super::media::Traffic>()
+        + client.capacity() * std::mem::size_of::<std::net::SocketAddr>();
     step.flow = Some(Box::new(super::media::MediaFlow::offered(client)));
+    bytes
 }
 
 /// The MCU's candidates from the 2xx answering an A/V offer: both sides are registered.
+/// Returns the bytes of the candidates (for the byte budget).
 fn media_answer(
     step: &mut Step,
     msg: &Message<'_>,
     kind: Option<BodyKind>,
     at: super::media::StepRef,
     index: &mut super::media::MediaIndex,
-) {
+) -> usize {
     let Some(flow) = step.flow.as_deref_mut().filter(|f| !f.registered) else {
-        return;
+        return 0;
     };
     let Some(body) = super::media::sdp_body(msg, kind) else {
-        return;
+        return 0;
     };
     flow.mcu = super::media::candidate_addresses(body, &mut index.stats.candidates_dropped);
     flow.registered = true;
     index.register(at, flow);
+    flow.mcu.capacity() * std::mem::size_of::<std::net::SocketAddr>()
 }
 
 /// The first `ms-client-diagnostics` header of a message.
