@@ -526,6 +526,8 @@ pub(crate) fn candidate_addresses(body: &[u8], dropped: &mut u64) -> Vec<SocketA
         }
     }
     end_section(media.take(), session_c, &mut add);
+    // Kept as long as the step: without the room a vector's growth leaves.
+    out.shrink_to_fit();
     out
 }
 

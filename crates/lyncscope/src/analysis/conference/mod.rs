@@ -21,7 +21,7 @@ use crate::sip::user_agent::ClientKind;
 use crate::transport::MsgContext;
 use crate::Timestamp;
 use ahash::RandomState;
-use lyncscope_base::vec::push_small;
+use lyncscope_base::vec::push_snug;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
@@ -322,7 +322,7 @@ impl Conferences {
                 self.stats.attempts_dropped += u64::from(push_bounded(&mut p.media, step));
             }
             DialogKind::Mcu if p.mcus.len() < MAX_ATTEMPTS => {
-                push_small(&mut p.mcus, (uri.mcu.clone(), step))
+                push_snug(&mut p.mcus, (uri.mcu.clone(), step))
             }
             DialogKind::Mcu => self.stats.attempts_dropped += 1,
             _ => {}
@@ -560,7 +560,7 @@ impl Conferences {
         let mut p = Participant::new(uri.to_string(), at);
         p.device = Some(epid.into());
         p.shares_user = true;
-        conf.participants.push(p);
+        push_snug(&mut conf.participants, p);
         let i = conf.participants.len() as u32 - 1;
         self.participant_index.insert(key, i);
         Some(i)
@@ -588,8 +588,10 @@ impl Conferences {
             return None;
         }
         self.bytes += std::mem::size_of::<Participant>() + uri.len() + 64;
-        conf.participants
-            .push(Participant::new(uri.to_string(), at));
+        push_snug(
+            &mut conf.participants,
+            Participant::new(uri.to_string(), at),
+        );
         let i = conf.participants.len() as u32 - 1;
         self.participant_index.entry(key).or_insert(i);
         Some(i)
@@ -1115,7 +1117,7 @@ fn push_bounded(v: &mut Vec<Step>, s: Step) -> bool {
     if full {
         v.remove(0);
     }
-    push_small(v, s);
+    push_snug(v, s);
     full
 }
 

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::xml::{self, Element, Path, Visitor};
 use super::{lossy, BodyError};
 use crate::sip::conf_uri::{aor, ConfUri};
-use lyncscope_base::vec::push_small;
+use lyncscope_base::vec::push_snug;
 
 /// Most users kept in a document or roster.
 pub const MAX_USERS: usize = 10_000;
@@ -334,7 +334,7 @@ impl Visitor for InfoVisitor {
             self.uri = None;
             if self.out.conf_uris.len() < MAX_CONF_URIS {
                 self.uri = Some(self.out.conf_uris.len());
-                push_small(&mut self.out.conf_uris, ConfUriEntry::default());
+                push_snug(&mut self.out.conf_uris, ConfUriEntry::default());
             } else {
                 self.out.truncated = true;
                 self.out.dropped.other += 1;
@@ -344,7 +344,7 @@ impl Visitor for InfoVisitor {
             if self.out.users.len() < MAX_USERS {
                 self.user = Some(self.out.users.len());
                 let [entity, state] = el.attrs_named(["entity", "state"]);
-                push_small(
+                push_snug(
                     &mut self.out.users,
                     User {
                         entity: entity.map(|v| v.into_owned()).unwrap_or_default(),
@@ -364,7 +364,7 @@ impl Visitor for InfoVisitor {
             let session_type = session_type.as_deref().map(word);
             self.endpoint = match self.cur_user() {
                 Some(user) if user.endpoints.len() < MAX_ENDPOINTS => {
-                    push_small(
+                    push_snug(
                         &mut user.endpoints,
                         Endpoint {
                             entity,
@@ -389,7 +389,7 @@ impl Visitor for InfoVisitor {
             let state = State::parse(state.as_deref());
             self.media = match self.cur_endpoint() {
                 Some(ep) if ep.media.len() < MAX_MEDIA => {
-                    push_small(
+                    push_snug(
                         &mut ep.media,
                         Media {
                             id,
@@ -439,7 +439,7 @@ impl Visitor for InfoVisitor {
                 let mut dropped = false;
                 if let Some(u) = self.cur_user() {
                     if u.roles.len() < MAX_ROLES {
-                        push_small(&mut u.roles, word(text));
+                        push_snug(&mut u.roles, word(text));
                     } else {
                         dropped = true;
                     }
@@ -863,7 +863,7 @@ fn merge_endpoint(list: &mut Vec<Endpoint>, ep: &Endpoint) -> bool {
             }
             let mut fresh = ep.clone();
             fresh.media.retain(|m| m.state != State::Deleted);
-            push_small(list, fresh);
+            push_snug(list, fresh);
         }
     }
     true
@@ -894,7 +894,7 @@ fn merge_media(list: &mut Vec<Media>, m: &Media) -> bool {
             if list.len() >= MAX_MEDIA {
                 return false;
             }
-            push_small(list, m.clone());
+            push_snug(list, m.clone());
         }
     }
     true
