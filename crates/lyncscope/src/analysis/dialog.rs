@@ -4,7 +4,7 @@
 //! was seen before is a retransmission. The final status of the initial request and a
 //! sngrep-like state (setup, in call, completed, rejected, …) are derived as messages arrive.
 
-use super::symbols::{Sym, Symbols};
+use super::symbols::{SharedTexts, Sym, Symbols};
 use super::StartKind;
 use crate::sip::conf_uri::aor_into;
 use crate::sip::message::{Hdr, Message};
@@ -12,6 +12,9 @@ use crate::transport::MsgContext;
 use crate::Timestamp;
 use std::sync::Arc;
 
+/// Distinct addresses of record shared; beyond, a dialog keeps its own copy (as many as the
+/// dialogs the analysis keeps: the bound only stops a table that nothing would shrink).
+const MAX_AORS: usize = 4_000_000;
 /// Transaction keys remembered per dialog for retransmission detection.
 pub(crate) const MAX_SEEN: usize = 64;
 /// Reference counts of an `Arc<str>` allocation, counted with the dialog's bytes.
@@ -29,18 +32,24 @@ pub(crate) fn alloc_size(n: usize) -> usize {
 /// Addresses of record shared by the dialogs that name them: a user's address is in every
 /// dialog of theirs, and a copy per dialog took 9 MB at a million messages. An address stays
 /// while a dialog holds it ([`Aors::forget_unused`] after evictions).
-#[derive(Default)]
 pub(crate) struct Aors {
-    set: hashbrown::HashTable<Arc<str>>,
-    hasher: ahash::RandomState,
+    texts: SharedTexts,
     /// Where the next address is written before it is looked up (no allocation when known).
     scratch: String,
 }
 
+impl Default for Aors {
+    fn default() -> Self {
+        Aors {
+            texts: SharedTexts::new(MAX_AORS),
+            scratch: String::new(),
+        }
+    }
+}
+
 impl Aors {
-    /// Bytes of the table per entry it has room for (a pointer and a control byte, 8 buckets
-    /// for 7 entries).
-    pub(crate) const BUCKET: usize = (std::mem::size_of::<Arc<str>>() + 1) * 8 / 7;
+    /// Bytes of the table per entry it has room for.
+    pub(crate) const BUCKET: usize = SharedTexts::BUCKET;
 
     /// The shared address of record of a From or To header (empty without one).
     pub(crate) fn of(&mut self, header: Option<&[u8]>) -> Arc<str> {
@@ -48,31 +57,22 @@ impl Aors {
         if let Some(header) = header {
             aor_into(&String::from_utf8_lossy(header), &mut self.scratch);
         }
-        let hash = self.hasher.hash_one(self.scratch.as_str());
-        let scratch = self.scratch.as_str();
-        if let Some(known) = self.set.find(hash, |a| **a == *scratch) {
-            return Arc::clone(known);
-        }
-        let aor: Arc<str> = Arc::from(scratch);
-        let hasher = &self.hasher;
-        self.set
-            .insert_unique(hash, Arc::clone(&aor), |a| hasher.hash_one(&**a));
-        aor
+        self.texts.of(&self.scratch)
     }
 
     /// Drops the addresses no dialog holds any more (after dialogs were evicted).
     pub(crate) fn forget_unused(&mut self) {
-        self.set.retain(|a| Arc::strong_count(a) > 1);
+        self.texts.forget_unused();
     }
 
     /// Entries the table has room for.
     pub(crate) fn capacity(&self) -> usize {
-        self.set.capacity()
+        self.texts.capacity()
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.set.len()
+        self.texts.len()
     }
 }
 
@@ -307,7 +307,7 @@ impl Dialog {
         if self.seen.len() >= MAX_SEEN {
             self.seen.remove(0);
         }
-        self.seen.push(key);
+        lyncscope_base::vec::push_snug(&mut self.seen, key);
         self.messages += 1;
         let is_initial =
             cseq.is_some_and(|(n, m)| Some(n) == self.initial_cseq && m == self.method);

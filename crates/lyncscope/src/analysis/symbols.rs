@@ -3,9 +3,13 @@
 //!
 //! Hostile input could invent a new method per packet; the table is bounded and every string
 //! past the bound maps to [`Symbols::OVERFLOW`] (shown as `"…"`), which is counted.
+//!
+//! [`SharedTexts`] shares longer texts that many records hold (addresses of record, client
+//! names) as one `Arc<str>` each.
 
 use ahash::RandomState;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// An interned string (a method, a content type); [`Symbols::name`] gives its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,5 +95,85 @@ mod tests {
         assert_eq!(s.intern(b"NEWER"), Symbols::OVERFLOW);
         assert!(s.overflowed > 0);
         assert_eq!(s.name(a), "INVITE");
+    }
+}
+
+/// Texts shared by the records that hold them: one allocation per distinct text, where each
+/// holder had its own copy. A text stays while a holder has it (after holders are dropped,
+/// [`SharedTexts::forget_unused`]); past `most` distinct texts, further ones are not shared
+/// (each holder gets its own, as before), so hostile input cannot grow the table.
+pub(crate) struct SharedTexts {
+    set: hashbrown::HashTable<Arc<str>>,
+    hasher: RandomState,
+    most: usize,
+}
+
+impl SharedTexts {
+    /// Bytes of the table per entry it has room for (a pointer and a control byte, 8 buckets
+    /// for 7 entries).
+    pub(crate) const BUCKET: usize = (std::mem::size_of::<Arc<str>>() + 1) * 8 / 7;
+
+    /// A table sharing at most `most` distinct texts.
+    pub(crate) fn new(most: usize) -> Self {
+        SharedTexts {
+            set: hashbrown::HashTable::new(),
+            hasher: RandomState::new(),
+            most,
+        }
+    }
+
+    /// The shared copy of `text` (made now if it is new).
+    pub(crate) fn of(&mut self, text: &str) -> Arc<str> {
+        let hash = self.hasher.hash_one(text);
+        if let Some(known) = self.set.find(hash, |a| **a == *text) {
+            return Arc::clone(known);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        if self.set.len() < self.most {
+            let hasher = &self.hasher;
+            self.set
+                .insert_unique(hash, Arc::clone(&shared), |a| hasher.hash_one(&**a));
+        }
+        shared
+    }
+
+    /// Drops the texts no holder has any more.
+    pub(crate) fn forget_unused(&mut self) {
+        self.set.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// Entries the table has room for.
+    pub(crate) fn capacity(&self) -> usize {
+        self.set.capacity()
+    }
+
+    /// Texts held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::SharedTexts;
+    use std::sync::Arc;
+
+    #[test]
+    fn texts_are_shared_up_to_the_bound_and_forgotten_once_unused() {
+        let mut t = SharedTexts::new(2);
+        let a = t.of("sip:alice@example.com");
+        let again = t.of("sip:alice@example.com");
+        assert!(Arc::ptr_eq(&a, &again));
+        let b = t.of("sip:bob@example.com");
+        // Past the bound: a copy of its own, not kept.
+        let c = t.of("sip:carol@example.com");
+        let c2 = t.of("sip:carol@example.com");
+        assert!(!Arc::ptr_eq(&c, &c2) && *c == *c2);
+        assert_eq!(t.len(), 2);
+        drop((a, again));
+        t.forget_unused();
+        assert_eq!(t.len(), 1);
+        assert!(Arc::ptr_eq(&b, &t.of("sip:bob@example.com")));
     }
 }

@@ -168,7 +168,7 @@ impl Serialize for ParticipantOut<'_> {
             map.serialize_entry("edge", edge)?;
         }
         if let Some(ua) = &p.user_agent {
-            map.serialize_entry("user_agent", ua)?;
+            map.serialize_entry("user_agent", &**ua)?;
             map.serialize_entry("client", &p.client().map(|k| k.as_str()))?;
         }
         if let Some(e) = c.ending(p, &d) {

@@ -42,6 +42,8 @@ pub(crate) const MAX_DEVICES: usize = 8;
 pub(crate) const MAX_DIAL_OUTS: usize = 64;
 /// Longest `epid` kept: real ones are 10 hex digits.
 const MAX_EPID: usize = 64;
+/// Distinct `User-Agent` texts shared; beyond, a participant keeps its own copy.
+const MAX_USER_AGENTS: usize = 4096;
 /// What the byte budget counts for a step: the step and its boxed parts as if each were there
 /// (they are boxed because most steps lack them; the budget errs on the side of more).
 const STEP_BYTES: usize = std::mem::size_of::<Step>()
@@ -145,6 +147,8 @@ pub struct Conferences {
     uri_cache: HashMap<Box<[u8]>, KnownUri, RandomState>,
     /// Candidate addresses of A/V steps, for the media datagrams.
     media: super::media::MediaIndex,
+    /// Participants' `User-Agent` texts, shared (a deployment runs a few client builds).
+    user_agents: super::symbols::SharedTexts,
     /// What the conference analysis could not decode or keep.
     pub stats: ConferenceStats,
     /// Bytes held by conferences and participants (not rosters, which are bounded by count),
@@ -165,6 +169,7 @@ impl Default for Conferences {
             participant_index: HashMap::default(),
             uri_cache: HashMap::default(),
             media: super::media::MediaIndex::default(),
+            user_agents: super::symbols::SharedTexts::new(MAX_USER_AGENTS),
             stats: ConferenceStats::default(),
             bytes: 0,
             dropped_keys: Default::default(),
@@ -630,7 +635,7 @@ impl Conferences {
                     .participant
                     .and_then(|i| conf.participants.get_mut(i as usize))
                 {
-                    note_user_agent(p, role.kind, msg, from_initiator);
+                    note_user_agent(p, role.kind, msg, from_initiator, &mut self.user_agents);
                     if let Some(step) = step_of(p, role.kind, id) {
                         step.ringing_at.get_or_insert(ctx.time);
                     }
@@ -678,7 +683,7 @@ impl Conferences {
         else {
             return;
         };
-        note_user_agent(p, role.kind, msg, from_initiator);
+        note_user_agent(p, role.kind, msg, from_initiator, &mut self.user_agents);
         if p.edge.is_none() {
             // The Edge stamps what comes in from outside: the participant's initial request,
             // or the invitee's answer to an invitation.
@@ -881,7 +886,13 @@ fn step_of(p: &mut Participant, kind: DialogKind, id: u32) -> Option<&mut Step> 
 /// Keeps the participant's `User-Agent` from a message their client sent: a request of
 /// theirs in a focus, roster or MCU dialog, or a response in the invitation (the invitee
 /// answers it). Servers' agents (`RTCC/`) are not the participant's client.
-fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, from_initiator: bool) {
+fn note_user_agent(
+    p: &mut Participant,
+    kind: DialogKind,
+    msg: &Message<'_>,
+    from_initiator: bool,
+    shared: &mut super::symbols::SharedTexts,
+) {
     if p.user_agent.is_some() {
         return;
     }
@@ -897,7 +908,7 @@ fn note_user_agent(p: &mut Participant, kind: DialogKind, msg: &Message<'_>, fro
         return;
     }
     let ua = ua.get(..ua.len().min(MAX_USER_AGENT)).unwrap_or_default();
-    p.user_agent = Some(String::from_utf8_lossy(ua).into());
+    p.user_agent = Some(shared.of(&String::from_utf8_lossy(ua)));
 }
 
 /// A leader's C3P command about another participant: `deleteUser` removes them (one about
@@ -1303,7 +1314,11 @@ fn multipart_unreadable(msg: &Message<'_>) -> bool {
 
 fn describe_sdp(step: &mut Step, body: &[u8]) {
     let summary = sdp::summarize(body);
-    step.media = summary.media.iter().map(|m| m.to_string()).collect();
+    step.media = summary
+        .media
+        .iter()
+        .map(|m| conference_info::word(m))
+        .collect();
     step.cryptoscale = summary.cryptoscale;
     step.ice = summary.ice.filter(|f| *f != IceFlavour::None);
 }

@@ -78,8 +78,9 @@ pub struct Step {
     /// ([`Step::warnings`], [`Step::more_diagnostics`]), boxed together: most responses
     /// have none.
     said: Option<Box<Said>>,
-    /// Media types offered (`audio`, `video`, `message`, …).
-    pub media: Vec<String>,
+    /// Media types offered (`audio`, `video`, `message`, …): the usual ones shared, not
+    /// copied (see [`conference_info::Word`]).
+    pub media: Vec<conference_info::Word>,
     /// The offer asks for Lync's CryptoScale (`a=x-mediabw`-era) SRTP.
     pub cryptoscale: bool,
     /// ICE flavour of the offer (RFC 5245 or draft 6), when it has ICE.
@@ -234,8 +235,8 @@ pub struct Participant {
     pub(super) shares_user: bool,
     /// The participant's client as its `User-Agent` names it (the first one seen in a request
     /// the participant sent, or in the invitee's answer to the invitation), at most
-    /// 256 bytes (`MAX_USER_AGENT`).
-    pub user_agent: Option<Box<str>>,
+    /// 256 bytes (`MAX_USER_AGENT`); shared by the participants with the same client.
+    pub user_agent: Option<std::sync::Arc<str>>,
     // The three below are boxed: most participants have none, and a participant is moved as
     // its conference's list grows (they took 150 of its 376 bytes).
     /// Someone else removed the participant with a C3P `deleteUser`.

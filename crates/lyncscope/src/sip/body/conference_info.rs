@@ -64,8 +64,8 @@ impl State {
 /// conference, and copies of these few words took a fifth of its memory.
 pub type Word = std::borrow::Cow<'static, str>;
 
-/// The words RFC 4575 and Lync's rosters use for session types, statuses, methods, media types,
-/// labels, directions, filters, roles and media ids.
+/// The words RFC 4575 and Lync's rosters use for session types, statuses, methods, media types
+/// (SDP's too), labels, directions, filters, roles and media ids.
 pub const WORDS: &[&str] = &[
     // session-type and conf-uris purpose
     "focus",
@@ -99,6 +99,8 @@ pub const WORDS: &[&str] = &[
     "text",
     "message",
     "application",
+    "image",
+    "data",
     "main-audio",
     "main-video",
     "panoramic-video",
