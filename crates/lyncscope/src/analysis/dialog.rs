@@ -78,6 +78,10 @@ impl Aors {
 
 /// How long an unanswered request lives (RFC 3261 Timer B and F): 32 s.
 const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
+/// How long a dialog is silent before it forgets its transaction keys: twice the longest a
+/// transaction retransmits (64·T1, 32 s), so a message after that is never a copy of one
+/// before. A long capture's ended dialogs held a fifth of the dialogs' memory in keys.
+pub(crate) const SILENT_NS: i64 = 2 * TRANSACTION_TIMEOUT_NS;
 
 /// What a dialog is for (conference analysis refines `Other`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -194,7 +198,7 @@ pub struct Dialog {
     /// Put in the analysis' queue of ended dialogs once (a state that flips back and forth
     /// must not grow it).
     pub(crate) queued_as_ended: bool,
-    seen: Vec<u64>,
+    pub(crate) seen: Vec<u64>,
     pub(crate) next_same_call_id: Option<u32>,
 }
 
@@ -247,6 +251,17 @@ impl Dialog {
         self.to = Arc::clone(empty);
         self.seen = Vec::new();
         self.evicted = true;
+    }
+
+    /// Whether the dialog has been silent long enough ([`SILENT_NS`] before `now`) that no
+    /// message of it can come again as a retransmission, and it still remembers transactions.
+    pub(crate) fn transactions_expired(&self, now: Timestamp) -> bool {
+        !self.seen.is_empty() && self.last_time.0.saturating_add(SILENT_NS) < now.0
+    }
+
+    /// Forgets the transaction keys (see [`Dialog::transactions_expired`]).
+    pub(crate) fn forget_transactions(&mut self) {
+        self.seen = Vec::new();
     }
 
     /// True when the dialog remembers as many transactions as it can: the next new one makes

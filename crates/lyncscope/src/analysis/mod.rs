@@ -315,6 +315,8 @@ struct Memory {
     now: Timestamp,
     /// The Call-ID of every evicted dialog (one allocation for all).
     empty: std::sync::Arc<str>,
+    /// When dialogs last forgot expired transactions: the capture time and the message count.
+    last_sweep: (Timestamp, u64),
 }
 
 impl Default for Analysis {
@@ -528,6 +530,32 @@ impl Analysis {
                 self.stats.dialogs_evicted += 1;
             }
         }
+    }
+
+    /// Dialogs silent for [`dialog::SILENT_NS`] forget their transaction keys (no message
+    /// can come again as a retransmission of an earlier one). A sweep over the dialogs runs
+    /// when that much capture time passed since the last one and at least an eighth as many
+    /// messages as there are dialogs came, so it costs O(1) a message.
+    fn forget_silent_transactions(&mut self) {
+        let now = self.memory.now;
+        let (at, messages) = self.memory.last_sweep;
+        let due = now.0 >= at.0.saturating_add(dialog::SILENT_NS)
+            && self.stats.sip_messages >= messages + (self.dialogs.len() as u64) / 8;
+        if !due {
+            return;
+        }
+        self.memory.last_sweep = (now, self.stats.sip_messages);
+        let mut freed = 0;
+        for d in self
+            .dialogs
+            .iter_mut()
+            .filter(|d| d.transactions_expired(now))
+        {
+            let before = d.bytes();
+            d.forget_transactions();
+            freed += before.saturating_sub(d.bytes());
+        }
+        self.memory.used = self.memory.used.saturating_sub(freed);
     }
 
     /// Keeps a server's diagnostic record with the dialogs of its Call-ID (at most
@@ -830,6 +858,7 @@ impl Analysis {
 
     fn record(&mut self, ctx: &MsgContext, msg: &Message<'_>) {
         self.memory.now = self.memory.now.max(ctx.time);
+        self.forget_silent_transactions();
         if let (Some(copies), Some(call_id)) = (self.copies.as_mut(), msg.call_id()) {
             let start = match msg.method() {
                 Some(m) => StartKind::Request(self.symbols.intern(m)),
@@ -1568,6 +1597,46 @@ mod tests {
         assert_eq!(b.dialogs().len(), 1);
         assert_eq!(&*b.dialogs()[0].call_id, "bad-\u{FFFD}");
         assert_eq!(b.dialogs()[0].state, DialogState::InCall);
+    }
+
+    #[test]
+    fn a_silent_dialog_forgets_its_transactions_and_a_recent_copy_is_still_one() {
+        // Frames are milliseconds apart (see `ctx`): frame 70_000 is 70 s after frame 0.
+        let mut a = Analysis::new(false);
+        feed(&mut a, 1, true, &req("INVITE", "1 INVITE", "z9hG4bK1", ""));
+        feed(&mut a, 2, false, &resp("200 OK", "1 INVITE", "z9hG4bK1"));
+        // The same 200 again 30 s later: a retransmission (kept keys).
+        feed(
+            &mut a,
+            30_000,
+            false,
+            &resp("200 OK", "1 INVITE", "z9hG4bK1"),
+        );
+        assert_eq!(a.stats().retransmissions, 1);
+        assert!(!a.dialogs()[0].seen.is_empty());
+        // Another call goes on; 64 s after dialog 0's last message its keys are forgotten.
+        for (i, frame) in [(1u64, 60_000u64), (2, 95_000), (3, 96_000)] {
+            let other = req(
+                "OPTIONS",
+                &format!("{i} OPTIONS"),
+                &format!("z9hG4bKo{i}"),
+                "",
+            )
+            .replace("call-1", "call-2");
+            feed(&mut a, frame, true, &other);
+        }
+        assert!(a.dialogs()[0].seen.is_empty(), "silent for 66 s");
+        assert!(!a.dialogs()[1].seen.is_empty(), "spoke 1 s ago");
+        // A copy of dialog 0's 200 now is no retransmission by RFC 3261's timers: counted.
+        let before = a.dialogs()[0].messages;
+        feed(
+            &mut a,
+            97_000,
+            false,
+            &resp("200 OK", "1 INVITE", "z9hG4bK1"),
+        );
+        assert_eq!(a.dialogs()[0].messages, before + 1);
+        assert_eq!(a.stats().retransmissions, 1);
     }
 
     #[test]
