@@ -1129,7 +1129,7 @@ impl Analysis {
             self.stats.transactions_forgotten += 1;
         }
         if !retransmission && dialog.kind != DialogKind::Other {
-            let from_initiator = dialog.initiator_tag.as_bytes() == ids.from_tag;
+            let from_initiator = dialog.initiator_tag().as_bytes() == ids.from_tag;
             self.conferences
                 .message(id, ctx, msg, &ids.known(), from_initiator);
         }
@@ -1143,7 +1143,7 @@ impl Analysis {
         let mut cur = Some(first);
         while let Some(id) = cur {
             let d = self.dialogs.get(id as usize)?;
-            let tag = d.initiator_tag.as_bytes();
+            let tag = d.initiator_tag().as_bytes();
             if tag == from_tag || to_tag == Some(tag) {
                 return Some(id);
             }
