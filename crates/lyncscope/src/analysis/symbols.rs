@@ -12,8 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An interned string (a method, a content type); [`Symbols::name`] gives its text.
+/// It holds its index plus one, so that an `Option<Sym>` takes no more room than a `Sym` (a
+/// message row holds three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sym(u32);
+pub struct Sym(std::num::NonZeroU32);
 
 pub(crate) const MAX_SYMBOLS: usize = 4096;
 
@@ -44,13 +46,13 @@ impl Default for Symbols {
 impl Sym {
     /// A dense index (0 for [`Symbols::OVERFLOW`]), for tables kept beside the interner.
     pub fn index(self) -> usize {
-        self.0 as usize
+        (self.0.get() - 1) as usize
     }
 }
 
 impl Symbols {
     /// The symbol of every string that arrived after the table was full; its name is `"…"`.
-    pub const OVERFLOW: Sym = Sym(0);
+    pub const OVERFLOW: Sym = Sym(std::num::NonZeroU32::MIN);
 
     /// The symbol of `bytes`, interning it (lossily as UTF-8) when it is new.
     pub(crate) fn intern(&mut self, bytes: &[u8]) -> Sym {
@@ -61,7 +63,8 @@ impl Symbols {
             self.overflowed += 1;
             return Self::OVERFLOW;
         }
-        let sym = Sym(self.names.len() as u32);
+        // `names` holds at most MAX_SYMBOLS, far below u32::MAX.
+        let sym = Sym(std::num::NonZeroU32::MIN.saturating_add(self.names.len() as u32));
         self.names.push(String::from_utf8_lossy(bytes).into());
         self.map.insert(bytes.into(), sym);
         self.bytes += 2 * bytes.len() + 64;
@@ -75,7 +78,7 @@ impl Symbols {
 
     /// The text of a symbol; `"…"` for [`Symbols::OVERFLOW`].
     pub fn name(&self, sym: Sym) -> &str {
-        self.names.get(sym.0 as usize).map_or("…", |s| s)
+        self.names.get(sym.index()).map_or("…", |s| s)
     }
 }
 
@@ -95,6 +98,9 @@ mod tests {
         assert_eq!(s.intern(b"NEWER"), Symbols::OVERFLOW);
         assert!(s.overflowed > 0);
         assert_eq!(s.name(a), "INVITE");
+        assert_eq!(Symbols::OVERFLOW.index(), 0);
+        assert_eq!(s.name(Symbols::OVERFLOW), "…");
+        assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
     }
 }
 
