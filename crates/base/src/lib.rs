@@ -5,7 +5,7 @@
 //! * [`linktype`]: the `LINKTYPE_*` registry of pcap and pcapng;
 //! * [`writer`]: pcap and pcapng writers (the `-w` output, the UI's export, the generator);
 //! * [`join`]: a participant's join state and the step that failed;
-//! * [`vec`]: growing long-lived lists with little spare room.
+//! * [`mod@vec`]: growing long-lived lists with little spare room.
 //!
 //! Nothing here parses untrusted input.
 

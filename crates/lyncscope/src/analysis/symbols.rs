@@ -4,7 +4,7 @@
 //! Hostile input could invent a new method per packet; the table is bounded and every string
 //! past the bound maps to [`Symbols::OVERFLOW`] (shown as `"…"`), which is counted.
 //!
-//! [`SharedTexts`] shares longer texts that many records hold (addresses of record, client
+//! `SharedTexts` shares longer texts that many records hold (addresses of record, client
 //! names) as one `Arc<str>` each.
 
 use ahash::RandomState;
