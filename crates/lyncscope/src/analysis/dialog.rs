@@ -31,7 +31,7 @@ pub(crate) fn alloc_size(n: usize) -> usize {
 }
 /// Addresses of record shared by the dialogs that name them: a user's address is in every
 /// dialog of theirs, and a copy per dialog took 9 MB at a million messages. An address stays
-/// while a dialog holds it ([`Aors::forget_unused`] after evictions).
+/// while a dialog holds it (an evicted or refused dialog gives it back: [`Aors::release`]).
 pub(crate) struct Aors {
     texts: SharedTexts,
     /// Where the next address is written before it is looked up (no allocation when known).
@@ -60,9 +60,11 @@ impl Aors {
         self.texts.of(&self.scratch)
     }
 
-    /// Drops the addresses no dialog holds any more (after dialogs were evicted).
-    pub(crate) fn forget_unused(&mut self) {
-        self.texts.forget_unused();
+    /// A dialog lets its addresses go (evicted, or refused by the byte budget): the table
+    /// forgets those no other dialog holds.
+    pub(crate) fn release(&mut self, (from, to): (Arc<str>, Arc<str>)) {
+        self.texts.release(from);
+        self.texts.release(to);
     }
 
     /// Entries the table has room for.
@@ -210,12 +212,11 @@ impl Dialog {
     /// as if it were its own) and its transaction memory.
     /// The fixed part is counted by the analysis with its table (its capacity).
     pub(crate) fn bytes(&self) -> usize {
-        let call_id = if self.evicted {
-            0 // the analysis' shared empty text
-        } else {
-            alloc_size(ARC_HEADER + self.call_id.len())
-        };
-        call_id
+        if self.evicted {
+            // The analysis' shared empty text, an inline empty tag, no transaction keys.
+            return 0;
+        }
+        alloc_size(ARC_HEADER + self.call_id.len())
             + if self.initiator_tag.is_heap_allocated() {
                 alloc_size(self.initiator_tag.len())
             } else {
@@ -250,13 +251,21 @@ impl Dialog {
 
     /// Drops the identifiers and the transaction memory (see [`Dialog::evicted`]); `empty` is
     /// shared by every evicted dialog, so that an evicted one allocates nothing.
-    pub(crate) fn evict(&mut self, empty: &std::sync::Arc<str>) {
+    /// Returns the addresses it held, to give back to [`Aors`].
+    pub(crate) fn evict(&mut self, empty: &std::sync::Arc<str>) -> (Arc<str>, Arc<str>) {
         self.call_id = std::sync::Arc::clone(empty);
         self.initiator_tag = compact_str::CompactString::default();
-        self.from = Arc::clone(empty);
-        self.to = Arc::clone(empty);
+        let from = std::mem::replace(&mut self.from, Arc::clone(empty));
+        let to = std::mem::replace(&mut self.to, Arc::clone(empty));
         self.seen = Vec::new();
         self.evicted = true;
+        (from, to)
+    }
+
+    /// The addresses of a dialog that is not kept (refused by the byte budget), to give back
+    /// to [`Aors`].
+    pub(crate) fn into_aors(self) -> (Arc<str>, Arc<str>) {
+        (self.from, self.to)
     }
 
     /// From tag of the request that opened the dialog.

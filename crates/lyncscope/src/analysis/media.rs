@@ -310,13 +310,17 @@ impl Steps {
 /// Built when the first datagram that is not SIP comes: until then the steps wait in a list.
 /// A capture of SIP alone (a Front End's, a log, a HEP feed) never needs it, and it was the
 /// largest part of the media analysis' memory (15 MB at a million messages). Built late in
-/// the order the steps came, it is the index registering them as they came would have made.
+/// the order the steps came, it is the index registering them as they came would have made,
+/// less the steps no longer kept (an attempt pushed out by newer ones), which could not be
+/// counted into anyway.
 #[derive(Default)]
 pub(crate) struct MediaIndex {
     by_addr: HashMap<SocketAddr, Steps, RandomState>,
     /// Steps whose candidates are known, in order, while the index is not built.
     waiting: Vec<StepRef>,
     built: bool,
+    /// Steps held in `Steps::Many` lists (for the byte budget).
+    spilled: usize,
     /// The counters.
     pub stats: MediaStats,
 }
@@ -326,7 +330,7 @@ impl MediaIndex {
     /// hash table initialises all its buckets).
     pub fn bytes(&self) -> usize {
         self.by_addr.capacity() * (std::mem::size_of::<(SocketAddr, Steps)>() + 1) * 8 / 7
-            + self.waiting.capacity() * std::mem::size_of::<StepRef>()
+            + (self.waiting.capacity() + self.spilled) * std::mem::size_of::<StepRef>()
     }
 
     /// Registers a step whose both sides' candidates are known (`flow`).
@@ -376,6 +380,7 @@ impl MediaIndex {
                     self.stats.candidates_dropped += 1;
                     continue;
                 }
+                self.spilled += if steps.as_slice().len() == 1 { 2 } else { 1 };
                 steps.push(r);
             }
         }

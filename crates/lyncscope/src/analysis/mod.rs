@@ -457,16 +457,6 @@ impl Analysis {
     /// left. Each queue entry is looked at once, so a flood of dialogs that cannot be evicted
     /// costs nothing per refusal.
     fn evict(&mut self, target: usize) {
-        let before = self.stats.dialogs_evicted;
-        self.evict_until(target);
-        // Only after evicting: a flood that cannot be evicted must not scan the table per
-        // dialog.
-        if self.stats.dialogs_evicted != before {
-            self.aors.forget_unused();
-        }
-    }
-
-    fn evict_until(&mut self, target: usize) {
         let now = self.memory.now;
         while self.memory.used > target {
             if let Some(id) = self.memory.ended.pop_front() {
@@ -525,7 +515,7 @@ impl Analysis {
         for m in members {
             if let Some(d) = self.dialogs.get_mut(m as usize) {
                 let before = d.bytes();
-                d.evict(&self.memory.empty);
+                self.aors.release(d.evict(&self.memory.empty));
                 self.memory.used = self.memory.used.saturating_sub(before - d.bytes());
                 self.stats.dialogs_evicted += 1;
             }
@@ -1060,6 +1050,7 @@ impl Analysis {
                 let fixed = std::mem::size_of::<Dialog>() + std::mem::size_of::<u32>() + grows;
                 if !self.make_room(heap, fixed) {
                     self.stats.dialogs_refused_memory += 1;
+                    self.aors.release(dialog.into_aors());
                     return (None, false);
                 }
                 self.add_used(heap);
@@ -1640,6 +1631,31 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_dialog_gives_its_addresses_back() {
+        // Requests never answered cannot be evicted for 32 s; with 1 MiB the budget refuses
+        // dialogs after a few hundred: their addresses must not stay in the shared table.
+        let limit = 1 << 20;
+        let mut a = Analysis::new(false).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        });
+        for i in 0..5_000u64 {
+            let r = req("INVITE", "1 INVITE", &format!("z9hG4bK{i}"), "")
+                .replace("call-1", &format!("c{i}-{}", "x".repeat(256)))
+                .replace("alice@a", &format!("user{i}-{}@a", "y".repeat(256)));
+            feed(&mut a, i + 1, true, &r);
+        }
+        let st = a.stats();
+        assert!(st.dialogs_refused_memory > 1_000, "{st:?}");
+        let kept = a.dialogs_kept();
+        assert!(
+            a.aors.len() <= kept + 1,
+            "{} addresses, {kept} dialogs",
+            a.aors.len()
+        );
+    }
+
+    #[test]
     fn evicting_dialogs_forgets_the_addresses_only_they_named() {
         let limit = 2 << 20;
         let mut a = Analysis::new(false).with_limits(Limits {
@@ -1669,6 +1685,10 @@ mod tests {
         );
         let last = a.dialogs().last().expect("dialogs");
         assert_eq!(&*last.from, "sip:user3999@a");
+        // What the budget counts as live is what the dialogs hold: an evicted one nothing.
+        let held: usize = a.dialogs().iter().map(Dialog::bytes).sum();
+        assert_eq!(a.memory.used, held);
+        assert!(a.dialogs().iter().filter(|d| d.evicted).all(|d| d.bytes() == 0));
     }
 
     #[test]

@@ -105,9 +105,10 @@ mod tests {
 }
 
 /// Texts shared by the records that hold them: one allocation per distinct text, where each
-/// holder had its own copy. A text stays while a holder has it (after holders are dropped,
-/// [`SharedTexts::forget_unused`]); past `most` distinct texts, further ones are not shared
-/// (each holder gets its own, as before), so hostile input cannot grow the table.
+/// holder had its own copy. A holder that lets its text go gives it back
+/// ([`SharedTexts::release`]), so a text no one holds leaves the table; past `most` distinct
+/// texts, further ones are not shared (each holder gets its own, as before), so hostile input
+/// cannot grow the table.
 pub(crate) struct SharedTexts {
     set: hashbrown::HashTable<Arc<str>>,
     hasher: RandomState,
@@ -143,9 +144,15 @@ impl SharedTexts {
         shared
     }
 
-    /// Drops the texts no holder has any more.
-    pub(crate) fn forget_unused(&mut self) {
-        self.set.retain(|a| Arc::strong_count(a) > 1);
+    /// A holder lets `shared` go: the table forgets it when no one else holds it.
+    pub(crate) fn release(&mut self, shared: Arc<str>) {
+        let hash = self.hasher.hash_one(&*shared);
+        if let Ok(entry) = self.set.find_entry(hash, |a| Arc::ptr_eq(a, &shared)) {
+            // The table's and `shared`.
+            if Arc::strong_count(entry.get()) <= 2 {
+                entry.remove();
+            }
+        }
     }
 
     /// Entries the table has room for.
@@ -166,7 +173,7 @@ mod shared_tests {
     use std::sync::Arc;
 
     #[test]
-    fn texts_are_shared_up_to_the_bound_and_forgotten_once_unused() {
+    fn texts_are_shared_up_to_the_bound_and_forgotten_once_released() {
         let mut t = SharedTexts::new(2);
         let a = t.of("sip:alice@example.com");
         let again = t.of("sip:alice@example.com");
@@ -177,9 +184,13 @@ mod shared_tests {
         let c2 = t.of("sip:carol@example.com");
         assert!(!Arc::ptr_eq(&c, &c2) && *c == *c2);
         assert_eq!(t.len(), 2);
-        drop((a, again));
-        t.forget_unused();
+        // Held twice: the first release keeps it, the second forgets it.
+        t.release(a);
+        assert_eq!(t.len(), 2);
+        t.release(again);
         assert_eq!(t.len(), 1);
+        // A text the table does not hold (past the bound) is simply dropped.
+        t.release(c);
         assert!(Arc::ptr_eq(&b, &t.of("sip:bob@example.com")));
     }
 }
