@@ -1688,7 +1688,11 @@ mod tests {
         // What the budget counts as live is what the dialogs hold: an evicted one nothing.
         let held: usize = a.dialogs().iter().map(Dialog::bytes).sum();
         assert_eq!(a.memory.used, held);
-        assert!(a.dialogs().iter().filter(|d| d.evicted).all(|d| d.bytes() == 0));
+        assert!(a
+            .dialogs()
+            .iter()
+            .filter(|d| d.evicted)
+            .all(|d| d.bytes() == 0));
     }
 
     #[test]
