@@ -492,8 +492,8 @@ impl Analysis {
         if first.evicted {
             return;
         }
-        let key = std::sync::Arc::clone(&first.call_id);
-        let Some(chain) = self.chain_of(key.as_bytes()) else {
+        let hash = self.call_id_hash(first.call_id.as_bytes());
+        let Some(chain) = self.chain_of(hash, first.call_id.as_bytes()) else {
             return;
         };
         let mut members = Vec::new();
@@ -505,7 +505,6 @@ impl Analysis {
             members.push(d.0);
             cur = d.1.next_same_call_id;
         }
-        let hash = self.call_id_hash(key.as_bytes());
         if let Ok(entry) = self
             .by_call_id
             .find_entry(spread(hash), |c| c.first == chain.first)
@@ -1006,7 +1005,8 @@ impl Analysis {
         // Dialogs keep a Call-ID that is not UTF-8 as its lossy text, so it is looked up so.
         let call_id = String::from_utf8_lossy(ids.call_id);
         let call_id = call_id.as_bytes();
-        let chain = self.chain_of(call_id);
+        let hash = self.call_id_hash(call_id);
+        let chain = self.chain_of(hash, call_id);
         let id = match chain {
             Some(chain) => self.match_dialog(chain.first, msg, ids),
             None => None,
@@ -1064,7 +1064,6 @@ impl Analysis {
                         if let Some(d) = self.dialogs.get_mut(chain.last as usize) {
                             d.next_same_call_id = Some(id);
                         }
-                        let hash = self.call_id_hash(call_id);
                         if let Some(c) = self
                             .by_call_id
                             .find_mut(spread(hash), |c| c.first == chain.first)
@@ -1074,7 +1073,6 @@ impl Analysis {
                         }
                     }
                     None => {
-                        let hash = self.call_id_hash(call_id);
                         self.by_call_id.insert_unique(
                             spread(hash),
                             CallIdChain {
@@ -1154,9 +1152,9 @@ impl Analysis {
         }
     }
 
-    /// The dialogs of a Call-ID (as the dialogs keep it: lossy when it is not UTF-8).
-    fn chain_of(&self, call_id: &[u8]) -> Option<CallIdChain> {
-        let hash = self.call_id_hash(call_id);
+    /// The dialogs of a Call-ID (as the dialogs keep it: lossy when it is not UTF-8), whose
+    /// [`Analysis::call_id_hash`] is `hash`.
+    fn chain_of(&self, hash: u32, call_id: &[u8]) -> Option<CallIdChain> {
         let dialogs = &self.dialogs;
         self.by_call_id
             .find(spread(hash), |c| {
