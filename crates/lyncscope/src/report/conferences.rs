@@ -488,33 +488,22 @@ struct FlowOut<'a>(&'a crate::analysis::media::MediaFlow);
 impl Serialize for FlowOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let f = self.0;
+        let seen = f.traffic();
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("ice", f.outcome().as_str())?;
         map.serialize_entry(
             "pair",
-            &f.traffic().pair.map(|(client, mcu)| PairOut {
+            &seen.pair.map(|(client, mcu)| PairOut {
                 client: client.to_string(),
                 mcu: mcu.to_string(),
             }),
         )?;
-        map.serialize_entry("to_mcu", &DirOut(&f.traffic().to_mcu))?;
-        map.serialize_entry("to_client", &DirOut(&f.traffic().to_client))?;
-        map.serialize_entry(
-            "first_packet",
-            &f.traffic().media_span.map(|s| s.0.rfc3339()),
-        )?;
-        map.serialize_entry(
-            "last_packet",
-            &f.traffic().media_span.map(|s| s.1.rfc3339()),
-        )?;
-        map.serialize_entry(
-            "first_check",
-            &f.traffic().checks_span.map(|s| s.0.rfc3339()),
-        )?;
-        map.serialize_entry(
-            "last_check",
-            &f.traffic().checks_span.map(|s| s.1.rfc3339()),
-        )?;
+        map.serialize_entry("to_mcu", &DirOut(&seen.to_mcu))?;
+        map.serialize_entry("to_client", &DirOut(&seen.to_client))?;
+        map.serialize_entry("first_packet", &seen.media_span.map(|s| s.0.rfc3339()))?;
+        map.serialize_entry("last_packet", &seen.media_span.map(|s| s.1.rfc3339()))?;
+        map.serialize_entry("first_check", &seen.checks_span.map(|s| s.0.rfc3339()))?;
+        map.serialize_entry("last_check", &seen.checks_span.map(|s| s.1.rfc3339()))?;
         map.serialize_entry("client_candidates", &f.client.len())?;
         map.serialize_entry("mcu_candidates", &f.mcu.len())?;
         map.end()

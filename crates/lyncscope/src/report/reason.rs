@@ -180,9 +180,9 @@ fn media_failed_text(s: &Step, who: &str, checks_unanswered: bool, hung_up: bool
     let flow = s.flow.as_deref();
     match flow.filter(|_| checks_unanswered) {
         Some(f) => {
-            let (first, last) = f.traffic().checks_span.unwrap_or_default();
-            let from = f
-                .traffic()
+            let seen = f.traffic();
+            let (first, last) = seen.checks_span.unwrap_or_default();
+            let from = seen
                 .first_check_from
                 .map(|a| format!(" from {a}"))
                 .unwrap_or_default();
@@ -191,9 +191,9 @@ fn media_failed_text(s: &Step, who: &str, checks_unanswered: bool, hung_up: bool
                 t,
                 ": {} ICE check{} (STUN Binding request{}){from} to the MCU's {} candidate{} \
                  went unanswered for {}.{} s",
-                f.traffic().to_mcu.checks,
-                plural(u64::from(f.traffic().to_mcu.checks)),
-                plural(u64::from(f.traffic().to_mcu.checks)),
+                seen.to_mcu.checks,
+                plural(u64::from(seen.to_mcu.checks)),
+                plural(u64::from(seen.to_mcu.checks)),
                 f.mcu.len(),
                 plural(f.mcu.len() as u64),
                 ms / 1000,
@@ -235,26 +235,26 @@ fn plural(n: u64) -> &'static str {
 pub fn media_line(s: &Step) -> Option<String> {
     let f = s.flow.as_deref().filter(|f| f.registered)?;
     let mut t = format!("media: ICE {}", f.outcome().as_str());
-    if f.traffic().to_mcu.checks + f.traffic().to_client.checks > 0 {
+    let seen = f.traffic();
+    if seen.to_mcu.checks + seen.to_client.checks > 0 {
         let _ = write!(
             t,
             ", checks {} sent / {} answered",
-            f.traffic().to_mcu.checks,
-            f.traffic().to_client.successes
+            seen.to_mcu.checks, seen.to_client.successes
         );
     }
-    if let Some((client, mcu)) = f.traffic().pair {
+    if let Some((client, mcu)) = seen.pair {
         let _ = write!(t, ", pair {client} ↔ {mcu}");
     }
     let _ = write!(
         t,
         ", to MCU {} RTP/RTCP ({}), to client {} RTP/RTCP ({})",
-        f.traffic().to_mcu.media_packets(),
-        super::text::human_bytes(f.traffic().to_mcu.bytes),
-        f.traffic().to_client.media_packets(),
-        super::text::human_bytes(f.traffic().to_client.bytes)
+        seen.to_mcu.media_packets(),
+        super::text::human_bytes(seen.to_mcu.bytes),
+        seen.to_client.media_packets(),
+        super::text::human_bytes(seen.to_client.bytes)
     );
-    if let Some((first, last)) = f.traffic().media_span {
+    if let Some((first, last)) = seen.media_span {
         let _ = write!(t, ", {} → {}", clock(first), clock(last));
     }
     Some(t)
