@@ -1495,6 +1495,14 @@ mod tests {
         assert_eq!(a.change_seq(), CHANGE_LOG as u64 + 5);
     }
 
+    /// An analysis with a byte budget of `limit` and the other bounds as usual.
+    fn budgeted(keep_messages: bool, limit: usize) -> Analysis {
+        Analysis::new(keep_messages).with_limits(Limits {
+            memory: limit,
+            ..Limits::default()
+        })
+    }
+
     /// A request and its final response under a Call-ID of `len` bytes: a finished dialog.
     fn finished_dialog(a: &mut Analysis, i: u64, len: usize, status: &str) {
         let call_id = format!("{i:08}{}", "x".repeat(len));
@@ -1509,10 +1517,7 @@ mod tests {
         // Half for identifiers (about 470 of these dialogs at once), half for the rows of all
         // 4,000 dialogs and their 8,000 messages, which eviction never frees.
         let limit = 8 << 20;
-        let mut a = Analysis::new(true).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(true, limit);
         // 4,000 dialogs with 4 KB Call-IDs: about 36 MB of identifiers (dialog and index).
         for i in 0..4_000 {
             finished_dialog(&mut a, i, 4096, "200 OK");
@@ -1633,10 +1638,7 @@ mod tests {
         // Requests never answered cannot be evicted for 32 s; with 1 MiB the budget refuses
         // dialogs after a few hundred: their addresses must not stay in the shared table.
         let limit = 1 << 20;
-        let mut a = Analysis::new(false).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(false, limit);
         for i in 0..5_000u64 {
             let r = req("INVITE", "1 INVITE", &format!("z9hG4bK{i}"), "")
                 .replace("call-1", &format!("c{i}-{}", "x".repeat(256)))
@@ -1656,10 +1658,7 @@ mod tests {
     #[test]
     fn evicting_dialogs_forgets_the_addresses_only_they_named() {
         let limit = 2 << 20;
-        let mut a = Analysis::new(false).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(false, limit);
         for i in 0..4_000u64 {
             let call_id = format!("{i:08}{}", "x".repeat(1024));
             let r = req("MESSAGE", "1 MESSAGE", &format!("z9hG4bK{i}"), "")
@@ -1699,10 +1698,7 @@ mod tests {
         // peak, so rows that keep coming (an evicted dialog keeps its row) end in refusals
         // instead of growing the process past the budget.
         let limit = 2 << 20;
-        let mut a = Analysis::new(false).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(false, limit);
         let mut peak = 0;
         for i in 0..20_000 {
             finished_dialog(&mut a, i, 200, "200 OK");
@@ -1730,10 +1726,7 @@ mod tests {
         // Call-ID is over that but fits beside the tables: evict what can be, then admit or
         // refuse, never wrap around.
         let limit = 160_000;
-        let mut a = Analysis::new(false).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(false, limit);
         for i in 0..5 {
             finished_dialog(&mut a, i, 10_000, "200 OK");
         }
@@ -1746,10 +1739,7 @@ mod tests {
     #[test]
     fn the_byte_budget_refuses_new_dialogs_when_nothing_is_finished() {
         let limit = 2 << 20;
-        let mut a = Analysis::new(false).with_limits(Limits {
-            memory: limit,
-            ..Limits::default()
-        });
+        let mut a = budgeted(false, limit);
         // Requests never answered, all within a second: none is over.
         for i in 0..2_000u64 {
             let call_id = format!("{i:08}{}", "y".repeat(4096));
