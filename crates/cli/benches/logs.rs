@@ -100,9 +100,9 @@ fn make_log(capture: &Path, log: &Path) -> std::io::Result<()> {
                 host: Host::Ip(s.ip()),
                 port: Some(s.port()),
             };
-            let flow = a.flow(m.flow);
+            let flow = a.flow(m.flow());
             let meta = WriteMeta {
-                time_ns: m.time.0 + pass as i64 * 3_600_000_000_000,
+                time_ns: m.time().0 + pass as i64 * 3_600_000_000_000,
                 utc_offset_secs: 0,
                 direction: Direction::Received,
                 local: Some(ep(flow.dst)),

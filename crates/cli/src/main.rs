@@ -462,9 +462,9 @@ fn write_selected(
     let spans: Vec<MessageSpan> = a
         .messages()
         .iter()
-        .filter(|m| matches!(m.origin, Origin::Capture { .. }))
+        .filter(|m| matches!(m.origin(a), Origin::Capture { .. }))
         .filter(|m| {
-            m.dialog
+            m.dialog()
                 .is_some_and(|d| set.as_ref().is_none_or(|s| s.contains(d)))
         })
         .map(|m| MessageSpan::of(a, m))

@@ -326,14 +326,15 @@ fn messages_know_the_frames_that_carried_them() {
         ("join-udp-fragments.pcap", true),
     ] {
         let p = analyse(file);
-        let msgs = p.analysis().messages();
+        let a = p.analysis();
+        let msgs = a.messages();
         assert!(
             msgs.iter()
-                .all(|m| m.first_frame <= m.frame && m.first_frame > 0),
+                .all(|m| m.first_frame(a) <= m.frame() && m.first_frame(a) > 0),
             "{file}"
         );
         assert_eq!(
-            msgs.iter().any(|m| m.first_frame < m.frame),
+            msgs.iter().any(|m| m.first_frame(a) < m.frame()),
             want_multi,
             "{file}"
         );

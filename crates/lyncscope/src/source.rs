@@ -73,6 +73,49 @@ impl Default for Origin {
     }
 }
 
+impl Origin {
+    /// Where, without a log record's line; and that line (0 for other origins).
+    pub fn split(self) -> (Seen, u32) {
+        match self {
+            Origin::Capture { input } => (Seen::Capture { input }, 0),
+            Origin::Log { input, line } => (Seen::Log { input }, line),
+            Origin::Agent { node } => (Seen::Agent { node }, 0),
+        }
+    }
+}
+
+/// Where the messages of one flow were seen: an [`Origin`] without a log record's line (each
+/// message has its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Seen {
+    /// Captured frames of input number `input`.
+    Capture {
+        /// Index of the input.
+        input: u32,
+    },
+    /// A text log, input number `input`.
+    Log {
+        /// Index of the input.
+        input: u32,
+    },
+    /// A HEP capture agent, by its node id.
+    Agent {
+        /// The agent's capture id (HEP chunk 0x000c).
+        node: u32,
+    },
+}
+
+impl Seen {
+    /// The origin of a message seen here; `line` is a log record's (ignored for others).
+    pub fn at(self, line: u32) -> Origin {
+        match self {
+            Seen::Capture { input } => Origin::Capture { input },
+            Seen::Log { input } => Origin::Log { input, line },
+            Seen::Agent { node } => Origin::Agent { node },
+        }
+    }
+}
+
 /// One SIP message handed over whole by its source (a log record, a HEP packet), with what
 /// the source says about it.
 #[derive(Clone, Copy, Debug)]

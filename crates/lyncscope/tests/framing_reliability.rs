@@ -52,10 +52,14 @@ fn a_status_line_without_reason_phrase_is_a_status_line() {
         let mut f = Feeder::new();
         let frames = f.tcp_messages(&msgs);
         let a = f.p.analysis();
-        let got: Vec<u64> = a.messages().iter().map(|m| m.frame).collect();
+        let got: Vec<u64> = a.messages().iter().map(|m| m.frame()).collect();
         assert_eq!(got, frames, "{line:?}: reported at their own frames");
         let code: u16 = line[8..11].parse().unwrap();
-        assert_eq!(a.messages()[1].start, StartKind::Response(code), "{line:?}");
+        assert_eq!(
+            a.messages()[1].start(),
+            StartKind::Response(code),
+            "{line:?}"
+        );
         f.p.finish();
         assert_eq!(f.p.stats().transport.incomplete_messages, 0);
         assert_eq!(f.p.stats().transport.malformed_messages, 0);
@@ -72,7 +76,7 @@ fn a_status_line_without_reason_phrase_is_a_status_line() {
         f.p.finish();
         let a = f.p.analysis();
         assert_eq!(a.messages().len(), 2 * msgs.len(), "{line:?}");
-        assert_eq!(a.messages()[1].start, StartKind::Response(code));
+        assert_eq!(a.messages()[1].start(), StartKind::Response(code));
         assert_eq!(f.p.stats().transport.udp_not_sip, 0);
     }
 }

@@ -89,7 +89,7 @@ fn counts_equal_the_generators_manifest() {
         let mut requests: BTreeMap<String, u64> = BTreeMap::new();
         let mut responses: BTreeMap<String, u64> = BTreeMap::new();
         for m in a.messages() {
-            match m.start {
+            match m.start() {
                 StartKind::Request(s) => {
                     *requests.entry(a.symbols.name(s).to_string()).or_default() += 1
                 }

@@ -68,7 +68,7 @@ fn run(frames: &[(u32, Vec<u8>)]) {
     assert!(a
         .messages()
         .iter()
-        .all(|m| m.first_frame <= m.frame && m.frame as usize <= frames.len()));
+        .all(|m| m.first_frame(a) <= m.frame() && m.frame() as usize <= frames.len()));
     for c in a.conferences().list() {
         for part in &c.participants {
             let _ = c.diagnose(part);

@@ -113,14 +113,14 @@ fn lyncscope_rows(capture: &Path) -> Vec<Row> {
         .messages()
         .iter()
         .map(|m| {
-            let start = match m.start {
+            let start = match m.start() {
                 StartKind::Request(s) => a.symbols.name(s).to_string(),
                 StartKind::Response(s) => s.to_string(),
             };
             let cseq = m.cseq_text(a).unwrap_or_default();
             let cseq = as_tshark_shows(&cseq);
             (
-                m.frame,
+                m.frame(),
                 norm(&start),
                 norm(as_tshark_shows(a.call_id_of(m).unwrap_or_default())),
                 norm(cseq),

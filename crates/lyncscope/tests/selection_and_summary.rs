@@ -185,8 +185,8 @@ fn the_failing_message_is_the_refusal_or_the_c3p_failure() {
             }
             let m = &a.messages()[found.expect("a failing message")];
             let e = d.evidence.expect("evidence");
-            assert_eq!(m.dialog, Some(e.dialog), "{}", p.uri);
-            assert_eq!(m.start, StartKind::Response(e.status.expect("a status")));
+            assert_eq!(m.dialog(), Some(e.dialog), "{}", p.uri);
+            assert_eq!(m.start(), StartKind::Response(e.status.expect("a status")));
             seen += 1;
         }
     }

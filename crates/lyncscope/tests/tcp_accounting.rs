@@ -127,7 +127,7 @@ fn a_message_over_the_pending_bound_is_counted_and_the_next_one_found() {
         let methods: Vec<String> = a
             .messages()
             .iter()
-            .map(|m| match m.start {
+            .map(|m| match m.start() {
                 // Cut short: a glued method would be megabytes long.
                 StartKind::Request(sym) => a.symbols.name(sym).chars().take(40).collect(),
                 StartKind::Response(c) => c.to_string(),

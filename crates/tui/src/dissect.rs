@@ -153,7 +153,7 @@ fn origin_node(b: &mut Builder, a: &Analysis, index: usize, sources: &[String]) 
     };
     let origins = a.origins(index);
     let only_capture = matches!(origins.as_slice(), [(Origin::Capture { .. }, _)]);
-    let flow = a.flow(rec.flow);
+    let flow = a.flow(rec.flow());
     let synthetic = [flow.src.ip(), flow.dst.ip()]
         .into_iter()
         .any(lyncscope::logs::is_synthetic);
@@ -185,34 +185,34 @@ fn frame_node(
     rec: &MessageRecord,
     tls: Option<&lyncscope::tls::TlsHandle>,
 ) {
-    let flow = a.flow(rec.flow);
-    let frames = if rec.first_frame != rec.frame && rec.first_frame > 0 {
-        format!("Frames {}–{}", rec.first_frame, rec.frame)
+    let flow = a.flow(rec.flow());
+    let frames = if rec.first_frame(a) != rec.frame() && rec.first_frame(a) > 0 {
+        format!("Frames {}–{}", rec.first_frame(a), rec.frame())
     } else {
-        format!("Frame {}", rec.frame)
+        format!("Frame {}", rec.frame())
     };
     b.node(
-        format!("{frames}: {} bytes of SIP", rec.size),
+        format!("{frames}: {} bytes of SIP", rec.size(a)),
         Tone::Title,
         |b| {
-            b.leaf(format!("Arrival time: {}", rec.time));
-            b.leaf(format!("Completed in frame {}", rec.frame));
-            if let Some(d) = rec.dialog.and_then(|d| a.dialogs().get(d as usize)) {
+            b.leaf(format!("Arrival time: {}", rec.time()));
+            b.leaf(format!("Completed in frame {}", rec.frame()));
+            if let Some(d) = rec.dialog().and_then(|d| a.dialogs().get(d as usize)) {
                 b.leaf(format!("Dialog: {} ({})", d.call_id, d.kind.as_str()));
                 if let Some(c) = &d.conference_id {
                     b.leaf(format!("Conference: {c}"));
                 }
             }
-            if rec.retransmission {
+            if rec.retransmission() {
                 b.line("Retransmission of an earlier message", Tone::Bad);
             }
         },
     );
-    if rec.link_type != 0 {
+    if rec.link_type(a) != 0 {
         b.leaf(format!(
             "Link layer: {} (LINKTYPE {}); tunnels, if any, are unwrapped",
-            lyncscope::linktype::name(rec.link_type),
-            rec.link_type
+            lyncscope::linktype::name(rec.link_type(a)),
+            rec.link_type(a)
         ));
     }
     let v = if flow.src.is_ipv4() { 4 } else { 6 };
@@ -224,13 +224,13 @@ fn frame_node(
         ),
         Tone::Title,
         |b| {
-            if rec.ip_reassembled {
+            if rec.ip_reassembled() {
                 b.leaf(format!(
                     "Reassembled from IP fragments (first in frame {})",
-                    rec.first_frame
+                    rec.first_frame(a)
                 ));
             }
-            if rec.icmp_quoted {
+            if rec.icmp_quoted() {
                 b.line("Quoted in an ICMP error: this message bounced", Tone::Bad);
             }
         },
@@ -244,10 +244,11 @@ fn frame_node(
         ),
         Tone::Title,
         |b| {
-            if rec.reassembled {
+            if rec.reassembled() {
                 b.leaf(format!(
                     "Reassembled from segments in frames {}–{} of this flow",
-                    rec.first_frame, rec.frame
+                    rec.first_frame(a),
+                    rec.frame()
                 ));
             }
         },

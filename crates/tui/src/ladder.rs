@@ -130,11 +130,11 @@ impl Ladder {
         };
         for i in self.scanned..total {
             let Some(m) = a.messages().get(i) else { break };
-            if m.dialog != Some(want) {
+            if m.dialog() != Some(want) {
                 continue;
             }
             let slot = self.slot(a, want);
-            let flow = a.flow(m.flow);
+            let flow = a.flow(m.flow());
             let from = self.host_lane(flow.src);
             let to = self.host_lane(flow.dst);
             self.push_arrow(a, i, from, to, slot);
@@ -183,16 +183,16 @@ impl Ladder {
             .arrows
             .last()
             .and_then(|p| a.messages().get(p.message))
-            .map(|p| p.time.0);
+            .map(|p| p.time().0);
         self.arrows.push(Arrow {
             message: i,
             from,
             to,
             label,
             slot,
-            retransmission: m.retransmission,
+            retransmission: m.retransmission(),
             failed,
-            delta_ns: prev.map_or(0, |p| m.time.0 - p),
+            delta_ns: prev.map_or(0, |p| m.time().0 - p),
         });
     }
 
@@ -350,11 +350,11 @@ pub(crate) fn arrow_label(a: &Analysis, i: usize) -> (String, bool) {
         return (String::new(), false);
     };
     let mut failed = false;
-    let mut label = match m.start {
+    let mut label = match m.start() {
         StartKind::Request(s) => a.symbols.name(s).to_string(),
         StartKind::Response(code) => {
             failed = model::is_failure_status(code);
-            let method = m.cseq.map(|(_, s)| a.symbols.name(s)).unwrap_or("");
+            let method = m.cseq().map(|(_, s)| a.symbols.name(s)).unwrap_or("");
             if method.is_empty() || method == "INVITE" {
                 code.to_string()
             } else {
@@ -366,7 +366,7 @@ pub(crate) fn arrow_label(a: &Analysis, i: usize) -> (String, bool) {
     let msg = lyncscope::sip::message::frame_datagram(&bytes)
         .ok()
         .map(|(m, _)| m);
-    if let Some(ct) = m.content_type {
+    if let Some(ct) = m.content_type() {
         let ct = a.symbols.name(ct).to_string();
         let described = match &msg {
             Some(msg) => model::describe_body(&ct, msg.body()),

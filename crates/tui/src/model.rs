@@ -50,7 +50,10 @@ pub(crate) fn messages_of(a: &Analysis, dialogs: &[u32]) -> Vec<usize> {
     a.messages()
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.dialog.is_some_and(|d| dialogs.binary_search(&d).is_ok()))
+        .filter(|(_, m)| {
+            m.dialog()
+                .is_some_and(|d| dialogs.binary_search(&d).is_ok())
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -74,12 +77,12 @@ pub(crate) fn first_message<'a>(
     d: &lyncscope::analysis::Dialog,
 ) -> Option<&'a lyncscope::analysis::MessageRecord> {
     let msgs = a.messages();
-    let at = msgs.partition_point(|m| m.frame < d.first_frame);
+    let at = msgs.partition_point(|m| m.frame() < d.first_frame);
     // Messages completed by the same frame sit together; a few at most.
     msgs.get(at..)?
         .iter()
         .take(64)
-        .find(|m| m.dialog == Some(id))
+        .find(|m| m.dialog() == Some(id))
 }
 
 /// `1 conference`, `2 conferences`.

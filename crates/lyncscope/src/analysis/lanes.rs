@@ -219,10 +219,10 @@ impl LaneTracker {
         let wanted = scope_dialogs(a, self.scope);
         for i in self.scanned..total {
             let Some(m) = a.messages().get(i) else { break };
-            let Some(d) = m.dialog.filter(|d| wanted.binary_search(d).is_ok()) else {
+            let Some(d) = m.dialog().filter(|d| wanted.binary_search(d).is_ok()) else {
                 continue;
             };
-            let flow = a.flow(m.flow);
+            let flow = a.flow(m.flow());
             self.seen.push(Seen {
                 message: i,
                 dialog: d,
@@ -469,7 +469,7 @@ impl LaneTracker {
         };
         let Some(m) = a.messages().get(i) else { return };
         let first = self.seen.iter().filter(|s| s.dialog == d).count() == 1;
-        if !first || m.start != StartKind::Request(dialog.method) {
+        if !first || m.start() != StartKind::Request(dialog.method) {
             return;
         }
         let role = match dialog.kind {
@@ -481,7 +481,7 @@ impl LaneTracker {
             },
             _ => return,
         };
-        self.server(d, a.flow(m.flow).dst, role, Evidence::Classification);
+        self.server(d, a.flow(m.flow()).dst, role, Evidence::Classification);
     }
 }
 
@@ -762,7 +762,7 @@ mod tests {
         let refused = l
             .arrows
             .iter()
-            .find(|x| a.messages()[x.message].start == StartKind::Response(403))
+            .find(|x| a.messages()[x.message].start() == StartKind::Response(403))
             .expect("the 403");
         assert_eq!((Some(refused.from), Some(refused.to)), (focus, me));
     }
@@ -788,7 +788,7 @@ mod tests {
         let declined = l
             .arrows
             .iter()
-            .find(|x| a.messages()[x.message].start == StartKind::Response(603))
+            .find(|x| a.messages()[x.message].start() == StartKind::Response(603))
             .expect("the 603");
         assert_eq!((declined.from, declined.to), (0, 1));
     }

@@ -32,7 +32,7 @@ pub use symbols::{Sym, Symbols};
 
 use crate::sip::body::BodyKind;
 use crate::sip::message::{ContentLength, Message};
-use crate::source::Origin;
+use crate::source::{Origin, Seen};
 use crate::transport::{MsgContext, SipSink, Transport};
 use crate::Timestamp;
 use ahash::RandomState;
@@ -120,9 +120,10 @@ pub enum StartKind {
     Response(u16),
 }
 
-/// Where messages travelled: sender, receiver and transport. Every message row refers to its
-/// flow by a [`FlowId`], so the two addresses (64 bytes) are held once per flow, not once per
-/// message (a capture has thousands of flows for a million messages).
+/// Where messages travelled: sender, receiver and transport, and where they were seen. Every
+/// message row refers to its flow by a [`FlowId`], so the two addresses (64 bytes) are held
+/// once per flow, not once per message (a capture has thousands of flows for a million
+/// messages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Flow {
     /// Sender address and port.
@@ -131,6 +132,11 @@ pub struct Flow {
     pub dst: SocketAddr,
     /// How it travelled.
     pub transport: Transport,
+    /// `LINKTYPE_*` of the frames that completed its messages (0 for messages that came whole
+    /// from a log or a capture agent).
+    pub link_type: u32,
+    /// Which input (or capture agent) saw them.
+    pub seen: Seen,
 }
 
 /// A [`Flow`] of one analysis: [`Analysis::flow`] looks it up.
@@ -148,56 +154,191 @@ impl FlowId {
 /// key, the id, the control byte, and the room a hash table keeps free).
 const FLOW_INDEX_ENTRY: usize = (std::mem::size_of::<Flow>() + 4 + 1) * 8 / 7;
 
-/// One SIP message, as the report and the views need it.
+/// One SIP message, as the report and the views need it: 48 bytes, as the terminal UI holds a
+/// million of them. What is the same for many messages is in its [`Flow`]; what few messages
+/// have (an unusual CSeq text, a first frame far before the last, a size over 64 MiB) is in
+/// a side entry.
 #[derive(Clone, Debug)]
 pub struct MessageRecord {
-    /// The frame that completed the message.
-    pub frame: u64,
-    /// The first frame that carried part of it (see [`MsgContext::first_frame`]).
-    pub first_frame: u64,
-    /// When the frame that completed it was captured (or the log says it was sent).
-    pub time: Timestamp,
-    /// Sender, receiver and transport: [`Analysis::flow`].
-    pub flow: FlowId,
-    /// Request method or response status.
-    pub start: StartKind,
-    /// CSeq number and method, when the CSeq header parses.
-    pub cseq: Option<(u32, Sym)>,
-    /// The CSeq text as written, kept only when it is not `<number> <method>` (damaged or
-    /// oddly spaced values are shown as they are): [`MessageRecord::cseq_text`].
-    pub cseq_raw: Option<CseqText>,
-    /// The Content-Type, without parameters.
-    pub content_type: Option<Sym>,
-    /// Index of its dialog in [`Analysis::dialogs`]; `None` beyond the dialog bound or without a
-    /// Call-ID.
-    pub dialog: Option<u32>,
-    /// A retransmission of a message already seen (same transaction, same start line).
-    pub retransmission: bool,
-    /// The message's size in bytes.
-    pub size: u32,
-    /// Its datagram was reassembled from IP fragments.
-    pub ip_reassembled: bool,
-    /// It spanned several TCP segments (or WebSocket / SCTP fragments).
-    pub reassembled: bool,
-    /// It was quoted in an ICMP error.
-    pub icmp_quoted: bool,
-    /// `LINKTYPE_*` of the frame that completed the message.
-    pub link_type: u32,
-    /// Where the message was seen (captured frames, a log line, a capture agent).
-    pub origin: Origin,
+    frame: u64,
+    time: Timestamp,
+    flow: FlowId,
+    /// A log's record line; else how many frames before `frame` the first one is. With
+    /// [`ASIDE`]: the place of the row's side entry in `Analysis::aside`.
+    place: u32,
+    start: PackedStart,
+    cseq: Option<(u32, Sym)>,
+    content_type: Option<Sym>,
+    /// The dialog's index plus one.
+    dialog: Option<std::num::NonZeroU32>,
+    /// The size in the low [`SIZE_BITS`], the flags above.
+    size_flags: u32,
+}
+
+/// Bits of `MessageRecord::size_flags` that hold the size: 64 MiB, far above what the SIP
+/// parser frames (64 KiB of headers and 16 MiB of body); a larger one is in the side entry.
+const SIZE_BITS: u32 = 26;
+const RETRANSMISSION: u32 = 1 << 31;
+const IP_REASSEMBLED: u32 = 1 << 30;
+const REASSEMBLED: u32 = 1 << 29;
+const ICMP_QUOTED: u32 = 1 << 28;
+/// The row has a side entry (`Aside`).
+const ASIDE: u32 = 1 << 27;
+
+/// What a row cannot hold, for the few rows that need it: the first frame more than
+/// `u32::MAX` frames before the last (or after it, or a log record over several numbers), an
+/// unusual CSeq text, a size over 64 MiB.
+#[derive(Clone, Copy, Debug)]
+struct Aside {
+    first_frame: u64,
+    line: u32,
+    size: u32,
+    cseq_raw: Option<CseqText>,
+}
+
+/// A [`StartKind`] in four bytes: a request's method [`Sym`] (never 0, at most
+/// `MAX_SYMBOLS`), or a response's status with the top bit set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedStart(u32);
+
+const RESPONSE: u32 = 1 << 31;
+
+impl PackedStart {
+    fn new(start: StartKind) -> Self {
+        match start {
+            StartKind::Request(m) => PackedStart(m.raw()),
+            StartKind::Response(code) => PackedStart(RESPONSE | u32::from(code)),
+        }
+    }
+
+    fn get(self) -> StartKind {
+        if self.0 & RESPONSE != 0 {
+            return StartKind::Response(self.0 as u16);
+        }
+        // `new` only packs symbols, which are never 0.
+        Sym::from_raw(self.0).map_or(StartKind::Request(Symbols::OVERFLOW), StartKind::Request)
+    }
 }
 
 /// An unusual CSeq text of one analysis, held beside the rows (few messages have one, and
 /// inline it cost every row 16 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CseqText(std::num::NonZeroU32);
+struct CseqText(std::num::NonZeroU32);
 
 impl MessageRecord {
+    /// The frame that completed the message (a log record's or an agent's message number).
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// When the frame that completed it was captured (or the log says it was sent).
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// Sender, receiver, transport, link type and input: [`Analysis::flow`].
+    pub fn flow(&self) -> FlowId {
+        self.flow
+    }
+
+    /// Request method or response status.
+    pub fn start(&self) -> StartKind {
+        self.start.get()
+    }
+
+    /// CSeq number and method, when the CSeq header parses.
+    pub fn cseq(&self) -> Option<(u32, Sym)> {
+        self.cseq
+    }
+
+    /// The Content-Type, without parameters.
+    pub fn content_type(&self) -> Option<Sym> {
+        self.content_type
+    }
+
+    /// Index of its dialog in [`Analysis::dialogs`]; `None` beyond the dialog bound or
+    /// without a Call-ID.
+    pub fn dialog(&self) -> Option<u32> {
+        self.dialog.map(|d| d.get() - 1)
+    }
+
+    /// A retransmission of a message already seen (same transaction, same start line).
+    pub fn retransmission(&self) -> bool {
+        self.size_flags & RETRANSMISSION != 0
+    }
+
+    /// The message's size in bytes; `a` is the analysis the row is from.
+    pub fn size(&self, a: &Analysis) -> u32 {
+        match self.aside(a) {
+            Some(x) => x.size,
+            None => self.size_flags & ((1 << SIZE_BITS) - 1),
+        }
+    }
+
+    /// Its datagram was reassembled from IP fragments.
+    pub fn ip_reassembled(&self) -> bool {
+        self.size_flags & IP_REASSEMBLED != 0
+    }
+
+    /// It spanned several TCP segments (or WebSocket / SCTP fragments).
+    pub fn reassembled(&self) -> bool {
+        self.size_flags & REASSEMBLED != 0
+    }
+
+    /// It was quoted in an ICMP error.
+    pub fn icmp_quoted(&self) -> bool {
+        self.size_flags & ICMP_QUOTED != 0
+    }
+
+    /// Its side entry, when it has one.
+    fn aside<'a>(&self, a: &'a Analysis) -> Option<&'a Aside> {
+        if self.size_flags & ASIDE == 0 {
+            return None;
+        }
+        a.aside.get(self.place as usize)
+    }
+
+    /// The first frame that carried part of it (see [`MsgContext::first_frame`]); `a` is the
+    /// analysis the row is from.
+    pub fn first_frame(&self, a: &Analysis) -> u64 {
+        if self.size_flags & ASIDE != 0 {
+            return self.aside(a).map_or(self.frame, |x| x.first_frame);
+        }
+        match a.flow(self.flow).seen {
+            Seen::Log { .. } => self.frame,
+            _ => self.frame.saturating_sub(u64::from(self.place)),
+        }
+    }
+
+    /// Where the message was seen (captured frames, a log line, a capture agent); `a` is the
+    /// analysis the row is from.
+    pub fn origin(&self, a: &Analysis) -> Origin {
+        let line = if self.size_flags & ASIDE != 0 {
+            self.aside(a).map_or(0, |x| x.line)
+        } else {
+            self.place
+        };
+        a.flow(self.flow).seen.at(line)
+    }
+
+    /// `LINKTYPE_*` of the frame that completed the message; `a` is the analysis the row is
+    /// from.
+    pub fn link_type(&self, a: &Analysis) -> u32 {
+        a.flow(self.flow).link_type
+    }
+
+    /// Whether the CSeq text was unusual, kept as written ([`MessageRecord::cseq_text`]); `a`
+    /// is the analysis the row is from.
+    pub fn cseq_is_unusual(&self, a: &Analysis) -> bool {
+        self.aside(a).is_some_and(|x| x.cseq_raw.is_some())
+    }
+
     /// The CSeq as text: as written when it is unusual, else rebuilt from its parts (`a` is
     /// the analysis the row is from).
     pub fn cseq_text(&self, a: &Analysis) -> Option<String> {
         let raw = self
-            .cseq_raw
+            .aside(a)
+            .and_then(|x| x.cseq_raw)
             .and_then(|t| a.odd_cseqs.get(t.0.get() as usize - 1));
         match (raw, self.cseq) {
             (Some(raw), _) => Some(raw.to_string()),
@@ -259,6 +400,8 @@ pub struct Analysis {
     messages: Vec<MessageRecord>,
     /// The unusual CSeq texts of listed messages ([`CseqText`]).
     odd_cseqs: Vec<Box<str>>,
+    /// The side entries of the rows that have one ([`Aside`]).
+    aside: Vec<Aside>,
     /// The flows of the listed messages, and their index.
     flows: Vec<Flow>,
     flow_index: HashMap<Flow, FlowId, RandomState>,
@@ -333,6 +476,7 @@ impl Analysis {
             symbols: Symbols::default(),
             messages: Vec::new(),
             odd_cseqs: Vec::new(),
+            aside: Vec::new(),
             flows: Vec::new(),
             flow_index: HashMap::default(),
             dialogs: Vec::new(),
@@ -602,7 +746,7 @@ impl Analysis {
         let mut all: Vec<(Origin, u64)> = self
             .messages
             .get(index)
-            .map(|m| (m.origin, m.frame))
+            .map(|m| (m.origin(self), m.frame))
             .into_iter()
             .collect();
         if let Some(extra) = self
@@ -686,6 +830,8 @@ impl Analysis {
             src: SocketAddr::from(([0, 0, 0, 0], 0)),
             dst: SocketAddr::from(([0, 0, 0, 0], 0)),
             transport: Transport::Udp,
+            link_type: 0,
+            seen: Seen::Capture { input: 0 },
         })
     }
 
@@ -808,7 +954,7 @@ impl Analysis {
 
     /// The Call-ID of a message record, through its dialog.
     pub fn call_id_of(&self, rec: &MessageRecord) -> Option<&str> {
-        rec.dialog
+        rec.dialog()
             .and_then(|d| self.dialogs.get(d as usize))
             .filter(|d| !d.evicted)
             .map(|d| &*d.call_id)
@@ -934,14 +1080,35 @@ impl Analysis {
             self.stats.messages_not_listed += 1;
             return;
         }
+        let (seen, line) = ctx.origin.split();
+        let gap = match seen {
+            Seen::Log { .. } if ctx.first_frame == ctx.frame => Some(line),
+            Seen::Log { .. } => None,
+            _ => ctx
+                .frame
+                .checked_sub(ctx.first_frame)
+                .and_then(|g| u32::try_from(g).ok()),
+        };
+        let size = u32::try_from(msg.raw().len()).unwrap_or(u32::MAX);
+        let aside = gap.is_none() || cseq_raw.is_some() || size >= 1 << SIZE_BITS;
         // The row's fixed part is counted with the table's capacity.
         let row = cseq_raw.as_ref().map_or(0, |c| {
             dialog::alloc_size(c.len()) + std::mem::size_of::<Box<str>>()
-        }) + if self.store.is_some() { 12 } else { 0 };
+        }) + if aside {
+            std::mem::size_of::<Aside>()
+        } else {
+            0
+        } + if self.store.is_some() {
+            store::INDEX_BYTES
+        } else {
+            0
+        };
         let flow = Flow {
             src: ctx.src,
             dst: ctx.dst,
             transport: ctx.transport,
+            link_type: ctx.link_type,
+            seen,
         };
         let known = self.flow_index.get(&flow).copied();
         let new_flow = if known.is_some() {
@@ -961,6 +1128,20 @@ impl Analysis {
             let n = u32::try_from(self.odd_cseqs.len()).ok()?;
             std::num::NonZeroU32::new(n).map(CseqText)
         });
+        let (place, size_flags) = match gap {
+            Some(g) if !aside => (g, size),
+            _ => {
+                // One per listed message at most (bounded, below u32::MAX).
+                let at = u32::try_from(self.aside.len()).unwrap_or(u32::MAX);
+                self.aside.push(Aside {
+                    first_frame: ctx.first_frame,
+                    line,
+                    size,
+                    cseq_raw,
+                });
+                (at, ASIDE)
+            }
+        };
         let flow = match known {
             Some(id) => id,
             None => {
@@ -971,23 +1152,22 @@ impl Analysis {
                 id
             }
         };
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
         self.messages.push(MessageRecord {
             frame: ctx.frame,
-            first_frame: ctx.first_frame,
             time: ctx.time,
             flow,
-            start,
+            place,
+            start: PackedStart::new(start),
             cseq,
-            cseq_raw,
             content_type,
-            dialog,
-            retransmission,
-            size: msg.raw().len().min(u32::MAX as usize) as u32,
-            ip_reassembled: ctx.ip_reassembled,
-            reassembled: ctx.reassembled,
-            icmp_quoted: ctx.icmp_quoted,
-            link_type: ctx.link_type,
-            origin: ctx.origin,
+            // Dialogs are bounded far below u32::MAX.
+            dialog: dialog.and_then(|d| std::num::NonZeroU32::new(d.wrapping_add(1))),
+            size_flags: size_flags
+                | flag(retransmission, RETRANSMISSION)
+                | flag(ctx.ip_reassembled, IP_REASSEMBLED)
+                | flag(ctx.reassembled, REASSEMBLED)
+                | flag(ctx.icmp_quoted, ICMP_QUOTED),
         });
         if let Some(store) = &mut self.store {
             store.push(msg.raw());
@@ -1301,7 +1481,7 @@ mod tests {
         // The row is what a million listed messages cost in the UI: the addresses are held per
         // flow (they were 64 of its 168 bytes), an unusual CSeq text beside the rows.
         assert!(
-            std::mem::size_of::<MessageRecord>() <= 88,
+            std::mem::size_of::<MessageRecord>() <= 48,
             "{}",
             std::mem::size_of::<MessageRecord>()
         );
@@ -1320,12 +1500,129 @@ mod tests {
             Flow {
                 src: one.src,
                 dst: one.dst,
-                transport: Transport::Udp
+                transport: Transport::Udp,
+                link_type: 1,
+                seen: Seen::Capture { input: 0 },
             }
         );
         assert_eq!(a.flow(ids[1]).src, two.src);
         // An id this analysis never gave out does not panic.
         assert_eq!(a.flow(FlowId(7)).src.port(), 0);
+    }
+
+    #[test]
+    fn a_row_gives_back_every_frame_origin_and_start_it_was_given() {
+        // What a row packs (the first frame as a distance, a log line in its place, the start
+        // line in four bytes) comes back as it went in, and what does not fit goes beside.
+        let text = req("OPTIONS", "1 OPTIONS", "b1", "").replace('\n', "\r\n");
+        let (m, _) = frame_stream(text.as_bytes()).unwrap();
+        let far = u64::from(u32::MAX) + 10;
+        let cases = [
+            (ctx(5, true), 5, Origin::Capture { input: 0 }),
+            // Several segments, a distance that fits and one that does not.
+            (
+                MsgContext {
+                    first_frame: 2,
+                    ..ctx(9, true)
+                },
+                2,
+                Origin::Capture { input: 0 },
+            ),
+            (
+                MsgContext {
+                    first_frame: 1,
+                    ..ctx(far, true)
+                },
+                1,
+                Origin::Capture { input: 0 },
+            ),
+            // A first frame after the last (a caller's mistake) is kept as given.
+            (
+                MsgContext {
+                    first_frame: 12,
+                    ..ctx(3, true)
+                },
+                12,
+                Origin::Capture { input: 0 },
+            ),
+            // An ICMP quotation has no first frame.
+            (
+                MsgContext {
+                    first_frame: 0,
+                    icmp_quoted: true,
+                    ..ctx(4, true)
+                },
+                0,
+                Origin::Capture { input: 0 },
+            ),
+            (
+                MsgContext {
+                    origin: Origin::Log { input: 2, line: 77 },
+                    link_type: 0,
+                    ..ctx(6, true)
+                },
+                6,
+                Origin::Log { input: 2, line: 77 },
+            ),
+            // A log record over several message numbers keeps both its line and first number.
+            (
+                MsgContext {
+                    origin: Origin::Log {
+                        input: 2,
+                        line: u32::MAX,
+                    },
+                    first_frame: 3,
+                    ..ctx(7, false)
+                },
+                3,
+                Origin::Log {
+                    input: 2,
+                    line: u32::MAX,
+                },
+            ),
+            (
+                MsgContext {
+                    origin: Origin::Agent { node: 2001 },
+                    link_type: 0,
+                    ..ctx(8, false)
+                },
+                8,
+                Origin::Agent { node: 2001 },
+            ),
+        ];
+        let mut a = Analysis::new(true);
+        for (c, _, _) in &cases {
+            a.message(c, &m);
+        }
+        let rows = a.messages();
+        assert_eq!(rows.len(), cases.len());
+        for ((c, first, origin), r) in cases.iter().zip(rows) {
+            assert_eq!(r.frame(), c.frame);
+            assert_eq!(r.first_frame(&a), *first, "{c:?}");
+            assert_eq!(r.origin(&a), *origin);
+            assert_eq!(r.link_type(&a), c.link_type);
+            assert_eq!(r.icmp_quoted(), c.icmp_quoted);
+            assert_eq!(r.time(), c.time);
+            assert_eq!(r.size(&a) as usize, m.raw().len());
+            assert!(!r.reassembled() && !r.ip_reassembled());
+        }
+        // Only the rows that do not fit have a side entry.
+        assert_eq!(a.aside.len(), 3);
+        // Inputs and agents are flows of their own.
+        assert_eq!(a.flows().len(), 4);
+
+        for start in [
+            StartKind::Response(0),
+            StartKind::Response(100),
+            StartKind::Response(u16::MAX),
+            StartKind::Request(Symbols::OVERFLOW),
+            StartKind::Request(a.symbols.lookup(b"OPTIONS").unwrap()),
+        ] {
+            assert_eq!(PackedStart::new(start).get(), start);
+        }
+        assert_eq!(rows[0].dialog(), Some(0));
+        // The same request again is a copy, flagged beside the size.
+        assert!(!rows[0].retransmission() && rows[1].retransmission());
     }
 
     #[test]
@@ -1343,7 +1640,8 @@ mod tests {
                 Some("x OPTIONS".to_string())
             ]
         );
-        assert!(a.messages()[0].cseq_raw.is_none());
+        assert!(!a.messages()[0].cseq_is_unusual(&a));
+        assert!(a.messages()[1].cseq_is_unusual(&a));
         assert_eq!(a.odd_cseqs.len(), 2);
         // A row given another analysis finds no text there and does not panic: rebuilt from
         // its parts (whose method that analysis does not know).
@@ -1421,7 +1719,7 @@ mod tests {
         assert_eq!(&*d.to, "sip:bob@b");
         assert_eq!((d.first_frame, d.last_frame), (1, 7));
         assert_eq!(a.messages().len(), 7);
-        assert!(a.messages()[1].retransmission && a.messages()[4].retransmission);
+        assert!(a.messages()[1].retransmission() && a.messages()[4].retransmission());
         assert_eq!(a.stats().retransmissions, 2);
     }
 

@@ -44,6 +44,8 @@ const CACHED_BLOCKS: usize = 4;
 const MAX_MESSAGE_BYTES: usize = 17 * 1024 * 1024;
 /// `Loc::block` of a message still in an open block: this bit plus the bucket.
 const OPEN: u32 = 1 << 31;
+/// What the index holds per message, for the analysis' byte budget.
+pub(crate) const INDEX_BYTES: usize = std::mem::size_of::<Loc>();
 
 /// Where a message's bytes are: a sealed block (or an open bucket) and where they start in
 /// it. They end where the next message of the block starts, or with the block: messages are

@@ -48,6 +48,16 @@ impl Sym {
     pub fn index(self) -> usize {
         (self.0.get() - 1) as usize
     }
+
+    /// Its value, never 0 and at most [`MAX_SYMBOLS`] (a message row packs it with a status).
+    pub(crate) fn raw(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The symbol of a value from [`Sym::raw`].
+    pub(crate) fn from_raw(raw: u32) -> Option<Sym> {
+        std::num::NonZeroU32::new(raw).map(Sym)
+    }
 }
 
 impl Symbols {

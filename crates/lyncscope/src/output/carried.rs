@@ -38,14 +38,14 @@ pub struct MessageSpan {
 impl MessageSpan {
     /// The span of a message row of the analysis `a`.
     pub fn of(a: &Analysis, r: &MessageRecord) -> Self {
-        let flow = a.flow(r.flow);
+        let flow = a.flow(r.flow());
         MessageSpan {
-            first_frame: r.first_frame.min(r.frame),
-            frame: r.frame,
+            first_frame: r.first_frame(a).min(r.frame()),
+            frame: r.frame(),
             src: flow.src,
             dst: flow.dst,
-            ip_reassembled: r.ip_reassembled,
-            icmp_quoted: r.icmp_quoted,
+            ip_reassembled: r.ip_reassembled(),
+            icmp_quoted: r.icmp_quoted(),
         }
     }
 }

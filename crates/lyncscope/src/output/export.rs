@@ -418,7 +418,7 @@ mod tests {
         let msgs: Vec<&MessageRecord> = a
             .messages()
             .iter()
-            .filter(|m| m.dialog == Some(dialog))
+            .filter(|m| m.dialog() == Some(dialog))
             .collect();
         let spans: Vec<MessageSpan> = msgs.iter().map(|m| MessageSpan::of(a, m)).collect();
         let out = temp(&format!("{capture}-{}.pcap", kind.as_str()));
@@ -431,7 +431,7 @@ mod tests {
             an.messages()
                 .iter()
                 .filter(|m| an.call_id_of(m) == Some(call_id))
-                .map(|m| an.start_text(m.start))
+                .map(|m| an.start_text(m.start()))
                 .collect()
         };
         assert_eq!(starts(b), starts(a));

@@ -177,27 +177,27 @@ fn write_messages(out: &mut impl Write, input: &ReportInput<'_>, a: &Analysis) -
     let selected = sel.dialogs(a);
     row(out, MESSAGE_COLUMNS.iter().map(|c| Cow::Borrowed(*c)))?;
     for m in a.messages() {
-        let keep = match m.dialog {
+        let keep = match m.dialog() {
             Some(d) => selected.contains(d),
             None => sel.is_empty(),
         };
         if !keep {
             continue;
         }
-        let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
-        let (method, status) = match m.start {
+        let dialog = m.dialog().and_then(|d| a.dialogs().get(d as usize));
+        let (method, status) = match m.start() {
             StartKind::Request(s) => (Cow::Borrowed(a.symbols.name(s)), Cow::Borrowed("")),
             StartKind::Response(n) => (Cow::Borrowed(""), Cow::Owned(n.to_string())),
         };
         let conference = m
-            .dialog
+            .dialog()
             .and_then(|d| a.conferences().conference_of(d))
             .and_then(|i| a.conferences().list().get(i))
             .map_or("", |c| c.id.as_str());
-        let flow = a.flow(m.flow);
+        let flow = a.flow(m.flow());
         let fields: [Cow<'_, str>; 15] = [
-            Cow::Owned(m.frame.to_string()),
-            Cow::Owned(m.time.rfc3339()),
+            Cow::Owned(m.frame().to_string()),
+            Cow::Owned(m.time().rfc3339()),
             Cow::Owned(flow.src.to_string()),
             Cow::Owned(flow.dst.to_string()),
             Cow::Borrowed(flow.transport.as_str()),
@@ -205,12 +205,12 @@ fn write_messages(out: &mut impl Write, input: &ReportInput<'_>, a: &Analysis) -
             status,
             Cow::Borrowed(dialog.map_or("", |d| &*d.call_id)),
             m.cseq_text(a).map_or(Cow::Borrowed(""), Cow::Owned),
-            Cow::Borrowed(m.content_type.map_or("", |c| a.symbols.name(c))),
+            Cow::Borrowed(m.content_type().map_or("", |c| a.symbols.name(c))),
             Cow::Borrowed(dialog.map_or("", |d| d.kind.as_str())),
             Cow::Borrowed(conference),
-            Cow::Borrowed(if m.retransmission { "true" } else { "false" }),
-            Cow::Owned(m.size.to_string()),
-            Cow::Owned(m.first_frame.to_string()),
+            Cow::Borrowed(if m.retransmission() { "true" } else { "false" }),
+            Cow::Owned(m.size(a).to_string()),
+            Cow::Owned(m.first_frame(a).to_string()),
         ];
         row(out, fields.into_iter())?;
     }

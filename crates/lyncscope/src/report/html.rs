@@ -133,7 +133,7 @@ pub fn write(
         }
     }
     for (i, m) in a.messages().iter().enumerate() {
-        if let Some(list) = m.dialog.and_then(|d| wanted.get_mut(&d)) {
+        if let Some(list) = m.dialog().and_then(|d| wanted.get_mut(&d)) {
             list.push(i);
         }
     }
@@ -418,10 +418,10 @@ pub fn failing_message(a: &Analysis, d: &Diagnosis<'_>, messages: &[usize]) -> O
     let in_dialog = |&&i: &&usize| {
         a.messages()
             .get(i)
-            .is_some_and(|m| m.dialog == Some(e.dialog))
+            .is_some_and(|m| m.dialog() == Some(e.dialog))
     };
     let cseq_fits = |m: &crate::analysis::MessageRecord| {
-        m.cseq.is_some_and(|(n, method)| {
+        m.cseq().is_some_and(|(n, method)| {
             e.cseq.is_none_or(|c| c == n) && a.symbols.name(method) == "INVITE"
         })
     };
@@ -431,7 +431,7 @@ pub fn failing_message(a: &Analysis, d: &Diagnosis<'_>, messages: &[usize]) -> O
             .filter(in_dialog)
             .find(|&&i| {
                 a.messages().get(i).is_some_and(
-                    |m| matches!(m.start, StartKind::Request(s) if a.symbols.name(s) == "INVITE"),
+                    |m| matches!(m.start(), StartKind::Request(s) if a.symbols.name(s) == "INVITE"),
                 )
             })
             .copied(),
@@ -440,7 +440,7 @@ pub fn failing_message(a: &Analysis, d: &Diagnosis<'_>, messages: &[usize]) -> O
                 messages.iter().filter(in_dialog).filter(move |&&i| {
                     a.messages()
                         .get(i)
-                        .is_some_and(|m| m.start == StartKind::Response(status))
+                        .is_some_and(|m| m.start() == StartKind::Response(status))
                 })
             };
             responses()
@@ -465,7 +465,7 @@ fn ladder(
     let mut msgs: Vec<usize> = participant_dialogs(p)
         .flat_map(|dl| by_dialog.get(&dl).into_iter().flatten().copied())
         .collect();
-    msgs.sort_unstable_by_key(|&i| a.messages().get(i).map(|m| (m.time, m.frame)));
+    msgs.sort_unstable_by_key(|&i| a.messages().get(i).map(|m| (m.time(), m.frame())));
     msgs.dedup();
     let failing = failing_message(a, &d, &msgs);
     let bad = matches!(d.state, JoinState::Failed | JoinState::Declined);
@@ -514,7 +514,7 @@ fn ladder(
         let Some(m) = a.messages().get(i) else {
             continue;
         };
-        let flow = a.flow(m.flow);
+        let flow = a.flow(m.flow());
         let from = lane_of(flow.src);
         let to = lane_of(flow.dst);
         rows.push((i, from, to));
@@ -542,7 +542,7 @@ fn ladder(
     let t0 = rows
         .first()
         .and_then(|(i, _, _)| a.messages().get(*i))
-        .map(|m| m.time);
+        .map(|m| m.time());
     for (row, &(i, from, to)) in rows.iter().enumerate() {
         let Some(m) = a.messages().get(i) else {
             continue;
@@ -563,7 +563,7 @@ fn ladder(
         if failure {
             class.push_str(" failure");
         }
-        if m.retransmission {
+        if m.retransmission() {
             class.push_str(" retransmission");
         }
         let failing_here = failing == Some(i);
@@ -573,13 +573,15 @@ fn ladder(
         } else {
             String::new()
         };
-        let secs = t0.map_or(0.0, |t| m.time.millis_since(t) as f64 / 1000.0);
-        let flow = a.flow(m.flow);
+        let secs = t0.map_or(0.0, |t| m.time().millis_since(t) as f64 / 1000.0);
+        let flow = a.flow(m.flow());
         writeln!(
             out,
             "<g class=\"{class}\"{id}><title>frame {} · {} → {}</title>\
              <text class=\"time\" x=\"6\" y=\"{y}\">+{secs:.3} s</text>",
-            m.frame, flow.src, flow.dst
+            m.frame(),
+            flow.src,
+            flow.dst
         )?;
         let (x1, x2) = (x(from), x(to));
         if x1 == x2 {
@@ -635,13 +637,13 @@ fn ladder(
 /// a failure response.
 fn arrow_label(a: &Analysis, m: &crate::analysis::MessageRecord) -> (String, bool) {
     let ct = m
-        .content_type
+        .content_type()
         .map(|c| format!(" ({})", a.symbols.name(c)))
         .unwrap_or_default();
-    match m.start {
+    match m.start() {
         StartKind::Request(s) => (format!("{}{ct}", a.symbols.name(s)), false),
         StartKind::Response(code) => {
-            let method = m.cseq.map(|(_, s)| a.symbols.name(s)).unwrap_or("");
+            let method = m.cseq().map(|(_, s)| a.symbols.name(s)).unwrap_or("");
             let label = if method.is_empty() {
                 format!("{code}{ct}")
             } else {

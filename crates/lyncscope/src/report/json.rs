@@ -713,7 +713,7 @@ impl Serialize for Messages<'_> {
         let mut seq = ser.serialize_seq(None)?;
         for (index, m) in a.messages().iter().enumerate() {
             if let Some(set) = self.2 {
-                if !m.dialog.is_some_and(|d| set.contains(d)) {
+                if !m.dialog().is_some_and(|d| set.contains(d)) {
                     continue;
                 }
             }
@@ -739,17 +739,17 @@ impl Serialize for MessageOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (a, m) = (self.a, self.m);
         let dialog = m
-            .dialog
+            .dialog()
             .and_then(|d| a.dialogs().get(d as usize))
             .filter(|d| !d.evicted);
         let mut map = ser.serialize_map(None)?;
-        map.serialize_entry("frame", &m.frame)?;
-        map.serialize_entry("time", &m.time.rfc3339())?;
-        let flow = a.flow(m.flow);
+        map.serialize_entry("frame", &m.frame())?;
+        map.serialize_entry("time", &m.time().rfc3339())?;
+        let flow = a.flow(m.flow());
         map.serialize_entry("src", &flow.src.to_string())?;
         map.serialize_entry("dst", &flow.dst.to_string())?;
         map.serialize_entry("transport", flow.transport.as_str())?;
-        match m.start {
+        match m.start() {
             StartKind::Request(method) => {
                 map.serialize_entry("method", a.symbols.name(method))?;
                 map.serialize_entry("status", &None::<u16>)?;
@@ -761,12 +761,12 @@ impl Serialize for MessageOut<'_> {
         }
         map.serialize_entry("call_id", &dialog.map(|d| &*d.call_id))?;
         map.serialize_entry("cseq", &m.cseq_text(a))?;
-        map.serialize_entry("content_type", &m.content_type.map(|c| a.symbols.name(c)))?;
+        map.serialize_entry("content_type", &m.content_type().map(|c| a.symbols.name(c)))?;
         map.serialize_entry("dialog_kind", &dialog.map(|d| d.kind.as_str()))?;
-        map.serialize_entry("retransmission", &m.retransmission)?;
-        map.serialize_entry("size", &m.size)?;
-        map.serialize_entry("icmp_quoted", &m.icmp_quoted)?;
-        map.serialize_entry("first_frame", &m.first_frame)?;
+        map.serialize_entry("retransmission", &m.retransmission())?;
+        map.serialize_entry("size", &m.size(a))?;
+        map.serialize_entry("icmp_quoted", &m.icmp_quoted())?;
+        map.serialize_entry("first_frame", &m.first_frame(a))?;
         let origins: Vec<OriginOut<'_>> = a
             .origins(self.index)
             .into_iter()

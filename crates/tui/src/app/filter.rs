@@ -332,11 +332,11 @@ fn message_passes(a: &Analysis, i: usize, t: &Term) -> bool {
     let Some(m) = a.messages().get(i) else {
         return false;
     };
-    let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
-    let step = || m.dialog.and_then(|d| step_of_dialog(a, d));
+    let dialog = m.dialog().and_then(|d| a.dialogs().get(d as usize));
+    let step = || m.dialog().and_then(|d| step_of_dialog(a, d));
     match t {
         Term::Failed => {
-            matches!(m.start, StartKind::Response(s) if model::is_failure_status(s))
+            matches!(m.start(), StartKind::Response(s) if model::is_failure_status(s))
         }
         Term::Kind(k) => dialog.is_some_and(|d| d.kind == *k),
         Term::Step(s) => dialog.is_some_and(|d| step_of_kind(d.kind) == Some(*s)),
@@ -344,9 +344,9 @@ fn message_passes(a: &Analysis, i: usize, t: &Term) -> bool {
         Term::Diag(code) => step().is_some_and(|s| {
             step_has_diag(s, *code)
                 && s.status
-                    .is_some_and(|st| m.start == StartKind::Response(st))
+                    .is_some_and(|st| m.start() == StartKind::Response(st))
         }),
-        Term::Status(n) => m.start == StartKind::Response(*n),
+        Term::Status(n) => m.start() == StartKind::Response(*n),
         Term::C3p(text) => step().is_some_and(|s| step_has_c3p(s, text)),
         Term::User(u) => dialog.is_some_and(|d| contains_ci(&d.from, u) || contains_ci(&d.to, u)),
         Term::Conf(c) => dialog
@@ -385,12 +385,12 @@ pub(super) fn row_matches_text(a: &Analysis, tab: Tab, i: usize, t: &str, deep: 
                     .is_some_and(|c| contains_ci(c, t))
         }),
         Tab::Messages => a.messages().get(i).is_some_and(|m| {
-            let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
-            let flow = a.flow(m.flow);
-            contains_ci(&a.start_text(m.start), t)
+            let dialog = m.dialog().and_then(|d| a.dialogs().get(d as usize));
+            let flow = a.flow(m.flow());
+            contains_ci(&a.start_text(m.start()), t)
                 || contains_ci(&flow.src.to_string(), t)
                 || contains_ci(&flow.dst.to_string(), t)
-                || m.content_type
+                || m.content_type()
                     .is_some_and(|c| contains_ci(a.symbols.name(c), t))
                 || dialog.is_some_and(|d| {
                     contains_ci(&d.call_id, t)
@@ -527,7 +527,7 @@ mod tests {
         assert!(!msgs.is_empty());
         assert!(msgs
             .iter()
-            .all(|&i| a.messages()[i].start == StartKind::Response(488)));
+            .all(|&i| a.messages()[i].start() == StartKind::Response(488)));
         // Dialogs: bob's A/V dialog.
         let dialogs = filtered(&mut app, a, '2', "status:488 user:bob");
         assert_eq!(dialogs.len(), 1);

@@ -119,7 +119,7 @@ impl App {
                 Screen::Detail(d) => a
                     .messages()
                     .get(d.message)
-                    .map_or("message".into(), |m| format!("frame {}", m.frame)),
+                    .map_or("message".into(), |m| format!("frame {}", m.frame())),
             });
         }
         out

@@ -206,7 +206,7 @@ mod tests {
         typed(&mut app, a, "Error parsing SDP");
         app.handle_key(key(KeyCode::Enter), a);
         let m = app.selected_item(Tab::Messages, a).expect("a row");
-        assert_eq!(a.messages()[m].start, StartKind::Response(488));
+        assert_eq!(a.messages()[m].start(), StartKind::Response(488));
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl App {
                 Some((what.to_string(), crate::views::ladder::text(&l.ladder)))
             }
             Some(Screen::Detail(d)) => {
-                let frame = a.messages().get(d.message).map_or(0, |m| m.frame);
+                let frame = a.messages().get(d.message).map_or(0, |m| m.frame());
                 let text = String::from_utf8_lossy(&d.bytes).replace("\r\n", "\n");
                 Some((format!("message of frame {frame}"), text))
             }
@@ -180,7 +180,7 @@ impl App {
                     None => Default::default(),
                 },
                 Tab::Messages => match self.selected_item(Tab::Messages, a) {
-                    Some(m) => match a.messages().get(m).and_then(|r| r.dialog) {
+                    Some(m) => match a.messages().get(m).and_then(|r| r.dialog()) {
                         Some(d) => dialog_of(d),
                         None => (
                             format!("message {m}"),
@@ -212,7 +212,7 @@ impl App {
                 l.ladder.dialogs.iter().map(|d| d.dialog).collect(),
                 Vec::new(),
             ),
-            Some(Screen::Detail(d)) => match a.messages().get(d.message).and_then(|r| r.dialog) {
+            Some(Screen::Detail(d)) => match a.messages().get(d.message).and_then(|r| r.dialog()) {
                 Some(dlg) => dialog_of(dlg),
                 None => (
                     format!("message {}", d.message),

@@ -25,11 +25,11 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, d: &DetailView, a: &Analysis
         spans.push(Span::raw(" "));
     }
     if let Some(m) = a.messages().get(d.message) {
-        let flow = a.flow(m.flow);
+        let flow = a.flow(m.flow());
         spans.push(Span::styled(
             format!(
                 " frame {} · {} → {} · {} bytes · Tab: next pane",
-                m.frame,
+                m.frame(),
                 flow.src,
                 flow.dst,
                 d.bytes.len()

@@ -65,7 +65,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
             Cell::from(model::short_user(&d.to).to_string()),
         ];
         if wide {
-            let flow = model::first_message(a, id as u32, d).map(|m| a.flow(m.flow));
+            let flow = model::first_message(a, id as u32, d).map(|m| a.flow(m.flow()));
             cells.push(Cell::from(
                 flow.map_or(String::new(), |f| f.src.to_string()),
             ));

@@ -81,9 +81,9 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis
         spans.push(Span::styled(
             format!(
                 "│ frame {} {} {}",
-                m.frame,
-                model::clock(m.time),
-                a.flow(m.flow).transport.as_str().to_uppercase()
+                m.frame(),
+                model::clock(m.time()),
+                a.flow(m.flow()).transport.as_str().to_uppercase()
             ),
             style::dim(),
         ));
@@ -223,7 +223,7 @@ fn raw_pane(f: &mut Frame<'_>, area: Rect, v: &LadderView, a: &Analysis) {
     let arrow = v.ladder.arrows.get(v.selected);
     let title = arrow
         .and_then(|x| a.messages().get(x.message))
-        .map_or(String::new(), |m| format!(" frame {} ", m.frame));
+        .map_or(String::new(), |m| format!(" frame {} ", m.frame()));
     let bytes = arrow
         .and_then(|x| a.store().and_then(|s| s.get(x.message)))
         .unwrap_or_default();

@@ -25,7 +25,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         f.render_widget(Paragraph::new(Line::from(text)), area);
         return;
     }
-    let start = msgs.first().map(|m| m.time).unwrap_or_default();
+    let start = msgs.first().map(|m| m.time()).unwrap_or_default();
     // What the fixed columns and their gaps leave to the summary.
     let summary_width = usize::from(area.width.saturating_sub(9 + 9 + 21 + 21 + 4 + 5));
     let height = area.height.saturating_sub(1) as usize;
@@ -33,21 +33,21 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
     let rows = (offset..len.min(offset + height)).filter_map(|i| {
         let m = msgs.get(list.item(i, msgs.len())?)?;
         let selected = i == list.selected;
-        let dialog = m.dialog.and_then(|d| a.dialogs().get(d as usize));
-        let (mut summary, failed) = match m.start {
+        let dialog = m.dialog().and_then(|d| a.dialogs().get(d as usize));
+        let (mut summary, failed) = match m.start() {
             StartKind::Request(s) => (a.symbols.name(s).to_string(), false),
             StartKind::Response(code) => {
-                let method = m.cseq.map(|(_, s)| a.symbols.name(s)).unwrap_or("?");
+                let method = m.cseq().map(|(_, s)| a.symbols.name(s)).unwrap_or("?");
                 (format!("{code} ({method})"), model::is_failure_status(code))
             }
         };
         if failed {
             summary.insert_str(0, "✗ ");
         }
-        if m.retransmission {
+        if m.retransmission() {
             summary.insert_str(0, "↻ ");
         }
-        if let Some(ct) = m.content_type {
+        if let Some(ct) = m.content_type() {
             summary.push(' ');
             summary.push_str(&model::body_label(a.symbols.name(ct)));
         }
@@ -59,10 +59,10 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
                 summary.push_str(&d.call_id);
             }
         }
-        let secs = (m.time.0 - start.0) as f64 / 1e9;
-        let flow = a.flow(m.flow);
+        let secs = (m.time().0 - start.0) as f64 / 1e9;
+        let flow = a.flow(m.flow());
         let row = Row::new(vec![
-            Cell::from(format!("{}{}", if selected { "▶" } else { " " }, m.frame)),
+            Cell::from(format!("{}{}", if selected { "▶" } else { " " }, m.frame())),
             Cell::from(format!("{secs:.6}")),
             Cell::from(flow.src.to_string()),
             Cell::from(flow.dst.to_string()),
@@ -72,7 +72,7 @@ pub(crate) fn render(f: &mut Frame<'_>, area: Rect, app: &App, a: &Analysis) {
         let style = match (selected, failed) {
             (true, _) => style::selected(),
             (false, true) => style::bad(),
-            _ if m.retransmission => style::dim(),
+            _ if m.retransmission() => style::dim(),
             _ => Style::default(),
         };
         Some(row.style(style))
