@@ -108,6 +108,8 @@ enum ReportFormat {
 struct ReportTarget {
     selection: lyncscope::report::select::Selection,
     html_file: Option<std::path::PathBuf>,
+    /// Two threads or more (`--threads`): the JSON report is written on two.
+    split: bool,
 }
 
 static TARGET: std::sync::OnceLock<ReportTarget> = std::sync::OnceLock::new();
@@ -211,6 +213,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let _ = TARGET.set(ReportTarget {
         selection,
         html_file: cli.report_file.clone(),
+        split: cli.capture.split_threads(),
     });
     if cli.hep.listening() {
         return run_hep(&cli, &paths);
@@ -620,6 +623,9 @@ fn print_report(
         broken: false,
     });
     let written = match format {
+        ReportFormat::Json if target.is_some_and(|t| t.split) => {
+            report::json::write_split(&mut out, input, &stats, a)
+        }
         ReportFormat::Json => report::json::write(&mut out, input, &stats, a),
         ReportFormat::Text => report::text::write(&mut out, input, &stats, a),
         ReportFormat::Summary => report::summary::write(&mut out, input, &stats, a),

@@ -46,8 +46,8 @@ impl Serialize for ConferenceOut<'_> {
         map.serialize_entry("focus_uri", &c.focus_uri)?;
         map.serialize_entry("organizer", &c.organizer)?;
         map.serialize_entry("subject", &c.subject)?;
-        map.serialize_entry("first_seen", &c.first_seen.rfc3339())?;
-        map.serialize_entry("last_seen", &c.last_seen.rfc3339())?;
+        map.serialize_entry("first_seen", &super::Ts(c.first_seen))?;
+        map.serialize_entry("last_seen", &super::Ts(c.last_seen))?;
         let participants: Vec<_> = c
             .participants
             .iter()
@@ -87,8 +87,8 @@ impl Serialize for ConferenceOut<'_> {
                     call_id: &d.call_id,
                     from: &d.from,
                     to: &d.to,
-                    first_seen: d.first_time.rfc3339(),
-                    last_seen: d.last_time.rfc3339(),
+                    first_seen: super::Ts(d.first_time),
+                    last_seen: super::Ts(d.last_time),
                     state: d.state.as_str(),
                 },
             )?;
@@ -103,8 +103,8 @@ struct EscalationOut<'a> {
     call_id: &'a str,
     from: &'a str,
     to: &'a str,
-    first_seen: String,
-    last_seen: String,
+    first_seen: super::Ts,
+    last_seen: super::Ts,
     state: &'a str,
 }
 
@@ -157,7 +157,7 @@ impl Serialize for ParticipantOut<'_> {
                 "dialed_out_by",
                 &DialOutOut {
                     by,
-                    at: at.rfc3339(),
+                    at: super::Ts(at),
                 },
             )?;
         }
@@ -180,7 +180,7 @@ impl Serialize for ParticipantOut<'_> {
                 &LobbyOut {
                     admitted: d.admitted,
                     by: &d.by,
-                    at: d.at.rfc3339(),
+                    at: super::Ts(d.at),
                     refused_by_focus: d.refused,
                 },
             )?;
@@ -344,13 +344,13 @@ impl Serialize for StepOut<'_> {
                 map.serialize_entry("flow", &FlowOut(f))?;
             }
         }
-        map.serialize_entry("at", &s.at.rfc3339())?;
+        map.serialize_entry("at", &super::Ts(s.at))?;
         if let Some(t) = s.ringing_at {
-            map.serialize_entry("ringing_at", &t.rfc3339())?;
+            map.serialize_entry("ringing_at", &super::Ts(t))?;
         }
         if let (Some(by), Some(t)) = (s.ended_by, s.ended_at) {
             map.serialize_entry("ended_by", by.as_str())?;
-            map.serialize_entry("ended_at", &t.rfc3339())?;
+            map.serialize_entry("ended_at", &super::Ts(t))?;
         }
         map.serialize_entry("setup_ms", &s.setup_ms())?;
         map.serialize_entry("reason_phrase", &s.reason_phrase)?;
@@ -376,7 +376,7 @@ impl Serialize for StepOut<'_> {
                 .map(|a| AttemptOut {
                     call_id: &a.call_id,
                     status: a.status,
-                    at: a.at.rfc3339(),
+                    at: super::Ts(a.at),
                     reason_phrase: a.reason_phrase.as_deref(),
                     // What the attempt's final response said about itself, as the reason
                     // words it: a retry must not lose why the first try failed.
@@ -396,7 +396,7 @@ impl Serialize for StepOut<'_> {
 #[derive(Serialize)]
 struct DialOutOut<'a> {
     by: &'a str,
-    at: String,
+    at: super::Ts,
 }
 
 /// `participants[].other_failures[]`: an MCU join that failed without deciding the state.
@@ -413,7 +413,7 @@ struct OtherFailureOut<'a> {
 struct LobbyOut<'a> {
     admitted: bool,
     by: &'a str,
-    at: String,
+    at: super::Ts,
     refused_by_focus: bool,
 }
 
@@ -428,20 +428,20 @@ impl Serialize for EndingOut<'_> {
             Ending::Removed(r) => {
                 map.serialize_entry("how", "removed")?;
                 map.serialize_entry("by", &r.by)?;
-                map.serialize_entry("at", &r.at.rfc3339())?;
+                map.serialize_entry("at", &super::Ts(r.at))?;
             }
             Ending::ConferenceEnded(by) => {
                 map.serialize_entry("how", "conference-ended")?;
                 if let Some((by, at)) = by {
                     map.serialize_entry("by", by)?;
-                    map.serialize_entry("at", &at.rfc3339())?;
+                    map.serialize_entry("at", &super::Ts(*at))?;
                 }
             }
             Ending::Dialog { step, by, at } => {
                 map.serialize_entry("how", "bye")?;
                 map.serialize_entry("step", step.as_str())?;
                 map.serialize_entry("by", by.as_str())?;
-                map.serialize_entry("at", &at.rfc3339())?;
+                map.serialize_entry("at", &super::Ts(*at))?;
             }
         }
         map.serialize_entry("text", &super::reason::ending_text(&self.0))?;
@@ -462,7 +462,7 @@ struct DiagOut<'a> {
 struct AttemptOut<'a> {
     call_id: &'a str,
     status: Option<u16>,
-    at: String,
+    at: super::Ts,
     reason_phrase: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     why: Option<String>,
@@ -500,10 +500,10 @@ impl Serialize for FlowOut<'_> {
         )?;
         map.serialize_entry("to_mcu", &DirOut(&seen.to_mcu))?;
         map.serialize_entry("to_client", &DirOut(&seen.to_client))?;
-        map.serialize_entry("first_packet", &seen.media_span.map(|s| s.0.rfc3339()))?;
-        map.serialize_entry("last_packet", &seen.media_span.map(|s| s.1.rfc3339()))?;
-        map.serialize_entry("first_check", &seen.checks_span.map(|s| s.0.rfc3339()))?;
-        map.serialize_entry("last_check", &seen.checks_span.map(|s| s.1.rfc3339()))?;
+        map.serialize_entry("first_packet", &seen.media_span.map(|s| super::Ts(s.0)))?;
+        map.serialize_entry("last_packet", &seen.media_span.map(|s| super::Ts(s.1)))?;
+        map.serialize_entry("first_check", &seen.checks_span.map(|s| super::Ts(s.0)))?;
+        map.serialize_entry("last_check", &seen.checks_span.map(|s| super::Ts(s.1)))?;
         map.serialize_entry("client_candidates", &f.client.len())?;
         map.serialize_entry("mcu_candidates", &f.mcu.len())?;
         map.end()

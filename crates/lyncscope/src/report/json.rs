@@ -9,6 +9,15 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+/// Dialogs a chunk rendered ahead holds ([`write_split`]).
+const CHUNK_DIALOGS: usize = 1024;
+/// Chunks rendered ahead and not yet written: what bounds the memory the second thread holds
+/// (a chunk is ~250 KB, so ~16 MB), whatever the number of dialogs.
+const CHUNKS_AHEAD: usize = 64;
+/// The raw JSON the dialogs' field holds in place of the dialogs rendered ahead: a string no
+/// other value of the report can write as raw JSON (strings are written escaped, not raw).
+const AHEAD: &str = "\"lyncscope: the dialogs rendered ahead\"";
+
 /// Writes the JSON report of `analysis` (one object, then a newline) to `out`.
 pub fn write(
     out: &mut impl Write,
@@ -19,7 +28,162 @@ pub fn write(
     let sel = input.selection();
     // Computed once, only when something is selected away.
     let selected = (!sel.is_empty()).then(|| sel.dialogs(analysis));
-    let report = Report {
+    let dialogs = DialogsField::Here(Dialogs::of(analysis, selected.as_ref()));
+    let report = report(input, stats, analysis, selected.as_ref(), dialogs);
+    serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// [`write`] on two threads, the same bytes: a second thread renders the dialog list (a
+/// third of a report) while this one writes everything before it, at most [`CHUNKS_AHEAD`]
+/// chunks ahead.
+pub fn write_split(
+    out: &mut impl Write,
+    input: &ReportInput<'_>,
+    stats: &Stats<'_>,
+    analysis: &Analysis,
+) -> io::Result<()> {
+    let sel = input.selection();
+    let selected = (!sel.is_empty()).then(|| sel.dialogs(analysis));
+    let marker =
+        serde_json::value::RawValue::from_string(AHEAD.to_string()).map_err(io::Error::other)?;
+    let all = Dialogs::of(analysis, selected.as_ref());
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_AHEAD);
+        let ahead = std::thread::Builder::new()
+            .name("lyncscope-json".into())
+            .spawn_scoped(scope, move || {
+                for (n, chunk) in all.list.chunks(CHUNK_DIALOGS).enumerate() {
+                    let part = Dialogs {
+                        first: n * CHUNK_DIALOGS,
+                        list: chunk,
+                        ..all
+                    };
+                    let Some(text) = rendered_in_field(&part) else {
+                        continue;
+                    };
+                    // The writer stopped (an error): nothing more is wanted.
+                    if tx.send(text).is_err() {
+                        break;
+                    }
+                }
+            });
+        let Ok(_ahead) = ahead else {
+            // No thread to be had: the same report on this one.
+            return write(out, input, stats, analysis);
+        };
+        let report = report(
+            input,
+            stats,
+            analysis,
+            selected.as_ref(),
+            DialogsField::Ahead(marker),
+        );
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut *out,
+            Splice {
+                pretty: serde_json::ser::PrettyFormatter::new(),
+                chunks: &rx,
+            },
+        );
+        report.serialize(&mut ser).map_err(io::Error::other)?;
+        out.write_all(b"\n")
+    })
+}
+
+/// The dialogs of `part` as the pretty printer writes them in the report's `dialogs` array
+/// (one level in): the elements with their separators, without the brackets; `None` when
+/// none of them is listed. Rendered as the one field of an object, the field's value is at
+/// the report's depth, so only the object's and the array's own lines are cut.
+fn rendered_in_field(part: &Dialogs<'_>) -> Option<Vec<u8>> {
+    const HEAD: &[u8] = b"{\n  \"dialogs\": [\n";
+    const TAIL: &[u8] = b"\n  ]\n}";
+    struct Field<'p, 'a>(&'p Dialogs<'a>);
+    impl Serialize for Field<'_, '_> {
+        fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+            let mut map = ser.serialize_map(Some(1))?;
+            map.serialize_entry("dialogs", self.0)?;
+            map.end()
+        }
+    }
+    let mut text = Vec::with_capacity(256 << 10);
+    serde_json::to_writer_pretty(&mut text, &Field(part)).ok()?;
+    if !(text.starts_with(HEAD) && text.ends_with(TAIL)) {
+        return None;
+    }
+    text.truncate(text.len() - TAIL.len());
+    text.drain(..HEAD.len());
+    Some(text)
+}
+
+/// The pretty printer, which writes the dialogs rendered ahead where the report holds their
+/// marker.
+struct Splice<'r> {
+    pretty: serde_json::ser::PrettyFormatter<'static>,
+    chunks: &'r std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl serde_json::ser::Formatter for Splice<'_> {
+    fn write_raw_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        if fragment != AHEAD {
+            return w.write_all(fragment.as_bytes());
+        }
+        // The array one level in, as the pretty printer writes it: `[]` when empty.
+        let mut any = false;
+        for chunk in self.chunks.iter() {
+            w.write_all(if any { b",\n" } else { b"[\n" })?;
+            w.write_all(&chunk)?;
+            any = true;
+        }
+        w.write_all(if any { b"\n  ]" } else { b"[]" })
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.pretty.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.pretty.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object_value(w)
+    }
+}
+
+/// The report of one run.
+fn report<'a>(
+    input: &'a ReportInput<'a>,
+    stats: &'a Stats<'a>,
+    analysis: &'a Analysis,
+    selected: Option<&'a super::select::DialogSet>,
+    dialogs: DialogsField<'a>,
+) -> Report<'a> {
+    let sel = input.selection();
+    Report {
         lyncscope: env!("CARGO_PKG_VERSION"),
         sources: input.sources,
         selection: (!sel.is_empty()).then_some(SelectionOut {
@@ -30,10 +194,10 @@ pub fn write(
         stats: StatsOut::new(stats, analysis),
         summary: super::summary::Summary::new(analysis, sel),
         conferences: super::conferences::Conferences(analysis, sel),
-        dialogs: Dialogs(analysis, selected.as_ref()),
+        dialogs,
         messages: input
             .messages
-            .then_some(Messages(analysis, input.sources, selected.as_ref())),
+            .then_some(Messages(analysis, input.sources, selected)),
         warnings: input.warnings,
         capture: input.live.map(LiveOut),
         written: input.written.map(WrittenOut::new),
@@ -78,9 +242,7 @@ pub fn write(
                 })
                 .collect()
         }),
-    };
-    serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    }
 }
 
 #[derive(Serialize)]
@@ -95,7 +257,7 @@ struct Report<'a> {
     /// The summary of the selected joins (additive): `--report summary`'s tallies.
     summary: super::summary::Summary<'a>,
     conferences: super::conferences::Conferences<'a>,
-    dialogs: Dialogs<'a>,
+    dialogs: DialogsField<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     messages: Option<Messages<'a>>,
     warnings: &'a [String],
@@ -271,7 +433,7 @@ struct EventOut<'a> {
     source: &'a str,
     line: u32,
     machine: Option<&'a str>,
-    time: Option<String>,
+    time: Option<super::Ts>,
     level: Option<&'a str>,
     result_code: Option<ResultCodeOut<'a>>,
     text: Option<&'a str>,
@@ -301,7 +463,7 @@ impl<'a> EventOut<'a> {
             source,
             line,
             machine: e.source.as_deref(),
-            time: e.time.map(|t| t.rfc3339()),
+            time: e.time.map(super::Ts),
             level: e.level.as_deref(),
             result_code: e.result_code.as_ref().map(|(v, n)| ResultCodeOut {
                 hex: format!("0x{v:08X}"),
@@ -643,21 +805,51 @@ impl<'a> StatsOut<'a> {
     }
 }
 
-/// The dialogs, all or those selected.
-struct Dialogs<'a>(&'a Analysis, Option<&'a super::select::DialogSet>);
+/// The dialogs, all or those selected: a run of the analysis' dialog list from `first`.
+#[derive(Clone, Copy)]
+struct Dialogs<'a> {
+    list: &'a [crate::analysis::Dialog],
+    first: usize,
+    symbols: &'a crate::analysis::Symbols,
+    selected: Option<&'a super::select::DialogSet>,
+}
+
+impl<'a> Dialogs<'a> {
+    fn of(a: &'a Analysis, selected: Option<&'a super::select::DialogSet>) -> Self {
+        Dialogs {
+            list: a.dialogs(),
+            first: 0,
+            symbols: &a.symbols,
+            selected,
+        }
+    }
+}
+
+/// The report's dialog list, written here or rendered ahead on another thread.
+enum DialogsField<'a> {
+    Here(Dialogs<'a>),
+    Ahead(Box<serde_json::value::RawValue>),
+}
+
+impl Serialize for DialogsField<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DialogsField::Here(d) => d.serialize(ser),
+            DialogsField::Ahead(marker) => marker.serialize(ser),
+        }
+    }
+}
 
 impl Serialize for Dialogs<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let a = self.0;
-        let len = self.1.map_or(a.dialogs_kept(), |s| s.len());
-        let mut seq = ser.serialize_seq(Some(len))?;
+        let mut seq = ser.serialize_seq(None)?;
         // Evicted dialogs (the byte budget) are counted in `stats.dialogs_evicted`, not listed.
-        for (i, d) in a.dialogs().iter().enumerate() {
+        for (i, d) in self.list.iter().enumerate() {
             if d.evicted {
                 continue;
             }
-            if let Some(set) = self.1 {
-                if !u32::try_from(i).is_ok_and(|i| set.contains(i)) {
+            if let Some(set) = self.selected {
+                if !u32::try_from(self.first + i).is_ok_and(|i| set.contains(i)) {
                     continue;
                 }
             }
@@ -667,15 +859,15 @@ impl Serialize for Dialogs<'_> {
                 conference_id: d.conference_id.as_deref(),
                 from: &d.from,
                 to: &d.to,
-                method: a.symbols.name(d.method),
+                method: self.symbols.name(d.method),
                 final_status: d.final_status,
                 messages: d.messages,
                 first_frame: d.first_frame,
                 last_frame: d.last_frame,
                 state: d.state.as_str(),
                 retransmissions: d.retransmissions,
-                first_time: d.first_time.rfc3339(),
-                last_time: d.last_time.rfc3339(),
+                first_time: super::Ts(d.first_time),
+                last_time: super::Ts(d.last_time),
             })?;
         }
         seq.end()
@@ -696,8 +888,8 @@ struct DialogOut<'a> {
     last_frame: u64,
     state: &'static str,
     retransmissions: u32,
-    first_time: String,
-    last_time: String,
+    first_time: super::Ts,
+    last_time: super::Ts,
 }
 
 /// The messages, all or those of the selected dialogs.
@@ -744,7 +936,7 @@ impl Serialize for MessageOut<'_> {
             .filter(|d| !d.evicted);
         let mut map = ser.serialize_map(None)?;
         map.serialize_entry("frame", &m.frame())?;
-        map.serialize_entry("time", &m.time().rfc3339())?;
+        map.serialize_entry("time", &super::Ts(m.time()))?;
         let flow = a.flow(m.flow());
         map.serialize_entry("src", &flow.src.to_string())?;
         map.serialize_entry("dst", &flow.dst.to_string())?;

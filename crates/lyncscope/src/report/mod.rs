@@ -13,6 +13,17 @@ pub mod select;
 pub mod summary;
 pub mod text;
 
+/// A time as JSON: its RFC 3339 text, written without an allocation (a report writes several
+/// per step and per dialog).
+#[derive(Clone, Copy)]
+pub(crate) struct Ts(pub(crate) crate::Timestamp);
+
+impl serde::Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.rfc3339_text().as_str())
+    }
+}
+
 /// The selection of a run without selection flags: everything.
 static EVERYTHING: select::Selection = select::Selection {
     failed: false,

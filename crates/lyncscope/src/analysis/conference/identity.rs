@@ -78,7 +78,7 @@ const MAX_VALUE: usize = 255;
 impl EdgeTrust {
     /// The header of a message, if it has one.
     pub fn of(msg: &Message<'_>) -> Option<EdgeTrust> {
-        let value = msg.headers_named("ms-edge-proxy-message-trust").next()?;
+        let value = msg.header(crate::sip::Hdr::MsEdgeProxyMessageTrust)?;
         Some(EdgeTrust::parse(value))
     }
 

@@ -22,6 +22,50 @@ pub struct Message<'a> {
     pub bad_header_lines: u16,
     /// False when the Content-Length promised more bytes than the datagram carried.
     pub body_complete: bool,
+    /// The dialog keys, found once where the message was framed when it is handed to another
+    /// thread ([`Message::detach`]), so that the analysis' thread does not search for them.
+    keys: Option<Keys>,
+}
+
+/// Where a message's dialog keys are: each `(offset, length)` in the message, or [`Keys::NONE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Keys {
+    call_id: (u32, u32),
+    from_tag: (u32, u32),
+    to_tag: (u32, u32),
+    via_branch: (u32, u32),
+}
+
+impl Keys {
+    /// A key the message does not have.
+    const NONE: (u32, u32) = (u32::MAX, 0);
+
+    fn of(m: &Message<'_>) -> Keys {
+        let span = |part: Option<&[u8]>| {
+            let Some(p) = part else {
+                return Keys::NONE;
+            };
+            // Found in the message, so it lies inside (and a message is far below 4 GiB).
+            let (at, len) = offset_in(m.raw, p);
+            (
+                u32::try_from(at).unwrap_or(u32::MAX),
+                u32::try_from(len).unwrap_or(0),
+            )
+        };
+        Keys {
+            call_id: span(m.find_call_id()),
+            from_tag: span(m.find_from_tag()),
+            to_tag: span(m.find_to_tag()),
+            via_branch: span(m.find_via_branch()),
+        }
+    }
+
+    fn get(raw: &[u8], (at, len): (u32, u32)) -> Option<&[u8]> {
+        if (at, len) == Keys::NONE {
+            return None;
+        }
+        raw.get(at as usize..(at as usize).saturating_add(len as usize))
+    }
 }
 
 impl<'a> Message<'a> {
@@ -116,6 +160,13 @@ impl<'a> Message<'a> {
 
     /// Call-ID, trimmed.
     pub fn call_id(&self) -> Option<&'a [u8]> {
+        match &self.keys {
+            Some(k) => Keys::get(self.raw, k.call_id),
+            None => self.find_call_id(),
+        }
+    }
+
+    fn find_call_id(&self) -> Option<&'a [u8]> {
         self.header(Hdr::CallId).map(trim).filter(|v| !v.is_empty())
     }
 
@@ -126,16 +177,37 @@ impl<'a> Message<'a> {
 
     /// The `tag` parameter of From.
     pub fn from_tag(&self) -> Option<&'a [u8]> {
+        match &self.keys {
+            Some(k) => Keys::get(self.raw, k.from_tag),
+            None => self.find_from_tag(),
+        }
+    }
+
+    fn find_from_tag(&self) -> Option<&'a [u8]> {
         header_param(self.header(Hdr::From)?, b"tag")
     }
 
     /// The `tag` parameter of To.
     pub fn to_tag(&self) -> Option<&'a [u8]> {
+        match &self.keys {
+            Some(k) => Keys::get(self.raw, k.to_tag),
+            None => self.find_to_tag(),
+        }
+    }
+
+    fn find_to_tag(&self) -> Option<&'a [u8]> {
         header_param(self.header(Hdr::To)?, b"tag")
     }
 
     /// The `branch` parameter of the top Via.
     pub fn via_branch(&self) -> Option<&'a [u8]> {
+        match &self.keys {
+            Some(k) => Keys::get(self.raw, k.via_branch),
+            None => self.find_via_branch(),
+        }
+    }
+
+    fn find_via_branch(&self) -> Option<&'a [u8]> {
         let via = self.header(Hdr::Via)?;
         match leading_via_param(via, b"branch") {
             Some(found) => found,
@@ -200,6 +272,7 @@ pub struct Detached {
     content_length: ContentLength,
     bad_header_lines: u16,
     body_complete: bool,
+    keys: Keys,
 }
 
 /// The start line's slices as `(offset, length)` in the message.
@@ -228,7 +301,8 @@ fn offset_in(whole: &[u8], part: &[u8]) -> (usize, usize) {
 
 impl Message<'_> {
     /// The view's offsets, without the bytes: [`Detached::attach`] to a copy of
-    /// [`Message::raw`] gives this message back.
+    /// [`Message::raw`] gives this message back. The dialog keys (Call-ID, tags, branch) are
+    /// found here, once, and the view attached again answers them without a search.
     pub fn detach(&self) -> Detached {
         let start = match self.start {
             StartLine::Request { method, uri } => DetachedStart::Request {
@@ -249,6 +323,7 @@ impl Message<'_> {
             content_length: self.content_length,
             bad_header_lines: self.bad_header_lines,
             body_complete: self.body_complete,
+            keys: self.keys.unwrap_or_else(|| Keys::of(self)),
         }
     }
 }
@@ -280,6 +355,7 @@ impl Detached {
             content_length: self.content_length,
             bad_header_lines: self.bad_header_lines,
             body_complete: self.body_complete,
+            keys: Some(self.keys),
         })
     }
 }
@@ -299,6 +375,7 @@ pub(super) fn build<'a>(
         content_length: head.content_length,
         bad_header_lines: head.bad_header_lines,
         body_complete,
+        keys: None,
     }
 }
 
@@ -364,6 +441,9 @@ mod tests {
             INVITE.to_vec(),
             b"SIP/2.0 180 Ringing\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n".to_vec(),
             b"SIP/2.0 200\r\nVia: a\r\nbad line\r\nContent-Length: 9\r\n\r\nshort".to_vec(),
+            // Compact forms, an empty tag, a branch after other parameters, a folded Call-ID.
+            b"BYE sip:a SIP/2.0\r\nv: SIP/2.0/TLS h;received=1;branch=z9\r\nf: <sip:a>;tag=\r\nt: <sip:b>;x=1;TAG=t2\r\ni: \r\n  folded-id\r\n\r\n".to_vec(),
+            b"ACK sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h, SIP/2.0/UDP g;branch=second\r\nCall-ID:\r\nFrom: x\r\n\r\n".to_vec(),
         ];
         // Cut short anywhere: whatever frames still answers the same.
         samples.extend((1..INVITE.len()).step_by(37).map(|n| INVITE[..n].to_vec()));
@@ -375,6 +455,17 @@ mod tests {
             let d = m.detach();
             let again = d.attach(&copy).expect("same length");
             assert_eq!(answers(&again), answers(&m));
+            // The keys found at detaching are the keys a search finds.
+            assert!(again.keys.is_some() && m.keys.is_none());
+            assert_eq!(
+                (
+                    again.call_id(),
+                    again.from_tag(),
+                    again.to_tag(),
+                    again.via_branch()
+                ),
+                (m.call_id(), m.from_tag(), m.to_tag(), m.via_branch())
+            );
             assert!(d.attach(&copy[..copy.len() - 1]).is_none());
         }
     }
