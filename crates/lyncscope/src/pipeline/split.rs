@@ -63,6 +63,10 @@ impl Batch {
 struct Collect<'a, T: MessageTap> {
     batch: &'a mut Batch,
     tap: &'a mut T,
+    /// The analysis is behind (the last batch had to wait): this thread has time to find each
+    /// message's dialog keys for it. When the analysis keeps up, finding them here would make
+    /// this thread the slower one (a TCP capture's framing already is).
+    find_keys: bool,
 }
 
 impl<T: MessageTap> SipSink for Collect<'_, T> {
@@ -73,7 +77,7 @@ impl<T: MessageTap> SipSink for Collect<'_, T> {
             ctx: *ctx,
             start,
             end: self.batch.bytes.len(),
-            shape: msg.detach(),
+            shape: msg.detach_finding_keys(self.find_keys),
         });
         self.tap.message(ctx, msg.raw());
     }
@@ -146,6 +150,7 @@ fn read_all<S: Source, T: MessageTap>(
 ) -> u64 {
     let mut read = 0u64;
     let mut batch = Batch::default();
+    let mut find_keys = false;
     loop {
         if let Some(secrets) = source.take_secrets() {
             front.tls().add_keylog(&secrets);
@@ -162,6 +167,7 @@ fn read_all<S: Source, T: MessageTap>(
             &mut Collect {
                 batch: &mut batch,
                 tap: &mut *tap,
+                find_keys,
             },
         );
         read += 1;
@@ -169,8 +175,16 @@ fn read_all<S: Source, T: MessageTap>(
         batch.items.extend(events.into_iter().map(Item::Event));
         if batch.full() {
             let next = empty.try_recv().unwrap_or_default();
-            if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                return read; // the analysis is gone (it panicked): nothing to read for
+            match full.try_send(std::mem::replace(&mut batch, next)) {
+                Ok(()) => find_keys = false,
+                Err(mpsc::TrySendError::Full(waiting)) => {
+                    find_keys = true;
+                    if full.send(waiting).is_err() {
+                        return read; // the analysis is gone (it panicked)
+                    }
+                }
+                // The analysis is gone (it panicked): nothing to read for.
+                Err(mpsc::TrySendError::Disconnected(_)) => return read,
             }
         }
         if !keep_going(read) {
@@ -183,6 +197,7 @@ fn read_all<S: Source, T: MessageTap>(
     front.finish(&mut Collect {
         batch: &mut batch,
         tap: &mut *tap,
+        find_keys,
     });
     let _ = full.send(batch);
     read
@@ -240,6 +255,8 @@ impl Reading {
             &mut Collect {
                 batch: &mut batch.batch,
                 tap,
+                // The UI's analysis also lists and stores every message: it is the slower.
+                find_keys: true,
             },
         );
     }
@@ -249,6 +266,7 @@ impl Reading {
         self.front.finish(&mut Collect {
             batch: &mut batch.batch,
             tap,
+            find_keys: true,
         });
     }
 

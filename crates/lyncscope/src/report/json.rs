@@ -9,11 +9,13 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Dialogs a chunk rendered ahead holds ([`write_split`]).
-const CHUNK_DIALOGS: usize = 1024;
+/// Bytes of dialogs a chunk rendered ahead holds ([`write_split`]); it is handed over after
+/// the dialog that passes this.
+const CHUNK_BYTES: usize = 64 << 10;
 /// Chunks rendered ahead and not yet written: what bounds the memory the second thread holds
-/// (a chunk is ~250 KB, so ~16 MB), whatever the number of dialogs.
-const CHUNKS_AHEAD: usize = 64;
+/// (~4 MB, whatever the number of dialogs: the report of a million messages is written at the
+/// end of the analysis, whose memory is all still held, and must stay under its 150 MB).
+const CHUNKS_AHEAD: usize = 56;
 /// The raw JSON the dialogs' field holds in place of the dialogs rendered ahead: a string no
 /// other value of the report can write as raw JSON (strings are written escaped, not raw).
 const AHEAD: &str = "\"lyncscope: the dialogs rendered ahead\"";
@@ -53,19 +55,34 @@ pub fn write_split(
         let ahead = std::thread::Builder::new()
             .name("lyncscope-json".into())
             .spawn_scoped(scope, move || {
-                for (n, chunk) in all.list.chunks(CHUNK_DIALOGS).enumerate() {
-                    let part = Dialogs {
-                        first: n * CHUNK_DIALOGS,
-                        list: chunk,
+                let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2);
+                for i in 0..all.list.len() {
+                    let one = Dialogs {
+                        first: i,
+                        list: all.list.get(i..=i).unwrap_or_default(),
                         ..all
                     };
-                    let Some(text) = rendered_in_field(&part) else {
-                        continue;
-                    };
-                    // The writer stopped (an error): nothing more is wanted.
-                    if tx.send(text).is_err() {
-                        break;
+                    let before = chunk.len();
+                    if before > 0 {
+                        chunk.extend_from_slice(b",\n");
                     }
+                    if !rendered_in_field(&one, &mut chunk) {
+                        chunk.truncate(before);
+                        continue;
+                    }
+                    if chunk.len() >= CHUNK_BYTES {
+                        let full = std::mem::replace(
+                            &mut chunk,
+                            Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2),
+                        );
+                        // The writer stopped (an error): nothing more is wanted.
+                        if tx.send(full).is_err() {
+                            return;
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = tx.send(chunk);
                 }
             });
         let Ok(_ahead) = ahead else {
@@ -91,11 +108,12 @@ pub fn write_split(
     })
 }
 
-/// The dialogs of `part` as the pretty printer writes them in the report's `dialogs` array
-/// (one level in): the elements with their separators, without the brackets; `None` when
-/// none of them is listed. Rendered as the one field of an object, the field's value is at
-/// the report's depth, so only the object's and the array's own lines are cut.
-fn rendered_in_field(part: &Dialogs<'_>) -> Option<Vec<u8>> {
+/// Appends the dialogs of `part` to `out` as the pretty printer writes them in the report's
+/// `dialogs` array (one level in): the elements with their separators, without the brackets;
+/// false (and `out` as it was) when none of them is listed. Rendered as the one field of an
+/// object, the field's value is at the report's depth, so only the object's and the array's
+/// own lines are cut.
+fn rendered_in_field(part: &Dialogs<'_>, out: &mut Vec<u8>) -> bool {
     const HEAD: &[u8] = b"{\n  \"dialogs\": [\n";
     const TAIL: &[u8] = b"\n  ]\n}";
     struct Field<'p, 'a>(&'p Dialogs<'a>);
@@ -106,14 +124,16 @@ fn rendered_in_field(part: &Dialogs<'_>) -> Option<Vec<u8>> {
             map.end()
         }
     }
-    let mut text = Vec::with_capacity(256 << 10);
-    serde_json::to_writer_pretty(&mut text, &Field(part)).ok()?;
-    if !(text.starts_with(HEAD) && text.ends_with(TAIL)) {
-        return None;
+    let at = out.len();
+    let written = serde_json::to_writer_pretty(&mut *out, &Field(part)).is_ok();
+    let text = out.get(at..).unwrap_or_default();
+    if !(written && text.starts_with(HEAD) && text.ends_with(TAIL)) {
+        out.truncate(at);
+        return false;
     }
-    text.truncate(text.len() - TAIL.len());
-    text.drain(..HEAD.len());
-    Some(text)
+    out.truncate(out.len() - TAIL.len());
+    out.drain(at..at + HEAD.len());
+    true
 }
 
 /// The pretty printer, which writes the dialogs rendered ahead where the report holds their

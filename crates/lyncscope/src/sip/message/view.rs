@@ -272,7 +272,7 @@ pub struct Detached {
     content_length: ContentLength,
     bad_header_lines: u16,
     body_complete: bool,
-    keys: Keys,
+    keys: Option<Keys>,
 }
 
 /// The start line's slices as `(offset, length)` in the message.
@@ -304,6 +304,12 @@ impl Message<'_> {
     /// [`Message::raw`] gives this message back. The dialog keys (Call-ID, tags, branch) are
     /// found here, once, and the view attached again answers them without a search.
     pub fn detach(&self) -> Detached {
+        self.detach_finding_keys(true)
+    }
+
+    /// [`Message::detach`], finding the dialog keys only when `find_keys`: a thread with time
+    /// to spare finds them for the thread the message goes to.
+    pub(crate) fn detach_finding_keys(&self, find_keys: bool) -> Detached {
         let start = match self.start {
             StartLine::Request { method, uri } => DetachedStart::Request {
                 method: offset_in(self.raw, method),
@@ -323,7 +329,7 @@ impl Message<'_> {
             content_length: self.content_length,
             bad_header_lines: self.bad_header_lines,
             body_complete: self.body_complete,
-            keys: self.keys.unwrap_or_else(|| Keys::of(self)),
+            keys: self.keys.or_else(|| find_keys.then(|| Keys::of(self))),
         }
     }
 }
@@ -355,7 +361,7 @@ impl Detached {
             content_length: self.content_length,
             bad_header_lines: self.bad_header_lines,
             body_complete: self.body_complete,
-            keys: Some(self.keys),
+            keys: self.keys,
         })
     }
 }
@@ -457,6 +463,12 @@ mod tests {
             assert_eq!(answers(&again), answers(&m));
             // The keys found at detaching are the keys a search finds.
             assert!(again.keys.is_some() && m.keys.is_none());
+            let lazy = m
+                .detach_finding_keys(false)
+                .attach(&copy)
+                .expect("same length");
+            assert!(lazy.keys.is_none());
+            assert_eq!(answers(&lazy), answers(&m));
             assert_eq!(
                 (
                     again.call_id(),
