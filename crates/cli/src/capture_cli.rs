@@ -108,8 +108,9 @@ pub struct CaptureArgs {
     pub memory_limit: Option<usize>,
 
     /// Threads for reading files into a report: 2 (the default on a machine with two cores or
-    /// more) reads, decodes and reassembles on one and analyses on the other; 1 does it all on
-    /// one, for constrained hosts. The report is the same either way.
+    /// more) reads, decodes and reassembles on one and analyses on the other, and writes a JSON
+    /// report on both; 1 does it all on one, for constrained hosts. The report is the same
+    /// either way.
     #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }
