@@ -1,6 +1,8 @@
 //! The SIP parser and framer: `frame_datagram` and `frame_stream` over the input, every
 //! message found in it (as the transport layer scans a datagram or a stream), and every
-//! accessor of the message view, plus the URI helpers run on what the headers hold.
+//! accessor of the message view, plus the URI helpers run on what the headers hold. A view
+//! detached and attached to a copy of its bytes (as messages cross between threads, their
+//! dialog keys found once) answers as the original.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,7 +10,7 @@ use lyncscope::sip::conf_uri::{self, ConfUri};
 use lyncscope::sip::message::{self, FrameError, Hdr, Message, StartLine};
 use lyncscope::sip::uri;
 
-const HDRS: [Hdr; 15] = [
+const HDRS: [Hdr; 16] = [
     Hdr::CallId,
     Hdr::CSeq,
     Hdr::From,
@@ -24,6 +26,7 @@ const HDRS: [Hdr; 15] = [
     Hdr::MsDiagnostics,
     Hdr::MsDiagnosticsPublic,
     Hdr::MsClientDiagnostics,
+    Hdr::MsEdgeProxyMessageTrust,
 ];
 
 fn exercise(m: &Message<'_>, buf: &[u8]) {
@@ -71,6 +74,17 @@ fn exercise(m: &Message<'_>, buf: &[u8]) {
         m.via_branch(),
     );
     let _ = m.content_type();
+    let copy = raw.to_vec();
+    let again = m.detach().attach(&copy).expect("a copy of the same length");
+    assert_eq!(
+        (again.call_id(), again.from_tag(), again.to_tag(), again.via_branch()),
+        (m.call_id(), m.from_tag(), m.to_tag(), m.via_branch()),
+        "the keys found at detaching"
+    );
+    assert_eq!(again.cseq(), m.cseq());
+    for h in HDRS {
+        assert_eq!(again.header(h), m.header(h));
+    }
     for v in [
         m.header(Hdr::From),
         m.header(Hdr::To),

@@ -36,9 +36,8 @@ pub fn write(
     out.write_all(b"\n")
 }
 
-/// [`write`] on two threads, the same bytes: a second thread renders the dialog list (a
-/// third of a report) while this one writes everything before it, at most [`CHUNKS_AHEAD`]
-/// chunks ahead.
+/// [`write()`] on two threads, the same bytes: a second thread renders the dialog list (a
+/// third of a report) while this one writes everything before it, at most ~4 MB ahead.
 pub fn write_split(
     out: &mut impl Write,
     input: &ReportInput<'_>,
