@@ -188,12 +188,13 @@ const ASIDE: u32 = 1 << 27;
 /// What a row cannot hold, for the few rows that need it: the first frame more than
 /// `u32::MAX` frames before the last (or after it, or a log record over several numbers), an
 /// unusual CSeq text, a size over 64 MiB.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Aside {
     first_frame: u64,
     line: u32,
     size: u32,
-    cseq_raw: Option<CseqText>,
+    /// The CSeq text as written, when it is not `<number> <method>`.
+    cseq_raw: Option<Box<str>>,
 }
 
 /// A [`StartKind`] in four bytes: a request's method [`Sym`] (never 0, at most
@@ -219,11 +220,6 @@ impl PackedStart {
         Sym::from_raw(self.0).map_or(StartKind::Request(Symbols::OVERFLOW), StartKind::Request)
     }
 }
-
-/// An unusual CSeq text of one analysis, held beside the rows (few messages have one, and
-/// inline it cost every row 16 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct CseqText(std::num::NonZeroU32);
 
 impl MessageRecord {
     /// The frame that completed the message (a log record's or an agent's message number).
@@ -301,8 +297,8 @@ impl MessageRecord {
     /// The first frame that carried part of it (see [`MsgContext::first_frame`]); `a` is the
     /// analysis the row is from.
     pub fn first_frame(&self, a: &Analysis) -> u64 {
-        if self.size_flags & ASIDE != 0 {
-            return self.aside(a).map_or(self.frame, |x| x.first_frame);
+        if let Some(x) = self.aside(a) {
+            return x.first_frame;
         }
         match a.flow(self.flow).seen {
             Seen::Log { .. } => self.frame,
@@ -313,11 +309,7 @@ impl MessageRecord {
     /// Where the message was seen (captured frames, a log line, a capture agent); `a` is the
     /// analysis the row is from.
     pub fn origin(&self, a: &Analysis) -> Origin {
-        let line = if self.size_flags & ASIDE != 0 {
-            self.aside(a).map_or(0, |x| x.line)
-        } else {
-            self.place
-        };
+        let line = self.aside(a).map_or(self.place, |x| x.line);
         a.flow(self.flow).seen.at(line)
     }
 
@@ -336,10 +328,7 @@ impl MessageRecord {
     /// The CSeq as text: as written when it is unusual, else rebuilt from its parts (`a` is
     /// the analysis the row is from).
     pub fn cseq_text(&self, a: &Analysis) -> Option<String> {
-        let raw = self
-            .aside(a)
-            .and_then(|x| x.cseq_raw)
-            .and_then(|t| a.odd_cseqs.get(t.0.get() as usize - 1));
+        let raw = self.aside(a).and_then(|x| x.cseq_raw.as_deref());
         match (raw, self.cseq) {
             (Some(raw), _) => Some(raw.to_string()),
             (None, Some((n, m))) => Some(format!("{n} {}", a.symbols.name(m))),
@@ -398,8 +387,6 @@ pub struct Analysis {
     /// Interned strings (methods, content types) that records refer to by [`Sym`].
     pub symbols: Symbols,
     messages: Vec<MessageRecord>,
-    /// The unusual CSeq texts of listed messages ([`CseqText`]).
-    odd_cseqs: Vec<Box<str>>,
     /// The side entries of the rows that have one ([`Aside`]).
     aside: Vec<Aside>,
     /// The flows of the listed messages, and their index.
@@ -475,7 +462,6 @@ impl Analysis {
         Analysis {
             symbols: Symbols::default(),
             messages: Vec::new(),
-            odd_cseqs: Vec::new(),
             aside: Vec::new(),
             flows: Vec::new(),
             flow_index: HashMap::default(),
@@ -1092,17 +1078,17 @@ impl Analysis {
         let size = u32::try_from(msg.raw().len()).unwrap_or(u32::MAX);
         let aside = gap.is_none() || cseq_raw.is_some() || size >= 1 << SIZE_BITS;
         // The row's fixed part is counted with the table's capacity.
-        let row = cseq_raw.as_ref().map_or(0, |c| {
-            dialog::alloc_size(c.len()) + std::mem::size_of::<Box<str>>()
-        }) + if aside {
-            std::mem::size_of::<Aside>()
-        } else {
-            0
-        } + if self.store.is_some() {
-            store::INDEX_BYTES
-        } else {
-            0
-        };
+        let row = cseq_raw.as_ref().map_or(0, |c| dialog::alloc_size(c.len()))
+            + if aside {
+                std::mem::size_of::<Aside>()
+            } else {
+                0
+            }
+            + if self.store.is_some() {
+                store::INDEX_BYTES
+            } else {
+                0
+            };
         let flow = Flow {
             src: ctx.src,
             dst: ctx.dst,
@@ -1122,12 +1108,6 @@ impl Analysis {
             return;
         }
         self.add_used(row);
-        // Numbered from 1, one per listed message at most (bounded, below u32::MAX).
-        let cseq_raw = cseq_raw.and_then(|text| {
-            self.odd_cseqs.push(text);
-            let n = u32::try_from(self.odd_cseqs.len()).ok()?;
-            std::num::NonZeroU32::new(n).map(CseqText)
-        });
         let (place, size_flags) = match gap {
             Some(g) if !aside => (g, size),
             _ => {
@@ -1642,7 +1622,7 @@ mod tests {
         );
         assert!(!a.messages()[0].cseq_is_unusual(&a));
         assert!(a.messages()[1].cseq_is_unusual(&a));
-        assert_eq!(a.odd_cseqs.len(), 2);
+        assert_eq!(a.aside.iter().filter(|x| x.cseq_raw.is_some()).count(), 2);
         // A row given another analysis finds no text there and does not panic: rebuilt from
         // its parts (whose method that analysis does not know).
         let other = Analysis::new(true);

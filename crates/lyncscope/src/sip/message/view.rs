@@ -160,9 +160,18 @@ impl<'a> Message<'a> {
 
     /// Call-ID, trimmed.
     pub fn call_id(&self) -> Option<&'a [u8]> {
+        self.key(|k| k.call_id, Self::find_call_id)
+    }
+
+    /// A dialog key: where [`Message::detach`] found it, or found now.
+    fn key(
+        &self,
+        span: fn(&Keys) -> (u32, u32),
+        find: fn(&Self) -> Option<&'a [u8]>,
+    ) -> Option<&'a [u8]> {
         match &self.keys {
-            Some(k) => Keys::get(self.raw, k.call_id),
-            None => self.find_call_id(),
+            Some(k) => Keys::get(self.raw, span(k)),
+            None => find(self),
         }
     }
 
@@ -177,10 +186,7 @@ impl<'a> Message<'a> {
 
     /// The `tag` parameter of From.
     pub fn from_tag(&self) -> Option<&'a [u8]> {
-        match &self.keys {
-            Some(k) => Keys::get(self.raw, k.from_tag),
-            None => self.find_from_tag(),
-        }
+        self.key(|k| k.from_tag, Self::find_from_tag)
     }
 
     fn find_from_tag(&self) -> Option<&'a [u8]> {
@@ -189,10 +195,7 @@ impl<'a> Message<'a> {
 
     /// The `tag` parameter of To.
     pub fn to_tag(&self) -> Option<&'a [u8]> {
-        match &self.keys {
-            Some(k) => Keys::get(self.raw, k.to_tag),
-            None => self.find_to_tag(),
-        }
+        self.key(|k| k.to_tag, Self::find_to_tag)
     }
 
     fn find_to_tag(&self) -> Option<&'a [u8]> {
@@ -201,10 +204,7 @@ impl<'a> Message<'a> {
 
     /// The `branch` parameter of the top Via.
     pub fn via_branch(&self) -> Option<&'a [u8]> {
-        match &self.keys {
-            Some(k) => Keys::get(self.raw, k.via_branch),
-            None => self.find_via_branch(),
-        }
+        self.key(|k| k.via_branch, Self::find_via_branch)
     }
 
     fn find_via_branch(&self) -> Option<&'a [u8]> {
